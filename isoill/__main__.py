@@ -1,0 +1,3 @@
+from isoill.cli import main
+
+main()

@@ -1,0 +1,236 @@
+"""Building blocks of the typed models: value types for ASN.1 strings, NULL and ENUMERATED,
+and the base classes of every generated model (see :mod:`isoill.codec.models`).
+
+The JSON form of a value is defined here, once, through pydantic serializers:
+
+- GeneralString (and ILL-String) text that is valid UTF-8 is a JSON string; other bytes are
+  ``{"latin1": "..."}`` (every byte one character, so the bytes survive exactly); an
+  EDIFACTString is ``{"EDIFACTString": "..."}``.
+- ENUMERATED values are their names in the standard (``"will-supply"``); integers are accepted.
+- NULL is the string ``"NULL"``; OCTET STRING, BIT STRING and ANY are hex strings.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import Any, ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
+from pydantic_core import core_schema
+
+
+class Text:
+    """The bytes of a GeneralString (or ILL-String), kept exactly as received.
+
+    ``text`` decodes them as UTF-8, falling back to Latin-1 for older peers.
+    """
+
+    __slots__ = ("edifact", "raw")
+
+    def __init__(self, raw: bytes, edifact: bool = False) -> None:
+        self.raw = raw
+        self.edifact = edifact
+
+    @classmethod
+    def of(cls, text: str) -> Text:
+        return cls(text.encode("utf-8"))
+
+    @property
+    def text(self) -> str:
+        try:
+            return self.raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return self.raw.decode("latin-1")
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"Text({self.text!r}{', edifact=True' if self.edifact else ''})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Text):
+            return self.raw == other.raw and self.edifact == other.edifact
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.raw, self.edifact))
+
+    def to_json(self) -> str | dict[str, str]:
+        if self.edifact:
+            return {"EDIFACTString": self.raw.decode("latin-1")}
+        try:
+            return self.raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return {"latin1": self.raw.decode("latin-1")}
+
+    @classmethod
+    def from_value(cls, value: object) -> Text:
+        if isinstance(value, Text):
+            return value
+        if isinstance(value, str):
+            return cls.of(value)
+        if isinstance(value, bytes):
+            return cls(value)
+        if isinstance(value, dict) and len(value) == 1:
+            ((form, text),) = value.items()
+            if form == "latin1" and isinstance(text, str):
+                return cls(text.encode("latin-1"))
+            if form == "EDIFACTString" and isinstance(text, str):
+                return cls(text.encode("latin-1"), edifact=True)
+        raise ValueError('expected a string, {"latin1": ...} or {"EDIFACTString": ...}')
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            cls.from_value,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda v: v.to_json(), when_used="json"
+            ),
+        )
+
+
+class Null:
+    """The single value of ASN.1 NULL."""
+
+    __slots__ = ()
+    _instance: ClassVar[Null | None] = None
+
+    def __new__(cls) -> Null:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NULL"
+
+    @classmethod
+    def from_value(cls, value: object) -> Null:
+        if isinstance(value, Null) or value == "NULL":
+            return NULL
+        raise ValueError('expected "NULL"')
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            cls.from_value,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda v: "NULL", when_used="json"
+            ),
+        )
+
+
+NULL = Null()
+
+
+class AsnEnum(enum.IntEnum):
+    """An ENUMERATED type; each member knows its name in the standard."""
+
+    asn1_name: str
+
+    def __new__(cls, value: int, asn1_name: str) -> Self:
+        member = int.__new__(cls, value)
+        member._value_ = value
+        member.asn1_name = asn1_name
+        return member
+
+    @classmethod
+    def from_value(cls, value: object) -> Self:
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return cls(value)
+        if isinstance(value, str):
+            for member in cls:
+                if member.asn1_name == value:
+                    return member
+        names = ", ".join(m.asn1_name for m in cls)
+        raise ValueError(f"expected one of {names}")
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            cls.from_value,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda v: v.asn1_name, when_used="json"
+            ),
+        )
+
+
+class AsnModel(BaseModel):
+    """A SEQUENCE: fields named in Python, aliased to the standard's names."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        ser_json_bytes="hex",
+        val_json_bytes="hex",
+    )
+
+
+class ChoiceModel(AsnModel):
+    """A CHOICE: exactly one field is set."""
+
+    @model_validator(mode="after")
+    def _one_alternative(self) -> Self:
+        chosen = [name for name in type(self).model_fields if getattr(self, name) is not None]
+        if len(chosen) != 1:
+            raise ValueError(f"a CHOICE takes exactly one alternative, got {len(chosen)}")
+        return self
+
+    @property
+    def chosen(self) -> tuple[str, object]:
+        """The standard's name of the alternative and its value."""
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            if value is not None:
+                return field.alias or name, value
+        raise AssertionError("validated CHOICE has no alternative")
+
+
+class ApduModel(AsnModel):
+    """One of the 20 ILL-APDUs. A decoded APDU keeps the bytes it was decoded from."""
+
+    apdu_type: ClassVar[str]
+    _ber: bytes | None = PrivateAttr(None)
+
+    @property
+    def ber(self) -> bytes | None:
+        """The bytes this APDU was decoded from; ``None`` for one built in code."""
+        return self._ber
+
+    def __eq__(self, other: object) -> bool:
+        """Equal values are equal APDUs, whichever bytes they came from."""
+        if not isinstance(other, BaseModel):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    __hash__ = AsnModel.__hash__
+
+
+class ExternalModel(AsnModel):
+    """EXTERNAL. Its single-ASN1-type is decoded by the syntax its direct-reference names."""
+
+    #: Dotted OID -> validator of that syntax's value; filled by :func:`isoill.codec.plan.bound`.
+    syntaxes: ClassVar[dict[str, Callable[[object], object]]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _by_direct_reference(cls, data: object) -> object:
+        """Plain data for a registered syntax (the JSON form) becomes that syntax's model."""
+        if not isinstance(data, dict):
+            return data
+        oid = data.get("direct-reference", data.get("direct_reference"))
+        encoding = data.get("encoding")
+        validate = cls.syntaxes.get(oid) if isinstance(oid, str) else None
+        if validate is None or not isinstance(encoding, dict):
+            return data
+        for key in ("single-ASN1-type", "single_asn1_type"):
+            content = encoding.get(key)
+            if isinstance(content, dict | list):
+                return {**data, "encoding": {**encoding, key: validate(content)}}
+        return data
