@@ -13,7 +13,7 @@ from pyasn1.type import char, univ
 from pyasn1.type.base import noValue
 
 from isoill.asn1 import ill9702 as ill
-from isoill.asn1.external import External
+from isoill.asn1.external import External, ber_decode
 
 CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "captures"
 
@@ -169,6 +169,33 @@ def test_capture_reencodes_to_same_values(n: int) -> None:
     assert plain(again) == before
     # encoding did not add components that were absent
     assert plain(apdu) == before
+
+
+def test_ber_decode_matches_pyasn1_on_captures() -> None:
+    for n in (1, 2, 3):
+        data, apdu = load_capture(n)
+        value, rest = ber_decode(data, ill.ILLAPDU())
+        assert rest == b""
+        assert plain(value) == plain(apdu)
+
+
+def test_ber_decode_handles_indefinite_length_any() -> None:
+    # Cancel with one extension whose [2] item and EXTERNAL use indefinite lengths,
+    # the way YAZ writes constructed values longer than 127 octets.
+    external = bytes.fromhex("28800603281e01a0801a0361626300000000")
+    extension = bytes.fromhex("3080800101a280") + external + bytes.fromhex("00000000")
+    apdu = _header_only(ill.Cancel)
+    head = encoder.encode(apdu)
+    body = head[2:] + bytes.fromhex("bf3180") + extension + bytes.fromhex("0000")
+    data = bytes([0x66, 0x80, 0x30, 0x80]) + body[2:] + bytes.fromhex("00000000")
+    value, rest = ber_decode(data, ill.ILLAPDU())
+    assert rest == b""
+    item = value["Cancel"]["cancel-extensions"][0]["item"]
+    assert bytes(item.asOctets()) == external
+    ext, rest = ber_decode(bytes(item.asOctets()), External())
+    assert rest == b""
+    assert str(ext["direct-reference"]) == "1.0.30.1"
+    assert bytes(ext["encoding"]["single-ASN1-type"].asOctets()) == bytes.fromhex("1a03616263")
 
 
 # --- 3: tagging ------------------------------------------------------------------

@@ -21,7 +21,9 @@ Notes on the mapping:
 
 * ``ANY DEFINED BY`` becomes a tagged ``univ.Any``: its value is the complete
   TLV of the embedded value, to be decoded by the caller once the defining
-  field (extension identifier, OID) is known.
+  field (extension identifier, OID) is known. pyasn1's own decoder fails on a
+  tagged ANY sent with indefinite length (as YAZ sends long ones); decode with
+  :func:`isoill.asn1.external.ber_decode`, which fixes that.
 * ``EXTERNAL`` comes from :mod:`isoill.asn1.external`.
 * Every SEQUENCE derives from :class:`AbsentAwareSequence`, which stops pyasn1's
   encoder from emitting empty encodings of OPTIONAL components never set.

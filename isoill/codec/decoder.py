@@ -108,9 +108,9 @@ def _contents(node: Node, buf: bytes, pos: int, limit: int, depth: int) -> tuple
         return _model(node, {alternative.attr: value}, pos), pos
     if kind is Kind.ANY:
         return _any(buf, pos, limit, depth)
+    edifact = node.text_tags.get(key, False) if kind is Kind.TEXT else False
     if kind is Kind.TEXT:
-        edifact = node.text_tags.get(key)
-        if edifact is None:
+        if key not in node.text_tags:
             raise DecodeError(f"expected a string, found {tag_name(key)}", offset=pos)
     elif key != node.tag:
         expected = tag_name(node.tag) if node.tag is not None else node.name
@@ -122,7 +122,7 @@ def _contents(node: Node, buf: bytes, pos: int, limit: int, depth: int) -> tuple
             raise DecodeError(f"{node.name} must be constructed", offset=pos)
         if kind is Kind.SEQUENCE_OF:
             assert node.element is not None
-            items = []
+            items: list[Any] = []
             pos = content
             while not _at_end(buf, pos, end, indefinite):
                 item, pos = _field(node.element, f"[{len(items)}]", buf, pos, end, depth)
@@ -130,7 +130,7 @@ def _contents(node: Node, buf: bytes, pos: int, limit: int, depth: int) -> tuple
             return tuple(items), pos + 2 if indefinite else pos
         return _sequence(node, buf, content, end, indefinite, depth)
     octets, pos = _primitive(buf, pos, key, constructed, content, end, indefinite)
-    return _scalar(node, octets, pos, edifact if kind is Kind.TEXT else False), pos
+    return _scalar(node, octets, pos, edifact), pos
 
 
 def _field(node: Node, name: str, buf: bytes, pos: int, limit: int, depth: int) -> tuple[Any, int]:
@@ -182,7 +182,7 @@ def _external_content(values: dict[str, Any], depth: int) -> dict[str, Any]:
 
 
 def _any(buf: bytes, pos: int, limit: int, depth: int) -> tuple[Any, int]:
-    key, constructed, length, content = _header(buf, pos, limit)
+    key, constructed, _, _ = _header(buf, pos, limit)
     if key == _EXTERNAL_KEY and constructed:
         return _decode(plan.EXTERNAL, buf, pos, limit, depth + 1)
     end = _skip(buf, pos, limit, depth)
@@ -193,7 +193,7 @@ def _skip(buf: bytes, pos: int, limit: int, depth: int) -> int:
     """The end of the element at ``pos``."""
     if depth > MAX_DEPTH:
         raise DecodeError(f"elements nested deeper than {MAX_DEPTH}", offset=pos)
-    _, constructed, length, content = _header(buf, pos, limit)
+    _, _, length, content = _header(buf, pos, limit)
     if length != INDEFINITE:
         return content + length
     pos = content

@@ -110,9 +110,9 @@ def _oid(dotted: str) -> bytes:
     out = bytearray()
     for arc in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
         groups = [arc & 0x7F]
-        arc >>= 7
-        while arc:
-            groups.append(arc & 0x7F | 0x80)
-            arc >>= 7
+        rest = arc >> 7
+        while rest:
+            groups.append(rest & 0x7F | 0x80)
+            rest >>= 7
         out.extend(reversed(groups))
     return bytes(out)

@@ -13,6 +13,7 @@ from types import ModuleType
 from isoill.asn1.ext import EXTENSION_SYNTAXES
 from isoill.asn1.external import External
 from isoill.codec.schema import MODEL_KINDS, Compiler, Node, apdu_specs
+from isoill.codec.values import ExternalModel
 
 _compiler = Compiler()
 
@@ -43,7 +44,7 @@ def bound() -> ModuleType:
             for node in root.walk():
                 if node.kind in MODEL_KINDS:
                     node.model = getattr(models, node.name)
-        models.ExternalModel.syntaxes.update(
+        ExternalModel.syntaxes.update(
             {oid: _validator(node) for oid, node in EXTENSIONS.items()}
         )
         _bound = models

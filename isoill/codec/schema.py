@@ -164,7 +164,9 @@ class Compiler:
                 node.text_tags = {tag: False}
                 node.tag = None
         elif kind in (Kind.SEQUENCE, Kind.EXTERNAL, Kind.CHOICE):
-            node.fields = tuple(self._field(named, node.name) for named in spec.componentType.namedTypes)
+            node.fields = tuple(
+                self._field(named, node.name) for named in spec.componentType.namedTypes
+            )
             node.by_tag = _index(node)
         elif kind is Kind.SEQUENCE_OF:
             node.element = self.compile(spec.componentType, f"{hint}-item", parent)
@@ -181,7 +183,11 @@ class Compiler:
             value = named.asn1Object
             default = bool(value) if node.kind is Kind.BOOLEAN else int(value)
         return Field(
-            named.name, python_name(named.name), node, named.isOptional or named.isDefaulted, default
+            named.name,
+            python_name(named.name),
+            node,
+            named.isOptional or named.isDefaulted,
+            default,
         )
 
     def _is_declared(self, spec: Any) -> bool:
@@ -194,7 +200,7 @@ class Compiler:
     def _type_name(self, spec: Any, kind: Kind, hint: str) -> str:
         if self._is_declared(spec):
             return type(spec).__name__
-        return class_name(hint) if kind in MODEL_KINDS else kind.value
+        return class_name(hint) if kind in MODEL_KINDS else type(spec).__name__
 
     def _claim(self, node: Node, parent: str) -> str:
         name = node.name

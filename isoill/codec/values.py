@@ -140,7 +140,7 @@ class AsnEnum(enum.IntEnum):
         if isinstance(value, cls):
             return value
         if isinstance(value, int) and not isinstance(value, bool):
-            return cls(value)
+            return cls(value)  # type: ignore[call-arg]  # by value: Enum's lookup, not __new__
         if isinstance(value, str):
             for member in cls:
                 if member.asn1_name == value:

@@ -1,0 +1,92 @@
+"""Codec throughput: typed decode and encode per APDU type, beside YAZ's C codec and pyasn1.
+
+Run with ``make bench`` (or ``.venv/bin/python bench/codec.py``). Inputs: the shared
+yaz-illclient captures (ILL-Request) and one fully populated APDU of each of the 20 types.
+Every figure comes from this one run, so ratios compare like with like on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from apdu_examples import full_apdu  # noqa: E402
+from interop.yaz import YazUnavailable, yaz_bench, yazill_binary  # noqa: E402
+from pyasn1.codec.ber import decoder as pyasn1_decoder  # noqa: E402
+from pyasn1.error import PyAsn1Error  # noqa: E402
+
+from isoill.asn1.ill9702 import ILLAPDU  # noqa: E402
+from isoill.codec import plan  # noqa: E402
+from isoill.codec.decoder import decode  # noqa: E402
+from isoill.codec.encoder import encode  # noqa: E402
+
+CAPTURES = ROOT.parent / "shared" / "reference" / "captures"
+
+
+def rate(action: Callable[[], object], seconds: float) -> float:
+    """Calls per second of ``action``, best of three rounds of about ``seconds`` each."""
+    best = 0.0
+    for _ in range(3):
+        count, start = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < seconds:
+            for _ in range(50):
+                action()
+            count += 50
+        best = max(best, count / elapsed)
+    return best
+
+
+def pyasn1_rate(data: bytes) -> str:
+    """pyasn1's schema decode of the same bytes, for scale ("-" where pyasn1 refuses them)."""
+    spec = ILLAPDU()
+    try:
+        pyasn1_decoder.decode(data, asn1Spec=spec)
+    except PyAsn1Error:
+        return "-"
+    return f"{rate(lambda: pyasn1_decoder.decode(data, asn1Spec=spec), 0.1):.0f}"
+
+
+def inputs() -> list[tuple[str, bytes]]:
+    found = [(f"capture {p.stem}", p.read_bytes()) for p in sorted(CAPTURES.glob("*.ber"))]
+    found += [(name, encode(full_apdu(name))) for name in plan.APDUS]
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=0.3, help="length of one round")
+    parser.add_argument("--no-pyasn1", action="store_true", help="skip the pyasn1 baseline")
+    args = parser.parse_args()
+    try:
+        yazill: Path | None = yazill_binary(Path(tempfile.mkdtemp(prefix="isoill-bench-")))
+    except YazUnavailable as error:
+        print(f"# YAZ baseline unavailable: {error}")
+        yazill = None
+    print(f"# {platform.python_implementation()} {platform.python_version()}, {platform.machine()}")
+    header = f"{'input':42} {'bytes':>5} {'decode/s':>9} {'encode/s':>9}"
+    header += f" {'yaz dec/s':>10} {'yaz/isoill':>10}" if yazill else ""
+    header += "" if args.no_pyasn1 else f" {'pyasn1/s':>9}"
+    print(header)
+    for label, data in inputs():
+        apdu = decode(data)
+        decodes = rate(lambda d=data: decode(d), args.seconds)
+        encodes = rate(lambda a=apdu: encode(a), args.seconds)
+        line = f"{label:42} {len(data):5} {decodes:9.0f} {encodes:9.0f}"
+        if yazill:
+            yaz_decodes, _ = yaz_bench(yazill, data, 200_000)
+            line += f" {yaz_decodes:10.0f} {yaz_decodes / decodes:10.1f}"
+        if not args.no_pyasn1:
+            line += f" {pyasn1_rate(data):>9}"
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
