@@ -380,9 +380,6 @@ class ResponderOptionalMessagesType(AsnModel):
 class ShippedServiceType(AsnEnum):
     LOAN = 1, "loan"
     COPY_NON_RETURNABLE = 2, "copy-non-returnable"
-    LOCATIONS = 3, "locations"
-    ESTIMATE = 4, "estimate"
-    RESPONDER_SPECIFIC = 5, "responder-specific"
 
 
 class Shipped(ApduModel):

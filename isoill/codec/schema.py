@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from pyasn1.type import base, char, univ
+from pyasn1.type import base, char, constraint, univ
 from pydantic import BaseModel
 
 from isoill.asn1 import ext, ill9702
@@ -171,7 +171,12 @@ class Compiler:
         elif kind is Kind.SEQUENCE_OF:
             node.element = self.compile(spec.componentType, f"{hint}-item", parent)
         if kind in (Kind.ENUMERATED, Kind.INTEGER):
-            node.named_values = tuple((str(n), int(v)) for n, v in spec.namedValues.items())
+            allowed = _single_values(spec.subtypeSpec)
+            node.named_values = tuple(
+                (str(n), int(v))
+                for n, v in spec.namedValues.items()
+                if allowed is None or int(v) in allowed
+            )
         if kind in MODEL_KINDS and not declared:
             node.name = self._claim(node, parent)
         return node
@@ -238,6 +243,19 @@ def _kind(spec: Any) -> Kind:
         if isinstance(spec, cls):
             return kind
     raise TypeError(f"no plan for ASN.1 type {type(spec).__name__}")
+
+
+def _single_values(constraints: Any) -> set[int] | None:
+    """Values a SingleValueConstraint allows (``Shipped-Service-Type ::= ILL-Service-Type
+    (loan | copy-non-returnable)``), or None when the type is not restricted that way."""
+    if isinstance(constraints, constraint.SingleValueConstraint):
+        return {int(value) for value in constraints}
+    if isinstance(constraints, constraint.ConstraintsIntersection):
+        for member in constraints:
+            found = _single_values(member)
+            if found is not None:
+                return found
+    return None
 
 
 def _index(node: Node) -> dict[int, Field]:

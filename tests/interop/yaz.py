@@ -24,7 +24,7 @@ BINARY_NAME = "yazill"
 ILLCLIENT = "yaz-illclient"
 
 
-class YazUnavailable(Exception):  # noqa: N818 - the name the test suite agreed on
+class YazUnavailable(Exception):
     """A YAZ tool cannot be used on this machine; ``reason`` says why."""
 
     def __init__(self, reason: str) -> None:
