@@ -7,12 +7,14 @@ the byte offset and the reason).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
+from isoill import logs
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError
@@ -20,6 +22,12 @@ from isoill.codec.framing import DEFAULT_MAX_APDU_SIZE, Framer
 from isoill.codec.jsonform import from_json, to_json
 from isoill.codec.textform import render
 from isoill.codec.values import ApduModel
+from isoill.config import ConfigError
+from isoill.config import load as load_config
+from isoill.queue_cli import add_queue_commands
+from isoill.router import RoutesError
+from isoill.routes_cli import add_routes_commands
+from isoill.server import Server
 
 EXIT_USAGE = 2
 EXIT_BAD_INPUT = 3
@@ -62,7 +70,25 @@ def _parser() -> argparse.ArgumentParser:
     encode_cmd.add_argument("file", metavar="FILE.json", help="one APDU or a list; - for stdin")
     encode_cmd.add_argument("-o", "--output", metavar="OUT", help="output file (default stdout)")
     encode_cmd.set_defaults(run=_encode)
+
+    serve_cmd = commands.add_parser("serve", help="run the gateway daemon")
+    serve_cmd.add_argument("--config", required=True, type=Path, help="configuration file")
+    serve_cmd.set_defaults(run=_serve)
+    add_routes_commands(commands)
+    add_queue_commands(commands)
     return parser
+
+
+def _serve(args: argparse.Namespace) -> None:
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        raise BadInput(str(error)) from None
+    logs.configure(config.log.format, config.log.level)
+    try:
+        asyncio.run(Server(config).run())
+    except RoutesError as error:
+        raise BadInput(str(error)) from None
 
 
 def _read(name: str, stdin: BinaryIO) -> bytes:

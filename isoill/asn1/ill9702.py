@@ -21,12 +21,8 @@ Notes on the mapping:
 
 * ``ANY DEFINED BY`` becomes a tagged ``univ.Any``: its value is the complete
   TLV of the embedded value, to be decoded by the caller once the defining
-  field (extension identifier, OID) is known. pyasn1's own decoder fails on a
-  tagged ANY sent with indefinite length (as YAZ sends long ones); decode with
-  :func:`isoill.asn1.external.ber_decode`, which fixes that.
+  field (extension identifier, OID) is known.
 * ``EXTERNAL`` comes from :mod:`isoill.asn1.external`.
-* Every SEQUENCE derives from :class:`AbsentAwareSequence`, which stops pyasn1's
-  encoder from emitting empty encodings of OPTIONAL components never set.
 * Size and alphabet constraints are attached as pyasn1 constraints where pyasn1
   can express them. ``ILL-String (SIZE (n))`` cannot be: a size constraint on a
   pyasn1 CHOICE counts chosen alternatives, not characters, and real peers send
@@ -36,11 +32,8 @@ Notes on the mapping:
 from __future__ import annotations
 
 import string
-from collections.abc import Iterator
-from typing import Any
 
 from pyasn1.type import char, constraint, namedtype, namedval, tag, univ
-from pyasn1.type.base import noValue
 
 from isoill.asn1.external import External
 
@@ -48,7 +41,6 @@ __all__ = [
     "APDU_TYPES",
     "ILLAPDU",
     "ILL_ABSTRACT_SYNTAX",
-    "AbsentAwareSequence",
     "AccountNumber",
     "AlreadyForwarded",
     "AlreadyTriedListType",
@@ -167,37 +159,6 @@ def _application(n: int) -> tag.Tag:
 def _enumerated(*values: tuple[str, int]) -> univ.Enumerated:
     """An anonymous ENUMERATED with the given (name, number) pairs."""
     return univ.Enumerated(namedValues=namedval.NamedValues(*values))
-
-
-class _Absent:
-    """What the encoder is shown for an OPTIONAL component that was never set."""
-
-    isValue = False
-
-
-_ABSENT = _Absent()
-
-
-class AbsentAwareSequence(univ.Sequence):
-    """``univ.Sequence`` whose BER/CER encoding leaves unset OPTIONAL components out.
-
-    pyasn1's SEQUENCE encoder walks ``values()``, which instantiates every missing
-    component. A SEQUENCE type whose members are all OPTIONAL or DEFAULT (System-Id,
-    System-Address, Postal-Address, Cost-Info-Type, ...) counts as a value as soon
-    as it exists, so the stock encoder would emit e.g. ``a3 00`` for a requester-id
-    nobody set. Here absent OPTIONAL components stay absent; mandatory and DEFAULT
-    components behave as in pyasn1. Reading ``seq[name]`` still instantiates (that
-    is pyasn1's accessor); use ``getComponentByName(name, instantiate=False)`` to
-    look at an optional field without creating it.
-    """
-
-    def values(self) -> Iterator[Any]:
-        for idx, named_type in enumerate(self.componentType.namedTypes):
-            if named_type.isOptional:
-                component = self.getComponentByPosition(idx, instantiate=False)
-                yield _ABSENT if component is noValue else component
-            else:
-                yield self[idx]
 
 
 # =============================================================================
@@ -581,7 +542,7 @@ class PersonOrInstitutionSymbol(univ.Choice):
 #     person-or-institution-symbol  [0] Person-Or-Institution-Symbol OPTIONAL,
 #     name-of-person-or-institution [1] Name-Of-Person-Or-Institution OPTIONAL
 #     }
-class SystemId(AbsentAwareSequence):
+class SystemId(univ.Sequence):
     """Who a system is. The "at least one" rule is not enforced (yaz sends ``a3 00``)."""
 
     componentType = namedtype.NamedTypes(
@@ -600,7 +561,7 @@ class SystemId(AbsentAwareSequence):
 #     telecom-service-identifier [0] ILL-String OPTIONAL,
 #     telecom-service-address    [1] ILL-String OPTIONAL
 #     }
-class SystemAddress(AbsentAwareSequence):
+class SystemAddress(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.OptionalNamedType(
             "telecom-service-identifier", ILLString().subtype(explicitTag=_explicit(0))
@@ -621,7 +582,7 @@ class SystemAddress(AbsentAwareSequence):
 #     country                          [6] ILL-String OPTIONAL,
 #     postal-code                      [7] ILL-String OPTIONAL
 #     }
-class PostalAddress(AbsentAwareSequence):
+class PostalAddress(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.OptionalNamedType(
             "name-of-person-or-institution",
@@ -647,7 +608,7 @@ class PostalAddress(AbsentAwareSequence):
 #     postal-address     [0] IMPLICIT Postal-Address OPTIONAL,
 #     electronic-address [1] IMPLICIT System-Address OPTIONAL
 #     }
-class DeliveryAddress(AbsentAwareSequence):
+class DeliveryAddress(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.OptionalNamedType(
             "postal-address", PostalAddress().subtype(implicitTag=_implicit_constructed(0))
@@ -663,7 +624,7 @@ class DeliveryAddress(AbsentAwareSequence):
 #     client-status     [1] ILL-String OPTIONAL,
 #     client-identifier [2] ILL-String OPTIONAL
 #     }
-class ClientId(AbsentAwareSequence):
+class ClientId(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.OptionalNamedType("client-name", ILLString().subtype(explicitTag=_explicit(0))),
         namedtype.OptionalNamedType("client-status", ILLString().subtype(explicitTag=_explicit(1))),
@@ -678,7 +639,7 @@ class ClientId(AbsentAwareSequence):
 #     location-address [1] IMPLICIT System-Address OPTIONAL,
 #     location-note    [2] ILL-String OPTIONAL
 #     }
-class LocationInfo(AbsentAwareSequence):
+class LocationInfo(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType(
             "location-id", SystemId().subtype(implicitTag=_implicit_constructed(0))
@@ -701,7 +662,7 @@ def _locations(n: int) -> univ.SequenceOf:
 #     responder-id      [0] IMPLICIT System-Id,
 #     responder-address [1] IMPLICIT System-Address OPTIONAL
 #     }
-class AlreadyForwarded(AbsentAwareSequence):
+class AlreadyForwarded(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType(
             "responder-id", SystemId().subtype(implicitTag=_implicit_constructed(0))
@@ -723,7 +684,7 @@ class AlreadyTriedListType(univ.SequenceOf):
 #     system-address [2] IMPLICIT System-Address OPTIONAL
 #     }
 class SendToListType(univ.SequenceOf):
-    componentType = AbsentAwareSequence(
+    componentType = univ.Sequence(
         componentType=namedtype.NamedTypes(
             namedtype.NamedType(
                 "system-id", SystemId().subtype(implicitTag=_implicit_constructed(0))
@@ -751,7 +712,7 @@ class SendToListType(univ.SequenceOf):
 #     sub-transaction-qualifier   [3] ILL-String OPTIONAL
 #         -- mandatory for sub-transactions
 #     }
-class TransactionId(AbsentAwareSequence):
+class TransactionId(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.OptionalNamedType(
             "initial-requester-id", SystemId().subtype(implicitTag=_implicit_constructed(0))
@@ -771,7 +732,7 @@ def _date_and_time(n: int) -> univ.Sequence:
 
     Used twice in Service-Date-Time.
     """
-    return AbsentAwareSequence(
+    return univ.Sequence(
         componentType=namedtype.NamedTypes(
             namedtype.NamedType("date", ISODate().subtype(implicitTag=_implicit(0))),
             namedtype.OptionalNamedType("time", ISOTime().subtype(implicitTag=_implicit(1))),
@@ -791,7 +752,7 @@ def _date_and_time(n: int) -> univ.Sequence:
 #         time [1] IMPLICIT ISO-Time OPTIONAL
 #         } OPTIONAL
 #     }
-class ServiceDateTime(AbsentAwareSequence):
+class ServiceDateTime(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType("date-time-of-this-service", _date_and_time(0)),
         namedtype.OptionalNamedType("date-time-of-original-service", _date_and_time(1)),
@@ -808,7 +769,7 @@ class ServiceDateTime(AbsentAwareSequence):
 #         -- values defined in ISO 4217-1981
 #     monetary-value [1] IMPLICIT AmountString (SIZE (1..10))
 #     }
-class Amount(AbsentAwareSequence):
+class Amount(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.OptionalNamedType(
             "currency-code",
@@ -832,7 +793,7 @@ class Amount(AbsentAwareSequence):
 #     will-pay-fee         [3] IMPLICIT BOOLEAN DEFAULT FALSE,
 #     payment-provided     [4] IMPLICIT BOOLEAN DEFAULT FALSE
 #     }
-class CostInfoType(AbsentAwareSequence):
+class CostInfoType(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.OptionalNamedType(
             "account-number", AccountNumber().subtype(explicitTag=_explicit(0))
@@ -856,7 +817,7 @@ class CostInfoType(AbsentAwareSequence):
 #     date-due-field [0] IMPLICIT ISO-Date,
 #     renewable      [1] IMPLICIT BOOLEAN DEFAULT TRUE
 #     }
-class DateDue(AbsentAwareSequence):
+class DateDue(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType("date-due-field", ISODate().subtype(implicitTag=_implicit(0))),
         namedtype.DefaultedNamedType(
@@ -883,11 +844,11 @@ class DateDue(AbsentAwareSequence):
 #     name-or-code           [6] ILL-String OPTIONAL,
 #     delivery-time          [7] IMPLICIT ISO-Time OPTIONAL
 #     }
-class ElectronicDeliveryService(AbsentAwareSequence):
+class ElectronicDeliveryService(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.OptionalNamedType(
             "e-delivery-service",
-            AbsentAwareSequence(
+            univ.Sequence(
                 componentType=namedtype.NamedTypes(
                     namedtype.NamedType(
                         "e-delivery-mode",
@@ -901,7 +862,7 @@ class ElectronicDeliveryService(AbsentAwareSequence):
         ),
         namedtype.OptionalNamedType(
             "document-type",
-            AbsentAwareSequence(
+            univ.Sequence(
                 componentType=namedtype.NamedTypes(
                     namedtype.NamedType(
                         "document-type-id",
@@ -984,7 +945,7 @@ class DeliveryService(univ.Choice):
 #     additional-no-letters         [21] ILL-String OPTIONAL,
 #     verification-reference-source [22] ILL-String OPTIONAL
 #     }
-class ItemId(AbsentAwareSequence):
+class ItemId(univ.Sequence):
     """Bibliographic description of the wanted item.
 
     The SIZE limits on iSBN (10) and iSSN (8) are not enforced: see the module notes.
@@ -1059,7 +1020,7 @@ def _requires_desires_neither(n: int) -> univ.Enumerated:
 #     requester-CHECKED-IN [3] IMPLICIT ENUMERATED {
 #                                  requires (1), desires (2), neither (3) }
 #     }
-class RequesterOptionalMessagesType(AbsentAwareSequence):
+class RequesterOptionalMessagesType(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType("can-send-RECEIVED", univ.Boolean().subtype(implicitTag=_implicit(0))),
         namedtype.NamedType("can-send-RETURNED", univ.Boolean().subtype(implicitTag=_implicit(1))),
@@ -1076,7 +1037,7 @@ class RequesterOptionalMessagesType(AbsentAwareSequence):
 #     responder-RETURNED  [3] IMPLICIT ENUMERATED {
 #                                 requires (1), desires (2), neither (3) }
 #     }
-class ResponderOptionalMessagesType(AbsentAwareSequence):
+class ResponderOptionalMessagesType(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType("can-send-SHIPPED", univ.Boolean().subtype(implicitTag=_implicit(0))),
         namedtype.NamedType(
@@ -1099,7 +1060,7 @@ class ResponderOptionalMessagesType(AbsentAwareSequence):
 #     expiry-date      [3] IMPLICIT ISO-Date OPTIONAL
 #         -- only when expiry-flag is "other-Date"
 #     }
-class SearchType(AbsentAwareSequence):
+class SearchType(univ.Sequence):
     """Search parameters. The SIZE (1) on level-of-service is not enforced (module notes)."""
 
     componentType = namedtype.NamedTypes(
@@ -1123,7 +1084,7 @@ class SearchType(AbsentAwareSequence):
 #     supply-medium-type     [0] IMPLICIT Supply-Medium-Type,
 #     medium-characteristics [1] ILL-String OPTIONAL
 #     }
-class SupplyMediumInfoType(AbsentAwareSequence):
+class SupplyMediumInfoType(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType(
             "supply-medium-type", SupplyMediumType().subtype(implicitTag=_implicit(0))
@@ -1154,7 +1115,7 @@ class SupplementalItemDescription(univ.SequenceOf):
 #     send-to-list                      [6] IMPLICIT Send-To-List-Type OPTIONAL,
 #     already-tried-list                [7] IMPLICIT Already-Tried-List-Type OPTIONAL
 #     }
-class ThirdPartyInfoType(AbsentAwareSequence):
+class ThirdPartyInfoType(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.DefaultedNamedType(
             "permission-to-forward", univ.Boolean().subtype(implicitTag=_implicit(0), value=False)
@@ -1207,7 +1168,7 @@ class ThirdPartyInfoType(AbsentAwareSequence):
 #     proposed-delivery-service     Delivery-Service OPTIONAL
 #         -- only in APDUs with protocol-version-num 2 or greater
 #     }
-class ConditionalResults(AbsentAwareSequence):
+class ConditionalResults(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType(
             "conditions",
@@ -1241,7 +1202,7 @@ class ConditionalResults(AbsentAwareSequence):
 #     retry-date           [1] IMPLICIT ISO-Date OPTIONAL,
 #     locations            [2] IMPLICIT SEQUENCE OF Location-Info OPTIONAL
 #     }
-class RetryResults(AbsentAwareSequence):
+class RetryResults(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.OptionalNamedType(
             "reason-not-available",
@@ -1270,7 +1231,7 @@ class RetryResults(AbsentAwareSequence):
 #     reason-unfilled [0] IMPLICIT Reason-Unfilled,
 #     locations       [1] IMPLICIT SEQUENCE OF Location-Info OPTIONAL
 #     }
-class UnfilledResults(AbsentAwareSequence):
+class UnfilledResults(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType("reason-unfilled", ReasonUnfilled().subtype(implicitTag=_implicit(0))),
         namedtype.OptionalNamedType("locations", _locations(1)),
@@ -1281,7 +1242,7 @@ class UnfilledResults(AbsentAwareSequence):
 #     reason-locs-provided [0] IMPLICIT Reason-Locs-Provided OPTIONAL,
 #     locations            [1] IMPLICIT SEQUENCE OF Location-Info
 #     }
-class LocationsResults(AbsentAwareSequence):
+class LocationsResults(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.OptionalNamedType(
             "reason-locs-provided", ReasonLocsProvided().subtype(implicitTag=_implicit(0))
@@ -1302,7 +1263,7 @@ class LocationsResults(AbsentAwareSequence):
 #     electronic-delivery-service [4] Electronic-Delivery-Service OPTIONAL
 #         -- if present, this must be one of the services proposed by the requester
 #     }
-class WillSupplyResults(AbsentAwareSequence):
+class WillSupplyResults(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType(
             "reason-will-supply",
@@ -1335,7 +1296,7 @@ class WillSupplyResults(AbsentAwareSequence):
 #     hold-placed-medium-type  [1] IMPLICIT Medium-Type OPTIONAL,
 #     locations                [2] IMPLICIT SEQUENCE OF Location-Info OPTIONAL
 #     }
-class HoldPlacedResults(AbsentAwareSequence):
+class HoldPlacedResults(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType(
             "estimated-date-available", ISODate().subtype(implicitTag=_implicit(0))
@@ -1351,7 +1312,7 @@ class HoldPlacedResults(AbsentAwareSequence):
 #     cost-estimate [0] ILL-String,
 #     locations     [1] IMPLICIT SEQUENCE OF Location-Info OPTIONAL
 #     }
-class EstimateResults(AbsentAwareSequence):
+class EstimateResults(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType("cost-estimate", ILLString().subtype(explicitTag=_explicit(0))),
         namedtype.OptionalNamedType("locations", _locations(1)),
@@ -1367,7 +1328,7 @@ class EstimateResults(AbsentAwareSequence):
 #     medium      [0] Supply-Medium-Type,
 #     no-of-units [1] INTEGER (1..9999)
 #     }
-class UnitsPerMediumType(AbsentAwareSequence):
+class UnitsPerMediumType(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType("medium", SupplyMediumType().subtype(explicitTag=_explicit(0))),
         namedtype.NamedType(
@@ -1397,7 +1358,7 @@ class UnitsPerMediumType(AbsentAwareSequence):
 #     return-insurance-require [7] IMPLICIT Amount OPTIONAL,
 #     no-of-units-per-medium   [8] IMPLICIT SEQUENCE OF Units-Per-Medium-Type OPTIONAL
 #     }
-class SupplyDetails(AbsentAwareSequence):
+class SupplyDetails(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.OptionalNamedType("date-shipped", ISODate().subtype(implicitTag=_implicit(0))),
         namedtype.OptionalNamedType(
@@ -1459,7 +1420,7 @@ class SupplyDetails(AbsentAwareSequence):
 #             -- what a "unit" is follows from document-type-id, if supplied
 #         }
 #     }
-class DamagedDetails(AbsentAwareSequence):
+class DamagedDetails(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.OptionalNamedType(
             "document-type-id", univ.ObjectIdentifier().subtype(implicitTag=_implicit(0))
@@ -1511,7 +1472,7 @@ class DamagedDetails(AbsentAwareSequence):
 #     most-recent-service-note         [11] ILL-String OPTIONAL
 #         -- supplied if the most recent service primitive carried a note
 #     }
-class HistoryReport(AbsentAwareSequence):
+class HistoryReport(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.OptionalNamedType("date-requested", ISODate().subtype(implicitTag=_implicit(0))),
         namedtype.OptionalNamedType("author", ILLString().subtype(explicitTag=_explicit(1))),
@@ -1570,7 +1531,7 @@ class HistoryReport(AbsentAwareSequence):
 #     aPDU-type     [0] IMPLICIT ILL-APDU-Type,
 #     current-state [1] IMPLICIT Current-State
 #     }
-class StateTransitionProhibited(AbsentAwareSequence):
+class StateTransitionProhibited(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType("aPDU-type", ILLAPDUType().subtype(implicitTag=_implicit(0))),
         namedtype.NamedType("current-state", CurrentState().subtype(implicitTag=_implicit(1))),
@@ -1581,7 +1542,7 @@ class StateTransitionProhibited(AbsentAwareSequence):
 #     user-status-report     [0] IMPLICIT History-Report,
 #     provider-status-report [1] IMPLICIT Current-State
 #     }
-class StatusReport(AbsentAwareSequence):
+class StatusReport(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType(
             "user-status-report", HistoryReport().subtype(implicitTag=_implicit_constructed(0))
@@ -1641,7 +1602,7 @@ class UserErrorReport(univ.Choice):
 #     provider-error-report   [3] Provider-Error-Report OPTIONAL
 #         -- mandatory if report-source is "provider"; not present otherwise
 #     }
-class ErrorReport(AbsentAwareSequence):
+class ErrorReport(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType(
             "correlation-information", ILLString().subtype(explicitTag=_explicit(0))
@@ -1666,7 +1627,7 @@ class ErrorReport(AbsentAwareSequence):
 #     critical   [1] IMPLICIT BOOLEAN DEFAULT FALSE,
 #     item       [2] ANY DEFINED BY identifier
 #     }
-class Extension(AbsentAwareSequence):
+class Extension(univ.Sequence):
     """A protocol extension; ``item`` holds the raw TLV (usually an EXTERNAL)."""
 
     componentType = namedtype.NamedTypes(
@@ -1800,7 +1761,7 @@ def _transaction_type() -> namedtype.NamedType:
 #     forward-note                  [47] ILL-String OPTIONAL,
 #     iLL-request-extensions        [49] IMPLICIT SEQUENCE OF Extension OPTIONAL
 #     }
-class ILLRequest(AbsentAwareSequence):
+class ILLRequest(univ.Sequence):
     tagSet = univ.Sequence.tagSet.tagExplicitly(_application(1))
     componentType = namedtype.NamedTypes(
         _protocol_version_num(),
@@ -1885,7 +1846,7 @@ class ILLRequest(AbsentAwareSequence):
 #     notification-note               [48] ILL-String OPTIONAL,
 #     forward-notification-extensions [49] IMPLICIT SEQUENCE OF Extension OPTIONAL
 #     }
-class ForwardNotification(AbsentAwareSequence):
+class ForwardNotification(univ.Sequence):
     tagSet = univ.Sequence.tagSet.tagExplicitly(_application(2))
     componentType = namedtype.NamedTypes(
         _protocol_version_num(),
@@ -1926,7 +1887,7 @@ class ForwardNotification(AbsentAwareSequence):
 #     responder-note                [46] ILL-String OPTIONAL,
 #     shipped-extensions            [49] IMPLICIT SEQUENCE OF Extension OPTIONAL
 #     }
-class Shipped(AbsentAwareSequence):
+class Shipped(univ.Sequence):
     tagSet = univ.Sequence.tagSet.tagExplicitly(_application(3))
     componentType = namedtype.NamedTypes(
         _protocol_version_num(),
@@ -1989,7 +1950,7 @@ class Shipped(AbsentAwareSequence):
 #     responder-note                [46] ILL-String OPTIONAL,
 #     ill-answer-extensions         [49] IMPLICIT SEQUENCE OF Extension OPTIONAL
 #     }
-class ILLAnswer(AbsentAwareSequence):
+class ILLAnswer(univ.Sequence):
     tagSet = univ.Sequence.tagSet.tagExplicitly(_application(4))
     componentType = namedtype.NamedTypes(
         _protocol_version_num(),
@@ -2061,7 +2022,7 @@ class ILLAnswer(AbsentAwareSequence):
 #     requester-note               [46] ILL-String OPTIONAL,
 #     conditional-reply-extensions [49] IMPLICIT SEQUENCE OF Extension OPTIONAL
 #     }
-class ConditionalReply(AbsentAwareSequence):
+class ConditionalReply(univ.Sequence):
     tagSet = univ.Sequence.tagSet.tagExplicitly(_application(5))
     componentType = namedtype.NamedTypes(
         _protocol_version_num(),
@@ -2087,7 +2048,7 @@ class ConditionalReply(AbsentAwareSequence):
 #     requester-note       [46] ILL-String OPTIONAL,
 #     cancel-extensions    [49] IMPLICIT SEQUENCE OF Extension OPTIONAL
 #     }
-class Cancel(AbsentAwareSequence):
+class Cancel(univ.Sequence):
     tagSet = univ.Sequence.tagSet.tagExplicitly(_application(6))
     componentType = namedtype.NamedTypes(
         _protocol_version_num(),
@@ -2113,7 +2074,7 @@ class Cancel(AbsentAwareSequence):
 #     responder-note          [46] ILL-String OPTIONAL,
 #     cancel-reply-extensions [49] IMPLICIT SEQUENCE OF Extension OPTIONAL
 #     }
-class CancelReply(AbsentAwareSequence):
+class CancelReply(univ.Sequence):
     tagSet = univ.Sequence.tagSet.tagExplicitly(_application(7))
     componentType = namedtype.NamedTypes(
         _protocol_version_num(),
@@ -2143,7 +2104,7 @@ class CancelReply(AbsentAwareSequence):
 #     requester-note                [46] ILL-String OPTIONAL,
 #     received-extensions           [49] IMPLICIT SEQUENCE OF Extension OPTIONAL
 #     }
-class Received(AbsentAwareSequence):
+class Received(univ.Sequence):
     tagSet = univ.Sequence.tagSet.tagExplicitly(_application(8))
     componentType = namedtype.NamedTypes(
         _protocol_version_num(),
@@ -2174,7 +2135,7 @@ class Received(AbsentAwareSequence):
 #     responder-note       [46] ILL-String OPTIONAL,
 #     recall-extensions    [49] IMPLICIT SEQUENCE OF Extension OPTIONAL
 #     }
-class Recall(AbsentAwareSequence):
+class Recall(univ.Sequence):
     tagSet = univ.Sequence.tagSet.tagExplicitly(_application(9))
     componentType = namedtype.NamedTypes(
         _protocol_version_num(),
@@ -2203,7 +2164,7 @@ class Recall(AbsentAwareSequence):
 #     requester-note                [46] ILL-String OPTIONAL,
 #     returned-extensions           [49] IMPLICIT SEQUENCE OF Extension OPTIONAL
 #     }
-class Returned(AbsentAwareSequence):
+class Returned(univ.Sequence):
     tagSet = univ.Sequence.tagSet.tagExplicitly(_application(10))
     componentType = namedtype.NamedTypes(
         _protocol_version_num(),
@@ -2237,7 +2198,7 @@ class Returned(AbsentAwareSequence):
 #     responder-note        [46] ILL-String OPTIONAL,
 #     checked-in-extensions [49] IMPLICIT SEQUENCE OF Extension OPTIONAL
 #     }
-class CheckedIn(AbsentAwareSequence):
+class CheckedIn(univ.Sequence):
     tagSet = univ.Sequence.tagSet.tagExplicitly(_application(11))
     componentType = namedtype.NamedTypes(
         _protocol_version_num(),
@@ -2264,7 +2225,7 @@ class CheckedIn(AbsentAwareSequence):
 #     responder-note       [46] ILL-String OPTIONAL,
 #     overdue-extensions   [49] SEQUENCE OF Extension OPTIONAL
 #     }
-class Overdue(AbsentAwareSequence):
+class Overdue(univ.Sequence):
     """Note: unlike every other APDU, the extensions tag here is *explicit* (``bf 31 30``)."""
 
     tagSet = univ.Sequence.tagSet.tagExplicitly(_application(12))
@@ -2296,7 +2257,7 @@ class Overdue(AbsentAwareSequence):
 #     requester-note       [46] ILL-String OPTIONAL,
 #     renew-extensions     [49] IMPLICIT SEQUENCE OF Extension OPTIONAL
 #     }
-class Renew(AbsentAwareSequence):
+class Renew(univ.Sequence):
     tagSet = univ.Sequence.tagSet.tagExplicitly(_application(13))
     componentType = namedtype.NamedTypes(
         _protocol_version_num(),
@@ -2326,7 +2287,7 @@ class Renew(AbsentAwareSequence):
 #     responder-note          [46] ILL-String OPTIONAL,
 #     renew-answer-extensions [49] IMPLICIT SEQUENCE OF Extension OPTIONAL
 #     }
-class RenewAnswer(AbsentAwareSequence):
+class RenewAnswer(univ.Sequence):
     tagSet = univ.Sequence.tagSet.tagExplicitly(_application(14))
     componentType = namedtype.NamedTypes(
         _protocol_version_num(),
@@ -2355,7 +2316,7 @@ class RenewAnswer(AbsentAwareSequence):
 #     note                 [46] ILL-String OPTIONAL,
 #     lost-extensions      [49] IMPLICIT SEQUENCE OF Extension OPTIONAL
 #     }
-class Lost(AbsentAwareSequence):
+class Lost(univ.Sequence):
     tagSet = univ.Sequence.tagSet.tagExplicitly(_application(15))
     componentType = namedtype.NamedTypes(
         _protocol_version_num(),
@@ -2382,7 +2343,7 @@ class Lost(AbsentAwareSequence):
 #     note                 [46] ILL-String OPTIONAL,
 #     damaged-extensions   [49] IMPLICIT SEQUENCE OF Extension OPTIONAL
 #     }
-class Damaged(AbsentAwareSequence):
+class Damaged(univ.Sequence):
     tagSet = univ.Sequence.tagSet.tagExplicitly(_application(16))
     componentType = namedtype.NamedTypes(
         _protocol_version_num(),
@@ -2410,7 +2371,7 @@ class Damaged(AbsentAwareSequence):
 #     note                 [46] ILL-String,
 #     message-extensions   [49] IMPLICIT SEQUENCE OF Extension OPTIONAL
 #     }
-class Message(AbsentAwareSequence):
+class Message(univ.Sequence):
     tagSet = univ.Sequence.tagSet.tagExplicitly(_application(17))
     componentType = namedtype.NamedTypes(
         _protocol_version_num(),
@@ -2435,7 +2396,7 @@ class Message(AbsentAwareSequence):
 #     note                    [46] ILL-String OPTIONAL,
 #     status-query-extensions [49] IMPLICIT SEQUENCE OF Extension OPTIONAL
 #     }
-class StatusQuery(AbsentAwareSequence):
+class StatusQuery(univ.Sequence):
     tagSet = univ.Sequence.tagSet.tagExplicitly(_application(18))
     componentType = namedtype.NamedTypes(
         _protocol_version_num(),
@@ -2464,7 +2425,7 @@ class StatusQuery(AbsentAwareSequence):
 #     note                              [46] ILL-String OPTIONAL,
 #     status-or-error-report-extensions [49] IMPLICIT SEQUENCE OF Extension OPTIONAL
 #     }
-class StatusOrErrorReport(AbsentAwareSequence):
+class StatusOrErrorReport(univ.Sequence):
     tagSet = univ.Sequence.tagSet.tagExplicitly(_application(19))
     componentType = namedtype.NamedTypes(
         _protocol_version_num(),
@@ -2497,7 +2458,7 @@ class StatusOrErrorReport(AbsentAwareSequence):
 #     responder-id         [4]  IMPLICIT System-Id OPTIONAL,
 #     expired-extensions   [49] IMPLICIT SEQUENCE OF Extension OPTIONAL
 #     }
-class Expired(AbsentAwareSequence):
+class Expired(univ.Sequence):
     tagSet = univ.Sequence.tagSet.tagExplicitly(_application(20))
     componentType = namedtype.NamedTypes(
         _protocol_version_num(),

@@ -52,7 +52,7 @@ def read_header(buf: bytes | bytearray, pos: int) -> tuple[int, bool, int, int]:
     number = first & 0x1F
     if number == 0x1F:
         number = 0
-        for count in range(MAX_TAG_OCTETS + 1):
+        for count in range(MAX_TAG_OCTETS):
             if pos >= end:
                 raise NeedMore
             octet = buf[pos]
@@ -63,7 +63,7 @@ def read_header(buf: bytes | bytearray, pos: int) -> tuple[int, bool, int, int]:
             if not octet & 0x80:
                 break
         else:
-            raise FramingError("tag number too long", offset=pos)
+            raise FramingError(f"tag number longer than {MAX_TAG_OCTETS} octets", offset=pos)
     if pos >= end:
         raise NeedMore
     octet = buf[pos]

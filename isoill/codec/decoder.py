@@ -2,9 +2,10 @@
 
 Accepts what X.690 allows a BER sender (definite and indefinite lengths, long-form tags and
 lengths, constructed strings, components of a SEQUENCE in any order) and what real peers do
-although the module forbids it (empty System-Id, empty strings, ISBNs of 13 characters):
-constraints are left to the rules. Anything that cannot be read raises a
-:class:`~isoill.codec.errors.DecodeError` naming the byte offset and the field path.
+although the module forbids it (empty System-Id, empty strings, ISBNs of 13 characters,
+ENUMERATED values the module does not list): constraints are left to the rules. Anything
+that cannot be read raises a :class:`~isoill.codec.errors.DecodeError` naming the byte
+offset and the field path.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ models = plan.bound()
 
 MAX_DEPTH = 128
 """Nesting of decoded types; only EXTERNALs inside ANYs can nest without a bound in the plan."""
+
+MAX_INTEGER_OCTETS = 8
+"""INTEGER and ENUMERATED values of ISO 10161 are small; a longer one is refused."""
 
 _EXTERNAL_KEY = 8 << 2  # [UNIVERSAL 8], the tag of EXTERNAL
 
@@ -129,8 +133,8 @@ def _contents(node: Node, buf: bytes, pos: int, limit: int, depth: int) -> tuple
                 items.append(item)
             return tuple(items), pos + 2 if indefinite else pos
         return _sequence(node, buf, content, end, indefinite, depth)
-    octets, pos = _primitive(buf, pos, key, constructed, content, end, indefinite)
-    return _scalar(node, octets, pos, edifact), pos
+    octets, after = _primitive(buf, pos, key, constructed, content, end, indefinite)
+    return _scalar(node, octets, pos, edifact), after
 
 
 def _field(node: Node, name: str, buf: bytes, pos: int, limit: int, depth: int) -> tuple[Any, int]:
@@ -235,12 +239,11 @@ def _scalar(node: Node, octets: bytes, pos: int, edifact: bool) -> Any:
         return any(octets)
     if kind is Kind.OID:
         return _oid(octets, pos)
+    if len(octets) > MAX_INTEGER_OCTETS:
+        raise DecodeError(f"{kind.value} of {len(octets)} octets is too large", offset=pos)
     number = int.from_bytes(octets, "big", signed=True)
     if kind is Kind.ENUMERATED:
-        try:
-            return node.model(number)
-        except ValueError:
-            raise DecodeError(f"{number} is not a value of {node.name}", offset=pos) from None
+        return node.model(number)
     return number
 
 

@@ -75,6 +75,12 @@ class Framer:
                     raise FramingError("element overruns its enclosing element", offset=pos)
                 while stack and stack[-1] == pos:
                     stack.pop()
+                if stack and stack[-1] == INDEFINITE:
+                    parent = _nearest_definite(stack)
+                    if parent is not None and pos >= parent:
+                        raise FramingError(
+                            "indefinite element overruns its enclosing element", offset=pos
+                        )
                 if not stack and pos > 0:
                     return pos if len(buf) >= pos else None
                 if pos >= len(buf):
@@ -86,6 +92,8 @@ class Framer:
                         raise FramingError("bad end-of-contents octets", offset=pos)
                     stack.pop()
                     pos += 2
+                    if pos > limit:
+                        raise ApduTooLarge(f"APDU exceeds {limit} bytes", offset=pos - 2)
                     self._pos = pos
                     continue
                 key, constructed, length, content = read_header(buf, pos)
@@ -102,7 +110,7 @@ class Framer:
                             f"element of {length} bytes exceeds the {limit}-byte APDU limit",
                             offset=pos,
                         )
-                    parent = next((e for e in reversed(stack) if e != INDEFINITE), None)
+                    parent = _nearest_definite(stack)
                     if parent is not None and end > parent:
                         raise FramingError("element overruns its enclosing element", offset=pos)
                 if constructed and end != content:
@@ -117,3 +125,11 @@ class Framer:
                 self._pos = pos
         except NeedMore:
             return None
+
+
+def _nearest_definite(stack: list[int]) -> int | None:
+    """End of the innermost open element whose length is known."""
+    for end in reversed(stack):
+        if end != INDEFINITE:
+            return end
+    return None

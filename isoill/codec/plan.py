@@ -44,9 +44,7 @@ def bound() -> ModuleType:
             for node in root.walk():
                 if node.kind in MODEL_KINDS:
                     node.model = getattr(models, node.name)
-        ExternalModel.syntaxes.update(
-            {oid: _validator(node) for oid, node in EXTENSIONS.items()}
-        )
+        ExternalModel.syntaxes.update({oid: _validator(node) for oid, node in EXTENSIONS.items()})
         _bound = models
     return _bound
 

@@ -7,6 +7,7 @@ The JSON form of a value is defined here, once, through pydantic serializers:
   ``{"latin1": "..."}`` (every byte one character, so the bytes survive exactly); an
   EDIFACTString is ``{"EDIFACTString": "..."}``.
 - ENUMERATED values are their names in the standard (``"will-supply"``); integers are accepted.
+  A value the module does not list is kept and written as its number in a string (``"0"``).
 - NULL is the string ``"NULL"``; OCTET STRING, BIT STRING and ANY are hex strings.
 """
 
@@ -136,6 +137,23 @@ class AsnEnum(enum.IntEnum):
         return member
 
     @classmethod
+    def _missing_(cls, value: object) -> Self | None:
+        """A value the module does not list (peers send such, e.g. 0 for "not set"): kept as
+        a member of its own, so it decodes, forwards and round-trips; rules judge it."""
+        if not isinstance(value, int) or isinstance(value, bool):
+            return None
+        member = int.__new__(cls, value)
+        member._name_ = f"UNLISTED_{value}"
+        member._value_ = value
+        member.asn1_name = str(value)
+        return member
+
+    @property
+    def listed(self) -> bool:
+        """Whether the module names this value."""
+        return self._name_ in type(self).__members__
+
+    @classmethod
     def from_value(cls, value: object) -> Self:
         if isinstance(value, cls):
             return value
@@ -145,6 +163,12 @@ class AsnEnum(enum.IntEnum):
             for member in cls:
                 if member.asn1_name == value:
                     return member
+            try:
+                number = int(value)
+            except ValueError:
+                pass
+            else:
+                return cls(number)  # type: ignore[call-arg]  # an unlisted value
         names = ", ".join(m.asn1_name for m in cls)
         raise ValueError(f"expected one of {names}")
 

@@ -7,9 +7,8 @@ looks the OID up there and decodes the content with ``asn1Spec=syntax.spec()``. 
 not registered is left undecoded by the codec.
 
 One submodule per ASN.1 module; see each module's docstring for its source. Class names are
-the ASN.1 type names without hyphens, component names are the ASN.1 identifiers unchanged,
-and every SEQUENCE derives from :class:`isoill.asn1.ill9702.AbsentAwareSequence` so that
-OPTIONAL members never set stay out of the encoding, as in the main ILL module.
+the ASN.1 type names without hyphens and component names are the ASN.1 identifiers
+unchanged, as in the main ILL module.
 """
 
 from dataclasses import dataclass

@@ -9,7 +9,7 @@ header: EXPLICIT unless marked IMPLICIT (here every tag is marked IMPLICIT).
 from pyasn1.type import constraint, namedtype, namedval, univ
 
 from isoill.asn1.ext._tagging import implicit_constructed
-from isoill.asn1.ill9702 import AbsentAwareSequence, SystemAddress, SystemId
+from isoill.asn1.ill9702 import SystemAddress, SystemId
 
 __all__ = ["OID", "APDUDeliveryInfo", "APDUDeliveryParameters", "APDUEncoding"]
 
@@ -30,7 +30,7 @@ class APDUEncoding(univ.Enumerated):
 # 	transport	[1] IMPLICIT System-Address,
 # 	aliases		[2] IMPLICIT SEQUENCE OF System-Id OPTIONAL
 # }
-class APDUDeliveryParameters(AbsentAwareSequence):
+class APDUDeliveryParameters(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType(
             "encoding",
@@ -55,7 +55,7 @@ class APDUDeliveryParameters(AbsentAwareSequence):
 #   transponder-info 	[2] IMPLICIT SEQUENCE OF APDU-Delivery-Parameters
 # OPTIONAL
 # }
-class APDUDeliveryInfo(AbsentAwareSequence):
+class APDUDeliveryInfo(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType(
             "sender-info",

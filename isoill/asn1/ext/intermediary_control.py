@@ -10,7 +10,6 @@ from pyasn1.type import namedtype, namedval, univ
 
 from isoill.asn1.ext._tagging import explicit, implicit, implicit_constructed
 from isoill.asn1.ill9702 import (
-    AbsentAwareSequence,
     ConditionalResults,
     EstimateResults,
     HoldPlacedResults,
@@ -61,7 +60,7 @@ class IntermediaryActions(univ.Enumerated):
 #      responderId			[3] IMPLICIT System-Id
 #      }
 # (the module's comments pair each alternative with the transactionResults value it goes with)
-class IntermediaryResponderControl(AbsentAwareSequence):
+class IntermediaryResponderControl(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType(
             "transactionResults", TransactionResults().subtype(implicitTag=implicit(1))
@@ -106,7 +105,7 @@ class IntermediaryResponderControl(AbsentAwareSequence):
 #      lastResponder	[1] IMPLICIT Intermediary-Responder-Control OPTIONAL,
 #      currentResponderId	[2] IMPLICIT System-Id OPTIONAL
 #      }
-class IntermediaryControl(AbsentAwareSequence):
+class IntermediaryControl(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType("actionFlag", IntermediaryActions().subtype(implicitTag=implicit(0))),
         namedtype.OptionalNamedType(

@@ -6,10 +6,10 @@ tagging default in the header: EXPLICIT unless marked IMPLICIT.
 """
 # mypy: allow-subclassing-any
 
-from pyasn1.type import namedtype
+from pyasn1.type import namedtype, univ
 
 from isoill.asn1.ext._tagging import explicit, implicit_constructed
-from isoill.asn1.ill9702 import AbsentAwareSequence, ILLString
+from isoill.asn1.ill9702 import ILLString
 
 __all__ = ["OID", "InternalReference", "InternalReferenceType"]
 
@@ -23,7 +23,7 @@ OID = "1.0.10161.13.8"
 #     -- allocated by the service-user, semantics defined only in
 #     -- the domain of that service-user.
 #     }
-class InternalReferenceType(AbsentAwareSequence):
+class InternalReferenceType(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.OptionalNamedType(
             "reference-authority", ILLString().subtype(explicitTag=explicit(0))
@@ -38,7 +38,7 @@ class InternalReferenceType(AbsentAwareSequence):
 #     responder-reference   [1]  IMPLICIT Internal-Reference-Type
 # OPTIONAL
 #     }
-class InternalReference(AbsentAwareSequence):
+class InternalReference(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.OptionalNamedType(
             "requester-reference",

@@ -10,7 +10,7 @@ marked IMPLICIT, so ``[1] CHOICE {...}`` and ``[n] ILL-String`` wrap their conte
 from pyasn1.type import namedtype, namedval, univ
 
 from isoill.asn1.ext._tagging import explicit, implicit, implicit_constructed
-from isoill.asn1.ill9702 import AbsentAwareSequence, ILLString
+from isoill.asn1.ill9702 import ILLString
 
 __all__ = [
     "OID",
@@ -95,7 +95,7 @@ class RequestedMaterialFormat(univ.Enumerated):
 # 	granting-institution 	[1] ILL-String OPTIONAL,
 # 	date-granted         	[2] ILL-String OPTIONAL
 # 	}
-class DissertationThesisDetails(AbsentAwareSequence):
+class DissertationThesisDetails(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.OptionalNamedType(
             "granting-institution", ILLString().subtype(explicitTag=explicit(1))
@@ -113,7 +113,7 @@ class DissertationThesisDetails(AbsentAwareSequence):
 # 		} OPTIONAL,
 # 	details [2] IMPLICIT Dissertation-Thesis-Details
 # 	}
-class DissertationThesis(AbsentAwareSequence):
+class DissertationThesis(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.OptionalNamedType(
             "type",
@@ -204,7 +204,7 @@ class PaymentType(univ.SequenceOf):
             namedtype.NamedType("check", univ.Null().subtype(implicitTag=implicit(11))),
             namedtype.NamedType(
                 "credit-card",
-                AbsentAwareSequence(
+                univ.Sequence(
                     componentType=namedtype.NamedTypes(
                         namedtype.NamedType(
                             "type",
@@ -243,7 +243,7 @@ class PaymentType(univ.SequenceOf):
             ),
             namedtype.NamedType(
                 "deposit-account",
-                AbsentAwareSequence(
+                univ.Sequence(
                     componentType=namedtype.NamedTypes(
                         namedtype.NamedType(
                             "account-name", ILLString().subtype(explicitTag=explicit(1))
@@ -256,7 +256,7 @@ class PaymentType(univ.SequenceOf):
             ),
             namedtype.NamedType(
                 "bank-electronic-payment",
-                AbsentAwareSequence(
+                univ.Sequence(
                     componentType=namedtype.NamedTypes(
                         namedtype.NamedType(
                             "bank-name", ILLString().subtype(explicitTag=explicit(1))
@@ -285,7 +285,7 @@ class PaymentType(univ.SequenceOf):
 # 	rights-information-type		[2] ILL-String,
 # 	rights-information-value	[3] ILL-String
 # 	}
-class RightsInformation(AbsentAwareSequence):
+class RightsInformation(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType(
             "rights-information-country", ILLString().subtype(explicitTag=explicit(1))

@@ -9,7 +9,7 @@ No tagging default in the header: EXPLICIT.
 from pyasn1.type import namedtype, namedval, univ
 
 from isoill.asn1.ext._tagging import explicit
-from isoill.asn1.ill9702 import AbsentAwareSequence, ILLString, SystemId
+from isoill.asn1.ill9702 import ILLString, SystemId
 
 __all__ = ["OID", "IPIGsystemnumber", "WellKnownSystem"]
 
@@ -52,7 +52,7 @@ class WellKnownSystem(univ.Enumerated):
 # }
 # (the type name keeps the module's lower-case "system-number", hyphens dropped)
 class IPIGsystemnumber(univ.SequenceOf):
-    componentType = AbsentAwareSequence(
+    componentType = univ.Sequence(
         componentType=namedtype.NamedTypes(
             namedtype.NamedType(
                 "type",

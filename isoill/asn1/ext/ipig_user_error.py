@@ -10,7 +10,7 @@ marked IMPLICIT.
 from pyasn1.type import namedtype, univ
 
 from isoill.asn1.ext._tagging import explicit, implicit_constructed
-from isoill.asn1.ill9702 import AbsentAwareSequence, ILLString
+from isoill.asn1.ill9702 import ILLString
 
 __all__ = [
     "OID",
@@ -36,7 +36,7 @@ class Identifier(ILLString):
 # 	element		[0]	Identifier,
 # 	truncated-value	[1]	ILL-String
 # 	}
-class ElementTruncated(AbsentAwareSequence):
+class ElementTruncated(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType("element", Identifier().subtype(explicitTag=explicit(0))),
         namedtype.NamedType("truncated-value", ILLString().subtype(explicitTag=explicit(1))),
@@ -48,7 +48,7 @@ class ElementTruncated(AbsentAwareSequence):
 # 	min-length	[1]	INTEGER OPTIONAL,
 # 	max-length	[2]	INTEGER OPTIONAL
 # 	}
-class UnsupportedFieldLength(AbsentAwareSequence):
+class UnsupportedFieldLength(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType("element", Identifier().subtype(explicitTag=explicit(0))),
         namedtype.OptionalNamedType("min-length", univ.Integer().subtype(explicitTag=explicit(1))),
@@ -62,7 +62,7 @@ class UnsupportedFieldLength(AbsentAwareSequence):
 # 	expected-format	[2]	ILL-String OPTIONAL,
 # 	supported-values[3]	ILL-String OPTIONAL
 # 	}
-class UnrecognizedData(AbsentAwareSequence):
+class UnrecognizedData(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType("element", Identifier().subtype(explicitTag=explicit(0))),
         namedtype.OptionalNamedType("data", ILLString().subtype(explicitTag=explicit(1))),

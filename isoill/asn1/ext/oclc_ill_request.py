@@ -8,10 +8,10 @@ OID and lives in :mod:`isoill.asn1.ext.system_no`.
 """
 # mypy: allow-subclassing-any
 
-from pyasn1.type import namedtype
+from pyasn1.type import namedtype, univ
 
 from isoill.asn1.ext._tagging import explicit
-from isoill.asn1.ill9702 import AbsentAwareSequence, ILLString
+from isoill.asn1.ill9702 import ILLString
 
 __all__ = ["OID", "OCLCILLRequestExtension"]
 
@@ -28,7 +28,7 @@ OID = "1.0.10161.13.2"
 #     affiliations      [6] EXPLICIT ILL-String OPTIONAL,
 #     source            [7] EXPLICIT ILL-String OPTIONAL
 # }
-class OCLCILLRequestExtension(AbsentAwareSequence):
+class OCLCILLRequestExtension(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.OptionalNamedType(
             "clientDepartment", ILLString().subtype(explicitTag=explicit(0))

@@ -9,7 +9,6 @@ No tagging default in the header: EXPLICIT unless marked IMPLICIT.
 from pyasn1.type import namedtype, namedval, univ
 
 from isoill.asn1.ext._tagging import implicit
-from isoill.asn1.ill9702 import AbsentAwareSequence
 
 __all__ = ["OID", "OCLCILLService", "OCLCILLServiceType"]
 
@@ -30,7 +29,7 @@ class OCLCILLServiceType(univ.Enumerated):
 # OCLCILLService ::= SEQUENCE {
 #      oCLCILLServiceType    [0]  IMPLICIT OCLCILLServiceType
 #      }
-class OCLCILLService(AbsentAwareSequence):
+class OCLCILLService(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType(
             "oCLCILLServiceType", OCLCILLServiceType().subtype(implicitTag=implicit(0))

@@ -9,7 +9,7 @@ unless marked IMPLICIT.
 from pyasn1.type import namedtype, namedval, univ
 
 from isoill.asn1.ext._tagging import explicit, implicit
-from isoill.asn1.ill9702 import AbsentAwareSequence, ILLString
+from isoill.asn1.ill9702 import ILLString
 
 __all__ = ["OID", "OCLCPrismIllError"]
 
@@ -29,7 +29,7 @@ OID = "1.0.10161.13.1"
 #                                   } OPTIONAL,
 #      prism-Ill-Error-Text   [2]  ILL-String OPTIONAL }
 class OCLCPrismIllError(univ.SequenceOf):
-    componentType = AbsentAwareSequence(
+    componentType = univ.Sequence(
         componentType=namedtype.NamedTypes(
             namedtype.OptionalNamedType(
                 "prism-Ill-Field-Id", univ.Integer().subtype(implicitTag=implicit(0))

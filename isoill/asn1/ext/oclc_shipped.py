@@ -5,10 +5,10 @@ The payment method a lender states when it ships. No tagging default in the head
 """
 # mypy: allow-subclassing-any
 
-from pyasn1.type import namedtype
+from pyasn1.type import namedtype, univ
 
 from isoill.asn1.ext._tagging import explicit
-from isoill.asn1.ill9702 import AbsentAwareSequence, ILLString
+from isoill.asn1.ill9702 import ILLString
 
 __all__ = ["OID", "OCLCShippedExtension"]
 
@@ -18,7 +18,7 @@ OID = "1.0.10161.13.1000.2.6"
 # OCLC-Shipped-Extension ::= SEQUENCE {
 #      paymentMethod           [0]   ILL-String
 # }
-class OCLCShippedExtension(AbsentAwareSequence):
+class OCLCShippedExtension(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType("paymentMethod", ILLString().subtype(explicitTag=explicit(0))),
     )

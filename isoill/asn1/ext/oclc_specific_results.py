@@ -9,7 +9,7 @@ No tagging default in the header: EXPLICIT unless marked IMPLICIT.
 from pyasn1.type import namedtype, namedval, univ
 
 from isoill.asn1.ext._tagging import explicit, implicit, implicit_constructed
-from isoill.asn1.ill9702 import AbsentAwareSequence, ILLString
+from isoill.asn1.ill9702 import ILLString
 
 __all__ = [
     "OID",
@@ -85,7 +85,7 @@ class ReasonInReview(univ.Enumerated):
 #      reasonInReviewText    [1]  ILL-String OPTIONAL
 #      }
 class ReasonInReviewList(univ.SequenceOf):
-    componentType = AbsentAwareSequence(
+    componentType = univ.Sequence(
         componentType=namedtype.NamedTypes(
             namedtype.NamedType(
                 "reasonInReview", ReasonInReview().subtype(implicitTag=implicit(0))
@@ -101,7 +101,7 @@ class ReasonInReviewList(univ.SequenceOf):
 #      oclcSpecificStatus    [0]  IMPLICIT OCLCSpecificStatus,
 #      reasonInReviewList    [1]  IMPLICIT ReasonInReviewList OPTIONAL
 #      }
-class OCLCSpecificResults(AbsentAwareSequence):
+class OCLCSpecificResults(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType(
             "oclcSpecificStatus", OCLCSpecificStatus().subtype(implicitTag=implicit(0))

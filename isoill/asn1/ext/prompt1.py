@@ -14,7 +14,6 @@ from pyasn1.type import char, namedtype, namedval, univ
 
 from isoill.asn1.ext._tagging import explicit, implicit, implicit_constructed
 from isoill.asn1.external import External
-from isoill.asn1.ill9702 import AbsentAwareSequence
 
 __all__ = [
     "OID",
@@ -51,7 +50,7 @@ class DiagRec(univ.Any):
 #   credential    [2] IMPLICIT OCTET STRING OPTIONAL,
 #                     --random number, SALT, or other factor
 #   data        [3] IMPLICIT OCTET STRING}
-class Encryption(AbsentAwareSequence):
+class Encryption(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.OptionalNamedType(
             "cryptType", univ.OctetString().subtype(implicitTag=implicit(1))
@@ -79,7 +78,7 @@ class PromptId(univ.Choice):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType(
             "enummeratedPrompt",
-            AbsentAwareSequence(
+            univ.Sequence(
                 componentType=namedtype.NamedTypes(
                     namedtype.NamedType(
                         "type",
@@ -128,7 +127,7 @@ class PromptId(univ.Choice):
 #                 }
 # (explanatory comments of the standard left out)
 class Challenge(univ.SequenceOf):
-    componentType = AbsentAwareSequence(
+    componentType = univ.Sequence(
         componentType=namedtype.NamedTypes(
             namedtype.NamedType("promptId", PromptId().subtype(explicitTag=explicit(1))),
             namedtype.OptionalNamedType(
@@ -190,7 +189,7 @@ class Challenge(univ.SequenceOf):
 #                      encrypted    [5] IMPLICIT Encryption}}
 # (explanatory comments of the standard left out)
 class Response(univ.SequenceOf):
-    componentType = AbsentAwareSequence(
+    componentType = univ.Sequence(
         componentType=namedtype.NamedTypes(
             namedtype.NamedType("promptId", PromptId().subtype(explicitTag=explicit(1))),
             namedtype.NamedType(

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from pyasn1.type import namedtype, namedval, univ
 
 from isoill.asn1.ext._tagging import explicit, implicit, implicit_constructed
-from isoill.asn1.ill9702 import AbsentAwareSequence, Amount, ILLString, PostalAddress, SystemId
+from isoill.asn1.ill9702 import Amount, ILLString, PostalAddress, SystemId
 
 __all__ = [
     "OID",
@@ -156,7 +156,7 @@ class ClientInfoContent(univ.Choice):
 # 	infoType	      ClientInfoType,
 # 	infoContent	[3] IMPLICIT SEQUENCE OF ClientInfoContent
 # 	}
-class ClientInfoData(AbsentAwareSequence):
+class ClientInfoData(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType("infoType", ClientInfoType()),
         namedtype.NamedType(

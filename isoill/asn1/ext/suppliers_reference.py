@@ -7,10 +7,10 @@ the EXTERNAL, is used. No tagging default in the header: EXPLICIT.
 """
 # mypy: allow-subclassing-any
 
-from pyasn1.type import namedtype
+from pyasn1.type import namedtype, univ
 
 from isoill.asn1.ext._tagging import explicit
-from isoill.asn1.ill9702 import AbsentAwareSequence, ILLString
+from isoill.asn1.ill9702 import ILLString
 
 __all__ = ["OID", "SuppliersReference"]
 
@@ -25,7 +25,7 @@ OID = "1.0.10161.13.7"
 #               -- the domain of the supplier, e.g. for BL this is
 #               -- ART Request Number used as a billing reference.
 #     }
-class SuppliersReference(AbsentAwareSequence):
+class SuppliersReference(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType("supplier-authority", ILLString().subtype(explicitTag=explicit(0))),
         namedtype.NamedType("supplier-reference", ILLString().subtype(explicitTag=explicit(1))),

@@ -17,7 +17,7 @@ Two slips in the source text, and what is done about them:
 
 from pyasn1.type import constraint, namedtype, namedval, univ
 
-from isoill.asn1.ill9702 import AbsentAwareSequence, ILLString
+from isoill.asn1.ill9702 import ILLString
 
 __all__ = ["OID", "RecordNo", "System", "SystemNo"]
 
@@ -58,7 +58,7 @@ class RecordNo(ILLString):
 #  recordNo RecordNo
 # }
 class SystemNo(univ.SequenceOf):
-    componentType = AbsentAwareSequence(
+    componentType = univ.Sequence(
         componentType=namedtype.NamedTypes(
             namedtype.NamedType("system", System()),
             namedtype.NamedType("recordNo", RecordNo()),

@@ -1,0 +1,125 @@
+"""The daemon's configuration: one TOML file, validated at start with clear messages.
+
+Relative paths in the file are relative to the file's own directory.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from isoill.store import RetryPolicy
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says where and why."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Listener(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(ge=0, le=65535)
+    default_target: str | None = None
+    """Symbol for APDUs that name no target and belong to no known transaction."""
+
+
+class Limits(_Section):
+    max_connections: int = Field(512, ge=1)
+    max_connections_per_address: int = Field(64, ge=1)
+    max_apdu_size: int = Field(1 << 20, ge=64)
+    max_depth: int = Field(64, ge=4)
+    idle_timeout: float = Field(300.0, gt=0)
+    """Seconds a connection may stay silent before it is closed."""
+    max_malformed: int = Field(3, ge=1)
+    """Malformed APDUs tolerated on one connection; the next one closes it."""
+
+
+class Delivery(_Section):
+    max_attempts: int = Field(4, ge=1)
+    window: float = Field(3600.0, gt=0)
+    """Seconds within which the attempts must fall (ILLiad: 4 tries within an hour)."""
+    first_delay: float = Field(300.0, gt=0)
+    """Seconds before the second attempt."""
+    backoff_factor: float = Field(2.0, ge=1)
+    """Each later wait is this many times the one before."""
+    connect_timeout: float = Field(10.0, gt=0)
+    reply_timeout: float = Field(30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _fits_window(self) -> Self:
+        self.policy()  # the store's own rule: every attempt within the window
+        return self
+
+    def policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=self.max_attempts,
+            window=timedelta(seconds=self.window),
+            first_delay=timedelta(seconds=self.first_delay),
+            factor=self.backoff_factor,
+        )
+
+
+class Peer(_Section):
+    ack: Literal["status-report", "none"] = "status-report"
+    """What the gateway answers once an APDU from this peer is stored."""
+    expects_reply: bool = True
+    """Whether this peer answers each delivered APDU (lock-step) before the next is sent."""
+    connection: Literal["per-apdu", "persistent"] = "per-apdu"
+    """How this peer connects: "per-apdu" peers (yaz-illclient, ILLiad) wait for the gateway to
+    close after its answer; "persistent" peers (OCLC) send the next APDU on the same connection."""
+
+
+class Admin(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(ge=0, le=65535)
+
+
+class Log(_Section):
+    format: Literal["auto", "json", "console"] = "auto"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class Config(_Section):
+    store: Path = Path("../var/isoill.sqlite3")
+    routes: Path = Path("routes.toml")
+    listeners: tuple[Listener, ...] = Field(min_length=1)
+    limits: Limits = Limits()
+    delivery: Delivery = Delivery()
+    admin: Admin | None = None
+    log: Log = Log()
+    peers: dict[str, Peer] = {}
+    default_peer: Peer = Peer()
+
+    def peer(self, symbol: str | None) -> Peer:
+        """Settings for a peer symbol; the defaults for one not configured."""
+        if symbol is None:
+            return self.default_peer
+        return self.peers.get(symbol.strip().upper(), self.default_peer)
+
+
+def load(path: Path) -> Config:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"{path}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in error.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from None
+    base = path.parent
+    peers = {symbol.strip().upper(): peer for symbol, peer in config.peers.items()}
+    return config.model_copy(
+        update={"store": base / config.store, "routes": base / config.routes, "peers": peers}
+    )

@@ -1,0 +1,151 @@
+"""Delivery of stored APDUs to their target addresses, in order per address, with retries.
+
+One task per address with due deliveries sends them one at a time on a persistent connection,
+byte for byte as stored. A peer that answers (``expects_reply``) is read for one APDU after
+each: a Status-Or-Error-Report without an error-report, or any other APDU, means delivered
+(any other APDU is the peer's own message and goes through the gateway like one received from
+it); an error-report, silence or a broken connection means try again later, with backoff,
+until the store marks the delivery failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+
+from isoill import logs, metrics
+from isoill.codec.decoder import decode
+from isoill.codec.errors import CodecError
+from isoill.codec.framing import Framer
+from isoill.codec.models import StatusOrErrorReport
+from isoill.gateway import Gateway, Origin
+from isoill.store import Delivery
+
+IDLE_POLL = 5.0  # seconds between store polls when nothing is due and nothing wakes us
+
+
+class DeliveryError(Exception):
+    """This attempt failed; the delivery stays pending (or fails when out of attempts)."""
+
+
+class Forwarder:
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.config = gateway.config
+        self._task: asyncio.Task[None] | None = None
+        self._senders: dict[str, asyncio.Task[None]] = {}
+        self._streams: dict[str, tuple[asyncio.StreamReader, asyncio.StreamWriter]] = {}
+        self.log = logs.get(component="forwarder")
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await asyncio.gather(*self._senders.values(), return_exceptions=True)
+        for _, writer in self._streams.values():
+            writer.close()
+
+    async def _run(self) -> None:
+        wanted = self.gateway.delivery_wanted
+        while True:
+            wanted.clear()
+            now = datetime.now(UTC)
+            due = await self.gateway.store(self.gateway.db.due, now, 500)
+            for address in dict.fromkeys(d.address for d in due):
+                if address not in self._senders or self._senders[address].done():
+                    batch = [d for d in due if d.address == address]
+                    self._senders[address] = asyncio.create_task(self._send_all(address, batch))
+            counts = await self.gateway.store(self.gateway.db.counts)
+            for state, count in counts.items():
+                metrics.QUEUE_DEPTH.labels(state).set(count)
+            next_due = await self.gateway.store(self.gateway.db.next_due_at, now)
+            delay = IDLE_POLL if next_due is None else (next_due - now).total_seconds()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wanted.wait(), max(0.01, min(delay, IDLE_POLL)))
+
+    async def _send_all(self, address: str, batch: list[Delivery]) -> None:
+        for delivery in batch:
+            if not await self._attempt(delivery):
+                break  # keep order: later ones wait for this one
+        self.gateway.delivery_wanted.set()  # look again: more may have become due
+
+    async def _attempt(self, delivery: Delivery) -> bool:
+        store = self.gateway.db
+        log = self.log.bind(address=delivery.address, id=delivery.message_id)
+        try:
+            reply = await self._exchange(delivery)
+        except (DeliveryError, CodecError, OSError, TimeoutError) as error:
+            self._drop(delivery.address)
+            now = datetime.now(UTC)
+            again = await self.gateway.store(store.retry_later, delivery.id, str(error), now)
+            metrics.RETRIES.inc()
+            log.warning("delivery failed", error=str(error), retry=again)
+            return False
+        now = datetime.now(UTC)
+        await self.gateway.store(store.delivered, delivery.id, now)
+        metrics.APDUS_OUT.labels(delivery.apdu_type, delivery.target_symbol).inc()
+        metrics.DELIVERY_LATENCY.observe((now - delivery.received_at).total_seconds())
+        log.info("delivered", attempts=delivery.attempts + 1)
+        if reply is not None:
+            symbols = {delivery.target_symbol} if delivery.target_symbol else set()
+            origin = Origin(delivery.address, symbols=symbols)
+            await self.gateway.receive(reply, origin)
+        return True
+
+    async def _exchange(self, delivery: Delivery) -> bytes | None:
+        """Send one APDU; return the peer's own APDU if it answered with one.
+
+        A kept connection the peer has closed since is not an attempt: it is dropped and the
+        APDU sent again on a fresh one.
+        """
+        reused = delivery.address in self._streams
+        try:
+            return await self._send_once(delivery)
+        except OSError:
+            if not reused:
+                raise
+            self._drop(delivery.address)
+            return await self._send_once(delivery)
+
+    async def _send_once(self, delivery: Delivery) -> bytes | None:
+        settings = self.config.delivery
+        reader, writer = await self._connect(delivery.address)
+        writer.write(delivery.ber)
+        await writer.drain()
+        if not self.config.peer(delivery.target_symbol).expects_reply:
+            return None
+        framer = Framer(max_apdu_size=self.config.limits.max_apdu_size)
+        async with asyncio.timeout(settings.reply_timeout):
+            while (answer := framer.next_apdu()) is None:
+                data = await reader.read(65536)
+                if not data:
+                    raise ConnectionResetError("connection closed before an answer")
+                framer.feed(data)
+        try:
+            apdu = decode(answer)
+        except CodecError as error:
+            raise DeliveryError(f"unreadable answer: {error}") from None
+        if isinstance(apdu, StatusOrErrorReport):
+            if apdu.error_report is not None:
+                raise DeliveryError(f"refused: {apdu.error_report.model_dump(mode='json')}")
+            return None
+        return answer
+
+    async def _connect(self, address: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        stream = self._streams.get(address)
+        if stream is not None and not stream[1].is_closing():
+            return stream
+        host, _, port = address.rpartition(":")
+        async with asyncio.timeout(self.config.delivery.connect_timeout):
+            stream = await asyncio.open_connection(host.strip("[]"), int(port))
+        self._streams[address] = stream
+        return stream
+
+    def _drop(self, address: str) -> None:
+        stream = self._streams.pop(address, None)
+        if stream is not None:
+            stream[1].close()

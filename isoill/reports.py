@@ -1,0 +1,131 @@
+"""Status-Or-Error-Reports the gateway sends back to a peer: the acknowledgement of a stored
+APDU (a status-report) and every refusal (an error-report saying why).
+
+The report answers the APDU it is about: same transaction-id, same requester-id and
+responder-id, same protocol version. When the APDU could not be decoded at all, nothing of it
+is known and the report carries an empty transaction-id.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from isoill.codec.models import (
+    CurrentState,
+    ErrorReport,
+    GeneralProblem,
+    HistoryReport,
+    IntermediaryProblem,
+    MostRecentService,
+    ProviderErrorReport,
+    ReasonNoReport,
+    ReportSource,
+    ServiceDateTime,
+    StatusOrErrorReport,
+    StatusReport,
+    SystemId,
+    TransactionId,
+    UnableToPerform,
+    UserErrorReport,
+)
+from isoill.codec.values import ApduModel, Text
+
+PROTOCOL_VERSION = 2
+
+
+def acknowledgement(apdu: ApduModel, sender: SystemId | None, now: datetime) -> StatusOrErrorReport:
+    """A status-report saying the gateway holds ``apdu``.
+
+    The history names ``apdu`` as the most recent service. The gateway does not track the
+    transaction's state, so the provider-status-report is uNKNOWN. Overdue and Renew have no
+    value in History-Report's most-recent-service, so they are acknowledged with
+    reason-no-report instead.
+    """
+    service = MostRecentService.__members__.get(apdu.apdu_type.upper().replace("-", "_"))
+    if service is None:
+        return _report(apdu, now, reason_no_report=ReasonNoReport.TEMPORARY)
+    today = now.strftime("%Y%m%d")
+    item = getattr(apdu, "item_id", None)
+    history = HistoryReport(
+        date_requested=today if apdu.apdu_type == "ILL-Request" else None,
+        author=getattr(item, "author", None),
+        title=getattr(item, "title", None),
+        date_of_last_transition=today,
+        most_recent_service=service,
+        date_of_most_recent_service=today,
+        initiator_of_most_recent_service=sender or SystemId(),
+    )
+    status = StatusReport(user_status_report=history, provider_status_report=CurrentState.UNKNOWN)
+    return _report(apdu, now, status_report=status)
+
+
+def provider_error(
+    apdu: ApduModel | None, problem: GeneralProblem, reason: str, now: datetime
+) -> StatusOrErrorReport:
+    """Refusal of an APDU that is not a well-formed ILL-APDU."""
+    error = ErrorReport(
+        correlation_information=_correlation(apdu),
+        report_source=ReportSource.PROVIDER,
+        provider_error_report=ProviderErrorReport(general_problem=problem),
+    )
+    return _report(apdu, now, error_report=error, note=Text.of(reason))
+
+
+def cannot_send_onward(apdu: ApduModel, reason: str, now: datetime) -> StatusOrErrorReport:
+    """Refusal of an APDU the gateway has no route for."""
+    return _user_error(
+        apdu,
+        UserErrorReport(intermediary_problem=IntermediaryProblem.CANNOT_SEND_ONWARD),
+        reason,
+        now,
+    )
+
+
+def unable_to_perform(apdu: ApduModel, reason: str, now: datetime) -> StatusOrErrorReport:
+    """A temporary refusal: the gateway could not store the APDU; the peer should retry."""
+    return _user_error(
+        apdu, UserErrorReport(unable_to_perform=UnableToPerform.RESOURCE_LIMITATION), reason, now
+    )
+
+
+def _user_error(
+    apdu: ApduModel, report: UserErrorReport, reason: str, now: datetime
+) -> StatusOrErrorReport:
+    error = ErrorReport(
+        correlation_information=_correlation(apdu),
+        report_source=ReportSource.USER,
+        user_error_report=report,
+    )
+    return _report(apdu, now, error_report=error, note=Text.of(reason))
+
+
+def _correlation(apdu: ApduModel | None) -> Text:
+    """The transaction-qualifier of the APDU the report is about, as peers correlate by it."""
+    transaction = getattr(apdu, "transaction_id", None)
+    return transaction.transaction_qualifier if transaction is not None else Text(b"")
+
+
+def _report(
+    apdu: ApduModel | None,
+    now: datetime,
+    *,
+    reason_no_report: ReasonNoReport | None = None,
+    status_report: StatusReport | None = None,
+    error_report: ErrorReport | None = None,
+    note: Text | None = None,
+) -> StatusOrErrorReport:
+    this_service = {"date": now.strftime("%Y%m%d"), "time": now.strftime("%H%M%S")}
+    return StatusOrErrorReport(
+        protocol_version_num=getattr(apdu, "protocol_version_num", PROTOCOL_VERSION),
+        transaction_id=getattr(apdu, "transaction_id", None)
+        or TransactionId(transaction_group_qualifier=Text(b""), transaction_qualifier=Text(b"")),
+        service_date_time=ServiceDateTime.model_validate(
+            {"date-time-of-this-service": this_service}
+        ),
+        requester_id=getattr(apdu, "requester_id", None),
+        responder_id=getattr(apdu, "responder_id", None),
+        reason_no_report=reason_no_report,
+        status_report=status_report,
+        error_report=error_report,
+        note=note,
+    )

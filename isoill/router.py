@@ -1,0 +1,460 @@
+"""The routing table: which TCP addresses reach a peer library, and which peer an APDU is for.
+
+Plain data and pure functions, no I/O besides reading the routes file in ``RoutingTable.load``.
+A table is immutable once built: a reload builds a new one and the caller swaps the reference.
+The file format is described in docs/routing.md.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from enum import Enum, StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated, Any, Final, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    PlainValidator,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+
+__all__ = [
+    "APDU_FLOW",
+    "Address",
+    "Change",
+    "Flow",
+    "Move",
+    "Phase",
+    "Route",
+    "RouteStatus",
+    "RoutesError",
+    "RoutingTable",
+    "Rule",
+    "Target",
+    "select_target",
+    "symbol_key",
+]
+
+_HOSTNAME = re.compile(r"[A-Za-z0-9._-]+")
+
+
+class RoutesError(Exception):
+    """A routes file that cannot be used. One line per problem, each naming the file."""
+
+    def __init__(self, source: str, problems: Sequence[str]) -> None:
+        self.source = source
+        self.problems = tuple(problems)
+        super().__init__("\n".join(f"{source}: {problem}" for problem in self.problems))
+
+
+def symbol_key(symbol: str) -> str:
+    """The form under which symbols are compared: case-insensitive, outer spaces ignored."""
+    return symbol.strip().casefold()
+
+
+def _symbol(value: str) -> str:
+    stripped = value.strip()
+    if not stripped:
+        raise ValueError("empty symbol")
+    return stripped
+
+
+def _aware(value: object) -> datetime:
+    example = "such as 2026-11-01T00:00:00Z"
+    if isinstance(value, datetime):
+        if value.utcoffset() is None:
+            raise ValueError(
+                f"{value.isoformat()} has no timezone: add Z (UTC) or an offset, {example}"
+            )
+        return value
+    if isinstance(value, date | time):
+        raise ValueError(
+            f"{value.isoformat()} is not a date and time with a timezone: write one {example}"
+        )
+    raise ValueError(f"expected an unquoted TOML date-time {example}, got {value!r}")
+
+
+def _distinct(addresses: tuple[Address, ...]) -> tuple[Address, ...]:
+    if not addresses:
+        raise ValueError("at least one address is needed")
+    seen: set[Address] = set()
+    for address in addresses:
+        if address in seen:
+            raise ValueError(f"'{address}' is listed twice")
+        seen.add(address)
+    return addresses
+
+
+_Symbol = Annotated[str, AfterValidator(_symbol)]
+_AwareDatetime = Annotated[datetime, PlainValidator(_aware)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Address(_Frozen):
+    """A TCP address. Written ``host:port``, an IPv6 host in brackets: ``[::1]:499``."""
+
+    host: str
+    port: int
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, dict | Address):
+            return value
+        if not isinstance(value, str):
+            raise ValueError(f"expected 'host:port', got {value!r}")
+        host, colon, port = value.strip().rpartition(":")
+        if not colon or not host:
+            raise ValueError(f"{value!r} is not host:port")
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+            if ":" not in host:
+                raise ValueError(f"{value!r}: brackets are for IPv6 addresses only")
+        elif ":" in host:
+            raise ValueError(f"{value!r}: put an IPv6 address in brackets, as in [::1]:499")
+        if not (port.isascii() and port.isdigit()):
+            raise ValueError(f"{value!r}: the port is not a number")
+        return {"host": host, "port": int(port)}
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if ":" in self.host:
+            try:
+                ipaddress.IPv6Address(self.host)
+            except ValueError:
+                raise ValueError(f"'{self}': not an IPv6 address") from None
+        elif not _HOSTNAME.fullmatch(self.host):
+            raise ValueError(f"'{self}': not a host name or IP address")
+        if not 1 <= self.port <= 65535:
+            raise ValueError(f"'{self}': the port must be 1..65535")
+        return self
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+_Addresses = Annotated[tuple[Address, ...], AfterValidator(_distinct)]
+
+
+class Move(_Frozen):
+    """An address change: from ``start`` old and new addresses, from ``cutover`` only ``to``."""
+
+    to: _Addresses
+    start: _AwareDatetime
+    cutover: _AwareDatetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.start >= self.cutover:
+            raise ValueError(
+                f"start ({self.start.isoformat()}) must be before "
+                f"cutover ({self.cutover.isoformat()})"
+            )
+        return self
+
+
+class Phase(StrEnum):
+    """Where a peer stands relative to its address change."""
+
+    FIXED = "fixed"  # no move configured
+    BEFORE = "before"
+    DURING = "during"
+    AFTER = "after"
+
+
+@dataclass(frozen=True)
+class Change:
+    """From ``at`` on, the peer's APDUs go to ``addresses``."""
+
+    at: datetime
+    addresses: tuple[Address, ...]
+
+
+@dataclass(frozen=True)
+class RouteStatus:
+    """One row of ``RoutingTable.effective``: a peer as of a given instant."""
+
+    symbol: str
+    aliases: tuple[str, ...]
+    addresses: tuple[Address, ...]
+    phase: Phase
+    changes: tuple[Change, ...]  # the whole window, past and future, in time order
+
+
+class Route(_Frozen):
+    """A peer library: its symbol, other names it goes by, and where its APDUs are sent."""
+
+    symbol: _Symbol
+    aliases: tuple[_Symbol, ...] = ()
+    addresses: _Addresses
+    move: Move | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        seen = {symbol_key(self.symbol)}
+        for alias in self.aliases:
+            if symbol_key(alias) in seen:
+                raise ValueError(f"alias {alias!r} repeats the symbol or another alias")
+            seen.add(symbol_key(alias))
+        if self.move is not None and set(self.move.to) == set(self.addresses):
+            raise ValueError("move.to lists the same addresses as addresses: nothing moves")
+        return self
+
+    def phase(self, now: datetime) -> Phase:
+        if self.move is None:
+            return Phase.FIXED
+        if now < self.move.start:
+            return Phase.BEFORE
+        if now < self.move.cutover:
+            return Phase.DURING
+        return Phase.AFTER
+
+    def addresses_at(self, now: datetime) -> tuple[Address, ...]:
+        """Every address that receives the peer's APDUs at ``now`` (an aware datetime)."""
+        move = self.move
+        if move is None or now < move.start:
+            return self.addresses
+        if now < move.cutover:
+            return _union(self.addresses, move.to)
+        return move.to
+
+    def status(self, now: datetime) -> RouteStatus:
+        changes: tuple[Change, ...] = ()
+        if self.move is not None:
+            both = _union(self.addresses, self.move.to)
+            changes = (Change(self.move.start, both), Change(self.move.cutover, self.move.to))
+        return RouteStatus(
+            self.symbol, self.aliases, self.addresses_at(now), self.phase(now), changes
+        )
+
+
+def _union(first: tuple[Address, ...], second: tuple[Address, ...]) -> tuple[Address, ...]:
+    return first + tuple(address for address in second if address not in first)
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    """The peers, looked up by symbol or alias. Raises ``RoutesError`` if two peers share a name."""
+
+    routes: tuple[Route, ...]
+    _index: Mapping[str, Route] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index, problems = _index(self.routes)
+        if problems:
+            raise RoutesError("<routes>", problems)
+        object.__setattr__(self, "_index", MappingProxyType(index))
+
+    @classmethod
+    def load(cls, path: str | Path) -> RoutingTable:
+        try:
+            text = Path(path).read_bytes().decode("utf-8")
+        except OSError as error:
+            raise RoutesError(str(path), [error.strerror or str(error)]) from None
+        except UnicodeDecodeError as error:
+            raise RoutesError(str(path), [f"not UTF-8 text: {error}"]) from None
+        return cls.parse(text, str(path))
+
+    @classmethod
+    def parse(cls, text: str, source: str = "<routes>") -> RoutingTable:
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise RoutesError(source, [f"not valid TOML: {error}"]) from None
+        routes, problems = _routes(document)
+        problems += _index(routes)[1]
+        if problems:
+            raise RoutesError(source, problems)
+        return cls(tuple(routes))
+
+    def route(self, symbol: str) -> Route | None:
+        return self._index.get(symbol_key(symbol))
+
+    def peer(self, symbol: str) -> str | None:
+        """The canonical symbol of the peer known by ``symbol`` (its symbol or an alias)."""
+        route = self.route(symbol)
+        return None if route is None else route.symbol
+
+    def addresses(self, symbol: str, now: datetime) -> tuple[Address, ...]:
+        """Where an APDU for ``symbol`` goes at ``now``; empty when the symbol is unknown."""
+        route = self.route(symbol)
+        return () if route is None else route.addresses_at(now)
+
+    def effective(self, now: datetime) -> tuple[RouteStatus, ...]:
+        return tuple(route.status(now) for route in self.routes)
+
+
+def _routes(document: Mapping[str, Any]) -> tuple[list[Route], list[str]]:
+    problems = [
+        f"unknown top-level key {key!r}: peers are [peers.SYMBOL] tables"
+        for key in document
+        if key != "peers"
+    ]
+    peers = document.get("peers", {})
+    if not isinstance(peers, dict) or not peers:
+        return [], [*problems, "no peers: add a [peers.SYMBOL] table for each peer library"]
+    routes = []
+    for symbol, entry in peers.items():
+        if not isinstance(entry, dict):
+            problems.append(f"peer {symbol}: expected a [peers.{symbol}] table")
+        elif "symbol" in entry:
+            problems.append(f"peer {symbol}: symbol: unknown key (the table name is the symbol)")
+        else:
+            try:
+                routes.append(Route.model_validate({**entry, "symbol": symbol}))
+            except ValidationError as error:
+                problems += (f"peer {symbol}: {_describe(e)}" for e in error.errors())
+    return routes, problems
+
+
+def _describe(error: ErrorDetails) -> str:
+    where = ".".join(part for part in error["loc"] if isinstance(part, str))
+    kind = error["type"]
+    if kind == "value_error":
+        what = str(error["ctx"]["error"])
+    elif kind == "extra_forbidden":
+        what = "unknown key"
+    elif kind == "missing":
+        what = "missing"
+    elif kind in ("tuple_type", "list_type"):
+        what = f"expected a list, got {error['input']!r}"
+    elif kind == "string_type":
+        what = f"expected a string, got {error['input']!r}"
+    elif kind in ("model_type", "dict_type"):
+        what = f"expected a table, got {error['input']!r}"
+    else:
+        what = f"{error['msg']}, got {error['input']!r}"
+    return f"{where}: {what}" if where else what
+
+
+def _index(routes: Iterable[Route]) -> tuple[dict[str, Route], list[str]]:
+    index: dict[str, Route] = {}
+    problems = []
+    for route in routes:
+        for name in (route.symbol, *route.aliases):
+            key = symbol_key(name)
+            other = index.get(key)
+            if other is None:
+                index[key] = route
+            elif name == route.symbol:
+                problems.append(f"peer {name}: the symbol is already used by peer {other.symbol}")
+            else:
+                problems.append(
+                    f"peer {route.symbol}: alias {name!r} already names peer {other.symbol}"
+                )
+    return index, problems
+
+
+class Flow(Enum):
+    """Which party may send an APDU type (ISO 10161-1)."""
+
+    FROM_REQUESTER = "requester"
+    FROM_RESPONDER = "responder"
+    EITHER = "either"
+
+
+#: APDU name in the standard -> the party that sends it.
+APDU_FLOW: Final[Mapping[str, Flow]] = MappingProxyType(
+    {
+        "ILL-Request": Flow.FROM_REQUESTER,
+        "Forward-Notification": Flow.FROM_RESPONDER,
+        "Shipped": Flow.FROM_RESPONDER,
+        "ILL-Answer": Flow.FROM_RESPONDER,
+        "Conditional-Reply": Flow.FROM_REQUESTER,
+        "Cancel": Flow.FROM_REQUESTER,
+        "Cancel-Reply": Flow.FROM_RESPONDER,
+        "Received": Flow.FROM_REQUESTER,
+        "Recall": Flow.FROM_RESPONDER,
+        "Returned": Flow.FROM_REQUESTER,
+        "Checked-In": Flow.FROM_RESPONDER,
+        "Overdue": Flow.FROM_RESPONDER,
+        "Renew": Flow.FROM_REQUESTER,
+        "Renew-Answer": Flow.FROM_RESPONDER,
+        "Lost": Flow.EITHER,
+        "Damaged": Flow.EITHER,
+        "Message": Flow.EITHER,
+        "Status-Query": Flow.EITHER,
+        "Status-Or-Error-Report": Flow.EITHER,
+        "Expired": Flow.EITHER,
+    }
+)
+
+
+class Rule(StrEnum):
+    """Why ``select_target`` chose what it chose; for logs."""
+
+    RESPONDER_ID = "responder-id"
+    REQUESTER_ID = "requester-id"
+    OTHER_PARTY = "other-party"
+    TRANSACTION = "transaction"
+    DEFAULT = "default"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Target:
+    symbol: str | None
+    rule: Rule
+
+
+def select_target(
+    apdu_type: str,
+    *,
+    requester: str | None,
+    responder: str | None,
+    sender: Collection[str],
+    counterpart: str | None,
+    default: str | None,
+) -> Target:
+    """The symbol an APDU is to be sent to, and the rule that chose it.
+
+    ``requester`` and ``responder`` are the APDU's requester-id and responder-id symbols,
+    ``sender`` the symbol and aliases of the connected peer, ``counterpart`` the peer already
+    known for the APDU's transaction-id, ``default`` the listener's default symbol. Blank
+    symbols count as absent: peers send empty strings. Raises ``ValueError`` for an
+    unknown ``apdu_type``.
+    """
+    try:
+        flow = APDU_FLOW[apdu_type]
+    except KeyError:
+        raise ValueError(f"unknown APDU type {apdu_type!r}") from None
+    requester, responder = _present(requester), _present(responder)
+    if flow is Flow.FROM_REQUESTER and responder:
+        return Target(responder, Rule.RESPONDER_ID)
+    if flow is Flow.FROM_RESPONDER and requester:
+        return Target(requester, Rule.REQUESTER_ID)
+    if flow is Flow.EITHER:
+        # Only when the sender is exactly one of the two parties: a sender that is neither
+        # (an intermediary, a peer not in the table) says nothing about who the other side is.
+        senders = {symbol_key(symbol) for symbol in sender}
+        from_requester = requester is not None and symbol_key(requester) in senders
+        from_responder = responder is not None and symbol_key(responder) in senders
+        if from_requester and not from_responder and responder:
+            return Target(responder, Rule.OTHER_PARTY)
+        if from_responder and not from_requester and requester:
+            return Target(requester, Rule.OTHER_PARTY)
+    if counterpart := _present(counterpart):
+        return Target(counterpart, Rule.TRANSACTION)
+    if default := _present(default):
+        return Target(default, Rule.DEFAULT)
+    return Target(None, Rule.NONE)
+
+
+def _present(symbol: str | None) -> str | None:
+    if symbol is None:
+        return None
+    return symbol.strip() or None

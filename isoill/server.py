@@ -1,0 +1,192 @@
+"""The daemon: listeners for peer connections, the forwarder, the admin endpoint, signals.
+
+A connection is read, framed and answered one APDU at a time, so both habits of real peers
+work: lock-step on a persistent connection (each APDU answered before the next is read) and
+one connection per APDU. Nothing a peer sends ends the loop but a framing error, too many
+malformed APDUs, silence past the idle timeout, or the peer closing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import signal
+from collections import Counter
+from datetime import UTC, datetime
+
+from isoill import logs, metrics, reports
+from isoill.codec.encoder import encode
+from isoill.codec.errors import FramingError
+from isoill.codec.framing import Framer
+from isoill.codec.models import GeneralProblem
+from isoill.config import Config, Listener
+from isoill.forwarder import Forwarder
+from isoill.gateway import Gateway, Origin
+from isoill.router import RoutesError, RoutingTable
+
+READ_CHUNK = 65536
+DRAIN_TIMEOUT = 10.0
+
+
+class Server:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.gateway = Gateway(config, RoutingTable.load(config.routes))
+        self.forwarder = Forwarder(self.gateway)
+        self._servers: list[asyncio.Server] = []
+        self._connections: set[asyncio.Task[None]] = set()
+        self._busy: set[asyncio.Task[None]] = set()  # handling an APDU: let it finish on stop
+        self._writers: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+        self._per_address: Counter[str] = Counter()
+        self._stopping = asyncio.Event()
+        self.log = logs.get()
+
+    async def start(self) -> None:
+        await self.gateway.open()
+        for listener in self.config.listeners:
+            server = await asyncio.start_server(
+                functools.partial(self._accept, listener=listener), listener.host, listener.port
+            )
+            self._servers.append(server)
+            for sock in server.sockets:
+                self.log.info("listening", address=_address(sock.getsockname()))
+        if self.config.admin is not None:
+            self._servers.append(
+                await metrics.serve_admin(
+                    self.config.admin.host, self.config.admin.port, lambda: True
+                )
+            )
+        self.forwarder.start()
+
+    @property
+    def ports(self) -> list[int]:
+        """Bound ports of the APDU listeners, in config order (port 0 binds a free one)."""
+        count = len(self.config.listeners)
+        return [s.sockets[0].getsockname()[1] for s in self._servers[:count]]
+
+    def reload_routes(self) -> bool:
+        try:
+            table = RoutingTable.load(self.config.routes)
+        except RoutesError as error:
+            self.log.error("routes reload refused; the old table stays", error=str(error))
+            return False
+        self.gateway.routes = table
+        self.log.info("routes reloaded", source=str(self.config.routes))
+        return True
+
+    async def run(self) -> None:
+        """Serve until SIGTERM or SIGINT; SIGHUP reloads the routes."""
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self._stopping.set)
+        loop.add_signal_handler(signal.SIGINT, self._stopping.set)
+        loop.add_signal_handler(signal.SIGHUP, self.reload_routes)
+        await self.start()
+        await self._stopping.wait()
+        await self.stop()
+
+    async def stop(self) -> None:
+        """Drain: stop listening, let each connection finish its APDU, stop delivering, close."""
+        self.log.info("stopping")
+        for server in self._servers:
+            server.close()
+        for task, writer in self._writers.items():
+            if task not in self._busy:
+                writer.close()  # waiting for bytes: nothing in flight; its read sees the end
+        if self._connections:
+            _, pending = await asyncio.wait(self._connections, timeout=DRAIN_TIMEOUT)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        await self.forwarder.stop()
+        await self.gateway.close()
+        self.log.info("stopped")
+
+    async def _accept(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, listener: Listener
+    ) -> None:
+        address = _address(writer.get_extra_info("peername"))
+        host = address.rsplit(":", 1)[0]
+        limits = self.config.limits
+        if (
+            len(self._connections) >= limits.max_connections
+            or self._per_address[host] >= limits.max_connections_per_address
+        ):
+            metrics.REJECTIONS.labels("connection-limit").inc()
+            self.log.warning("connection refused: limit reached", peer=address)
+            writer.close()
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        self._writers[task] = writer
+        self._per_address[host] += 1
+        metrics.CONNECTIONS.inc()
+        try:
+            await self._serve(reader, writer, Origin(address, listener.default_target))
+        except ConnectionError as error:
+            self.log.info("connection lost", peer=address, error=repr(error))
+        finally:
+            self._connections.discard(task)
+            self._writers.pop(task, None)
+            self._per_address[host] -= 1
+            if not self._per_address[host]:
+                del self._per_address[host]
+            metrics.CONNECTIONS.dec()
+            writer.close()
+
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, origin: Origin
+    ) -> None:
+        limits = self.config.limits
+        framer = Framer(max_apdu_size=limits.max_apdu_size, max_depth=limits.max_depth)
+        log = self.log.bind(peer=origin.address)
+        log.debug("connected")
+        while True:
+            try:
+                data = await asyncio.wait_for(reader.read(READ_CHUNK), limits.idle_timeout)
+            except TimeoutError:
+                log.info("idle timeout")
+                return
+            if not data:
+                log.debug("closed by peer")
+                return
+            framer.feed(data)
+            while True:
+                try:
+                    ber = framer.next_apdu()
+                except FramingError as error:
+                    metrics.REJECTIONS.labels("framing").inc()
+                    log.warning("framing error; closing", error=str(error))
+                    problem = GeneralProblem.from_value(error.general_problem)
+                    now = datetime.now(UTC)
+                    writer.write(encode(reports.provider_error(None, problem, str(error), now)))
+                    with contextlib.suppress(ConnectionError):
+                        await writer.drain()
+                    return
+                if ber is None:
+                    break
+                task = asyncio.current_task()
+                assert task is not None
+                self._busy.add(task)
+                try:
+                    outcome = await self.gateway.receive(ber, origin)
+                    if outcome.reply is not None:
+                        writer.write(outcome.reply)
+                        await writer.drain()
+                finally:
+                    self._busy.discard(task)
+                if outcome.close:
+                    log.warning("too many malformed APDUs; closing")
+                    return
+                if outcome.done and not framer.buffered:
+                    return
+                if self._stopping.is_set():
+                    return
+
+
+def _address(sockname: object) -> str:
+    if isinstance(sockname, tuple) and len(sockname) >= 2:
+        host, port = sockname[0], sockname[1]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    return str(sockname)

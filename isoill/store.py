@@ -1,0 +1,552 @@
+"""The durable store-and-forward queue: every accepted APDU, kept in SQLite until delivered.
+
+The gateway calls :meth:`Store.accept` before it acknowledges an APDU. ``accept`` writes the
+message, one delivery per target address and the transaction's parties in one SQLite
+transaction and commits it with ``synchronous=FULL`` before returning, so an acknowledged APDU
+survives a crash or a power cut. The forwarder then asks :meth:`Store.due` for work, sends each
+APDU's stored bytes unchanged, and reports the outcome with :meth:`Store.delivered`,
+:meth:`Store.retry_later` or :meth:`Store.failed`.
+
+Guarantees:
+
+- Nothing acknowledged is lost, and nothing is dropped silently: an APDU that cannot be routed
+  is kept as ``unroutable``, one whose retries run out is kept as ``failed``, and operators can
+  list and resend both.
+- Per-address order: a delivery is due only while it is the oldest pending delivery for its
+  address, so a later APDU never overtakes an earlier one on the way to the same address.
+  Each address has its own queue; during an address change the old and the new address of a
+  peer progress independently.
+- At-least-once on the wire: a delivery becomes ``delivered`` only when the forwarder says so.
+  If the process dies after sending and before :meth:`Store.delivered` commits, the APDU is
+  sent again after the restart. Suppressing such duplicates is the transaction layer's job.
+
+Times are aware UTC ``datetime`` values passed in by the caller (tests control the clock) and
+are stored as integer microseconds since the Unix epoch. The module does no I/O beyond SQLite
+and nothing asynchronous; every call is short. A ``Store`` belongs to the thread that opened
+it; another process (the ``isoill queue`` command) may open the same file at the same time.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_SECONDS = 10.0
+
+#: Filters of :meth:`Store.list_messages`.
+MESSAGE_STATES = ("pending", "failed", "delivered", "unroutable", "held")
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS messages (
+        id INTEGER PRIMARY KEY,
+        received_at INTEGER NOT NULL,
+        peer TEXT NOT NULL,
+        apdu_type TEXT NOT NULL,
+        transaction_key TEXT,
+        target_symbol TEXT,
+        ber BLOB NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('accepted', 'unroutable', 'held')),
+        reason TEXT
+    )""",
+    """CREATE TABLE IF NOT EXISTS deliveries (
+        id INTEGER PRIMARY KEY,
+        message_id INTEGER NOT NULL REFERENCES messages (id),
+        address TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER,
+        last_attempt_at INTEGER,
+        last_error TEXT,
+        delivered_at INTEGER
+    )""",
+    """CREATE TABLE IF NOT EXISTS transactions (
+        transaction_key TEXT PRIMARY KEY,
+        requester_symbol TEXT,
+        responder_symbol TEXT,
+        updated_at INTEGER NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS deliveries_queue ON deliveries (state, address, id)",
+    "CREATE INDEX IF NOT EXISTS deliveries_message ON deliveries (message_id, state)",
+    "CREATE INDEX IF NOT EXISTS messages_state ON messages (state)",
+    f"PRAGMA user_version = {SCHEMA_VERSION}",
+)
+
+# The head of each address's queue: its oldest pending delivery. A GROUP BY over the pending
+# deliveries would read every one of them, a million during a long outage. Instead this walks
+# the (state, address, id) index as a loose index scan: the first pending entry, then for each
+# head one index seek to the first pending entry of the next greater address. The cost is one
+# seek per address with pending work, whatever the number of rows behind each head.
+_HEADS = """
+WITH RECURSIVE heads (id, address, next_attempt_at) AS (
+    SELECT id, address, next_attempt_at FROM deliveries
+     WHERE id = (SELECT id FROM deliveries WHERE state = 'pending' ORDER BY address, id LIMIT 1)
+    UNION ALL
+    SELECT d.id, d.address, d.next_attempt_at FROM heads, deliveries AS d
+     WHERE d.id = (SELECT n.id FROM deliveries AS n
+                    WHERE n.state = 'pending' AND n.address > heads.address
+                    ORDER BY n.address, n.id LIMIT 1)
+)
+"""
+
+_DUE = (
+    _HEADS
+    + """
+SELECT d.id, d.message_id, d.address, m.ber, d.attempts, m.apdu_type, m.target_symbol,
+       m.received_at
+  FROM heads JOIN deliveries AS d ON d.id = heads.id JOIN messages AS m ON m.id = d.message_id
+ WHERE heads.next_attempt_at <= ?
+ ORDER BY heads.next_attempt_at, heads.id
+ LIMIT ?
+"""
+)
+
+_NEXT_DUE = _HEADS + "SELECT min(next_attempt_at) FROM heads"
+
+# WHERE clauses of list_messages, one per filter, for a walk over the newest messages that
+# stops at the limit. Pending and delivered messages are the newest ones (the queue is first in,
+# first out), so their walks stop early; failed ones are few and old, so that filter starts from
+# the failed deliveries in the deliveries_queue index instead.
+_PENDING = (
+    "EXISTS (SELECT 1 FROM deliveries AS d WHERE d.message_id = m.id AND d.state = 'pending')"
+)
+_MESSAGE_FILTERS = {
+    None: "",
+    "pending": f"WHERE {_PENDING}",
+    "failed": "WHERE m.id IN (SELECT message_id FROM deliveries WHERE state = 'failed')"
+    f" AND NOT {_PENDING}",
+    "delivered": "WHERE m.state = 'accepted' AND NOT EXISTS (SELECT 1 FROM deliveries AS d"
+    " WHERE d.message_id = m.id AND d.state <> 'delivered')",
+    "unroutable": "WHERE m.state = 'unroutable'",
+    "held": "WHERE m.state = 'held'",
+}
+
+
+_COUNTS = """
+SELECT (SELECT count(*) FROM deliveries WHERE state = 'pending'),
+       (SELECT count(*) FROM deliveries WHERE state = 'failed'),
+       (SELECT count(*) FROM messages WHERE state = 'unroutable'),
+       (SELECT count(*) FROM messages WHERE state = 'held')
+"""
+
+
+class StoreError(Exception):
+    """The database cannot be used as a queue (for example, written by a newer isoill)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When a failed delivery is tried again, and when it is given up.
+
+    After the n-th failed attempt the next one waits ``first_delay * factor ** (n - 1)``.
+    The defaults try at 0, 5, 15 and 35 minutes and then mark the delivery failed: four
+    attempts within an hour, as ILLiad does. A policy whose last attempt would fall outside
+    ``window`` is refused.
+    """
+
+    max_attempts: int = 4
+    window: timedelta = timedelta(hours=1)
+    first_delay: timedelta = timedelta(minutes=5)
+    factor: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1 or self.first_delay <= timedelta(0) or self.factor < 1:
+            raise ValueError(f"invalid retry policy {self}")
+        last = sum((self.delay(n) for n in range(1, self.max_attempts)), timedelta(0))
+        if last > self.window:
+            raise ValueError(
+                f"attempt {self.max_attempts} would come {last} after the first,"
+                f" outside the window of {self.window}"
+            )
+
+    def delay(self, failed_attempts: int) -> timedelta:
+        """How long to wait after ``failed_attempts`` failures before trying again."""
+        return self.first_delay * self.factor ** (failed_attempts - 1)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One APDU due to be sent to one address; ``ber`` is the bytes exactly as received."""
+
+    id: int
+    message_id: int
+    address: str
+    ber: bytes
+    attempts: int
+    apdu_type: str
+    target_symbol: str | None
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    """What an operator sees of one delivery."""
+
+    address: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    last_error: str | None
+    delivered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """What an operator sees of one stored APDU: everything but its bytes."""
+
+    id: int
+    received_at: datetime
+    peer: str
+    apdu_type: str
+    transaction_key: str | None
+    target_symbol: str | None
+    size: int
+    reason: str | None
+    state: str
+    deliveries: tuple[DeliveryView, ...]
+
+
+def _message_state(stored_state: str, deliveries: Sequence[DeliveryView]) -> str:
+    """One of MESSAGE_STATES: pending while any delivery is pending, failed when any failed
+    and none is pending, delivered when all were delivered."""
+    if stored_state != "accepted":
+        return stored_state
+    states = {delivery.state for delivery in deliveries}
+    for state in ("pending", "failed"):
+        if state in states:
+            return state
+    return "delivered"
+
+
+def _micros(moment: datetime) -> int:
+    if moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment!r}: pass an aware UTC time")
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _moment(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def _optional_moment(micros: int | None) -> datetime | None:
+    return None if micros is None else _moment(micros)
+
+
+class Store:
+    """The queue in one SQLite file (``":memory:"`` for tests)."""
+
+    def __init__(self, path: Path | str, policy: RetryPolicy | None = None) -> None:
+        self.policy = policy or RetryPolicy()
+        self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        try:
+            self._configure()
+            self._create_schema()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _configure(self) -> None:
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = FULL")
+        self._db.execute("PRAGMA foreign_keys = ON")
+
+    def _create_schema(self) -> None:
+        with self._write() as db:
+            (version,) = db.execute("PRAGMA user_version").fetchone()
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"queue schema {version} is newer than {SCHEMA_VERSION}")
+            for statement in _SCHEMA:
+                db.execute(statement)
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, committed (and synced) on leaving, rolled back on error."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:  # SQLite may have rolled back already (disk full)
+                self._db.execute("ROLLBACK")
+            raise
+
+    # -- intake ---------------------------------------------------------------------------
+
+    def accept(
+        self,
+        *,
+        peer: str,
+        apdu_type: str,
+        transaction_key: str,
+        target_symbol: str | None,
+        ber: bytes,
+        addresses: Sequence[str],
+        requester_symbol: str | None,
+        responder_symbol: str | None,
+        now: datetime,
+    ) -> int:
+        """Store an APDU for delivery to each address; durable when this returns."""
+        if isinstance(addresses, str) or not addresses:
+            raise ValueError(f"accept needs a list of addresses, got {addresses!r}")
+        due = _micros(now)
+        with self._write() as db:
+            message_id = self._insert_message(
+                db, now, peer, apdu_type, transaction_key, target_symbol, ber, "accepted", None
+            )
+            db.executemany(
+                "INSERT INTO deliveries (message_id, address, state, next_attempt_at)"
+                " VALUES (?, ?, 'pending', ?)",
+                [(message_id, address, due) for address in dict.fromkeys(addresses)],
+            )
+            db.execute(
+                "INSERT INTO transactions VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+                " requester_symbol = coalesce(excluded.requester_symbol, requester_symbol),"
+                " responder_symbol = coalesce(excluded.responder_symbol, responder_symbol),"
+                " updated_at = excluded.updated_at",
+                (transaction_key, requester_symbol, responder_symbol, due),
+            )
+        return message_id
+
+    def accept_unroutable(
+        self,
+        *,
+        peer: str,
+        apdu_type: str,
+        transaction_key: str | None,
+        ber: bytes,
+        reason: str,
+        now: datetime,
+    ) -> int:
+        """Keep an APDU that has nowhere to go, for operators to see; durable when this returns."""
+        return self._keep("unroutable", peer, apdu_type, transaction_key, ber, reason, now)
+
+    def accept_held(
+        self,
+        *,
+        peer: str,
+        apdu_type: str,
+        transaction_key: str | None,
+        ber: bytes,
+        reason: str,
+        now: datetime,
+    ) -> int:
+        """Keep an APDU that must wait (a Received that crossed its Shipped); durable on return."""
+        return self._keep("held", peer, apdu_type, transaction_key, ber, reason, now)
+
+    def _keep(
+        self,
+        state: str,
+        peer: str,
+        apdu_type: str,
+        transaction_key: str | None,
+        ber: bytes,
+        reason: str,
+        now: datetime,
+    ) -> int:
+        with self._write() as db:
+            return self._insert_message(
+                db, now, peer, apdu_type, transaction_key, None, ber, state, reason
+            )
+
+    @staticmethod
+    def _insert_message(
+        db: sqlite3.Connection,
+        now: datetime,
+        peer: str,
+        apdu_type: str,
+        transaction_key: str | None,
+        target_symbol: str | None,
+        ber: bytes,
+        state: str,
+        reason: str | None,
+    ) -> int:
+        cursor = db.execute(
+            "INSERT INTO messages (received_at, peer, apdu_type, transaction_key,"
+            " target_symbol, ber, state, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (_micros(now), peer, apdu_type, transaction_key, target_symbol, ber, state, reason),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def counterpart(self, transaction_key: str) -> tuple[str | None, str | None]:
+        """The (requester, responder) symbols known for a transaction, ``None`` where unknown."""
+        row = self._db.execute(
+            "SELECT requester_symbol, responder_symbol FROM transactions WHERE transaction_key = ?",
+            (transaction_key,),
+        ).fetchone()
+        return (None, None) if row is None else (row[0], row[1])
+
+    # -- forwarding -----------------------------------------------------------------------
+
+    def due(self, now: datetime, limit: int = 100) -> list[Delivery]:
+        """Deliveries to send now: the head of each address's queue, if its time has come."""
+        rows = self._db.execute(_DUE, (_micros(now), limit)).fetchall()
+        return [
+            Delivery(
+                id=row[0],
+                message_id=row[1],
+                address=row[2],
+                ber=row[3],
+                attempts=row[4],
+                apdu_type=row[5],
+                target_symbol=row[6],
+                received_at=_moment(row[7]),
+            )
+            for row in rows
+        ]
+
+    def next_due_at(self, now: datetime) -> datetime | None:
+        """When :meth:`due` next has work: ``now`` if it has some already, ``None`` if idle."""
+        (micros,) = self._db.execute(_NEXT_DUE).fetchone()
+        return None if micros is None else max(now, _moment(micros))
+
+    def delivered(self, delivery_id: int, now: datetime) -> None:
+        """The peer took the APDU: the delivery is done and the address's next one is due."""
+        with self._write() as db:
+            self._update_pending(
+                db,
+                delivery_id,
+                "state = 'delivered', attempts = attempts + 1, next_attempt_at = NULL,"
+                " last_attempt_at = :now, delivered_at = :now",
+                {"now": _micros(now)},
+            )
+
+    def retry_later(self, delivery_id: int, error: str, now: datetime) -> bool:
+        """Record a failed attempt and schedule the next one; ``False`` if that was the last
+        attempt the policy allows, in which case the delivery is now failed."""
+        with self._write() as db:
+            row = db.execute(
+                "SELECT attempts FROM deliveries WHERE id = ? AND state = 'pending'",
+                (delivery_id,),
+            ).fetchone()
+            if row is None:
+                raise KeyError(f"no pending delivery {delivery_id}")
+            attempts = row[0] + 1
+            if attempts >= self.policy.max_attempts:
+                self._fail(db, delivery_id, error, now)
+                return False
+            self._update_pending(
+                db,
+                delivery_id,
+                "attempts = attempts + 1, next_attempt_at = :next, last_attempt_at = :now,"
+                " last_error = :error",
+                {
+                    "next": _micros(now + self.policy.delay(attempts)),
+                    "now": _micros(now),
+                    "error": error,
+                },
+            )
+            return True
+
+    def failed(self, delivery_id: int, error: str, now: datetime) -> None:
+        """Give up a delivery for good (the peer refused it); the address's next one is due."""
+        with self._write() as db:
+            self._fail(db, delivery_id, error, now)
+
+    def _fail(self, db: sqlite3.Connection, delivery_id: int, error: str, now: datetime) -> None:
+        self._update_pending(
+            db,
+            delivery_id,
+            "state = 'failed', attempts = attempts + 1, next_attempt_at = NULL,"
+            " last_attempt_at = :now, last_error = :error",
+            {"now": _micros(now), "error": error},
+        )
+
+    @staticmethod
+    def _update_pending(
+        db: sqlite3.Connection, delivery_id: int, assignments: str, values: dict[str, object]
+    ) -> None:
+        cursor = db.execute(
+            f"UPDATE deliveries SET {assignments} WHERE id = :id AND state = 'pending'",
+            {**values, "id": delivery_id},
+        )
+        if cursor.rowcount != 1:
+            raise KeyError(f"no pending delivery {delivery_id}")
+
+    # -- operators ------------------------------------------------------------------------
+
+    def list_messages(self, state: str | None = None, limit: int = 100) -> list[MessageView]:
+        """The newest messages, optionally only those in one of :data:`MESSAGE_STATES`."""
+        if state is not None and state not in MESSAGE_STATES:
+            raise ValueError(f"unknown state {state!r}; expected one of {MESSAGE_STATES}")
+        rows = self._db.execute(
+            "SELECT m.id, m.received_at, m.peer, m.apdu_type, m.transaction_key,"
+            " m.target_symbol, length(m.ber), m.reason, m.state FROM messages AS m"
+            f" {_MESSAGE_FILTERS[state]} ORDER BY m.id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        deliveries = self._delivery_views([row[0] for row in rows])
+        return [
+            MessageView(
+                id=row[0],
+                received_at=_moment(row[1]),
+                peer=row[2],
+                apdu_type=row[3],
+                transaction_key=row[4],
+                target_symbol=row[5],
+                size=row[6],
+                reason=row[7],
+                state=_message_state(row[8], deliveries.get(row[0], [])),
+                deliveries=tuple(deliveries.get(row[0], [])),
+            )
+            for row in rows
+        ]
+
+    def _delivery_views(self, message_ids: list[int]) -> dict[int, list[DeliveryView]]:
+        views: dict[int, list[DeliveryView]] = {}
+        for row in self._db.execute(
+            "SELECT message_id, address, state, attempts, next_attempt_at, last_attempt_at,"
+            " last_error, delivered_at FROM deliveries"
+            " WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            (json.dumps(message_ids),),
+        ):
+            views.setdefault(row[0], []).append(
+                DeliveryView(
+                    address=row[1],
+                    state=row[2],
+                    attempts=row[3],
+                    next_attempt_at=_optional_moment(row[4]),
+                    last_attempt_at=_optional_moment(row[5]),
+                    last_error=row[6],
+                    delivered_at=_optional_moment(row[7]),
+                )
+            )
+        return views
+
+    def resend(self, message_id: int, now: datetime) -> int:
+        """Make a message's failed deliveries (all of them if none failed) pending and due now,
+        with a fresh count of attempts. Returns how many; ``KeyError`` for an unknown id."""
+        with self._write() as db:
+            if db.execute("SELECT 1 FROM messages WHERE id = ?", (message_id,)).fetchone() is None:
+                raise KeyError(f"no message {message_id}")
+            (any_failed,) = db.execute(
+                "SELECT EXISTS (SELECT 1 FROM deliveries"
+                " WHERE message_id = ? AND state = 'failed')",
+                (message_id,),
+            ).fetchone()
+            cursor = db.execute(
+                "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?,"
+                " delivered_at = NULL WHERE message_id = ? AND (state = 'failed' OR NOT ?)",
+                (_micros(now), message_id, any_failed),
+            )
+            return cursor.rowcount
+
+    def counts(self) -> dict[str, int]:
+        """Queue depth for metrics: deliveries pending and failed, messages unroutable and held.
+
+        Each is an index range count, cheap while the queue is short. Delivered deliveries are
+        left out: counting them would read the whole history on every call.
+        """
+        row = self._db.execute(_COUNTS).fetchone()
+        return dict(zip(("pending", "failed", "unroutable", "held"), row, strict=True))

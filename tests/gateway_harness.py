@@ -1,0 +1,138 @@
+"""Test harness for the daemon: a recording peer, a gateway on 127.0.0.1:0, a raw client.
+
+Everything runs in the test's event loop on loopback; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from isoill import reports
+from isoill.codec.decoder import decode
+from isoill.codec.encoder import encode
+from isoill.codec.framing import Framer
+from isoill.config import load as load_config
+from isoill.server import Server
+
+
+class RecordingPeer:
+    """An ILL peer that records every APDU it receives and acknowledges each one."""
+
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+        self.arrived = asyncio.Condition()
+        self._server: asyncio.Server | None = None
+
+    async def start(self, port: int = 0) -> RecordingPeer:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", port)
+        return self
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[bytes]:
+        async with asyncio.timeout(timeout), self.arrived:
+            await self.arrived.wait_for(lambda: len(self.received) >= count)
+        return self.received
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        framer = Framer()
+        try:
+            while data := await reader.read(65536):
+                framer.feed(data)
+                while (ber := framer.next_apdu()) is not None:
+                    async with self.arrived:
+                        self.received.append(ber)
+                        self.arrived.notify_all()
+                    ack = reports.acknowledgement(decode(ber), None, datetime.now(UTC))
+                    writer.write(encode(ack))
+                    await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+
+def write_config(
+    directory: Path, routes: str, *, extra: str = "", default_target: str | None = None
+) -> Path:
+    """A gateway config on 127.0.0.1:0 with fast retries, and its routes file."""
+    (directory / "routes.toml").write_text(routes)
+    default = f'default_target = "{default_target}"\n' if default_target else ""
+    path = directory / "isoill.toml"
+    path.write_text(
+        f"""store = "store.sqlite3"
+routes = "routes.toml"
+
+[[listeners]]
+host = "127.0.0.1"
+port = 0
+{default}
+[delivery]
+max_attempts = 50
+window = 60
+first_delay = 0.1
+backoff_factor = 1
+connect_timeout = 2
+reply_timeout = 5
+
+[log]
+format = "json"
+level = "info"
+{extra}"""
+    )
+    return path
+
+
+async def start_gateway(config_path: Path) -> Server:
+    server = Server(load_config(config_path))
+    await server.start()
+    return server
+
+
+def routes_for(peers: dict[str, list[str]]) -> str:
+    return "".join(
+        f'[peers."{symbol}"]\naddresses = {addresses!r}\n\n'.replace("'", '"')
+        for symbol, addresses in peers.items()
+    )
+
+
+async def exchange(port: int, apdus: list[bytes], timeout: float = 10.0) -> list[bytes]:
+    """Send APDUs lock-step on one connection; return the gateway's answer to each."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    answers = []
+    framer = Framer()
+    try:
+        async with asyncio.timeout(timeout):
+            for apdu in apdus:
+                writer.write(apdu)
+                await writer.drain()
+                while (answer := framer.next_apdu()) is None:
+                    data = await reader.read(65536)
+                    assert data, "gateway closed the connection"
+                    framer.feed(data)
+                answers.append(answer)
+    finally:
+        writer.close()
+    return answers
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.02)
