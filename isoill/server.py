@@ -40,6 +40,7 @@ class Server:
         self._writers: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
         self._per_address: Counter[str] = Counter()
         self._stopping = asyncio.Event()
+        self._admin: asyncio.Server | None = None
         self.log = logs.get()
 
     async def start(self) -> None:
@@ -52,12 +53,22 @@ class Server:
             for sock in server.sockets:
                 self.log.info("listening", address=_address(sock.getsockname()))
         if self.config.admin is not None:
-            self._servers.append(
-                await metrics.serve_admin(
-                    self.config.admin.host, self.config.admin.port, lambda: True
-                )
+            self._admin = await metrics.serve_admin(
+                self.config.admin.host, self.config.admin.port, self.healthy
             )
+            self._servers.append(self._admin)
         self.forwarder.start()
+
+    def healthy(self) -> bool:
+        """Serving: listeners open and the forwarder running."""
+        return not self._stopping.is_set() and self.forwarder.running
+
+    @property
+    def admin_port(self) -> int | None:
+        if self._admin is None:
+            return None
+        port: int = self._admin.sockets[0].getsockname()[1]
+        return port
 
     @property
     def ports(self) -> list[int]:
