@@ -127,9 +127,12 @@ class Gateway:
             default=origin.listener_default,
         )
         target, rule = chosen.symbol, chosen.rule
-        addresses = self.routes.addresses(target, now) if target else ()
+        looping = target is not None and target.upper() in origin.symbols
+        addresses = self.routes.addresses(target, now) if target and not looping else ()
         if not addresses:
             reason = f"no route to {target}" if target else "no target symbol for this APDU"
+            if looping:
+                reason = f"{target} is the sender: the APDU would come back to it"
             await self.store(
                 self.db.accept_unroutable,
                 peer=sender or origin.address,

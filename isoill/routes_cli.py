@@ -1,11 +1,15 @@
-"""``isoill routes check FILE``: validate a routes file and show its routes, like ``nginx -t``."""
+"""``isoill routes check FILE``: validate a routes file and show its routes, like ``nginx -t``;
+``isoill routes reload``: check, then have the running daemon swap its table (SIGHUP)."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from isoill.router import Address, Phase, RoutesError, RouteStatus, RoutingTable
 
@@ -24,6 +28,11 @@ def add_routes_commands(subparsers: argparse._SubParsersAction[argparse.Argument
         help="show the routes in effect at this instant, e.g. 2026-12-15T00:00:00Z (default: now)",
     )
     check.set_defaults(run=_check)
+    reload = commands.add_parser(
+        "reload", help="check the routes file, then tell the running daemon to reload it"
+    )
+    reload.add_argument("--config", required=True, type=Path, help="the daemon's configuration")
+    reload.set_defaults(run=_reload)
 
 
 def _instant(text: str) -> datetime:
@@ -51,6 +60,31 @@ def _check(args: argparse.Namespace) -> None:
     for row in table.effective(now):
         out.writelines(_lines(row, now))
     out.write(f"routes {args.file}: ok, {len(table.routes)} peers\n")
+
+
+def _reload(args: argparse.Namespace) -> None:
+    from isoill.cli import BadInput  # noqa: PLC0415 - see _check
+    from isoill.config import ConfigError, load  # noqa: PLC0415 - config imports the store
+
+    try:
+        config = load(args.config)
+        table = RoutingTable.load(config.routes)
+    except (ConfigError, RoutesError) as error:
+        raise BadInput(f"{error}; nothing reloaded") from None
+    pid_file = pid_path(config.store)
+    try:
+        pid = int(pid_file.read_text())
+        os.kill(pid, signal.SIGHUP)
+    except (OSError, ValueError) as error:
+        raise BadInput(f"no running daemon found through {pid_file}: {error}") from None
+    sys.stdout.write(
+        f"routes {config.routes}: ok, {len(table.routes)} peers; reload sent to pid {pid}\n"
+    )
+
+
+def pid_path(store: Path) -> Path:
+    """Where a running daemon keeps its process id: beside its store."""
+    return store.with_name("isoill.pid")
 
 
 def _lines(row: RouteStatus, now: datetime) -> Iterable[str]:

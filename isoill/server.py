@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
 import signal
 from collections import Counter
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from isoill.config import Config, Listener
 from isoill.forwarder import Forwarder
 from isoill.gateway import Gateway, Origin
 from isoill.router import RoutesError, RoutingTable
+from isoill.routes_cli import pid_path
 
 READ_CHUNK = 65536
 DRAIN_TIMEOUT = 10.0
@@ -93,8 +95,13 @@ class Server:
         loop.add_signal_handler(signal.SIGINT, self._stopping.set)
         loop.add_signal_handler(signal.SIGHUP, self.reload_routes)
         await self.start()
-        await self._stopping.wait()
-        await self.stop()
+        pid_file = pid_path(self.config.store)
+        pid_file.write_text(f"{os.getpid()}\n")
+        try:
+            await self._stopping.wait()
+            await self.stop()
+        finally:
+            pid_file.unlink(missing_ok=True)
 
     async def stop(self) -> None:
         """Drain: stop listening, let each connection finish its APDU, stop delivering, close."""

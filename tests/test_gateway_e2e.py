@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
+import json
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,9 +16,11 @@ from gateway_harness import (
     exchange,
     routes_for,
     start_gateway,
+    until,
     write_config,
 )
 
+from isoill.cli import main
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.models import ILLRequest, StatusOrErrorReport
@@ -191,7 +194,7 @@ async def test_unroutable_request_is_refused_and_kept(tmp_path: Path, peer: Reco
 async def test_sigterm_drains_and_exits(tmp_path: Path, peer: RecordingPeer) -> None:
     config = write_config(tmp_path, routes_for({"RESPLIB": [peer.address]}))
     process = await asyncio.create_subprocess_exec(
-        str(Path(os.sys.executable).with_name("isoill")),
+        str(Path(sys.executable).with_name("isoill")),
         "serve",
         "--config",
         str(config),
@@ -205,3 +208,43 @@ async def test_sigterm_drains_and_exits(tmp_path: Path, peer: RecordingPeer) -> 
         process.terminate()
     await asyncio.wait_for(process.wait(), 20)
     assert process.returncode == 0
+
+
+async def test_routes_reload_command_signals_the_daemon(
+    tmp_path: Path, peer: RecordingPeer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, routes_for({"RESPLIB": ["127.0.0.1:9"]}))
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("isoill")),
+        "serve",
+        "--config",
+        str(config),
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stderr is not None
+        listening = json.loads(await asyncio.wait_for(process.stderr.readline(), 20))
+        port = int(listening["address"].rsplit(":", 1)[1])
+        await until(lambda: (tmp_path / "isoill.pid").exists())
+        (tmp_path / "routes.toml").write_text('[peers.RESPLIB]\naddresses = ["broken"]\n')
+        assert run_cli(["routes", "reload", "--config", str(config)]) == 3
+        assert "nothing reloaded" in capsys.readouterr().err
+        (tmp_path / "routes.toml").write_text(routes_for({"RESPLIB": [peer.address]}))
+        assert run_cli(["routes", "reload", "--config", str(config)]) == 0
+        assert "reload sent to pid" in capsys.readouterr().out
+        reloaded = json.loads(await asyncio.wait_for(process.stderr.readline(), 20))
+        assert reloaded["event"] == "routes reloaded"
+        assert all(acknowledged(a) for a in await exchange(port, [request(1)]))
+        assert await peer.wait_for(1) == [request(1)]
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 20)
+    assert not (tmp_path / "isoill.pid").exists()
+
+
+def run_cli(argv: list[str]) -> int:
+    try:
+        main(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    return 0
