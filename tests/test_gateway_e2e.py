@@ -225,7 +225,7 @@ async def test_routes_reload_command_signals_the_daemon(
         assert process.stderr is not None
         listening = json.loads(await asyncio.wait_for(process.stderr.readline(), 20))
         port = int(listening["address"].rsplit(":", 1)[1])
-        await until(lambda: (tmp_path / "isoill.pid").exists())
+        await until((tmp_path / "isoill.pid").exists)
         (tmp_path / "routes.toml").write_text('[peers.RESPLIB]\naddresses = ["broken"]\n')
         assert run_cli(["routes", "reload", "--config", str(config)]) == 3
         assert "nothing reloaded" in capsys.readouterr().err
