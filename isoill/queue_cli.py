@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from isoill import cli
 from isoill.store import MESSAGE_STATES, MessageView, Store, StoreError
 
 DEFAULT_DB = Path("var/isoill.sqlite3")
@@ -57,6 +56,13 @@ def add_queue_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     resend_cmd.set_defaults(run=_resend)
 
 
+def _bad_input(message: str) -> Exception:
+    """An ``isoill.cli.BadInput`` (exit 3), imported here because ``isoill.cli`` imports us."""
+    from isoill.cli import BadInput  # noqa: PLC0415
+
+    return BadInput(message)
+
+
 def _add_db_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db", type=Path, default=DEFAULT_DB, help=f"queue database (default {DEFAULT_DB})"
@@ -67,11 +73,11 @@ def _add_db_option(parser: argparse.ArgumentParser) -> None:
 def _open(path: Path) -> Iterator[Store]:
     """The queue at ``path``; an operator's typo must not create an empty database."""
     if not path.is_file():
-        raise cli.BadInput(f"{path}: no queue database")
+        raise _bad_input(f"{path}: no queue database")
     try:
         store = Store(path)
     except (sqlite3.Error, StoreError) as error:
-        raise cli.BadInput(f"{path}: {error}") from None
+        raise _bad_input(f"{path}: {error}") from None
     try:
         yield store
     finally:
@@ -80,7 +86,7 @@ def _open(path: Path) -> Iterator[Store]:
 
 def _list(args: argparse.Namespace) -> None:
     if args.limit < 1:
-        raise cli.BadInput(f"--limit must be at least 1, not {args.limit}")
+        raise _bad_input(f"--limit must be at least 1, not {args.limit}")
     with _open(args.db) as store:
         messages = store.list_messages(args.state, args.limit)
     if args.json:
@@ -97,9 +103,9 @@ def _resend(args: argparse.Namespace) -> None:
         try:
             count = store.resend(args.id, datetime.now(UTC))
         except KeyError:
-            raise cli.BadInput(f"{args.db}: no message {args.id}") from None
+            raise _bad_input(f"{args.db}: no message {args.id}") from None
     if count == 0:
-        raise cli.BadInput(f"message {args.id} has no deliveries (unroutable or held)")
+        raise _bad_input(f"message {args.id} has no deliveries (unroutable or held)")
     noun = "delivery" if count == 1 else "deliveries"
     sys.stdout.write(f"message {args.id}: {count} {noun} due now\n")
 

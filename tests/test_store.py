@@ -462,3 +462,12 @@ def test_cli_missing_database_is_not_created(
     assert exit_info.value.code == 3
     assert "no queue database" in capsys.readouterr().err
     assert not db_path.exists()
+
+
+def test_queue_cli_imports_on_its_own() -> None:
+    """isoill.cli imports isoill.queue_cli: importing the latter first must work too."""
+    subprocess.run(
+        [sys.executable, "-c", "import isoill.queue_cli"],
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
