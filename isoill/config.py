@@ -97,6 +97,11 @@ class Config(_Section):
     peers: dict[str, Peer] = {}
     default_peer: Peer = Peer()
 
+    @property
+    def pid_file(self) -> Path:
+        """Where the running daemon keeps its process id: beside its store."""
+        return self.store.with_name("isoill.pid")
+
     def peer(self, symbol: str | None) -> Peer:
         """Settings for a peer symbol; the defaults for one not configured."""
         if symbol is None:

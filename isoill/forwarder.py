@@ -46,12 +46,13 @@ class Forwarder:
         return self._task is not None and not self._task.done()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        await asyncio.gather(*self._senders.values(), return_exceptions=True)
-        for _, writer in self._streams.values():
-            writer.close()
+        """Stop at once: an attempt cut short is not recorded, so it is made again later."""
+        tasks = [*self._senders.values(), *([self._task] if self._task else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for address in list(self._streams):
+            self._drop(address)
 
     async def _run(self) -> None:
         wanted = self.gateway.delivery_wanted
@@ -68,8 +69,11 @@ class Forwarder:
                 metrics.QUEUE_DEPTH.labels(state).set(count)
             next_due = await self.gateway.store(self.gateway.db.next_due_at, now)
             delay = IDLE_POLL if next_due is None else (next_due - now).total_seconds()
+            # asyncio.timeout, not wait_for: in 3.11 wait_for can swallow a cancellation that
+            # arrives as the event is set, and stop() would then wait for ever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wanted.wait(), max(0.01, min(delay, IDLE_POLL)))
+                async with asyncio.timeout(max(0.01, min(delay, IDLE_POLL))):
+                    await wanted.wait()
 
     async def _send_all(self, address: str, batch: list[Delivery]) -> None:
         for delivery in batch:

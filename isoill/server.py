@@ -25,7 +25,6 @@ from isoill.config import Config, Listener
 from isoill.forwarder import Forwarder
 from isoill.gateway import Gateway, Origin
 from isoill.router import RoutesError, RoutingTable
-from isoill.routes_cli import pid_path
 
 READ_CHUNK = 65536
 DRAIN_TIMEOUT = 10.0
@@ -95,7 +94,7 @@ class Server:
         loop.add_signal_handler(signal.SIGINT, self._stopping.set)
         loop.add_signal_handler(signal.SIGHUP, self.reload_routes)
         await self.start()
-        pid_file = pid_path(self.config.store)
+        pid_file = self.config.pid_file
         pid_file.write_text(f"{os.getpid()}\n")
         try:
             await self._stopping.wait()
@@ -162,7 +161,8 @@ class Server:
         log.debug("connected")
         while True:
             try:
-                data = await asyncio.wait_for(reader.read(READ_CHUNK), limits.idle_timeout)
+                async with asyncio.timeout(limits.idle_timeout):
+                    data = await reader.read(READ_CHUNK)
             except TimeoutError:
                 log.info("idle timeout")
                 return

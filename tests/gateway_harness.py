@@ -25,6 +25,7 @@ class RecordingPeer:
         self.received: list[bytes] = []
         self.arrived = asyncio.Condition()
         self._server: asyncio.Server | None = None
+        self._clients: set[asyncio.StreamWriter] = set()
 
     async def start(self, port: int = 0) -> RecordingPeer:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", port)
@@ -43,6 +44,8 @@ class RecordingPeer:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
+            for writer in self._clients:
+                writer.close()
             await self._server.wait_closed()
 
     async def wait_for(self, count: int, timeout: float = 10.0) -> list[bytes]:
@@ -52,6 +55,7 @@ class RecordingPeer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         framer = Framer()
+        self._clients.add(writer)
         try:
             while data := await reader.read(65536):
                 framer.feed(data)
@@ -65,6 +69,7 @@ class RecordingPeer:
         except ConnectionError:
             pass
         finally:
+            self._clients.discard(writer)
             writer.close()
 
 

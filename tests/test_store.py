@@ -465,9 +465,9 @@ def test_cli_missing_database_is_not_created(
 
 
 def test_queue_cli_imports_on_its_own() -> None:
-    """isoill.cli imports isoill.queue_cli: importing the latter first must work too."""
+    """isoill.cli imports isoill.cli.queue: importing the latter first must work too."""
     subprocess.run(
-        [sys.executable, "-c", "import isoill.queue_cli"],
+        [sys.executable, "-c", "import isoill.cli.queue"],
         check=True,
         cwd=Path(__file__).resolve().parents[1],
     )

@@ -11,10 +11,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from isoill.cli.common import BadInput
+from isoill.config import ConfigError, load
 from isoill.router import Address, Phase, RoutesError, RouteStatus, RoutingTable
 
 
-def add_routes_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     routes = subparsers.add_parser("routes", help="routing table tools")
     commands = routes.add_subparsers(required=True, metavar="COMMAND")
     check = commands.add_parser(
@@ -46,10 +48,6 @@ def _instant(text: str) -> datetime:
 
 
 def _check(args: argparse.Namespace) -> None:
-    # isoill.cli imports this module to build its parser: importing it back at the top would
-    # fail whichever of the two is imported first.
-    from isoill.cli import BadInput  # noqa: PLC0415
-
     try:
         table = RoutingTable.load(args.file)
     except RoutesError as error:
@@ -63,15 +61,12 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def _reload(args: argparse.Namespace) -> None:
-    from isoill.cli import BadInput  # noqa: PLC0415 - see _check
-    from isoill.config import ConfigError, load  # noqa: PLC0415 - config imports the store
-
     try:
         config = load(args.config)
         table = RoutingTable.load(config.routes)
     except (ConfigError, RoutesError) as error:
         raise BadInput(f"{error}; nothing reloaded") from None
-    pid_file = pid_path(config.store)
+    pid_file = config.pid_file
     try:
         pid = int(pid_file.read_text())
         os.kill(pid, signal.SIGHUP)
@@ -80,11 +75,6 @@ def _reload(args: argparse.Namespace) -> None:
     sys.stdout.write(
         f"routes {config.routes}: ok, {len(table.routes)} peers; reload sent to pid {pid}\n"
     )
-
-
-def pid_path(store: Path) -> Path:
-    """Where a running daemon keeps its process id: beside its store."""
-    return store.with_name("isoill.pid")
 
 
 def _lines(row: RouteStatus, now: datetime) -> Iterable[str]:

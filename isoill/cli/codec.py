@@ -1,20 +1,15 @@
-"""The ``isoill`` command: one entry point, one subcommand per job.
-
-Exit status: 0 success, 2 usage error, 3 bad input (one line on stderr naming the file,
-the byte offset and the reason).
-"""
+"""``isoill decode`` and ``isoill encode``: BER to the JSON or text form and back."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from isoill import logs
+from isoill.cli.common import BadInput
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError
@@ -22,37 +17,9 @@ from isoill.codec.framing import DEFAULT_MAX_APDU_SIZE, Framer
 from isoill.codec.jsonform import from_json, to_json
 from isoill.codec.textform import render
 from isoill.codec.values import ApduModel
-from isoill.config import ConfigError
-from isoill.config import load as load_config
-from isoill.queue_cli import add_queue_commands
-from isoill.router import RoutesError
-from isoill.routes_cli import add_routes_commands
-from isoill.server import Server
-
-EXIT_USAGE = 2
-EXIT_BAD_INPUT = 3
 
 
-class BadInput(Exception):
-    """Input that cannot be processed; the message is the one line shown to the user."""
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    try:
-        args.run(args)
-    except BadInput as error:
-        sys.stderr.write(f"isoill: {error}\n")
-        sys.exit(EXIT_BAD_INPUT)
-    except BrokenPipeError:
-        sys.exit(0)
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="isoill", description="ISO 10161 ILL gateway")
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
-
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     decode_cmd = commands.add_parser("decode", help="decode BER APDUs to text or JSON")
     decode_cmd.add_argument("files", nargs="+", metavar="FILE", help="APDU files, - for stdin")
     decode_cmd.add_argument("--hex", action="store_true", help="input is hex text")
@@ -70,25 +37,6 @@ def _parser() -> argparse.ArgumentParser:
     encode_cmd.add_argument("file", metavar="FILE.json", help="one APDU or a list; - for stdin")
     encode_cmd.add_argument("-o", "--output", metavar="OUT", help="output file (default stdout)")
     encode_cmd.set_defaults(run=_encode)
-
-    serve_cmd = commands.add_parser("serve", help="run the gateway daemon")
-    serve_cmd.add_argument("--config", required=True, type=Path, help="configuration file")
-    serve_cmd.set_defaults(run=_serve)
-    add_routes_commands(commands)
-    add_queue_commands(commands)
-    return parser
-
-
-def _serve(args: argparse.Namespace) -> None:
-    try:
-        config = load_config(args.config)
-    except ConfigError as error:
-        raise BadInput(str(error)) from None
-    logs.configure(config.log.format, config.log.level)
-    try:
-        asyncio.run(Server(config).run())
-    except RoutesError as error:
-        raise BadInput(str(error)) from None
 
 
 def _read(name: str, stdin: BinaryIO) -> bytes:

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from isoill.cli.common import BadInput
+from isoill.config import ConfigError, load
 from isoill.store import MESSAGE_STATES, MessageView, Store, StoreError
 
 DEFAULT_DB = Path("var/isoill.sqlite3")
@@ -38,7 +40,7 @@ _COLUMNS = (
 )
 
 
-def add_queue_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``queue list`` and ``queue resend`` to the ``isoill`` command."""
     queue = subparsers.add_parser("queue", help="list and resend queued APDUs")
     actions = queue.add_subparsers(required=True, metavar="ACTION")
@@ -56,28 +58,33 @@ def add_queue_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     resend_cmd.set_defaults(run=_resend)
 
 
-def _bad_input(message: str) -> Exception:
-    """An ``isoill.cli.BadInput`` (exit 3), imported here because ``isoill.cli`` imports us."""
-    from isoill.cli import BadInput  # noqa: PLC0415
-
-    return BadInput(message)
-
-
 def _add_db_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--config", type=Path, help="the daemon's configuration: use its store")
+    where.add_argument(
         "--db", type=Path, default=DEFAULT_DB, help=f"queue database (default {DEFAULT_DB})"
     )
+
+
+def _database(args: argparse.Namespace) -> Path:
+    if args.config is None:
+        path: Path = args.db
+        return path
+    try:
+        return load(args.config).store
+    except ConfigError as error:
+        raise BadInput(str(error)) from None
 
 
 @contextmanager
 def _open(path: Path) -> Iterator[Store]:
     """The queue at ``path``; an operator's typo must not create an empty database."""
     if not path.is_file():
-        raise _bad_input(f"{path}: no queue database")
+        raise BadInput(f"{path}: no queue database")
     try:
         store = Store(path)
     except (sqlite3.Error, StoreError) as error:
-        raise _bad_input(f"{path}: {error}") from None
+        raise BadInput(f"{path}: {error}") from None
     try:
         yield store
     finally:
@@ -86,8 +93,8 @@ def _open(path: Path) -> Iterator[Store]:
 
 def _list(args: argparse.Namespace) -> None:
     if args.limit < 1:
-        raise _bad_input(f"--limit must be at least 1, not {args.limit}")
-    with _open(args.db) as store:
+        raise BadInput(f"--limit must be at least 1, not {args.limit}")
+    with _open(_database(args)) as store:
         messages = store.list_messages(args.state, args.limit)
     if args.json:
         json.dump([dataclasses.asdict(m) for m in messages], sys.stdout, indent=2, default=_iso)
@@ -99,13 +106,13 @@ def _list(args: argparse.Namespace) -> None:
 
 
 def _resend(args: argparse.Namespace) -> None:
-    with _open(args.db) as store:
+    with _open(_database(args)) as store:
         try:
             count = store.resend(args.id, datetime.now(UTC))
         except KeyError:
-            raise _bad_input(f"{args.db}: no message {args.id}") from None
+            raise BadInput(f"no message {args.id}") from None
     if count == 0:
-        raise _bad_input(f"message {args.id} has no deliveries (unroutable or held)")
+        raise BadInput(f"message {args.id} has no deliveries (unroutable or held)")
     noun = "delivery" if count == 1 else "deliveries"
     sys.stdout.write(f"message {args.id}: {count} {noun} due now\n")
 

@@ -1,0 +1,31 @@
+"""``isoill serve --config PATH``: run the gateway daemon."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from isoill import logs
+from isoill.cli.common import BadInput
+from isoill.config import ConfigError, load
+from isoill.router import RoutesError
+from isoill.server import Server
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser("serve", help="run the gateway daemon")
+    serve.add_argument("--config", required=True, type=Path, help="configuration file")
+    serve.set_defaults(run=_serve)
+
+
+def _serve(args: argparse.Namespace) -> None:
+    try:
+        config = load(args.config)
+    except ConfigError as error:
+        raise BadInput(str(error)) from None
+    logs.configure(config.log.format, config.log.level)
+    try:
+        asyncio.run(Server(config).run())
+    except RoutesError as error:
+        raise BadInput(str(error)) from None
