@@ -329,34 +329,9 @@ class Store:
         now: datetime,
     ) -> int:
         """Keep an APDU that has nowhere to go, for operators to see; durable when this returns."""
-        return self._keep("unroutable", peer, apdu_type, transaction_key, ber, reason, now)
-
-    def accept_held(
-        self,
-        *,
-        peer: str,
-        apdu_type: str,
-        transaction_key: str | None,
-        ber: bytes,
-        reason: str,
-        now: datetime,
-    ) -> int:
-        """Keep an APDU that must wait (a Received that crossed its Shipped); durable on return."""
-        return self._keep("held", peer, apdu_type, transaction_key, ber, reason, now)
-
-    def _keep(
-        self,
-        state: str,
-        peer: str,
-        apdu_type: str,
-        transaction_key: str | None,
-        ber: bytes,
-        reason: str,
-        now: datetime,
-    ) -> int:
         with self._write() as db:
             return self._insert_message(
-                db, now, peer, apdu_type, transaction_key, None, ber, state, reason
+                db, now, peer, apdu_type, transaction_key, None, ber, "unroutable", reason
             )
 
     @staticmethod

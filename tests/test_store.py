@@ -292,7 +292,7 @@ def test_counterpart_learned_from_earlier_apdus(store: Store) -> None:
     assert store.counterpart("tx-1") == ("BRW", "LND")
 
 
-def test_unroutable_and_held_are_kept_for_operators(store: Store) -> None:
+def test_unroutable_is_kept_for_operators(store: Store) -> None:
     lost = store.accept_unroutable(
         peer="10.0.0.7:40022",
         apdu_type="shipped",
@@ -301,9 +301,6 @@ def test_unroutable_and_held_are_kept_for_operators(store: Store) -> None:
         reason="no route for responder ZZZ",
         now=T0,
     )
-    held = store.accept_held(
-        peer="LND", apdu_type="received", transaction_key="tx-1", ber=BER, reason="x", now=T0
-    )
     [view] = store.list_messages("unroutable")
     assert (view.id, view.reason, view.size, view.deliveries) == (
         lost,
@@ -311,7 +308,7 @@ def test_unroutable_and_held_are_kept_for_operators(store: Store) -> None:
         len(BER),
         (),
     )
-    assert states(store, "held") == {held: "held"}
+    assert states(store, "held") == {}
     assert store.due(T0) == []
     assert store.counts()["unroutable"] == 1
     assert store.resend(lost, T0) == 0
