@@ -6,11 +6,13 @@ Everything runs in the test's event loop on loopback; nothing is mocked.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from isoill import reports
+from isoill.cli import main
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.framing import Framer
@@ -102,6 +104,26 @@ level = "info"
 {extra}"""
     )
     return path
+
+
+async def spawn_daemon(config_path: Path) -> asyncio.subprocess.Process:
+    """``isoill serve`` as a separate process, its log lines (JSON) on a pipe."""
+    return await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("isoill")),
+        "serve",
+        "--config",
+        str(config_path),
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+def run_cli(argv: list[str]) -> int:
+    """``isoill ARGV`` in this process; its exit status."""
+    try:
+        main(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    return 0
 
 
 async def start_gateway(config_path: Path) -> Server:

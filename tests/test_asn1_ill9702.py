@@ -15,11 +15,11 @@ that is wrong in the types themselves; the captures and the hand-written bytes a
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from apdu_examples import full_apdu
+from paths import SHARED_CAPTURES as CAPTURES
 from pyasn1.codec.ber import decoder
 from pyasn1.error import PyAsn1Error
 from pyasn1.type import char, univ
@@ -33,8 +33,6 @@ from isoill.codec.decoder import decode, decode_node
 from isoill.codec.encoder import encode, encode_node
 from isoill.codec.schema import Kind, Node
 from isoill.codec.values import NULL, ExternalModel
-
-CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "captures"
 
 VARIANTS = range(6)  # enough for full_apdu to go through every CHOICE alternative
 

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from paths import LOCAL_CAPTURES, SHARED_CAPTURES
 
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
@@ -28,9 +29,6 @@ from isoill.codec.models import (
     TransactionType,
 )
 from isoill.codec.values import Text
-
-SHARED_CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "captures"
-LOCAL_CAPTURES = Path(__file__).resolve().parent / "data" / "captures"
 
 SHARED_FILES = sorted(SHARED_CAPTURES.glob("*.ber"))
 LOCAL_FILES = sorted(LOCAL_CAPTURES.glob("*.ber"))

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-from pathlib import Path
 
 import pytest
 from apdu_examples import full_apdu
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from paths import SHARED_CAPTURES as CAPTURES
 from pydantic import BaseModel
 
 from isoill.codec import plan
@@ -25,7 +25,6 @@ from isoill.codec.framing import Framer
 from isoill.codec.jsonform import from_json, to_json
 from isoill.codec.values import ApduModel, Text
 
-CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "captures"
 CAPTURE_BYTES = [(CAPTURES / f"yaz-illclient-{n}.ber").read_bytes() for n in (1, 2, 3)]
 
 NAMES = list(plan.APDUS)

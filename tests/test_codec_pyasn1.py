@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from apdu_examples import full_apdu
+from paths import LOCAL_CAPTURES, SHARED_CAPTURES
 from pyasn1.codec.ber import decoder as ber_decoder
 
 from isoill.asn1.ill9702 import ILLAPDU
@@ -19,8 +20,6 @@ from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.values import ApduModel, Text
 
-SHARED_CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "captures"
-LOCAL_CAPTURES = Path(__file__).resolve().parent / "data" / "captures"
 CAPTURES = sorted(SHARED_CAPTURES.glob("*.ber")) + sorted(LOCAL_CAPTURES.glob("*.ber"))
 
 VARIANTS = range(4)

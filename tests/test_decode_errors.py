@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from apdu_examples import full_apdu
+from paths import SHARED_CAPTURES as CAPTURES
 
 from isoill.codec import plan
 from isoill.codec.ber import encode_header, read_header
@@ -20,7 +20,6 @@ from isoill.codec.values import Text
 
 models = plan.bound()
 
-CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "captures"
 CAPTURE_2 = (CAPTURES / "yaz-illclient-2.ber").read_bytes()
 
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import random
 import sys
-from pathlib import Path
 
 import pytest
+from paths import SHARED_CAPTURES as CAPTURES
 
 from isoill.codec import framing
 from isoill.codec.ber import MAX_TAG_OCTETS
 from isoill.codec.errors import ApduTooLarge, FramingError, NestingTooDeep
 from isoill.codec.framing import DEFAULT_MAX_DEPTH, Framer
-
-CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "captures"
 
 
 def capture(number: int) -> bytes:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,18 +14,19 @@ from gateway_harness import (
     RecordingPeer,
     exchange,
     routes_for,
+    run_cli,
+    spawn_daemon,
     start_gateway,
     until,
     write_config,
 )
+from paths import SHARED_CAPTURES as CAPTURES
 
-from isoill.cli import main
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.models import ILLRequest, StatusOrErrorReport
 from isoill.codec.values import Text
 
-CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "captures"
 pytestmark = pytest.mark.asyncio
 
 
@@ -193,13 +193,7 @@ async def test_unroutable_request_is_refused_and_kept(tmp_path: Path, peer: Reco
 
 async def test_sigterm_drains_and_exits(tmp_path: Path, peer: RecordingPeer) -> None:
     config = write_config(tmp_path, routes_for({"RESPLIB": [peer.address]}))
-    process = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).with_name("isoill")),
-        "serve",
-        "--config",
-        str(config),
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await spawn_daemon(config)
     try:
         assert process.stderr is not None
         line = await asyncio.wait_for(process.stderr.readline(), 20)
@@ -214,13 +208,7 @@ async def test_routes_reload_command_signals_the_daemon(
     tmp_path: Path, peer: RecordingPeer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = write_config(tmp_path, routes_for({"RESPLIB": ["127.0.0.1:9"]}))
-    process = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).with_name("isoill")),
-        "serve",
-        "--config",
-        str(config),
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await spawn_daemon(config)
     try:
         assert process.stderr is not None
         listening = json.loads(await asyncio.wait_for(process.stderr.readline(), 20))
@@ -240,11 +228,3 @@ async def test_routes_reload_command_signals_the_daemon(
         process.terminate()
         await asyncio.wait_for(process.wait(), 20)
     assert not (tmp_path / "isoill.pid").exists()
-
-
-def run_cli(argv: list[str]) -> int:
-    try:
-        main(argv)
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return 0

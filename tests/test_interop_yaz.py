@@ -13,9 +13,7 @@ from types import ModuleType
 
 import pytest
 from interop.yaz import YazDecodeError, run_illclient, yaz_bench, yaz_decode, yaz_print
-
-SHARED_CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "captures"
-LOCAL_CAPTURES = Path(__file__).resolve().parent / "data" / "captures"
+from paths import LOCAL_CAPTURES, SHARED_CAPTURES
 
 # A Status-Or-Error-Report with a status report and no error report: yaz-illclient prints
 # "Ok" and exits 0. Hand-assembled from the ASN.1 module (EXPLICIT TAGS unless IMPLICIT).
