@@ -12,6 +12,8 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from isoill.rules.engine import Profile
+from isoill.rules.profiles import BUILT_IN, compose
 from isoill.store import RetryPolicy
 
 
@@ -74,6 +76,21 @@ class Peer(_Section):
     connection: Literal["per-apdu", "persistent"] = "per-apdu"
     """How this peer connects: "per-apdu" peers (yaz-illclient, ILLiad) wait for the gateway to
     close after its answer; "persistent" peers (OCLC) send the next APDU on the same connection."""
+    sender_profile: str = "permissive"
+    """Rules profile every APDU this peer sends must pass (see ``isoill rules``)."""
+    target_profile: str = "permissive"
+    """Rules profile every APDU sent to this peer must pass."""
+    withhold_client_id: bool = False
+    """Patron privacy: forward ILL-Requests to this peer without their client-id."""
+
+
+class ProfileSpec(_Section):
+    """A profile composed from others (see :func:`isoill.rules.profiles.compose`)."""
+
+    include: tuple[str, ...] = Field(min_length=1)
+    warn: tuple[str, ...] = ()
+    off: tuple[str, ...] = ()
+    summary: str = ""
 
 
 class Admin(_Section):
@@ -96,6 +113,32 @@ class Config(_Section):
     log: Log = Log()
     peers: dict[str, Peer] = {}
     default_peer: Peer = Peer()
+    profiles: dict[str, ProfileSpec] = {}
+    hold_unknown_requesters: bool = False
+    """Hold ILL-Requests whose requester is not in ``peers`` for an operator to release or
+    refuse (``isoill queue release|refuse``) instead of forwarding them."""
+
+    @model_validator(mode="after")
+    def _profiles_known(self) -> Self:
+        known = self.rule_profiles()
+        for symbol, peer in {"default_peer": self.default_peer, **self.peers}.items():
+            for profile in (peer.sender_profile, peer.target_profile):
+                if profile not in known:
+                    names = ", ".join(known)
+                    raise ValueError(f"{symbol}: unknown profile {profile!r} (known: {names})")
+        return self
+
+    def rule_profiles(self) -> dict[str, Profile]:
+        """The built-in profiles and those of ``[profiles.NAME]``, which may include any
+        profile defined before them."""
+        known = dict(BUILT_IN)
+        for name, spec in self.profiles.items():
+            if name in BUILT_IN:
+                raise ValueError(f"profiles.{name}: a built-in profile cannot be redefined")
+            known[name] = compose(
+                name, spec.include, warn=spec.warn, off=spec.off, summary=spec.summary, known=known
+            )
+        return known
 
     @property
     def pid_file(self) -> Path:

@@ -20,10 +20,18 @@ from isoill import logs, metrics, reports
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError
-from isoill.codec.models import GeneralProblem, SystemId, TransactionId
+from isoill.codec.models import (
+    GeneralProblem,
+    ILLRequest,
+    StatusOrErrorReport,
+    SystemId,
+    TransactionId,
+)
+from isoill.codec.splice import without_field
 from isoill.codec.values import ApduModel
-from isoill.config import Config
+from isoill.config import Config, Peer
 from isoill.router import APDU_FLOW, Flow, RoutingTable, select_target
+from isoill.rules.engine import Context, judge
 from isoill.store import Store
 
 T = TypeVar("T")
@@ -37,6 +45,31 @@ class Origin:
     listener_default: str | None = None
     symbols: set[str] = field(default_factory=set)  # sender symbols seen on this connection
     malformed: int = 0
+
+
+@dataclass(frozen=True)
+class _Incoming:
+    """One decoded APDU on its way through the gateway: who sent it and where it goes."""
+
+    apdu: ApduModel
+    ber: bytes
+    key: str  # the whole transaction-id, see transaction_key
+    now: datetime
+    log: Any
+    origin: Origin
+    sender: str | None
+    requester: str | None
+    responder: str | None
+    target: str | None
+    rule: str  # which routing rule chose the target
+    addresses: tuple[str, ...]  # empty: unroutable, for the reason below
+    unroutable: str
+    peer: Peer  # the sender's settings
+
+    @property
+    def done(self) -> bool:
+        """Whether the sender expects the connection closed once it has its answer."""
+        return self.peer.connection == "per-apdu"
 
 
 @dataclass(frozen=True)
@@ -74,6 +107,7 @@ class Gateway:
     def __init__(self, config: Config, routes: RoutingTable) -> None:
         self.config = config
         self.routes = routes
+        self.profiles = config.rule_profiles()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="isoill-store")
         self._store: Store | None = None
         self.delivery_wanted = asyncio.Event()
@@ -107,13 +141,22 @@ class Gateway:
             apdu = decode(ber)
         except CodecError as error:
             return self._malformed(error, origin, log, now)
+        incoming = await self._route(apdu, ber, origin, log, now)
+        refusal = self._judge(incoming)
+        if refusal is None and not incoming.addresses:
+            refusal = await self._unroutable(incoming)
+        if refusal is not None:
+            return Outcome(encode(refusal), done=incoming.done)
+        return await self._accept(incoming)
+
+    async def _route(
+        self, apdu: ApduModel, ber: bytes, origin: Origin, log: Any, now: datetime
+    ) -> _Incoming:
+        """Who sent the APDU, and where it goes (see :func:`isoill.router.select_target`)."""
         sender = self._sender(apdu)
         if sender is not None:
             origin.symbols.add(sender)
-        peer = self.config.peer(sender)
-        done = peer.connection == "per-apdu"
         key = transaction_key(apdu.transaction_id)  # type: ignore[attr-defined]
-        log = log.bind(apdu=apdu.apdu_type, transaction=key)
         metrics.APDUS_IN.labels(apdu.apdu_type, sender or origin.address).inc()
         requester = symbol_of(getattr(apdu, "requester_id", None))
         responder = symbol_of(getattr(apdu, "responder_id", None))
@@ -126,49 +169,115 @@ class Gateway:
             counterpart=_other_party(known, origin.symbols),
             default=origin.listener_default,
         )
-        target, rule = chosen.symbol, chosen.rule
+        target = chosen.symbol
         looping = target is not None and target.upper() in origin.symbols
         addresses = self.routes.addresses(target, now) if target and not looping else ()
-        if not addresses:
-            reason = f"no route to {target}" if target else "no target symbol for this APDU"
-            if looping:
-                reason = f"{target} is the sender: the APDU would come back to it"
-            await self.store(
-                self.db.accept_unroutable,
-                peer=sender or origin.address,
-                apdu_type=apdu.apdu_type,
-                transaction_key=key,
-                ber=ber,
-                reason=reason,
-                now=now,
-            )
-            metrics.REJECTIONS.labels("unroutable").inc()
-            log.warning("unroutable", reason=reason)
-            return Outcome(encode(reports.cannot_send_onward(apdu, reason, now)), done=done)
+        if looping:
+            unroutable = f"{target} is the sender: the APDU would come back to it"
+        else:
+            unroutable = f"no route to {target}" if target else "no target symbol for this APDU"
+        return _Incoming(
+            apdu=apdu,
+            ber=ber,
+            key=key,
+            now=now,
+            log=log.bind(apdu=apdu.apdu_type, transaction=key),
+            origin=origin,
+            sender=sender,
+            requester=requester,
+            responder=responder,
+            target=target,
+            rule=chosen.rule,
+            addresses=tuple(str(address) for address in addresses),
+            unroutable=unroutable,
+            peer=self.config.peer(sender),
+        )
+
+    async def _unroutable(self, incoming: _Incoming) -> StatusOrErrorReport:
+        """Keep an APDU that has nowhere to go for operators to see, and say so."""
+        await self.store(
+            self.db.accept_unroutable,
+            peer=incoming.sender or incoming.origin.address,
+            apdu_type=incoming.apdu.apdu_type,
+            transaction_key=incoming.key,
+            ber=incoming.ber,
+            reason=incoming.unroutable,
+            now=incoming.now,
+        )
+        metrics.REJECTIONS.labels("unroutable").inc()
+        incoming.log.warning("unroutable", reason=incoming.unroutable)
+        return reports.cannot_send_onward(incoming.apdu, incoming.unroutable, incoming.now)
+
+    async def _accept(self, incoming: _Incoming) -> Outcome:
+        """Store the APDU for delivery (or hold it for an operator), then acknowledge it."""
+        apdu, log, now, target = incoming.apdu, incoming.log, incoming.now, incoming.target
+        # Before anything stores the APDU for this target: the stored bytes are the ones sent.
+        ber = _for_target(incoming.ber, apdu, self.config.peer(target), log)
+        message = {
+            "peer": incoming.sender or incoming.origin.address,
+            "apdu_type": apdu.apdu_type,
+            "transaction_key": incoming.key,
+            "target_symbol": target,
+            "ber": ber,
+            "requester_symbol": incoming.requester,
+            "responder_symbol": incoming.responder,
+            "now": now,
+        }
+        held = self._held_because(apdu, incoming.requester)
         try:
-            message_id = await self.store(
-                self.db.accept,
-                peer=sender or origin.address,
-                apdu_type=apdu.apdu_type,
-                transaction_key=key,
-                target_symbol=target,
-                ber=ber,
-                addresses=[str(address) for address in addresses],
-                requester_symbol=requester,
-                responder_symbol=responder,
-                now=now,
-            )
+            if held is None:
+                addresses = list(incoming.addresses)
+                message_id = await self.store(self.db.accept, **message, addresses=addresses)
+            else:
+                message_id = await self.store(self.db.accept_held, **message, reason=held)
         except Exception as error:  # the store refused: say so, never acknowledge
             metrics.REJECTIONS.labels("store").inc()
             log.error("store failed", error=repr(error))
             refusal = reports.unable_to_perform(apdu, "cannot store now", now)
-            return Outcome(encode(refusal), done=done)
-        self.delivery_wanted.set()
-        log.info("accepted", id=message_id, target=target, rule=rule, addresses=len(addresses))
-        if peer.ack == "none":
-            return Outcome(None, done=done)
+            return Outcome(encode(refusal), done=incoming.done)
+        if held is None:
+            self.delivery_wanted.set()
+            count = len(incoming.addresses)
+            log.info("accepted", id=message_id, target=target, rule=incoming.rule, addresses=count)
+        else:
+            metrics.QUEUE_DEPTH.labels("held").inc()  # the forwarder's next poll sets the count
+            log.warning("held", id=message_id, target=target, reason=held)
+        if incoming.peer.ack == "none":
+            return Outcome(None, done=incoming.done)
         ack = reports.acknowledgement(apdu, getattr(apdu, "requester_id", None), now)
-        return Outcome(encode(ack), done=done)
+        return Outcome(encode(ack), done=incoming.done)
+
+    def _held_because(self, apdu: ApduModel, requester: str | None) -> str | None:
+        """Why an ILL-Request is held for an operator to release or refuse (with
+        ``hold_unknown_requesters``, when its requester is not in ``peers``); ``None`` when
+        it goes on."""
+        config = self.config
+        if not config.hold_unknown_requesters or apdu.apdu_type != "ILL-Request":
+            return None
+        if requester in config.peers:
+            return None
+        return f"requester {requester} is not a configured peer" if requester else "no requester"
+
+    def _judge(self, incoming: _Incoming) -> StatusOrErrorReport | None:
+        """Run the sender's and the target's profiles: log and count what they find, and
+        return the refusal to send back if any rule refuses the APDU."""
+        sender = incoming.peer.sender_profile
+        target = self.config.peer(incoming.target).target_profile
+        apdu, log = incoming.apdu, incoming.log
+        verdict = judge(apdu, Context(incoming.now), (self.profiles[sender], self.profiles[target]))
+        for finding in verdict.findings:
+            metrics.RULE_FINDINGS.labels(finding.rule.name, finding.severity.value).inc()
+            log.warning(
+                "rule " + finding.severity.value,
+                rule=finding.rule.name,
+                profile=finding.profile,
+                element=finding.element,
+                problem=finding.violation.message,
+            )
+        if not verdict.refused:
+            return None
+        metrics.REJECTIONS.labels("rules").inc()
+        return reports.rule_refusal(apdu, verdict.refusals, incoming.now)
 
     def _sender(self, apdu: ApduModel) -> str | None:
         """The sending party's symbol, where the APDU type says which party sends it."""
@@ -195,3 +304,12 @@ def _other_party(known: tuple[str | None, str | None], senders: set[str]) -> str
     if responder is not None and responder in senders:
         return requester
     return responder or requester
+
+
+def _for_target(ber: bytes, apdu: ApduModel, target: Peer, log: Any) -> bytes:
+    """The bytes to store and forward: an ILL-Request loses its client-id (the patron) when
+    the target withholds it; nothing else is re-encoded."""
+    if not target.withhold_client_id or not isinstance(apdu, ILLRequest) or apdu.client_id is None:
+        return ber
+    log.info("client-id withheld")
+    return without_field(ber, "client-id")

@@ -10,6 +10,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, ge
 APDUS_IN = Counter("isoill_apdus_in_total", "APDUs received from peers", ["type", "peer"])
 APDUS_OUT = Counter("isoill_apdus_out_total", "APDUs delivered to peers", ["type", "peer"])
 REJECTIONS = Counter("isoill_rejections_total", "APDUs refused, by reason", ["reason"])
+RULE_FINDINGS = Counter(
+    "isoill_rule_findings_total", "Rule findings on received APDUs", ["rule", "severity"]
+)
 RETRIES = Counter("isoill_delivery_retries_total", "Delivery attempts that will be retried")
 QUEUE_DEPTH = Gauge("isoill_queue_depth", "Deliveries by state", ["state"])
 DELIVERY_LATENCY = Histogram(

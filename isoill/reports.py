@@ -1,5 +1,6 @@
 """Status-Or-Error-Reports the gateway sends back to a peer: the acknowledgement of a stored
-APDU (a status-report) and every refusal (an error-report saying why).
+APDU (a status-report) and every refusal (an error-report saying why), including an operator's
+refusal of a held request.
 
 The report answers the APDU it is about: same transaction-id, same requester-id and
 responder-id, same protocol version. When the APDU could not be decoded at all, nothing of it
@@ -8,14 +9,20 @@ is known and the report carries an empty transaction-id.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+from isoill.asn1.ext.ipig_user_error import OID as ADDITIONAL_USER_ERROR_INFORMATION
 from isoill.codec.models import (
     CurrentState,
     ErrorReport,
+    Extension,
+    External,
+    ExternalEncoding,
     GeneralProblem,
     HistoryReport,
     IntermediaryProblem,
+    IPIGAdditionalUserErrorInformationItem,
     MostRecentService,
     ProviderErrorReport,
     ReasonNoReport,
@@ -26,9 +33,12 @@ from isoill.codec.models import (
     SystemId,
     TransactionId,
     UnableToPerform,
+    UnrecognizedData,
     UserErrorReport,
 )
 from isoill.codec.values import ApduModel, Text
+from isoill.rules.engine import Finding, Problem
+from isoill.rules.standard import SUPPORTED_VERSIONS
 
 PROTOCOL_VERSION = 2
 
@@ -81,6 +91,14 @@ def cannot_send_onward(apdu: ApduModel, reason: str, now: datetime) -> StatusOrE
     )
 
 
+def not_registered(
+    apdu: ApduModel, requester: str, reason: str, now: datetime
+) -> StatusOrErrorReport:
+    """Refusal of a held request whose requester the gateway does not know."""
+    problem = Text.of(f"requester {requester} is not registered with this gateway")
+    return _user_error(apdu, UserErrorReport(security_problem=problem), reason, now)
+
+
 def unable_to_perform(apdu: ApduModel, reason: str, now: datetime) -> StatusOrErrorReport:
     """A temporary refusal: the gateway could not store the APDU; the peer should retry."""
     return _user_error(
@@ -88,15 +106,63 @@ def unable_to_perform(apdu: ApduModel, reason: str, now: datetime) -> StatusOrEr
     )
 
 
+def rule_refusal(
+    apdu: ApduModel, findings: Sequence[Finding], now: datetime
+) -> StatusOrErrorReport:
+    """Refusal of an APDU that broke rules. The note lists every finding, with what to do.
+
+    A broken protocol rule (an unsupported version) is a provider error with its
+    general-problem. Anything else is the user error unable-to-perform, and IPIG's Additional
+    User Error Information extension names each element at fault, so that the sender's
+    system can point its staff at the field to fix.
+    """
+    note = "refused: " + "; ".join(finding.describe() for finding in findings)
+    for finding in findings:
+        if finding.rule.provider_problem is not None:
+            return provider_error(apdu, finding.rule.provider_problem, note, now)
+    information = External(
+        direct_reference=ADDITIONAL_USER_ERROR_INFORMATION,
+        encoding=ExternalEncoding(
+            single_asn1_type=tuple(_additional_information(finding) for finding in findings)
+        ),
+    )
+    return _user_error(
+        apdu,
+        UserErrorReport(unable_to_perform=UnableToPerform.OTHER),
+        note,
+        now,
+        extensions=(Extension(identifier=1, item=information),),
+    )
+
+
+def _additional_information(finding: Finding) -> IPIGAdditionalUserErrorInformationItem:
+    element = Text.of(finding.element)
+    violation = finding.violation
+    if violation.problem is Problem.MISSING:
+        return IPIGAdditionalUserErrorInformationItem(missing_required_element=element)
+    if violation.problem is Problem.UNRECOGNIZED:
+        data = Text.of(violation.data) if violation.data is not None else None
+        return IPIGAdditionalUserErrorInformationItem(
+            unrecognized_data=UnrecognizedData(element=element, data=data)
+        )
+    return IPIGAdditionalUserErrorInformationItem(
+        inconsistent_data=Text.of(f"{finding.element}: {violation.message}")
+    )
+
+
 def _user_error(
-    apdu: ApduModel, report: UserErrorReport, reason: str, now: datetime
+    apdu: ApduModel,
+    report: UserErrorReport,
+    reason: str,
+    now: datetime,
+    extensions: tuple[Extension, ...] | None = None,
 ) -> StatusOrErrorReport:
     error = ErrorReport(
         correlation_information=_correlation(apdu),
         report_source=ReportSource.USER,
         user_error_report=report,
     )
-    return _report(apdu, now, error_report=error, note=Text.of(reason))
+    return _report(apdu, now, error_report=error, note=Text.of(reason), extensions=extensions)
 
 
 def _correlation(apdu: ApduModel | None) -> Text:
@@ -113,10 +179,13 @@ def _report(
     status_report: StatusReport | None = None,
     error_report: ErrorReport | None = None,
     note: Text | None = None,
+    extensions: tuple[Extension, ...] | None = None,
 ) -> StatusOrErrorReport:
     this_service = {"date": now.strftime("%Y%m%d"), "time": now.strftime("%H%M%S")}
+    version = getattr(apdu, "protocol_version_num", PROTOCOL_VERSION)
     return StatusOrErrorReport(
-        protocol_version_num=getattr(apdu, "protocol_version_num", PROTOCOL_VERSION),
+        # an unsupported version is answered in ours (protocol-version-not-supported)
+        protocol_version_num=version if version in SUPPORTED_VERSIONS else PROTOCOL_VERSION,
         transaction_id=getattr(apdu, "transaction_id", None)
         or TransactionId(transaction_group_qualifier=Text(b""), transaction_qualifier=Text(b"")),
         service_date_time=ServiceDateTime.model_validate(
@@ -128,4 +197,5 @@ def _report(
         status_report=status_report,
         error_report=error_report,
         note=note,
+        status_or_error_report_extensions=extensions,
     )

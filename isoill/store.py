@@ -3,15 +3,17 @@
 The gateway calls :meth:`Store.accept` before it acknowledges an APDU. ``accept`` writes the
 message, one delivery per target address and the transaction's parties in one SQLite
 transaction and commits it with ``synchronous=FULL`` before returning, so an acknowledged APDU
-survives a crash or a power cut. The forwarder then asks :meth:`Store.due` for work, sends each
-APDU's stored bytes unchanged, and reports the outcome with :meth:`Store.delivered`,
-:meth:`Store.retry_later` or :meth:`Store.failed`.
+survives a crash or a power cut. An ILL-Request from a requester the gateway does not know is
+kept instead by :meth:`Store.accept_held`, without deliveries, until an operator releases it
+(:meth:`Store.release` adds them) or refuses it (:meth:`Store.refuse`). The forwarder then
+asks :meth:`Store.due` for work, sends each APDU's stored bytes unchanged, and reports the
+outcome with :meth:`Store.delivered`, :meth:`Store.retry_later` or :meth:`Store.failed`.
 
 Guarantees:
 
 - Nothing acknowledged is lost, and nothing is dropped silently: an APDU that cannot be routed
   is kept as ``unroutable``, one whose retries run out is kept as ``failed``, and operators can
-  list and resend both.
+  list and resend both; a refused one is kept as ``refused``, with the reason.
 - Per-address order: a delivery is due only while it is the oldest pending delivery for its
   address, so a later APDU never overtakes an earlier one on the way to the same address.
   Each address has its own queue; during an address change the old and the new address of a
@@ -36,16 +38,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_SECONDS = 10.0
 
 #: Filters of :meth:`Store.list_messages`.
-MESSAGE_STATES = ("pending", "failed", "delivered", "unroutable", "held")
+MESSAGE_STATES = ("pending", "failed", "delivered", "unroutable", "held", "refused")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS messages (
+_MESSAGES = """CREATE TABLE IF NOT EXISTS {name} (
         id INTEGER PRIMARY KEY,
         received_at INTEGER NOT NULL,
         peer TEXT NOT NULL,
@@ -53,9 +54,15 @@ _SCHEMA = (
         transaction_key TEXT,
         target_symbol TEXT,
         ber BLOB NOT NULL,
-        state TEXT NOT NULL CHECK (state IN ('accepted', 'unroutable', 'held')),
+        state TEXT NOT NULL CHECK (state IN ('accepted', 'unroutable', 'held', 'refused')),
         reason TEXT
-    )""",
+    )"""
+_MESSAGE_COLUMNS = (
+    "id, received_at, peer, apdu_type, transaction_key, target_symbol, ber, state, reason"
+)
+
+_SCHEMA = (
+    _MESSAGES.format(name="messages"),
     """CREATE TABLE IF NOT EXISTS deliveries (
         id INTEGER PRIMARY KEY,
         message_id INTEGER NOT NULL REFERENCES messages (id),
@@ -77,6 +84,16 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS deliveries_message ON deliveries (message_id, state)",
     "CREATE INDEX IF NOT EXISTS messages_state ON messages (state)",
     f"PRAGMA user_version = {SCHEMA_VERSION}",
+)
+
+# Version 1 lacked the message state 'refused', and SQLite cannot alter a CHECK constraint: the
+# messages table is rebuilt and renamed into place, with foreign keys off so that dropping the old
+# table leaves the deliveries that reference it alone (the SQLite manual's ALTER TABLE recipe).
+_MIGRATE_FROM_1 = (
+    _MESSAGES.format(name="messages_v2"),
+    f"INSERT INTO messages_v2 ({_MESSAGE_COLUMNS}) SELECT {_MESSAGE_COLUMNS} FROM messages",
+    "DROP TABLE messages",
+    "ALTER TABLE messages_v2 RENAME TO messages",
 )
 
 # The head of each address's queue: its oldest pending delivery. A GROUP BY over the pending
@@ -126,6 +143,7 @@ _MESSAGE_FILTERS = {
     " WHERE d.message_id = m.id AND d.state <> 'delivered')",
     "unroutable": "WHERE m.state = 'unroutable'",
     "held": "WHERE m.state = 'held'",
+    "refused": "WHERE m.state = 'refused'",
 }
 
 
@@ -135,6 +153,10 @@ SELECT (SELECT count(*) FROM deliveries WHERE state = 'pending'),
        (SELECT count(*) FROM messages WHERE state = 'unroutable'),
        (SELECT count(*) FROM messages WHERE state = 'held')
 """
+
+
+#: The ``peer`` of the messages the gateway itself sends, such as the report of a refusal.
+GATEWAY_PEER = "isoill"
 
 
 class StoreError(Exception):
@@ -214,6 +236,31 @@ class MessageView:
     deliveries: tuple[DeliveryView, ...]
 
 
+@dataclass(frozen=True)
+class HeldMessage:
+    """A held APDU, as an operator's release or refusal needs it."""
+
+    id: int
+    transaction_key: str | None
+    target_symbol: str | None
+    ber: bytes
+
+
+@dataclass(frozen=True)
+class Notice:
+    """An APDU the gateway itself sends to a party (a report), queued like an accepted one."""
+
+    apdu_type: str
+    target_symbol: str
+    ber: bytes
+    addresses: Sequence[str]
+
+
+def _check_addresses(addresses: Sequence[str]) -> None:
+    if isinstance(addresses, str) or not addresses:
+        raise ValueError(f"need a list of addresses, got {addresses!r}")
+
+
 def _message_state(stored_state: str, deliveries: Sequence[DeliveryView]) -> str:
     """One of MESSAGE_STATES: pending while any delivery is pending, failed when any failed
     and none is pending, delivered when all were delivered."""
@@ -259,15 +306,23 @@ class Store:
     def _configure(self) -> None:
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = FULL")
-        self._db.execute("PRAGMA foreign_keys = ON")
 
     def _create_schema(self) -> None:
+        """Create the tables, or bring an older version's up to date, in one transaction."""
+        # Only takes effect outside a transaction; the upgrade from version 1 needs it off.
+        self._db.execute("PRAGMA foreign_keys = OFF")
         with self._write() as db:
             (version,) = db.execute("PRAGMA user_version").fetchone()
             if version > SCHEMA_VERSION:
                 raise StoreError(f"queue schema {version} is newer than {SCHEMA_VERSION}")
+            if version == 1:
+                for statement in _MIGRATE_FROM_1:
+                    db.execute(statement)
+                if db.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                    raise StoreError("schema upgrade lost a message that deliveries refer to")
             for statement in _SCHEMA:
                 db.execute(statement)
+        self._db.execute("PRAGMA foreign_keys = ON")
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -297,25 +352,35 @@ class Store:
         now: datetime,
     ) -> int:
         """Store an APDU for delivery to each address; durable when this returns."""
-        if isinstance(addresses, str) or not addresses:
-            raise ValueError(f"accept needs a list of addresses, got {addresses!r}")
-        due = _micros(now)
+        _check_addresses(addresses)
         with self._write() as db:
             message_id = self._insert_message(
                 db, now, peer, apdu_type, transaction_key, target_symbol, ber, "accepted", None
             )
-            db.executemany(
-                "INSERT INTO deliveries (message_id, address, state, next_attempt_at)"
-                " VALUES (?, ?, 'pending', ?)",
-                [(message_id, address, due) for address in dict.fromkeys(addresses)],
+            self._insert_deliveries(db, message_id, addresses, now)
+            self._record_parties(db, transaction_key, requester_symbol, responder_symbol, now)
+        return message_id
+
+    def accept_held(
+        self,
+        *,
+        peer: str,
+        apdu_type: str,
+        transaction_key: str,
+        target_symbol: str | None,
+        ber: bytes,
+        requester_symbol: str | None,
+        responder_symbol: str | None,
+        reason: str,
+        now: datetime,
+    ) -> int:
+        """Keep an APDU for an operator to release or refuse, without deliveries yet; durable
+        when this returns."""
+        with self._write() as db:
+            message_id = self._insert_message(
+                db, now, peer, apdu_type, transaction_key, target_symbol, ber, "held", reason
             )
-            db.execute(
-                "INSERT INTO transactions VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
-                " requester_symbol = coalesce(excluded.requester_symbol, requester_symbol),"
-                " responder_symbol = coalesce(excluded.responder_symbol, responder_symbol),"
-                " updated_at = excluded.updated_at",
-                (transaction_key, requester_symbol, responder_symbol, due),
-            )
+            self._record_parties(db, transaction_key, requester_symbol, responder_symbol, now)
         return message_id
 
     def accept_unroutable(
@@ -353,6 +418,34 @@ class Store:
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
+
+    @staticmethod
+    def _insert_deliveries(
+        db: sqlite3.Connection, message_id: int, addresses: Sequence[str], now: datetime
+    ) -> int:
+        rows = [(message_id, address, _micros(now)) for address in dict.fromkeys(addresses)]
+        db.executemany(
+            "INSERT INTO deliveries (message_id, address, state, next_attempt_at)"
+            " VALUES (?, ?, 'pending', ?)",
+            rows,
+        )
+        return len(rows)
+
+    @staticmethod
+    def _record_parties(
+        db: sqlite3.Connection,
+        transaction_key: str,
+        requester_symbol: str | None,
+        responder_symbol: str | None,
+        now: datetime,
+    ) -> None:
+        db.execute(
+            "INSERT INTO transactions VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+            " requester_symbol = coalesce(excluded.requester_symbol, requester_symbol),"
+            " responder_symbol = coalesce(excluded.responder_symbol, responder_symbol),"
+            " updated_at = excluded.updated_at",
+            (transaction_key, requester_symbol, responder_symbol, _micros(now)),
+        )
 
     def counterpart(self, transaction_key: str) -> tuple[str | None, str | None]:
         """The (requester, responder) symbols known for a transaction, ``None`` where unknown."""
@@ -516,6 +609,67 @@ class Store:
                 (_micros(now), message_id, any_failed),
             )
             return cursor.rowcount
+
+    def held(self, message_id: int) -> HeldMessage:
+        """A held message, with its bytes; ``KeyError`` for an unknown id, ``ValueError`` if
+        the message is not held."""
+        return self._held(self._db, message_id)
+
+    def release(self, message_id: int, addresses: Sequence[str], now: datetime) -> int:
+        """Queue a held message for delivery to each address, due now; returns how many
+        deliveries. ``KeyError`` for an unknown id, ``ValueError`` if it is not held."""
+        _check_addresses(addresses)
+        with self._write() as db:
+            self._leave_held(db, message_id, "accepted", None)
+            return self._insert_deliveries(db, message_id, addresses, now)
+
+    def refuse(
+        self, message_id: int, reason: str, now: datetime, notify: Notice | None = None
+    ) -> int | None:
+        """Refuse a held message for good, keeping the reason, and queue ``notify`` (the report
+        telling the sender) with it in the same transaction. Returns the report's message id,
+        if any. ``KeyError`` for an unknown id, ``ValueError`` if the message is not held."""
+        if notify is not None:
+            _check_addresses(notify.addresses)
+        with self._write() as db:
+            transaction_key = self._leave_held(db, message_id, "refused", reason)
+            if notify is None:
+                return None
+            report_id = self._insert_message(
+                db,
+                now,
+                GATEWAY_PEER,
+                notify.apdu_type,
+                transaction_key,
+                notify.target_symbol,
+                notify.ber,
+                "accepted",
+                None,
+            )
+            self._insert_deliveries(db, report_id, notify.addresses, now)
+            return report_id
+
+    def _leave_held(
+        self, db: sqlite3.Connection, message_id: int, state: str, reason: str | None
+    ) -> str | None:
+        """Move a held message to ``state``; returns its transaction key."""
+        held = self._held(db, message_id)
+        db.execute(
+            "UPDATE messages SET state = ?, reason = ? WHERE id = ?", (state, reason, message_id)
+        )
+        return held.transaction_key
+
+    @staticmethod
+    def _held(db: sqlite3.Connection, message_id: int) -> HeldMessage:
+        row = db.execute(
+            "SELECT state, transaction_key, target_symbol, ber FROM messages WHERE id = ?",
+            (message_id,),
+        ).fetchone()
+        if row is None:
+            raise KeyError(f"no message {message_id}")
+        if row[0] != "held":
+            raise ValueError(f"message {message_id} is {row[0]}, not held")
+        return HeldMessage(message_id, row[1], row[2], row[3])
 
     def counts(self) -> dict[str, int]:
         """Queue depth for metrics: deliveries pending and failed, messages unroutable and held.

@@ -10,14 +10,24 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from isoill.cli import main
-from isoill.store import _DUE, _NEXT_DUE, RetryPolicy, Store, StoreError
+from isoill.store import (
+    _DUE,
+    _NEXT_DUE,
+    GATEWAY_PEER,
+    SCHEMA_VERSION,
+    Notice,
+    RetryPolicy,
+    Store,
+    StoreError,
+)
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 OLD, NEW = "ill.old.example:499", "ill.new.example:1611"
@@ -101,7 +111,7 @@ def test_database_is_in_wal_mode_and_versioned(db_path: Path) -> None:
     raw = sqlite3.connect(db_path)
     try:
         assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert raw.execute("PRAGMA user_version").fetchone() == (1,)
+        assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     finally:
         raw.close()
 
@@ -145,6 +155,110 @@ def test_message_survives_sigkill_right_after_accept(db_path: Path) -> None:
         assert store.counterpart("tx-9") == ("BRW", "LND")
     finally:
         store.close()
+
+
+# The schema of version 1, as isoill 0.1 created it.
+V1_SCHEMA = """
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    received_at INTEGER NOT NULL,
+    peer TEXT NOT NULL,
+    apdu_type TEXT NOT NULL,
+    transaction_key TEXT,
+    target_symbol TEXT,
+    ber BLOB NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('accepted', 'unroutable', 'held')),
+    reason TEXT
+);
+CREATE TABLE deliveries (
+    id INTEGER PRIMARY KEY,
+    message_id INTEGER NOT NULL REFERENCES messages (id),
+    address TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    last_attempt_at INTEGER,
+    last_error TEXT,
+    delivered_at INTEGER
+);
+CREATE TABLE transactions (
+    transaction_key TEXT PRIMARY KEY,
+    requester_symbol TEXT,
+    responder_symbol TEXT,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX deliveries_queue ON deliveries (state, address, id);
+CREATE INDEX deliveries_message ON deliveries (message_id, state);
+CREATE INDEX messages_state ON messages (state);
+PRAGMA user_version = 1;
+"""
+T0_MICROS = int(T0.timestamp()) * 1_000_000
+
+
+def v1_database(path: Path, rows: str) -> None:
+    raw = sqlite3.connect(path)
+    try:
+        raw.executescript(V1_SCHEMA + rows)
+    finally:
+        raw.close()
+
+
+def test_version_1_database_is_upgraded_keeping_its_rows(db_path: Path) -> None:
+    v1_database(
+        db_path,
+        f"""
+        INSERT INTO messages VALUES
+            (1, {T0_MICROS}, 'BRW', 'ill-request', 'tx-1', 'LND', x'{BER.hex()}', 'accepted', NULL),
+            (2, {T0_MICROS}, 'NEW', 'ill-request', 'tx-2', 'LND', x'{BER.hex()}', 'held', 'who?'),
+            (3, {T0_MICROS}, 'x', 'shipped', NULL, NULL, x'{BER.hex()}', 'unroutable', 'lost');
+        INSERT INTO deliveries (id, message_id, address, state, next_attempt_at)
+            VALUES (1, 1, '{OLD}', 'pending', {T0_MICROS});
+        INSERT INTO transactions VALUES ('tx-1', 'BRW', 'LND', {T0_MICROS});
+        """,
+    )
+    store = Store(db_path)
+    try:
+        assert states(store) == {3: "unroutable", 2: "held", 1: "pending"}
+        [delivery] = store.due(T0)
+        assert (delivery.message_id, delivery.address, delivery.ber) == (1, OLD, BER)
+        assert store.counterpart("tx-1") == ("BRW", "LND")
+        store.refuse(2, "not a member", T0)  # the state version 1 could not hold
+        assert [(m.id, m.reason) for m in store.list_messages("refused")] == [(2, "not a member")]
+        with pytest.raises(sqlite3.IntegrityError):  # foreign keys are enforced again
+            store._db.execute(
+                "INSERT INTO deliveries (message_id, address, state) VALUES (99, 'a:1', 'pending')"
+            )
+    finally:
+        store.close()
+    raw = sqlite3.connect(db_path)
+    try:
+        assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        [foreign_key] = raw.execute("PRAGMA foreign_key_list(deliveries)").fetchall()
+        assert foreign_key[2:4] == ("messages", "message_id")
+        tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_schema")}
+        assert {"messages", "messages_state"} <= tables
+        assert "messages_v2" not in tables
+    finally:
+        raw.close()
+
+
+def test_failed_upgrade_leaves_version_1_as_it_was(db_path: Path) -> None:
+    orphan = f"""
+        INSERT INTO messages VALUES
+            (1, {T0_MICROS}, 'BRW', 'ill-request', 'tx-1', 'LND', x'{BER.hex()}', 'held', NULL);
+        INSERT INTO deliveries (message_id, address, state) VALUES (7, '{OLD}', 'pending');
+    """
+    v1_database(db_path, orphan)
+    with pytest.raises(StoreError, match="upgrade"):
+        Store(db_path)
+    raw = sqlite3.connect(db_path)
+    try:
+        assert raw.execute("PRAGMA user_version").fetchone() == (1,)
+        [(table,)] = raw.execute("SELECT sql FROM sqlite_schema WHERE name = 'messages'")
+        assert "'refused'" not in table
+        assert raw.execute("SELECT id, state FROM messages").fetchall() == [(1, "held")]
+    finally:
+        raw.close()
 
 
 def test_naive_time_is_refused(store: Store) -> None:
@@ -314,6 +428,147 @@ def test_unroutable_is_kept_for_operators(store: Store) -> None:
     assert store.resend(lost, T0) == 0
 
 
+# -- held messages ------------------------------------------------------------------------------
+
+
+def hold(
+    store: Store, *, key: str = "tx-7", ber: bytes = BER, requester: str | None = "NEWLIB"
+) -> int:
+    return store.accept_held(
+        peer="NEWLIB",
+        apdu_type="ILL-Request",
+        transaction_key=key,
+        target_symbol="LND",
+        ber=ber,
+        requester_symbol=requester,
+        responder_symbol="LND",
+        reason="requester NEWLIB is not a configured peer",
+        now=T0,
+    )
+
+
+def notice(addresses: Sequence[str] = (NEW,)) -> Notice:
+    return Notice("Status-Or-Error-Report", "NEWLIB", b"report", addresses)
+
+
+def test_held_message_waits_without_deliveries(db_path: Path) -> None:
+    first = Store(db_path)
+    held = hold(first)
+    first.close()  # durable once accept_held returns
+
+    store = Store(db_path)
+    try:
+        [view] = store.list_messages("held")
+        assert (view.id, view.state, view.peer, view.target_symbol) == (
+            held,
+            "held",
+            "NEWLIB",
+            "LND",
+        )
+        assert (view.reason, view.deliveries) == ("requester NEWLIB is not a configured peer", ())
+        assert store.due(T0 + timedelta(days=1)) == []
+        assert store.next_due_at(T0) is None
+        assert store.counts() == {"pending": 0, "failed": 0, "unroutable": 0, "held": 1}
+        assert store.counterpart("tx-7") == ("NEWLIB", "LND")
+        message = store.held(held)
+        assert (message.id, message.transaction_key, message.target_symbol, message.ber) == (
+            held,
+            "tx-7",
+            "LND",
+            BER,
+        )
+    finally:
+        store.close()
+
+
+def test_release_queues_a_held_message_due_now(store: Store) -> None:
+    earlier = accept(store, [OLD])
+    held = hold(store)
+    later = T0 + timedelta(hours=3)
+    assert store.release(held, [OLD, NEW, NEW], later) == 2
+    assert states(store) == {held: "pending", earlier: "pending"}
+    # On OLD it waits behind the message accepted before it, like any later APDU.
+    assert due_ids(store, later) == [(earlier, OLD), (held, NEW)]
+    [head] = [d for d in store.due(later) if d.message_id == earlier]
+    store.delivered(head.id, later)
+    assert due_ids(store, later) == [(held, OLD), (held, NEW)]
+    [view] = [m for m in store.list_messages() if m.id == held]
+    assert view.reason is None
+    assert view.received_at == T0
+    assert [d.next_attempt_at for d in view.deliveries] == [later, later]
+    assert store.counts()["held"] == 0
+
+
+def test_refuse_keeps_the_reason_and_queues_the_report(store: Store) -> None:
+    held = hold(store)
+    report = store.refuse(held, "not in our consortium", T0, notice([NEW, OLD]))
+    assert report is not None
+    [view] = store.list_messages("refused")
+    assert (view.id, view.state, view.reason, view.deliveries) == (
+        held,
+        "refused",
+        "not in our consortium",
+        (),
+    )
+    [sent] = [m for m in store.list_messages() if m.id == report]
+    assert (sent.peer, sent.apdu_type, sent.target_symbol, sent.transaction_key) == (
+        GATEWAY_PEER,
+        "Status-Or-Error-Report",
+        "NEWLIB",
+        "tx-7",
+    )
+    assert sorted((d.address, d.ber) for d in store.due(T0)) == [
+        (NEW, b"report"),
+        (OLD, b"report"),
+    ]
+    assert store.counts() == {"pending": 2, "failed": 0, "unroutable": 0, "held": 0}
+
+
+def test_refuse_without_report(store: Store) -> None:
+    held = hold(store, requester=None)
+    assert store.refuse(held, "who is this?", T0) is None
+    assert states(store) == {held: "refused"}
+    assert store.due(T0) == []
+
+
+def test_refusal_and_its_report_are_one_transaction(store: Store) -> None:
+    held = hold(store)
+    broken = Notice("Status-Or-Error-Report", "NEWLIB", None, [NEW])  # type: ignore[arg-type]
+    with pytest.raises(sqlite3.IntegrityError):
+        store.refuse(held, "no", T0, broken)
+    assert states(store) == {held: "held"}
+
+
+def held_actions(store: Store, message_id: int) -> list[Callable[[], object]]:
+    return [
+        partial(store.held, message_id),
+        partial(store.release, message_id, [OLD], T0),
+        partial(store.refuse, message_id, "no", T0),
+    ]
+
+
+def test_only_held_messages_are_released_or_refused(store: Store) -> None:
+    ids = queue_in_every_state(store)
+    for state, message_id in ids.items():
+        if state == "held":
+            continue
+        for action in held_actions(store, message_id):
+            with pytest.raises(ValueError, match=f"message {message_id} is .*, not held"):
+                action()
+    for action in held_actions(store, 999):
+        with pytest.raises(KeyError, match="no message 999"):
+            action()
+    for addresses in ([], OLD):
+        with pytest.raises(ValueError, match="addresses"):
+            store.release(ids["held"], addresses, T0)
+        with pytest.raises(ValueError, match="addresses"):
+            store.refuse(ids["held"], "no", T0, notice(addresses))
+    assert states(store, "held") == {ids["held"]: "held"}
+    store.release(ids["held"], [OLD], T0)
+    with pytest.raises(ValueError, match="is accepted, not held"):
+        store.release(ids["held"], [OLD], T0)
+
+
 # -- operator views -----------------------------------------------------------------------------
 
 
@@ -331,6 +586,9 @@ def queue_in_every_state(store: Store) -> dict[str, int]:
     ids["unroutable"] = store.accept_unroutable(
         peer="x", apdu_type="shipped", transaction_key=None, ber=BER, reason="?", now=T0
     )
+    ids["held"] = hold(store)
+    ids["refused"] = hold(store, key="tx-8")
+    store.refuse(ids["refused"], "not a member", T0)
     return ids
 
 
@@ -339,7 +597,6 @@ def test_list_filters(store: Store) -> None:
     for state, message_id in ids.items():
         assert states(store, state) == {message_id: state}
     assert list(states(store)) == sorted(ids.values(), reverse=True)
-    assert states(store, "held") == {}
     assert len(store.list_messages(limit=2)) == 2
     with pytest.raises(ValueError, match="unknown state"):
         store.list_messages("lost")
@@ -396,7 +653,7 @@ def test_cli_list_table(db_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     ]  # fmt: skip
     assert "c:1" in pending and "2024-05-01 12:00:00Z" in pending
     assert any("d:1" in line and "failed" in line and "refused" in line for line in lines)
-    assert len(lines) == 1 + 5  # the pending message takes two lines
+    assert len(lines) == 1 + 7  # the pending message takes two lines
 
 
 def test_cli_list_filter_and_json(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -409,7 +666,14 @@ def test_cli_list_filter_and_json(db_path: Path, capsys: pytest.CaptureFixture[s
     assert message["deliveries"][0]["last_error"] == "refused"
     assert "ber" not in message
 
-    run_cli("list", "--state", "held", "--db", str(db_path))
+    run_cli("list", "--state", "refused", "--db", str(db_path))
+    [line] = capsys.readouterr().out.splitlines()[1:]
+    assert line.split()[0] == str(ids["refused"])
+    assert " refused " in line and line.endswith("not a member")
+
+    empty = db_path.with_name("empty.sqlite3")
+    Store(empty).close()
+    run_cli("list", "--state", "held", "--db", str(empty))
     assert capsys.readouterr().out == "no messages\n"
 
 

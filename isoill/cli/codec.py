@@ -5,18 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import TextIO
 
+from isoill.cli import inputs
 from isoill.cli.common import BadInput
-from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError
-from isoill.codec.framing import DEFAULT_MAX_APDU_SIZE, Framer
-from isoill.codec.jsonform import from_json, to_json
+from isoill.codec.framing import DEFAULT_MAX_APDU_SIZE
+from isoill.codec.jsonform import to_json
 from isoill.codec.textform import render
-from isoill.codec.values import ApduModel
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,46 +37,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     encode_cmd.set_defaults(run=_encode)
 
 
-def _read(name: str, stdin: BinaryIO) -> bytes:
-    if name == "-":
-        return stdin.read()
-    try:
-        return Path(name).read_bytes()
-    except OSError as error:
-        raise BadInput(f"{name}: {error.strerror}") from None
-
-
-def _apdus(name: str, data: bytes, max_size: int) -> Iterator[ApduModel]:
-    framer = Framer(max_apdu_size=max_size)
-    framer.feed(data)
-    offset = 0
-    try:
-        while (apdu := framer.next_apdu()) is not None:
-            try:
-                yield decode(apdu)
-            except CodecError as error:
-                if error.offset is not None:
-                    error.offset += offset
-                raise
-            offset += len(apdu)
-    except CodecError as error:
-        raise BadInput(f"{name}: {error}") from None
-    if framer.buffered:
-        raise BadInput(f"{name}: truncated APDU (offset {offset}, {framer.buffered} bytes)")
-
-
 def _decode(args: argparse.Namespace) -> None:
     out: TextIO = sys.stdout
     form = args.format or ("text" if out.isatty() else "json")
     documents = []
     for name in args.files:
-        data = _read(name, sys.stdin.buffer)
-        if args.hex:
-            try:
-                data = bytes.fromhex(data.decode("ascii"))
-            except (UnicodeDecodeError, ValueError) as error:
-                raise BadInput(f"{name}: not hex text: {error}") from None
-        for apdu in _apdus(name, data, args.max_size):
+        for apdu in inputs.apdus(name, "hex" if args.hex else "ber", args.max_size):
             if form == "json":
                 documents.append(to_json(apdu))
             else:
@@ -89,16 +53,10 @@ def _decode(args: argparse.Namespace) -> None:
 
 
 def _encode(args: argparse.Namespace) -> None:
-    raw = _read(args.file, sys.stdin.buffer)
-    try:
-        document = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BadInput(f"{args.file}: not JSON: {error}") from None
-    documents = document if isinstance(document, list) else [document]
     encoded = []
-    for index, item in enumerate(documents):
+    for index, apdu in enumerate(inputs.apdus(args.file, "json", 0)):
         try:
-            encoded.append(encode(from_json(item)))
+            encoded.append(encode(apdu))
         except CodecError as error:
             raise BadInput(f"{args.file}: APDU {index}: {error}") from None
     output = b"".join(encoded)

@@ -1,0 +1,141 @@
+"""Remove one top-level component from an APDU's BER without re-encoding anything else.
+
+An ILL-APDU is ``[APPLICATION n]`` (an explicit tag: the module has no IMPLICIT TAGS) around a
+SEQUENCE, so two headers enclose the components. Cutting a component out changes only their
+lengths: a definite length is rewritten in minimal form (its identifier octets kept), an
+indefinite one stays as it is. Every other byte is the sender's.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from isoill.codec import plan
+from isoill.codec.ber import INDEFINITE, NeedMore, encode_header, read_header, tag_name
+from isoill.codec.errors import DecodeError, UnrecognizedApdu
+from isoill.codec.schema import Node
+
+_COMPONENTS = frozenset(field.name for node in plan.APDUS.values() for field in node.fields)
+_END_OF_CONTENTS = b"\x00\x00"
+
+
+class _Header(NamedTuple):
+    start: int
+    length_at: int  # where the length octets start
+    content: int  # where the contents start
+    length: int  # or INDEFINITE
+
+
+def without_field(ber: bytes, field: str) -> bytes:
+    """``ber``, one whole ILL-APDU, without its component ``field`` (e.g. ``"client-id"``).
+
+    Returns ``ber`` itself when the APDU has no such component. Raises a
+    :class:`~isoill.codec.errors.CodecError` when ``ber`` is not one BER-framed ILL-APDU, and
+    ``ValueError`` when no APDU type has a component named ``field``.
+    """
+    if field not in _COMPONENTS:
+        raise ValueError(f"no ILL-APDU has a component {field!r}")
+    try:
+        node, headers, components = _layout(ber)
+    except NeedMore:
+        raise DecodeError("truncated APDU", offset=len(ber)) from None
+    tags = {key for key, member in node.by_tag.items() if member.name == field}
+    found = [(start, end) for key, start, end in components if key in tags]
+    if not found:
+        return ber
+    if len(found) > 1:
+        raise DecodeError(f"{field} appears twice", offset=found[1][0])
+    start, end = found[0]
+    shrink = end - start
+    rewritten: list[bytes] = []
+    for header in reversed(headers):  # innermost first: an inner header may shrink too
+        old = ber[header.start : header.content]
+        if header.length == INDEFINITE:
+            rewritten.append(old)
+            continue
+        # [UNIVERSAL 0] has a one-octet identifier, so this slice is the length octets alone.
+        length_octets = encode_header(0, False, header.length - shrink)[1:]
+        new = ber[header.start : header.length_at] + length_octets
+        shrink += len(old) - len(new)
+        rewritten.append(new)
+    contents = headers[-1].content
+    return b"".join(reversed(rewritten)) + ber[contents:start] + ber[end:]
+
+
+def _layout(ber: bytes) -> tuple[Node, list[_Header], list[tuple[int, int, int]]]:
+    """The APDU's node, the headers enclosing its components (outermost first), and each
+    component as (tag, start, end)."""
+    key = read_header(ber, 0)[0]
+    node = plan.BY_TAG.get(key)
+    if node is None:
+        raise UnrecognizedApdu(f"{tag_name(key)} is not an ILL-APDU", offset=0)
+    assert node.tag is not None  # every APDU is a SEQUENCE
+    headers: list[_Header] = []
+    pos, limit = 0, len(ber)
+    for expected in (*node.wrappers, node.tag):
+        key, constructed, length, content = read_header(ber, pos)
+        if key != expected or not constructed:
+            raise DecodeError(f"expected {tag_name(expected)}, found {tag_name(key)}", offset=pos)
+        if content > limit or (length != INDEFINITE and content + length > limit):
+            raise DecodeError("length runs past the enclosing element", offset=pos)
+        if length != INDEFINITE:
+            limit = content + length
+        headers.append(_Header(pos, _identifier_end(ber, pos), content, length))
+        pos = content
+    components: list[tuple[int, int, int]] = []
+    while not _closes(ber, pos, headers[-1], limit):
+        end = _skip(ber, pos, limit)
+        components.append((read_header(ber, pos)[0], pos, end))
+        pos = end
+    for header in reversed(headers):
+        if header.length == INDEFINITE:
+            if ber[pos : pos + 2] != _END_OF_CONTENTS:
+                raise DecodeError("end-of-contents missing", offset=pos)
+            pos += 2
+        elif pos != header.content + header.length:
+            raise DecodeError("more than one element inside an explicit tag", offset=pos)
+    if pos != len(ber):
+        raise DecodeError(f"{len(ber) - pos} bytes after the APDU", offset=pos)
+    return node, headers, components
+
+
+def _closes(ber: bytes, pos: int, sequence: _Header, limit: int) -> bool:
+    """Whether the SEQUENCE's contents end at ``pos``."""
+    if sequence.length != INDEFINITE:
+        return pos == limit
+    if ber[pos : pos + 2] == _END_OF_CONTENTS:
+        return True
+    if pos >= limit:
+        raise DecodeError("end-of-contents missing", offset=pos)
+    return False
+
+
+def _skip(ber: bytes, pos: int, limit: int) -> int:
+    """The end of the element at ``pos``; nested indefinite lengths are counted, not recursed."""
+    open_indefinite = 0
+    while True:
+        if open_indefinite and ber[pos : pos + 2] == _END_OF_CONTENTS:
+            open_indefinite -= 1
+            pos += 2
+        else:
+            if pos >= limit:
+                raise DecodeError("element expected, contents ended", offset=pos)
+            _, _, length, pos = read_header(ber, pos)
+            if length == INDEFINITE:
+                open_indefinite += 1
+            else:
+                pos += length
+        if pos > limit:
+            raise DecodeError("element overruns its enclosing element", offset=limit)
+        if not open_indefinite:
+            return pos
+
+
+def _identifier_end(ber: bytes, pos: int) -> int:
+    """Where the length octets of the (already validated) header at ``pos`` start."""
+    if ber[pos] & 0x1F != 0x1F:
+        return pos + 1
+    pos += 1
+    while ber[pos] & 0x80:
+        pos += 1
+    return pos + 1

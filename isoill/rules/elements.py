@@ -1,0 +1,100 @@
+"""Reaching into a decoded APDU by the standard's element names, and the check builders most
+rules are made of.
+
+Paths are dotted ASN.1 names below the APDU (``item-id.title``), the form IPIG's
+Additional User Error Information uses after the APDU's name. :func:`walk` visits every
+element of an APDU with its node in the codec's plan, so rules about a kind of element (every
+ISO-Date, every ENUMERATED) follow the ASN.1 types instead of restating them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from isoill.codec.plan import APDUS
+from isoill.codec.schema import Kind, Node, python_name
+from isoill.codec.values import ApduModel, ChoiceModel, Text
+from isoill.rules.engine import Check, Context, Problem, Violation
+
+
+def value_at(model: object, path: str) -> object:
+    """The value at ``path``; ``None`` where any step is absent."""
+    for name in path.split("."):
+        if model is None:
+            return None
+        model = getattr(model, python_name(name), None)
+    return model
+
+
+def text_at(model: object, path: str) -> str | None:
+    """The text at ``path``, stripped; ``None`` when absent or blank (yaz-illclient and others
+    send empty strings for fields they have no value for)."""
+    value = value_at(model, path)
+    if value is None:
+        return None
+    if isinstance(value, ChoiceModel):  # Name-Of-Person-Or-Institution and the like
+        value = value.chosen[1]
+    text = value.text if isinstance(value, Text) else str(value)
+    return text.strip() or None
+
+
+@dataclass(frozen=True)
+class Element:
+    path: str
+    node: Node
+    value: object
+
+
+def walk(apdu: ApduModel) -> Iterator[Element]:
+    """Every present element of ``apdu``, depth first. Elements of a SEQUENCE OF share their
+    list's path (IPIG identifiers have no index); EXTERNALs are not entered."""
+    yield from _walk(APDUS[apdu.apdu_type], apdu, "")
+
+
+def _walk(node: Node, value: object, path: str) -> Iterator[Element]:
+    yield Element(path, node, value)
+    if node.kind in (Kind.SEQUENCE, Kind.CHOICE):
+        for field in node.fields:
+            child = getattr(value, field.attr, None)
+            if child is not None:
+                yield from _walk(field.node, child, f"{path}.{field.name}" if path else field.name)
+    elif node.kind is Kind.SEQUENCE_OF and node.element is not None:
+        for item in value:  # type: ignore[attr-defined]
+            yield from _walk(node.element, item, path)
+
+
+def required(*paths: str, why: str) -> Check:
+    """Each path must hold a value (for text: a non-blank one)."""
+
+    def check(apdu: ApduModel, context: Context) -> Iterable[Violation]:
+        for path in paths:
+            if text_at(apdu, path) is None:
+                yield Violation(Problem.MISSING, path, f"missing; {why}")
+
+    return check
+
+
+def one_of(*paths: str, why: str) -> Check:
+    """At least one of the paths must hold a value; reported against the first."""
+
+    def check(apdu: ApduModel, context: Context) -> Iterable[Violation]:
+        if all(text_at(apdu, path) is None for path in paths):
+            names = ", ".join(paths)
+            yield Violation(Problem.MISSING, paths[0], f"none of {names} is present; {why}")
+
+    return check
+
+
+def allowed(path: str, values: Iterable[str], why: str) -> Check:
+    """The text at ``path``, when present, must be one of ``values`` (case-insensitive)."""
+    wanted = {value.casefold() for value in values}
+    listed = ", ".join(values)
+
+    def check(apdu: ApduModel, context: Context) -> Iterable[Violation]:
+        text = text_at(apdu, path)
+        if text is not None and text.casefold() not in wanted:
+            message = f"{text!r} is not one of {listed}; {why}"
+            yield Violation(Problem.UNRECOGNIZED, path, message, data=text)
+
+    return check
