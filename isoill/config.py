@@ -82,6 +82,13 @@ class Peer(_Section):
     """Rules profile every APDU sent to this peer must pass."""
     withhold_client_id: bool = False
     """Patron privacy: forward ILL-Requests to this peer without their client-id."""
+    state_machine: Literal["enforce", "warn", "off"] = "warn"
+    """What becomes of an APDU from this peer that its transaction's state forbids: "enforce"
+    refuses it (state-transition-prohibited; transaction-id-problem unknown for a transaction
+    nobody started), "warn" forwards and logs it, "off" does not check."""
+    status_from_history: bool = False
+    """Answer a Status-Query for this peer from the gateway's history while the peer cannot
+    be reached, instead of queueing it."""
 
 
 class ProfileSpec(_Section):
@@ -91,6 +98,12 @@ class ProfileSpec(_Section):
     warn: tuple[str, ...] = ()
     off: tuple[str, ...] = ()
     summary: str = ""
+
+
+class Transactions(_Section):
+    crossing_wait: float = Field(30.0, ge=0)
+    """Seconds an APDU that arrives before the one it follows (a Received before its Shipped)
+    waits for it, unanswered, before it is refused."""
 
 
 class Admin(_Section):
@@ -109,6 +122,7 @@ class Config(_Section):
     listeners: tuple[Listener, ...] = Field(min_length=1)
     limits: Limits = Limits()
     delivery: Delivery = Delivery()
+    transactions: Transactions = Transactions()
     admin: Admin | None = None
     log: Log = Log()
     peers: dict[str, Peer] = {}

@@ -88,11 +88,14 @@ class Forwarder:
             reply = await self._exchange(delivery)
         except (DeliveryError, CodecError, OSError, TimeoutError) as error:
             self._drop(delivery.address)
+            if isinstance(error, OSError | TimeoutError):  # not a refusal: nobody answered
+                self.gateway.unreachable.add(delivery.address)
             now = datetime.now(UTC)
             again = await self.gateway.store(store.retry_later, delivery.id, str(error), now)
             metrics.RETRIES.inc()
             log.warning("delivery failed", error=str(error), retry=again)
             return False
+        self.gateway.unreachable.discard(delivery.address)
         now = datetime.now(UTC)
         await self.gateway.store(store.delivered, delivery.id, now)
         metrics.APDUS_OUT.labels(delivery.apdu_type, delivery.target_symbol).inc()

@@ -9,6 +9,7 @@ writes never block the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,7 @@ from isoill.codec.models import (
     StatusOrErrorReport,
     SystemId,
     TransactionId,
+    TransactionIdProblem,
 )
 from isoill.codec.splice import without_field
 from isoill.codec.values import ApduModel
@@ -33,6 +35,8 @@ from isoill.config import Config, Peer
 from isoill.router import APDU_FLOW, Flow, RoutingTable, select_target
 from isoill.rules.engine import Context, judge
 from isoill.store import Store
+from isoill.transactions.machine import Role, States, advance, event_of, may_follow
+from isoill.transactions.tracking import NEW, TransactionLocks, dedup_key, sender_role, states_of
 
 T = TypeVar("T")
 
@@ -65,6 +69,8 @@ class _Incoming:
     addresses: tuple[str, ...]  # empty: unroutable, for the reason below
     unroutable: str
     peer: Peer  # the sender's settings
+    role: Role | None  # the sender's role in the transaction
+    dedup_key: str
 
     @property
     def done(self) -> bool:
@@ -91,6 +97,10 @@ def symbol_of(system_id: SystemId | None) -> str | None:
     return symbol or None
 
 
+def _system_id(symbol: str) -> SystemId:
+    return SystemId.model_validate({"person-or-institution-symbol": {"institution-symbol": symbol}})
+
+
 def transaction_key(transaction_id: TransactionId) -> str:
     """The whole transaction-id as one string: initial requester, group, qualifier, sub."""
     sub = transaction_id.sub_transaction_qualifier
@@ -111,6 +121,8 @@ class Gateway:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="isoill-store")
         self._store: Store | None = None
         self.delivery_wanted = asyncio.Event()
+        self.unreachable: set[str] = set()  # addresses whose last delivery attempt failed
+        self._locks = TransactionLocks()
 
     async def open(self) -> None:
         self.config.store.parent.mkdir(parents=True, exist_ok=True)
@@ -142,12 +154,51 @@ class Gateway:
         except CodecError as error:
             return self._malformed(error, origin, log, now)
         incoming = await self._route(apdu, ber, origin, log, now)
+        async with self._locks.holding(incoming.key) as transaction:
+            outcome = await self._within_transaction(incoming, transaction)
+            transaction.notify_all()  # an early APDU of this transaction may go on now
+        return outcome
+
+    async def _within_transaction(
+        self, incoming: _Incoming, transaction: asyncio.Condition
+    ) -> Outcome:
+        """Everything from the duplicate check to the answer, under the transaction's lock."""
+        earlier = await self.store(self.db.find_duplicate, incoming.dedup_key)
+        if earlier is not None:
+            metrics.DUPLICATES.inc()
+            incoming.log.info("duplicate", id=earlier)
+            record = await self.store(self.db.transaction, incoming.key)
+            return self._acknowledge(incoming, states_of(record))
+        states: States | None = None
         refusal = self._judge(incoming)
-        if refusal is None and not incoming.addresses:
-            refusal = await self._unroutable(incoming)
+        if refusal is None:
+            states, refusal = await self._step(incoming, transaction)
         if refusal is not None:
+            await self._keep_refused(incoming, refusal)
             return Outcome(encode(refusal), done=incoming.done)
-        return await self._accept(incoming)
+        if self._answer_from_history(incoming):
+            return await self._status_from_history(incoming)
+        if not incoming.addresses:
+            refusal = await self._unroutable(incoming)
+            return Outcome(encode(refusal), done=incoming.done)
+        return await self._accept(incoming, states)
+
+    async def _keep_refused(self, incoming: _Incoming, refusal: StatusOrErrorReport) -> None:
+        """Keep a refused APDU with the reason, for the transaction's history. The refusal
+        goes out even if the store cannot take it now: the sender learns of it either way."""
+        try:
+            await self.store(
+                self.db.record_refused,
+                peer=incoming.sender or incoming.origin.address,
+                apdu_type=incoming.apdu.apdu_type,
+                transaction_key=incoming.key,
+                target_symbol=incoming.target,
+                ber=incoming.ber,
+                reason=str(refusal.note),
+                now=incoming.now,
+            )
+        except Exception as error:
+            incoming.log.error("store failed", error=repr(error))
 
     async def _route(
         self, apdu: ApduModel, ber: bytes, origin: Origin, log: Any, now: datetime
@@ -161,6 +212,9 @@ class Gateway:
         requester = symbol_of(getattr(apdu, "requester_id", None))
         responder = symbol_of(getattr(apdu, "responder_id", None))
         known = await self.store(self.db.counterpart, key)
+        role = sender_role(
+            apdu.apdu_type, origin.symbols, known[0] or requester, known[1] or responder
+        )
         chosen = select_target(
             apdu.apdu_type,
             requester=requester,
@@ -191,6 +245,8 @@ class Gateway:
             addresses=tuple(str(address) for address in addresses),
             unroutable=unroutable,
             peer=self.config.peer(sender),
+            role=role,
+            dedup_key=dedup_key(apdu, key, ber),
         )
 
     async def _unroutable(self, incoming: _Incoming) -> StatusOrErrorReport:
@@ -208,8 +264,9 @@ class Gateway:
         incoming.log.warning("unroutable", reason=incoming.unroutable)
         return reports.cannot_send_onward(incoming.apdu, incoming.unroutable, incoming.now)
 
-    async def _accept(self, incoming: _Incoming) -> Outcome:
-        """Store the APDU for delivery (or hold it for an operator), then acknowledge it."""
+    async def _accept(self, incoming: _Incoming, states: States | None) -> Outcome:
+        """Store the APDU for delivery (or hold it for an operator), with its transaction's
+        new ``states`` (``None``: unchanged), then acknowledge it."""
         apdu, log, now, target = incoming.apdu, incoming.log, incoming.now, incoming.target
         # Before anything stores the APDU for this target: the stored bytes are the ones sent.
         ber = _for_target(incoming.ber, apdu, self.config.peer(target), log)
@@ -221,6 +278,8 @@ class Gateway:
             "ber": ber,
             "requester_symbol": incoming.requester,
             "responder_symbol": incoming.responder,
+            "dedup_key": incoming.dedup_key,
+            "states": None if states is None else (states.requester.value, states.responder.value),
             "now": now,
         }
         held = self._held_because(apdu, incoming.requester)
@@ -242,10 +301,97 @@ class Gateway:
         else:
             metrics.QUEUE_DEPTH.labels("held").inc()  # the forwarder's next poll sets the count
             log.warning("held", id=message_id, target=target, reason=held)
+        if states is None:
+            states = states_of(await self.store(self.db.transaction, incoming.key))
+        return self._acknowledge(incoming, states)
+
+    def _acknowledge(self, incoming: _Incoming, states: States) -> Outcome:
+        """The answer to a stored APDU: a status-report with its sender's state now."""
         if incoming.peer.ack == "none":
             return Outcome(None, done=incoming.done)
-        ack = reports.acknowledgement(apdu, getattr(apdu, "requester_id", None), now)
+        apdu = incoming.apdu
+        own = states.responder if incoming.role is Role.RESPONDER else states.requester
+        sender_id = getattr(
+            apdu, "responder_id" if incoming.role is Role.RESPONDER else "requester_id", None
+        )
+        ack = reports.acknowledgement(apdu, sender_id, incoming.now, own.current_state)
         return Outcome(encode(ack), done=incoming.done)
+
+    async def _step(
+        self, incoming: _Incoming, transaction: asyncio.Condition
+    ) -> tuple[States | None, StatusOrErrorReport | None]:
+        """Move the transaction's two protocol machines by this APDU: the new states, or
+        ``None`` with the refusal (enforce) or ``None`` alone (warn, off) when its state
+        forbids the APDU.
+
+        An APDU that may only have overtaken the one it follows (a Received before its
+        Shipped) waits, unanswered and with the transaction unlocked, for up to
+        ``crossing_wait`` seconds for the state to let it through.
+        """
+        apdu, log, mode = incoming.apdu, incoming.log, incoming.peer.state_machine
+        event = event_of(apdu)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.transactions.crossing_wait
+        while True:
+            states = states_of(await self.store(self.db.transaction, incoming.key))
+            result = advance(states, event, incoming.role)
+            if isinstance(result, States):
+                return result, None
+            remaining = deadline - loop.time()
+            early = apdu.apdu_type != "ILL-Request" and may_follow(states, event, incoming.role)
+            if mode != "enforce" or not early or remaining <= 0:
+                break
+            log.info("waiting for the APDU this one follows", state=result.state.value)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining):
+                    await transaction.wait()
+        metrics.PROHIBITED.labels(mode).inc()
+        if states == NEW:
+            reason = f"no transaction {incoming.key} has been started through this gateway"
+        elif apdu.apdu_type == "ILL-Request":
+            reason = f"transaction {incoming.key} exists already"
+        else:
+            role = result.role.value
+            reason = f"{apdu.apdu_type} is not allowed while the {role} is {result.state.value}"
+        if mode != "off":
+            log.warning("state transition prohibited", reason=reason, mode=mode)
+        if mode != "enforce":
+            return None, None
+        if states == NEW:
+            problem = TransactionIdProblem.UNKNOWN_TRANSACTION_ID
+            return None, reports.transaction_id_problem(apdu, problem, reason, incoming.now)
+        if apdu.apdu_type == "ILL-Request":
+            problem = TransactionIdProblem.DUPLICATE_TRANSACTION_ID
+            return None, reports.transaction_id_problem(apdu, problem, reason, incoming.now)
+        current = result.state.current_state
+        return None, reports.state_transition_prohibited(apdu, current, reason, incoming.now)
+
+    def _answer_from_history(self, incoming: _Incoming) -> bool:
+        """Whether a Status-Query is answered by the gateway: its target asks for it
+        (``status_from_history``) and cannot be reached now."""
+        if incoming.apdu.apdu_type != "Status-Query":
+            return False
+        if not self.config.peer(incoming.target).status_from_history:
+            return False
+        return all(address in self.unreachable for address in incoming.addresses)
+
+    async def _status_from_history(self, incoming: _Incoming) -> Outcome:
+        record = await self.store(self.db.transaction, incoming.key)
+        last = await self.store(self.db.last_service, incoming.key)
+        service, at = last if last is not None else (incoming.apdu.apdu_type, incoming.now)
+        states = states_of(record)
+        asked = states.requester if incoming.role is Role.RESPONDER else states.responder
+        initiator = None
+        if record is not None and APDU_FLOW[service] is not Flow.EITHER:
+            by_requester = APDU_FLOW[service] is Flow.FROM_REQUESTER
+            symbol = record.requester_symbol if by_requester else record.responder_symbol
+            initiator = _system_id(symbol) if symbol else None
+        report = reports.status_from_history(
+            incoming.apdu, service, at, initiator, asked.current_state, incoming.now
+        )
+        metrics.STATUS_FROM_HISTORY.inc()
+        incoming.log.info("status answered from history", state=asked.value)
+        return Outcome(encode(report), done=incoming.done)
 
     def _held_because(self, apdu: ApduModel, requester: str | None) -> str | None:
         """Why an ILL-Request is held for an operator to release or refuse (with

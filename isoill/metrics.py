@@ -13,6 +13,13 @@ REJECTIONS = Counter("isoill_rejections_total", "APDUs refused, by reason", ["re
 RULE_FINDINGS = Counter(
     "isoill_rule_findings_total", "Rule findings on received APDUs", ["rule", "severity"]
 )
+DUPLICATES = Counter("isoill_duplicates_total", "APDUs received again, acknowledged, not resent")
+PROHIBITED = Counter(
+    "isoill_state_prohibited_total", "APDUs their transaction's state forbids", ["mode"]
+)
+STATUS_FROM_HISTORY = Counter(
+    "isoill_status_from_history_total", "Status-Queries answered by the gateway itself"
+)
 RETRIES = Counter("isoill_delivery_retries_total", "Delivery attempts that will be retried")
 QUEUE_DEPTH = Gauge("isoill_queue_depth", "Deliveries by state", ["state"])
 DELIVERY_LATENCY = Histogram(

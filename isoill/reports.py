@@ -21,6 +21,7 @@ from isoill.codec.models import (
     ExternalEncoding,
     GeneralProblem,
     HistoryReport,
+    ILLAPDUType,
     IntermediaryProblem,
     IPIGAdditionalUserErrorInformationItem,
     MostRecentService,
@@ -28,10 +29,12 @@ from isoill.codec.models import (
     ReasonNoReport,
     ReportSource,
     ServiceDateTime,
+    StateTransitionProhibited,
     StatusOrErrorReport,
     StatusReport,
     SystemId,
     TransactionId,
+    TransactionIdProblem,
     UnableToPerform,
     UnrecognizedData,
     UserErrorReport,
@@ -43,15 +46,19 @@ from isoill.rules.standard import SUPPORTED_VERSIONS
 PROTOCOL_VERSION = 2
 
 
-def acknowledgement(apdu: ApduModel, sender: SystemId | None, now: datetime) -> StatusOrErrorReport:
-    """A status-report saying the gateway holds ``apdu``.
+def acknowledgement(
+    apdu: ApduModel,
+    sender: SystemId | None,
+    now: datetime,
+    state: CurrentState = CurrentState.UNKNOWN,
+) -> StatusOrErrorReport:
+    """A status-report saying the gateway holds ``apdu``: the history names ``apdu`` as the
+    most recent service, the provider-status-report is the sender's ``state`` now.
 
-    The history names ``apdu`` as the most recent service. The gateway does not track the
-    transaction's state, so the provider-status-report is uNKNOWN. Overdue and Renew have no
-    value in History-Report's most-recent-service, so they are acknowledged with
-    reason-no-report instead.
+    Overdue and Renew have no value in History-Report's most-recent-service, so they are
+    acknowledged with reason-no-report instead.
     """
-    service = MostRecentService.__members__.get(apdu.apdu_type.upper().replace("-", "_"))
+    service = _service(apdu.apdu_type)
     if service is None:
         return _report(apdu, now, reason_no_report=ReasonNoReport.TEMPORARY)
     today = now.strftime("%Y%m%d")
@@ -65,18 +72,69 @@ def acknowledgement(apdu: ApduModel, sender: SystemId | None, now: datetime) -> 
         date_of_most_recent_service=today,
         initiator_of_most_recent_service=sender or SystemId(),
     )
-    status = StatusReport(user_status_report=history, provider_status_report=CurrentState.UNKNOWN)
+    status = StatusReport(user_status_report=history, provider_status_report=state)
     return _report(apdu, now, status_report=status)
+
+
+def status_from_history(
+    query: ApduModel,
+    last_service: str,
+    last_service_at: datetime,
+    initiator: SystemId | None,
+    state: CurrentState,
+    now: datetime,
+) -> StatusOrErrorReport:
+    """The answer to a Status-Query from what the gateway knows of the transaction: its
+    last service passed through the gateway, and the queried party's state after it."""
+    service = _service(last_service) or MostRecentService.STATUS_OR_ERROR_REPORT
+    when = last_service_at.strftime("%Y%m%d")
+    history = HistoryReport(
+        date_of_last_transition=when,
+        most_recent_service=service,
+        date_of_most_recent_service=when,
+        initiator_of_most_recent_service=initiator or SystemId(),
+    )
+    status = StatusReport(user_status_report=history, provider_status_report=state)
+    note = Text.of("answered by the gateway from its history: the peer cannot be reached now")
+    return _report(query, now, status_report=status, note=note)
+
+
+def _service(apdu_type: str) -> MostRecentService | None:
+    return MostRecentService.__members__.get(apdu_type.upper().replace("-", "_"))
+
+
+def state_transition_prohibited(
+    apdu: ApduModel, state: CurrentState, reason: str, now: datetime
+) -> StatusOrErrorReport:
+    """Refusal of an APDU its transaction's state does not allow."""
+    apdu_type = ILLAPDUType[apdu.apdu_type.upper().replace("-", "_")]
+    prohibited = StateTransitionProhibited(apdu_type=apdu_type, current_state=state)
+    report = ProviderErrorReport(state_transition_prohibited=prohibited)
+    return _provider_report(apdu, report, reason, now)
+
+
+def transaction_id_problem(
+    apdu: ApduModel, problem: TransactionIdProblem, reason: str, now: datetime
+) -> StatusOrErrorReport:
+    """Refusal of an APDU for a transaction nobody started, or of an ILL-Request whose
+    transaction exists already."""
+    return _provider_report(apdu, ProviderErrorReport(transaction_id_problem=problem), reason, now)
 
 
 def provider_error(
     apdu: ApduModel | None, problem: GeneralProblem, reason: str, now: datetime
 ) -> StatusOrErrorReport:
     """Refusal of an APDU that is not a well-formed ILL-APDU."""
+    return _provider_report(apdu, ProviderErrorReport(general_problem=problem), reason, now)
+
+
+def _provider_report(
+    apdu: ApduModel | None, report: ProviderErrorReport, reason: str, now: datetime
+) -> StatusOrErrorReport:
     error = ErrorReport(
         correlation_information=_correlation(apdu),
         report_source=ReportSource.PROVIDER,
-        provider_error_report=ProviderErrorReport(general_problem=problem),
+        provider_error_report=report,
     )
     return _report(apdu, now, error_report=error, note=Text.of(reason))
 

@@ -1,13 +1,20 @@
-"""The durable store-and-forward queue: every accepted APDU, kept in SQLite until delivered.
+"""The durable store-and-forward queue: every accepted APDU, kept in SQLite until delivered,
+and the transactions the APDUs belong to.
 
 The gateway calls :meth:`Store.accept` before it acknowledges an APDU. ``accept`` writes the
-message, one delivery per target address and the transaction's parties in one SQLite
-transaction and commits it with ``synchronous=FULL`` before returning, so an acknowledged APDU
-survives a crash or a power cut. An ILL-Request from a requester the gateway does not know is
-kept instead by :meth:`Store.accept_held`, without deliveries, until an operator releases it
-(:meth:`Store.release` adds them) or refuses it (:meth:`Store.refuse`). The forwarder then
-asks :meth:`Store.due` for work, sends each APDU's stored bytes unchanged, and reports the
+message, one delivery per target address and its transaction (parties, and the states of the
+requester's and the responder's protocol machine) in one SQLite transaction and commits it
+with ``synchronous=FULL`` before returning, so an acknowledged APDU survives a crash or a power
+cut. An ILL-Request from a requester the gateway does not know is kept instead by
+:meth:`Store.accept_held`, without deliveries, until an operator releases it
+(:meth:`Store.release` adds them) or refuses it (:meth:`Store.refuse`); an APDU the gateway
+refuses is kept by :meth:`Store.record_refused` for the transaction's history. The forwarder
+then asks :meth:`Store.due` for work, sends each APDU's stored bytes unchanged, and reports the
 outcome with :meth:`Store.delivered`, :meth:`Store.retry_later` or :meth:`Store.failed`.
+
+A transaction is keyed by its whole transaction-id (the gateway's ``transaction_key``); its
+``id`` (the row's) is for operators: :meth:`Store.list_transactions` and
+:meth:`Store.transaction_history`.
 
 Guarantees:
 
@@ -18,14 +25,20 @@ Guarantees:
   address, so a later APDU never overtakes an earlier one on the way to the same address.
   Each address has its own queue; during an address change the old and the new address of a
   peer progress independently.
+- An APDU received twice is stored once: the gateway passes each APDU's ``dedup_key`` and asks
+  :meth:`Store.find_duplicate` first; a unique index refuses a second message with the same
+  key (but a refused message's key may come again).
 - At-least-once on the wire: a delivery becomes ``delivered`` only when the forwarder says so.
   If the process dies after sending and before :meth:`Store.delivered` commits, the APDU is
-  sent again after the restart. Suppressing such duplicates is the transaction layer's job.
+  sent again after the restart.
+- Every query the gateway and the forwarder make per APDU is an index seek: their cost does
+  not grow with the number of stored messages or transactions.
 
 Times are aware UTC ``datetime`` values passed in by the caller (tests control the clock) and
 are stored as integer microseconds since the Unix epoch. The module does no I/O beyond SQLite
 and nothing asynchronous; every call is short. A ``Store`` belongs to the thread that opened
-it; another process (the ``isoill queue`` command) may open the same file at the same time.
+it; other processes (the ``isoill queue`` and ``isoill tx`` commands) may open the same file
+at the same time.
 """
 
 from __future__ import annotations
@@ -37,8 +50,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_SECONDS = 10.0
 
 #: Filters of :meth:`Store.list_messages`.
@@ -46,7 +60,30 @@ MESSAGE_STATES = ("pending", "failed", "delivered", "unroutable", "held", "refus
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-_MESSAGES = """CREATE TABLE IF NOT EXISTS {name} (
+_MESSAGE_COLUMNS = (
+    "id, received_at, peer, apdu_type, transaction_key, target_symbol, ber, state, reason"
+)
+_MESSAGES_BY_TRANSACTION = (
+    "CREATE INDEX IF NOT EXISTS messages_transaction ON messages (transaction_key, id)"
+)
+# The transaction's id is its rowid, aliased by an INTEGER PRIMARY KEY so that VACUUM keeps it.
+_TRANSACTIONS = """CREATE TABLE IF NOT EXISTS {name} (
+        id INTEGER PRIMARY KEY,
+        transaction_key TEXT NOT NULL UNIQUE,
+        requester_symbol TEXT,
+        responder_symbol TEXT,
+        requester_state TEXT,
+        responder_state TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    )"""
+_TRANSACTION_COLUMNS = (
+    "id, transaction_key, requester_symbol, responder_symbol, requester_state,"
+    " responder_state, created_at, updated_at"
+)
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS messages (
         id INTEGER PRIMARY KEY,
         received_at INTEGER NOT NULL,
         peer TEXT NOT NULL,
@@ -55,14 +92,9 @@ _MESSAGES = """CREATE TABLE IF NOT EXISTS {name} (
         target_symbol TEXT,
         ber BLOB NOT NULL,
         state TEXT NOT NULL CHECK (state IN ('accepted', 'unroutable', 'held', 'refused')),
-        reason TEXT
-    )"""
-_MESSAGE_COLUMNS = (
-    "id, received_at, peer, apdu_type, transaction_key, target_symbol, ber, state, reason"
-)
-
-_SCHEMA = (
-    _MESSAGES.format(name="messages"),
+        reason TEXT,
+        dedup_key TEXT
+    )""",
     """CREATE TABLE IF NOT EXISTS deliveries (
         id INTEGER PRIMARY KEY,
         message_id INTEGER NOT NULL REFERENCES messages (id),
@@ -74,27 +106,65 @@ _SCHEMA = (
         last_error TEXT,
         delivered_at INTEGER
     )""",
-    """CREATE TABLE IF NOT EXISTS transactions (
-        transaction_key TEXT PRIMARY KEY,
-        requester_symbol TEXT,
-        responder_symbol TEXT,
-        updated_at INTEGER NOT NULL
-    )""",
+    _TRANSACTIONS.format(name="transactions"),
     "CREATE INDEX IF NOT EXISTS deliveries_queue ON deliveries (state, address, id)",
     "CREATE INDEX IF NOT EXISTS deliveries_message ON deliveries (message_id, state)",
     "CREATE INDEX IF NOT EXISTS messages_state ON messages (state)",
+    _MESSAGES_BY_TRANSACTION,
+    # The safety net under find_duplicate: one APDU is stored once. A refused message steps
+    # aside, so that the same APDU sent again after its refusal is judged anew.
+    "CREATE UNIQUE INDEX IF NOT EXISTS messages_dedup ON messages (dedup_key)"
+    " WHERE dedup_key IS NOT NULL AND state <> 'refused'",
+    # list_transactions' filters; each index ends in the rowid, so newest first is a walk.
+    "CREATE INDEX IF NOT EXISTS transactions_requester"
+    " ON transactions (requester_symbol COLLATE NOCASE)",
+    "CREATE INDEX IF NOT EXISTS transactions_responder"
+    " ON transactions (responder_symbol COLLATE NOCASE)",
+    "CREATE INDEX IF NOT EXISTS transactions_requester_state"
+    " ON transactions (requester_state COLLATE NOCASE)",
+    "CREATE INDEX IF NOT EXISTS transactions_responder_state"
+    " ON transactions (responder_state COLLATE NOCASE)",
     f"PRAGMA user_version = {SCHEMA_VERSION}",
 )
 
+# Upgrades from each older version to the next, run in one transaction before _SCHEMA (which
+# then adds the new indexes). Each is frozen: the current schema may change, they may not.
+#
 # Version 1 lacked the message state 'refused', and SQLite cannot alter a CHECK constraint: the
 # messages table is rebuilt and renamed into place, with foreign keys off so that dropping the old
 # table leaves the deliveries that reference it alone (the SQLite manual's ALTER TABLE recipe).
-_MIGRATE_FROM_1 = (
-    _MESSAGES.format(name="messages_v2"),
+_UPGRADE_FROM_1 = (
+    """CREATE TABLE messages_v2 (
+        id INTEGER PRIMARY KEY,
+        received_at INTEGER NOT NULL,
+        peer TEXT NOT NULL,
+        apdu_type TEXT NOT NULL,
+        transaction_key TEXT,
+        target_symbol TEXT,
+        ber BLOB NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('accepted', 'unroutable', 'held', 'refused')),
+        reason TEXT
+    )""",
     f"INSERT INTO messages_v2 ({_MESSAGE_COLUMNS}) SELECT {_MESSAGE_COLUMNS} FROM messages",
     "DROP TABLE messages",
     "ALTER TABLE messages_v2 RENAME TO messages",
 )
+# Version 3 added the messages' dedup_key, and the transactions' states, creation time and an
+# id that VACUUM cannot renumber (a rebuild: a column cannot become the rowid's alias). Each
+# transaction keeps its rowid as id, and was created when its first message was received.
+_UPGRADE_FROM_2 = (
+    "ALTER TABLE messages ADD COLUMN dedup_key TEXT",
+    _MESSAGES_BY_TRANSACTION,
+    _TRANSACTIONS.format(name="transactions_v3"),
+    "INSERT INTO transactions_v3 (id, transaction_key, requester_symbol, responder_symbol,"
+    " created_at, updated_at) SELECT rowid, transaction_key, requester_symbol,"
+    " responder_symbol, coalesce((SELECT received_at FROM messages AS m"
+    " WHERE m.transaction_key = t.transaction_key ORDER BY m.id LIMIT 1), updated_at),"
+    " updated_at FROM transactions AS t",
+    "DROP TABLE transactions",
+    "ALTER TABLE transactions_v3 RENAME TO transactions",
+)
+_UPGRADES = {1: _UPGRADE_FROM_1, 2: _UPGRADE_FROM_2}
 
 # The head of each address's queue: its oldest pending delivery. A GROUP BY over the pending
 # deliveries would read every one of them, a million during a long outage. Instead this walks
@@ -146,6 +216,28 @@ _MESSAGE_FILTERS = {
     "refused": "WHERE m.state = 'refused'",
 }
 
+_MESSAGE_VIEW_COLUMNS = (
+    "m.id, m.received_at, m.peer, m.apdu_type, m.transaction_key, m.target_symbol,"
+    " length(m.ber), m.reason, m.state"
+)
+
+# list_transactions with a filter on either party (or either machine's state): the newest
+# matches of each party, each a walk down its index that stops at the limit, merged. With both
+# filters, the walks over a peer's transactions skip those in other states.
+_EITHER = f"""
+SELECT {_TRANSACTION_COLUMNS} FROM transactions WHERE id IN (
+    SELECT id FROM (SELECT id FROM transactions
+                     WHERE requester_{{field}} = :{{field}} COLLATE NOCASE {{also}}
+                     ORDER BY id DESC LIMIT :limit)
+    UNION ALL
+    SELECT id FROM (SELECT id FROM transactions
+                     WHERE responder_{{field}} = :{{field}} COLLATE NOCASE {{also}}
+                     ORDER BY id DESC LIMIT :limit)
+) ORDER BY id DESC LIMIT :limit
+"""
+_EITHER_STATE = (
+    "AND (requester_state = :state COLLATE NOCASE OR responder_state = :state COLLATE NOCASE)"
+)
 
 _COUNTS = """
 SELECT (SELECT count(*) FROM deliveries WHERE state = 'pending'),
@@ -237,6 +329,24 @@ class MessageView:
 
 
 @dataclass(frozen=True)
+class TransactionRecord:
+    """One transaction, keyed by its whole transaction-id (``key``); ``id`` is for operators.
+
+    The states are those of the requester's and the responder's protocol machine, by name
+    (``"PENDING"``); ``None`` until the gateway tracks them.
+    """
+
+    id: int
+    key: str
+    requester_symbol: str | None
+    responder_symbol: str | None
+    requester_state: str | None
+    responder_state: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class HeldMessage:
     """A held APDU, as an operator's release or refusal needs it."""
 
@@ -271,6 +381,20 @@ def _message_state(stored_state: str, deliveries: Sequence[DeliveryView]) -> str
         if state in states:
             return state
     return "delivered"
+
+
+def _transaction_record(row: tuple[Any, ...]) -> TransactionRecord:
+    """A row of :data:`_TRANSACTION_COLUMNS`."""
+    return TransactionRecord(
+        id=row[0],
+        key=row[1],
+        requester_symbol=row[2],
+        responder_symbol=row[3],
+        requester_state=row[4],
+        responder_state=row[5],
+        created_at=_moment(row[6]),
+        updated_at=_moment(row[7]),
+    )
 
 
 def _micros(moment: datetime) -> int:
@@ -309,17 +433,17 @@ class Store:
 
     def _create_schema(self) -> None:
         """Create the tables, or bring an older version's up to date, in one transaction."""
-        # Only takes effect outside a transaction; the upgrade from version 1 needs it off.
+        # Only takes effect outside a transaction; the upgrades' table rebuilds need it off.
         self._db.execute("PRAGMA foreign_keys = OFF")
         with self._write() as db:
             (version,) = db.execute("PRAGMA user_version").fetchone()
             if version > SCHEMA_VERSION:
                 raise StoreError(f"queue schema {version} is newer than {SCHEMA_VERSION}")
-            if version == 1:
-                for statement in _MIGRATE_FROM_1:
+            for older in range(version, SCHEMA_VERSION) if version else ():  # 0: new file
+                for statement in _UPGRADES[older]:
                     db.execute(statement)
-                if db.execute("PRAGMA foreign_key_check").fetchone() is not None:
-                    raise StoreError("schema upgrade lost a message that deliveries refer to")
+            if version == 1 and db.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                raise StoreError("schema upgrade lost a message that deliveries refer to")
             for statement in _SCHEMA:
                 db.execute(statement)
         self._db.execute("PRAGMA foreign_keys = ON")
@@ -350,15 +474,34 @@ class Store:
         requester_symbol: str | None,
         responder_symbol: str | None,
         now: datetime,
+        dedup_key: str | None = None,
+        states: tuple[str, str] | None = None,
     ) -> int:
-        """Store an APDU for delivery to each address; durable when this returns."""
+        """Store an APDU for delivery to each address; durable when this returns.
+
+        With the message, in the same SQLite transaction: the transaction's parties (a
+        ``None`` symbol leaves the known one), ``states`` (requester's, responder's) if given,
+        and ``dedup_key``, which :meth:`find_duplicate` looks up. A second message with the
+        same ``dedup_key`` raises :class:`sqlite3.IntegrityError` and stores nothing.
+        """
         _check_addresses(addresses)
         with self._write() as db:
             message_id = self._insert_message(
-                db, now, peer, apdu_type, transaction_key, target_symbol, ber, "accepted", None
+                db,
+                now,
+                peer,
+                apdu_type,
+                transaction_key,
+                target_symbol,
+                ber,
+                "accepted",
+                None,
+                dedup_key,
             )
             self._insert_deliveries(db, message_id, addresses, now)
-            self._record_parties(db, transaction_key, requester_symbol, responder_symbol, now)
+            self._record_transaction(
+                db, transaction_key, requester_symbol, responder_symbol, states, now
+            )
         return message_id
 
     def accept_held(
@@ -373,14 +516,27 @@ class Store:
         responder_symbol: str | None,
         reason: str,
         now: datetime,
+        dedup_key: str | None = None,
+        states: tuple[str, str] | None = None,
     ) -> int:
         """Keep an APDU for an operator to release or refuse, without deliveries yet; durable
-        when this returns."""
+        when this returns. The rest is as for :meth:`accept`."""
         with self._write() as db:
             message_id = self._insert_message(
-                db, now, peer, apdu_type, transaction_key, target_symbol, ber, "held", reason
+                db,
+                now,
+                peer,
+                apdu_type,
+                transaction_key,
+                target_symbol,
+                ber,
+                "held",
+                reason,
+                dedup_key,
             )
-            self._record_parties(db, transaction_key, requester_symbol, responder_symbol, now)
+            self._record_transaction(
+                db, transaction_key, requester_symbol, responder_symbol, states, now
+            )
         return message_id
 
     def accept_unroutable(
@@ -399,6 +555,24 @@ class Store:
                 db, now, peer, apdu_type, transaction_key, None, ber, "unroutable", reason
             )
 
+    def record_refused(
+        self,
+        *,
+        peer: str,
+        apdu_type: str,
+        transaction_key: str,
+        target_symbol: str | None,
+        ber: bytes,
+        reason: str,
+        now: datetime,
+    ) -> int:
+        """Keep an APDU the gateway refused, never to be delivered, so that its transaction's
+        history shows it. The transaction's parties and states are left as they are."""
+        with self._write() as db:
+            return self._insert_message(
+                db, now, peer, apdu_type, transaction_key, target_symbol, ber, "refused", reason
+            )
+
     @staticmethod
     def _insert_message(
         db: sqlite3.Connection,
@@ -410,11 +584,22 @@ class Store:
         ber: bytes,
         state: str,
         reason: str | None,
+        dedup_key: str | None = None,
     ) -> int:
         cursor = db.execute(
             "INSERT INTO messages (received_at, peer, apdu_type, transaction_key,"
-            " target_symbol, ber, state, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (_micros(now), peer, apdu_type, transaction_key, target_symbol, ber, state, reason),
+            " target_symbol, ber, state, reason, dedup_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                _micros(now),
+                peer,
+                apdu_type,
+                transaction_key,
+                target_symbol,
+                ber,
+                state,
+                reason,
+                dedup_key,
+            ),
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
@@ -432,28 +617,67 @@ class Store:
         return len(rows)
 
     @staticmethod
-    def _record_parties(
+    def _record_transaction(
         db: sqlite3.Connection,
         transaction_key: str,
         requester_symbol: str | None,
         responder_symbol: str | None,
+        states: tuple[str, str] | None,
         now: datetime,
     ) -> None:
+        """Create or update a transaction; a ``None`` leaves what is known."""
+        requester_state, responder_state = (None, None) if states is None else states
         db.execute(
-            "INSERT INTO transactions VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+            "INSERT INTO transactions (transaction_key, requester_symbol, responder_symbol,"
+            " requester_state, responder_state, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (transaction_key) DO UPDATE SET"
             " requester_symbol = coalesce(excluded.requester_symbol, requester_symbol),"
             " responder_symbol = coalesce(excluded.responder_symbol, responder_symbol),"
+            " requester_state = coalesce(excluded.requester_state, requester_state),"
+            " responder_state = coalesce(excluded.responder_state, responder_state),"
             " updated_at = excluded.updated_at",
-            (transaction_key, requester_symbol, responder_symbol, _micros(now)),
+            (
+                transaction_key,
+                requester_symbol,
+                responder_symbol,
+                requester_state,
+                responder_state,
+                _micros(now),
+                _micros(now),
+            ),
         )
+
+    def transaction(self, transaction_key: str) -> TransactionRecord | None:
+        """The transaction with this key, if the gateway has stored an APDU of it."""
+        row = self._db.execute(
+            f"SELECT {_TRANSACTION_COLUMNS} FROM transactions WHERE transaction_key = ?",
+            (transaction_key,),
+        ).fetchone()
+        return None if row is None else _transaction_record(row)
 
     def counterpart(self, transaction_key: str) -> tuple[str | None, str | None]:
         """The (requester, responder) symbols known for a transaction, ``None`` where unknown."""
+        record = self.transaction(transaction_key)
+        return (
+            (None, None) if record is None else (record.requester_symbol, record.responder_symbol)
+        )
+
+    def last_service(self, transaction_key: str) -> tuple[str, datetime] | None:
+        """The type and time of the newest APDU of a transaction that the gateway accepted
+        (held included; refused and unroutable ones left out)."""
         row = self._db.execute(
-            "SELECT requester_symbol, responder_symbol FROM transactions WHERE transaction_key = ?",
+            "SELECT apdu_type, received_at FROM messages WHERE transaction_key = ?"
+            " AND state IN ('accepted', 'held') ORDER BY id DESC LIMIT 1",
             (transaction_key,),
         ).fetchone()
-        return (None, None) if row is None else (row[0], row[1])
+        return None if row is None else (row[0], _moment(row[1]))
+
+    def find_duplicate(self, dedup_key: str) -> int | None:
+        """The id of the message stored earlier with this ``dedup_key``, unless it was refused."""
+        row = self._db.execute(
+            "SELECT id FROM messages WHERE dedup_key = ? AND state <> 'refused'", (dedup_key,)
+        ).fetchone()
+        return None if row is None else int(row[0])
 
     # -- forwarding -----------------------------------------------------------------------
 
@@ -549,11 +773,47 @@ class Store:
         if state is not None and state not in MESSAGE_STATES:
             raise ValueError(f"unknown state {state!r}; expected one of {MESSAGE_STATES}")
         rows = self._db.execute(
-            "SELECT m.id, m.received_at, m.peer, m.apdu_type, m.transaction_key,"
-            " m.target_symbol, length(m.ber), m.reason, m.state FROM messages AS m"
-            f" {_MESSAGE_FILTERS[state]} ORDER BY m.id DESC LIMIT ?",
+            f"SELECT {_MESSAGE_VIEW_COLUMNS} FROM messages AS m {_MESSAGE_FILTERS[state]}"
+            " ORDER BY m.id DESC LIMIT ?",
             (limit,),
         ).fetchall()
+        return self._message_views(rows)
+
+    def list_transactions(
+        self, state: str | None = None, peer: str | None = None, limit: int = 50
+    ) -> list[TransactionRecord]:
+        """The newest transactions; ``state`` matches either machine's state and ``peer``
+        either party's symbol, both regardless of case."""
+        if peer is not None:
+            also = "" if state is None else _EITHER_STATE
+            query = _EITHER.format(field="symbol", also=also)
+        elif state is not None:
+            query = _EITHER.format(field="state", also="")
+        else:
+            query = f"SELECT {_TRANSACTION_COLUMNS} FROM transactions ORDER BY id DESC LIMIT :limit"
+        rows = self._db.execute(query, {"state": state, "symbol": peer, "limit": limit})
+        return [_transaction_record(row) for row in rows]
+
+    def transaction_history(
+        self, transaction_id: int
+    ) -> tuple[TransactionRecord, list[MessageView]]:
+        """A transaction by its id, and every message of it, oldest first, with their
+        deliveries; ``KeyError`` for an unknown id."""
+        row = self._db.execute(
+            f"SELECT {_TRANSACTION_COLUMNS} FROM transactions WHERE id = ?", (transaction_id,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(f"no transaction {transaction_id}")
+        record = _transaction_record(row)
+        rows = self._db.execute(
+            f"SELECT {_MESSAGE_VIEW_COLUMNS} FROM messages AS m WHERE m.transaction_key = ?"
+            " ORDER BY m.id",
+            (record.key,),
+        ).fetchall()
+        return record, self._message_views(rows)
+
+    def _message_views(self, rows: list[tuple[Any, ...]]) -> list[MessageView]:
+        """Views of rows of :data:`_MESSAGE_VIEW_COLUMNS`, with their deliveries."""
         deliveries = self._delivery_views([row[0] for row in rows])
         return [
             MessageView(

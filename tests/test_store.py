@@ -27,6 +27,7 @@ from isoill.store import (
     RetryPolicy,
     Store,
     StoreError,
+    TransactionRecord,
 )
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -55,10 +56,13 @@ def accept(
     ber: bytes = BER,
     requester: str | None = "BRW",
     responder: str | None = "LND",
+    dedup_key: str | None = None,
+    machines: tuple[str, str] | None = None,
+    apdu_type: str = "ill-request",
 ) -> int:
     return store.accept(
         peer="BRW",
-        apdu_type="ill-request",
+        apdu_type=apdu_type,
         transaction_key=key,
         target_symbol="LND",
         ber=ber,
@@ -66,6 +70,8 @@ def accept(
         requester_symbol=requester,
         responder_symbol=responder,
         now=now,
+        dedup_key=dedup_key,
+        states=machines,
     )
 
 
@@ -222,6 +228,12 @@ def test_version_1_database_is_upgraded_keeping_its_rows(db_path: Path) -> None:
         [delivery] = store.due(T0)
         assert (delivery.message_id, delivery.address, delivery.ber) == (1, OLD, BER)
         assert store.counterpart("tx-1") == ("BRW", "LND")
+        record = store.transaction("tx-1")  # and through version 2 to version 3
+        assert record is not None
+        assert (record.id, record.created_at, record.requester_state) == (1, T0, None)
+        assert [m.id for m in store.transaction_history(1)[1]] == [1]
+        accept(store, key="tx-1", dedup_key="d", machines=("PENDING", "IN-PROCESS"))
+        assert store.find_duplicate("d") == 4
         store.refuse(2, "not a member", T0)  # the state version 1 could not hold
         assert [(m.id, m.reason) for m in store.list_messages("refused")] == [(2, "not a member")]
         with pytest.raises(sqlite3.IntegrityError):  # foreign keys are enforced again
@@ -236,8 +248,8 @@ def test_version_1_database_is_upgraded_keeping_its_rows(db_path: Path) -> None:
         [foreign_key] = raw.execute("PRAGMA foreign_key_list(deliveries)").fetchall()
         assert foreign_key[2:4] == ("messages", "message_id")
         tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_schema")}
-        assert {"messages", "messages_state"} <= tables
-        assert "messages_v2" not in tables
+        assert {"messages", "messages_state", "messages_dedup", "transactions_requester"} <= tables
+        assert not {"messages_v2", "transactions_v3"} & tables
     finally:
         raw.close()
 
@@ -257,6 +269,87 @@ def test_failed_upgrade_leaves_version_1_as_it_was(db_path: Path) -> None:
         [(table,)] = raw.execute("SELECT sql FROM sqlite_schema WHERE name = 'messages'")
         assert "'refused'" not in table
         assert raw.execute("SELECT id, state FROM messages").fetchall() == [(1, "held")]
+    finally:
+        raw.close()
+
+
+# Version 2 differed from version 1 only in the state 'refused'.
+V2_SCHEMA = V1_SCHEMA.replace("'held')", "'held', 'refused')").replace(
+    "user_version = 1", "user_version = 2"
+)
+MINUTE = 60_000_000
+
+
+def test_version_2_database_is_upgraded_keeping_its_rows(db_path: Path) -> None:
+    raw = sqlite3.connect(db_path)
+    raw.executescript(
+        V2_SCHEMA
+        + f"""
+        INSERT INTO messages VALUES
+            (1, {T0_MICROS}, 'BRW', 'ill-request', 'tx-1', 'LND', x'{BER.hex()}', 'accepted', NULL),
+            (2, {T0_MICROS + MINUTE}, 'LND', 'shipped', 'tx-1', 'BRW', x'{BER.hex()}', 'refused',
+             'no'),
+            (3, {T0_MICROS}, 'x', 'shipped', NULL, NULL, x'{BER.hex()}', 'unroutable', 'lost');
+        INSERT INTO deliveries (id, message_id, address, state, next_attempt_at)
+            VALUES (1, 1, '{OLD}', 'pending', {T0_MICROS});
+        INSERT INTO transactions (rowid, transaction_key, requester_symbol, responder_symbol,
+            updated_at) VALUES (5, 'tx-1', 'BRW', 'LND', {T0_MICROS + 2 * MINUTE}),
+                               (9, 'tx-2', NULL, 'LND', {T0_MICROS + 3 * MINUTE});
+        """
+    )
+    raw.close()
+    store = Store(db_path)
+    try:
+        assert store.list_transactions() == [
+            TransactionRecord(
+                9,
+                "tx-2",
+                None,
+                "LND",
+                None,
+                None,
+                T0 + timedelta(minutes=3),
+                T0 + timedelta(minutes=3),
+            ),
+            TransactionRecord(5, "tx-1", "BRW", "LND", None, None, T0, T0 + timedelta(minutes=2)),
+        ]  # created when its first message came; without messages, when last updated
+        _, history = store.transaction_history(5)
+        assert [(m.id, m.state) for m in history] == [(1, "pending"), (2, "refused")]
+        [delivery] = store.due(T0)
+        assert (delivery.message_id, delivery.ber) == (1, BER)
+        later = T0 + timedelta(minutes=4)
+        accept(store, key="tx-2", now=later, dedup_key="d", machines=("PENDING", "IN-PROCESS"))
+        assert store.find_duplicate("d") == 4
+        assert store.transaction("tx-2") == TransactionRecord(
+            9, "tx-2", "BRW", "LND", "PENDING", "IN-PROCESS", T0 + timedelta(minutes=3), later
+        )
+        assert accept(store, key="tx-3") == 5
+        assert [t.id for t in store.list_transactions()] == [10, 9, 5]
+    finally:
+        store.close()
+    raw = sqlite3.connect(db_path)
+    try:
+        assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    finally:
+        raw.close()
+
+
+def test_failed_upgrade_leaves_version_2_as_it_was(db_path: Path) -> None:
+    raw = sqlite3.connect(db_path)
+    raw.executescript(  # a key version 3 does not allow
+        V2_SCHEMA + f"INSERT INTO transactions VALUES (NULL, 'BRW', 'LND', {T0_MICROS});"
+    )
+    raw.close()
+    with pytest.raises(sqlite3.IntegrityError):
+        Store(db_path)
+    raw = sqlite3.connect(db_path)
+    try:
+        assert raw.execute("PRAGMA user_version").fetchone() == (2,)
+        columns = [row[1] for row in raw.execute("PRAGMA table_info(messages)")]
+        assert "dedup_key" not in columns
+        assert raw.execute("SELECT * FROM transactions").fetchall() == [
+            (None, "BRW", "LND", T0_MICROS)
+        ]
     finally:
         raw.close()
 
@@ -428,11 +521,199 @@ def test_unroutable_is_kept_for_operators(store: Store) -> None:
     assert store.resend(lost, T0) == 0
 
 
+# -- transactions -------------------------------------------------------------------------------
+
+
+def test_transaction_states_are_written_with_the_message(store: Store) -> None:
+    assert store.transaction("tx-1") is None
+    accept(store, requester="BRW", responder=None)  # an APDU of an untracked transaction
+    first = store.transaction("tx-1")
+    assert first is not None
+    assert (first.key, first.requester_state, first.responder_state) == ("tx-1", None, None)
+    assert first.created_at == first.updated_at == T0
+
+    later = T0 + timedelta(minutes=1)
+    accept(store, now=later, machines=("PENDING", "IN-PROCESS"))
+    accept(store, now=later + timedelta(minutes=1))  # no states: they stay as they are
+    assert store.transaction("tx-1") == TransactionRecord(
+        first.id, "tx-1", "BRW", "LND", "PENDING", "IN-PROCESS", T0, later + timedelta(minutes=1)
+    )
+    store.accept_held(
+        peer="NEWLIB",
+        apdu_type="ILL-Request",
+        transaction_key="tx-2",
+        target_symbol="LND",
+        ber=BER,
+        requester_symbol="NEWLIB",
+        responder_symbol="LND",
+        reason="requester NEWLIB is not a configured peer",
+        now=T0,
+        dedup_key="held-1",
+        states=("PENDING", "IDLE"),
+    )
+    held = store.transaction("tx-2")
+    assert held is not None
+    assert (held.requester_state, held.responder_state) == ("PENDING", "IDLE")
+    assert store.find_duplicate("held-1") is not None
+    assert store.counterpart("tx-2") == ("NEWLIB", "LND")
+
+
+def test_states_and_message_are_one_transaction(store: Store) -> None:
+    accept(store, dedup_key="d1", machines=("PENDING", "IN-PROCESS"))
+    # The message fails: the states are not written.
+    with pytest.raises(sqlite3.IntegrityError):
+        accept(store, dedup_key="d1", machines=("SHIPPED", "SHIPPED"))
+    # The states fail: the message (and its delivery) is not stored.
+    unstorable = (object(), "SHIPPED")
+    with pytest.raises(sqlite3.Error):
+        accept(store, dedup_key="d2", machines=unstorable)  # type: ignore[arg-type]
+    record = store.transaction("tx-1")
+    assert record is not None
+    assert (record.requester_state, record.responder_state) == ("PENDING", "IN-PROCESS")
+    assert len(store.list_messages()) == len(store.due(T0)) == 1
+    assert store.find_duplicate("d2") is None
+
+
+def test_duplicates_are_found_and_never_stored_twice(store: Store) -> None:
+    assert store.find_duplicate("d1") is None
+    first = accept(store, dedup_key="d1")
+    other = accept(store, dedup_key="d2")
+    accept(store)  # messages without a key are never duplicates
+    accept(store)
+    assert (store.find_duplicate("d1"), store.find_duplicate("d2")) == (first, other)
+    for again in (partial(accept, store, dedup_key="d1"), partial(hold, store, dedup_key="d2")):
+        with pytest.raises(sqlite3.IntegrityError):  # the safety net under find_duplicate
+            again()
+    assert len(store.list_messages()) == 4
+
+
+def test_a_refused_message_is_no_duplicate(store: Store) -> None:
+    held = hold(store, dedup_key="d1")
+    assert store.find_duplicate("d1") == held
+    store.refuse(held, "not a member", T0)
+    assert store.find_duplicate("d1") is None
+    again = hold(store, dedup_key="d1")  # sent again after the refusal: judged anew
+    assert store.find_duplicate("d1") == again != held
+
+
+def test_refused_apdu_is_kept_in_the_history(store: Store) -> None:
+    accept(store, machines=("PENDING", "IN-PROCESS"))
+    refused = store.record_refused(
+        peer="LND",
+        apdu_type="Received",
+        transaction_key="tx-1",
+        target_symbol="BRW",
+        ber=BER,
+        reason="Received is not allowed while the responder is IN-PROCESS",
+        now=T0 + timedelta(minutes=1),
+    )
+    [view] = store.list_messages("refused")
+    assert (view.id, view.state, view.apdu_type, view.deliveries) == (
+        refused,
+        "refused",
+        "Received",
+        (),
+    )
+    assert view.reason == "Received is not allowed while the responder is IN-PROCESS"
+    record, history = store.transaction_history(1)
+    assert [m.id for m in history] == [1, refused]
+    assert record.updated_at == T0  # the refusal changed nothing of the transaction
+    assert (record.requester_state, record.responder_state) == ("PENDING", "IN-PROCESS")
+    assert [d.message_id for d in store.due(T0 + timedelta(hours=1))] == [1]
+    assert store.resend(refused, T0) == 0
+
+
+def transactions(store: Store) -> dict[str, int]:
+    """Four transactions between BRW, LND and OTH; their ids by key."""
+    for key, requester, responder, machines in [
+        ("a", "BRW", "LND", ("PENDING", "IN-PROCESS")),
+        ("b", "LND", "oth", ("SHIPPED", "SHIPPED")),
+        ("c", "OTH", "BRW", None),
+        ("d", "brw", "OTH", ("SHIPPED", "PENDING")),
+    ]:
+        accept(store, key=key, requester=requester, responder=responder, machines=machines)
+    return {t.key: t.id for t in store.list_transactions()}
+
+
+def listed(store: Store, state: str | None = None, peer: str | None = None, limit: int = 50) -> str:
+    return "".join(t.key for t in store.list_transactions(state, peer, limit))
+
+
+def test_list_transactions_newest_first_with_filters(store: Store) -> None:
+    ids = transactions(store)
+    assert list(ids) == ["d", "c", "b", "a"]
+    assert list(ids.values()) == sorted(ids.values(), reverse=True)
+    assert listed(store, limit=2) == "dc"
+    assert listed(store, peer="BRW") == "dca"  # as requester or responder, in any case
+    assert listed(store, peer="oth") == "dcb"
+    assert listed(store, peer="OTH", limit=2) == "dc"
+    assert listed(store, state="shipped") == "db"  # either machine's state
+    assert listed(store, state="PENDING") == "da"
+    assert listed(store, state="PENDING", limit=1) == "d"
+    assert listed(store, state="SHIPPED", peer="LND") == "b"
+    assert listed(store, state="IN-PROCESS", peer="OTH") == ""
+    assert listed(store, peer="NOBODY") == listed(store, state="LOST") == ""
+
+
+def test_transaction_history_in_order_with_deliveries(store: Store) -> None:
+    request = accept(store, [OLD, NEW], key="tx-7", dedup_key="r")
+    accept(store, key="tx-other")
+    held = hold(store, key="tx-7")
+    report = store.refuse(held, "not a member", T0, notice([NEW]))
+    by_address = {d.address: d for d in store.due(T0) if d.message_id == request}
+    store.delivered(by_address[OLD].id, T0)
+    store.retry_later(by_address[NEW].id, "connection refused", T0)
+
+    ids = {t.key: t.id for t in store.list_transactions()}
+    record, history = store.transaction_history(ids["tx-7"])
+    assert (record.id, record.key) == (ids["tx-7"], "tx-7")
+    assert [(m.id, m.peer, m.apdu_type, m.state) for m in history] == [
+        (request, "BRW", "ill-request", "pending"),
+        (held, "NEWLIB", "ILL-Request", "refused"),
+        (report, GATEWAY_PEER, "Status-Or-Error-Report", "pending"),
+    ]
+    assert [(d.address, d.state, d.attempts, d.last_error) for d in history[0].deliveries] == [
+        (OLD, "delivered", 1, None),
+        (NEW, "pending", 1, "connection refused"),
+    ]
+    assert history[1].reason == "not a member"
+    with pytest.raises(KeyError, match="no transaction 999"):
+        store.transaction_history(999)
+
+
+def test_transaction_queries_seek_an_index(store: Store) -> None:
+    """What the gateway asks per APDU, and the operators' filters, never read a whole table."""
+    transactions(store)
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    store.transaction("a")
+    store.counterpart("a")
+    store.find_duplicate("d1")
+    store.transaction_history(1)
+    for state, peer in (("PENDING", None), (None, "BRW"), ("PENDING", "BRW")):
+        store.list_transactions(state, peer)
+    store._db.set_trace_callback(None)
+    assert len(statements) == 9
+    for statement in statements:
+        plan = [row[3] for row in store._db.execute("EXPLAIN QUERY PLAN " + statement)]
+        scans = [
+            s for s in plan if s.startswith("SCAN") and "subquery" not in s and "json" not in s
+        ]
+        assert not scans, (statement, plan)
+        if "FROM deliveries" not in statement:  # those of a few messages may well be sorted
+            assert not [step for step in plan if "TEMP B-TREE" in step], (statement, plan)
+
+
 # -- held messages ------------------------------------------------------------------------------
 
 
 def hold(
-    store: Store, *, key: str = "tx-7", ber: bytes = BER, requester: str | None = "NEWLIB"
+    store: Store,
+    *,
+    key: str = "tx-7",
+    ber: bytes = BER,
+    requester: str | None = "NEWLIB",
+    dedup_key: str | None = None,
 ) -> int:
     return store.accept_held(
         peer="NEWLIB",
@@ -444,6 +725,7 @@ def hold(
         responder_symbol="LND",
         reason="requester NEWLIB is not a configured peer",
         now=T0,
+        dedup_key=dedup_key,
     )
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,15 +21,23 @@ from pathlib import Path
 
 from isoill import reports
 from isoill.cli.common import BadInput
+from isoill.cli.storeopts import (
+    DELIVERY_COLUMNS,
+    add_db_option,
+    database,
+    json_default,
+    message_rows,
+    open_store,
+    table,
+    when,
+)
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.config import Config, ConfigError, load
 from isoill.forwarder import IDLE_POLL
 from isoill.gateway import symbol_of
 from isoill.router import RoutesError, RoutingTable
-from isoill.store import MESSAGE_STATES, MessageView, Notice, Store, StoreError
-
-DEFAULT_DB = Path("var/isoill.sqlite3")
+from isoill.store import MESSAGE_STATES, MessageView, Notice
 
 _COLUMNS = (
     "ID",
@@ -41,11 +48,7 @@ _COLUMNS = (
     "TRANSACTION",
     "SIZE",
     "STATE",
-    "ADDRESS",
-    "DELIVERY",
-    "TRIES",
-    "NEXT TRY",
-    "NOTE",
+    *DELIVERY_COLUMNS,
 )
 
 
@@ -58,12 +61,12 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     list_cmd.add_argument("--state", choices=MESSAGE_STATES, help="only messages in this state")
     list_cmd.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     list_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    _add_db_option(list_cmd)
+    add_db_option(list_cmd)
     list_cmd.set_defaults(run=_list)
 
     resend_cmd = actions.add_parser("resend", help="queue a message's failed deliveries again")
     resend_cmd.add_argument("id", type=int, metavar="ID", help="message id from queue list")
-    _add_db_option(resend_cmd)
+    add_db_option(resend_cmd)
     resend_cmd.set_defaults(run=_resend)
 
     release_cmd = actions.add_parser("release", help="deliver a held request to its target")
@@ -85,14 +88,6 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     refuse_cmd.set_defaults(run=_refuse)
 
 
-def _add_db_option(parser: argparse.ArgumentParser) -> None:
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--config", type=Path, help="the daemon's configuration: use its store")
-    where.add_argument(
-        "--db", type=Path, default=DEFAULT_DB, help=f"queue database (default {DEFAULT_DB})"
-    )
-
-
 def _add_config_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
@@ -110,47 +105,23 @@ def _config_and_routes(path: Path) -> tuple[Config, RoutingTable]:
         raise BadInput(str(error)) from None
 
 
-def _database(args: argparse.Namespace) -> Path:
-    if args.config is None:
-        path: Path = args.db
-        return path
-    try:
-        return load(args.config).store
-    except ConfigError as error:
-        raise BadInput(str(error)) from None
-
-
-@contextmanager
-def _open(path: Path) -> Iterator[Store]:
-    """The queue at ``path``; an operator's typo must not create an empty database."""
-    if not path.is_file():
-        raise BadInput(f"{path}: no queue database")
-    try:
-        store = Store(path)
-    except (sqlite3.Error, StoreError) as error:
-        raise BadInput(f"{path}: {error}") from None
-    try:
-        yield store
-    finally:
-        store.close()
-
-
 def _list(args: argparse.Namespace) -> None:
     if args.limit < 1:
         raise BadInput(f"--limit must be at least 1, not {args.limit}")
-    with _open(_database(args)) as store:
+    with open_store(database(args)) as store:
         messages = store.list_messages(args.state, args.limit)
     if args.json:
-        json.dump([dataclasses.asdict(m) for m in messages], sys.stdout, indent=2, default=_iso)
+        views = [dataclasses.asdict(m) for m in messages]
+        json.dump(views, sys.stdout, indent=2, default=json_default)
         sys.stdout.write("\n")
     elif messages:
-        sys.stdout.write(_table([row for m in messages for row in _rows(m)]))
+        sys.stdout.write(table(_COLUMNS, [row for m in messages for row in _rows(m)]))
     else:
         sys.stdout.write("no messages\n")
 
 
 def _resend(args: argparse.Namespace) -> None:
-    with _open(_database(args)) as store:
+    with open_store(database(args)) as store:
         try:
             count = store.resend(args.id, datetime.now(UTC))
         except KeyError:
@@ -163,7 +134,7 @@ def _resend(args: argparse.Namespace) -> None:
 def _release(args: argparse.Namespace) -> None:
     config, routes = _config_and_routes(args.config)
     now = datetime.now(UTC)
-    with _open(config.store) as store, _about(args.id):
+    with open_store(config.store) as store, _about(args.id):
         target = store.held(args.id).target_symbol
         addresses = [str(a) for a in routes.addresses(target, now)] if target else []
         if not addresses:
@@ -178,7 +149,7 @@ def _release(args: argparse.Namespace) -> None:
 def _refuse(args: argparse.Namespace) -> None:
     config, routes = _config_and_routes(args.config)
     now = datetime.now(UTC)
-    with _open(config.store) as store, _about(args.id):
+    with open_store(config.store) as store, _about(args.id):
         request = decode(store.held(args.id).ber)  # it was decoded once already, when received
         requester = symbol_of(getattr(request, "requester_id", None))
         addresses = [str(a) for a in routes.addresses(requester, now)] if requester else []
@@ -211,21 +182,10 @@ def _deliveries(count: int) -> str:
     return f"{count} delivery" if count == 1 else f"{count} deliveries"
 
 
-def _iso(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def _when(moment: datetime | None) -> str:
-    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%SZ")
-
-
 def _rows(message: MessageView) -> list[tuple[str, ...]]:
-    """One row per delivery (one for a message without any); the message on the first only."""
     head = (
         str(message.id),
-        _when(message.received_at),
+        when(message.received_at),
         message.peer,
         message.apdu_type,
         message.target_symbol or "",
@@ -233,27 +193,4 @@ def _rows(message: MessageView) -> list[tuple[str, ...]]:
         str(message.size),
         message.state,
     )
-    if not message.deliveries:
-        return [(*head, "", "", "", "", message.reason or "")]
-    blank = ("",) * len(head)
-    return [
-        (
-            *(blank if index else head),
-            delivery.address,
-            delivery.state,
-            str(delivery.attempts),
-            _when(delivery.next_attempt_at),
-            delivery.last_error or "",
-        )
-        for index, delivery in enumerate(message.deliveries)
-    ]
-
-
-def _table(rows: list[tuple[str, ...]]) -> str:
-    lines = [_COLUMNS, *rows]
-    widths = [max(len(cell) for cell in column) for column in zip(*lines, strict=True)]
-    return "".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-        + "\n"
-        for line in lines
-    )
+    return message_rows(head, message)

@@ -1,0 +1,96 @@
+"""What the commands that read the store (``isoill queue``, ``isoill tx``) share: the database
+option, opening it, and printing times, messages and tables. Nothing here prints APDU bytes."""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from isoill.cli.common import BadInput
+from isoill.config import ConfigError, load
+from isoill.store import MessageView, Store, StoreError
+
+DEFAULT_DB = Path("var/isoill.sqlite3")
+
+#: The columns :func:`message_rows` adds after a message's own.
+DELIVERY_COLUMNS = ("ADDRESS", "DELIVERY", "TRIES", "NEXT TRY", "NOTE")
+
+
+def add_db_option(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--config", type=Path, help="the daemon's configuration: use its store")
+    where.add_argument(
+        "--db", type=Path, default=DEFAULT_DB, help=f"queue database (default {DEFAULT_DB})"
+    )
+
+
+def database(args: argparse.Namespace) -> Path:
+    """The database that :func:`add_db_option`'s options name."""
+    if args.config is None:
+        path: Path = args.db
+        return path
+    try:
+        return load(args.config).store
+    except ConfigError as error:
+        raise BadInput(str(error)) from None
+
+
+@contextmanager
+def open_store(path: Path) -> Iterator[Store]:
+    """The store at ``path``; an operator's typo must not create an empty database."""
+    if not path.is_file():
+        raise BadInput(f"{path}: no queue database")
+    try:
+        store = Store(path)
+    except (sqlite3.Error, StoreError) as error:
+        raise BadInput(f"{path}: {error}") from None
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def json_default(value: object) -> str:
+    """``json.dump``'s ``default`` for the store's views: times in ISO 8601."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def when(moment: datetime | None) -> str:
+    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def message_rows(head: tuple[str, ...], message: MessageView) -> list[tuple[str, ...]]:
+    """A message's table rows: ``head`` (its own cells) and :data:`DELIVERY_COLUMNS`, one row
+    per delivery (one for a message without any, its reason as the note); ``head`` on the
+    first only."""
+    if not message.deliveries:
+        return [(*head, "", "", "", "", message.reason or "")]
+    blank = ("",) * len(head)
+    return [
+        (
+            *(blank if index else head),
+            delivery.address,
+            delivery.state,
+            str(delivery.attempts),
+            when(delivery.next_attempt_at),
+            delivery.last_error or "",
+        )
+        for index, delivery in enumerate(message.deliveries)
+    ]
+
+
+def table(columns: Sequence[str], rows: Sequence[tuple[str, ...]]) -> str:
+    """Left-aligned columns two spaces apart, under a header line."""
+    lines = [tuple(columns), *rows]
+    widths = [max(len(cell) for cell in column) for column in zip(*lines, strict=True)]
+    return "".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        + "\n"
+        for line in lines
+    )

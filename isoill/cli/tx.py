@@ -1,0 +1,188 @@
+"""``isoill tx``: the transactions the gateway tracks.
+
+``isoill tx list`` shows the newest transactions, their parties and the state of each party's
+protocol machine; ``isoill tx show ID`` shows one transaction and every APDU of its history with
+the state of each delivery. Neither ever prints an APDU's bytes: they may carry patron data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from typing import Any
+
+from isoill.cli.common import BadInput
+from isoill.cli.storeopts import (
+    DELIVERY_COLUMNS,
+    add_db_option,
+    database,
+    json_default,
+    message_rows,
+    open_store,
+    table,
+    when,
+)
+from isoill.store import MessageView, TransactionRecord
+
+_LIST_COLUMNS = (
+    "ID",
+    "CREATED",
+    "UPDATED",
+    "TRANSACTION",
+    "REQUESTER",
+    "STATE",
+    "RESPONDER",
+    "STATE",
+)
+_HISTORY_COLUMNS = ("ID", "RECEIVED", "APDU", "DIRECTION", "STATE", *DELIVERY_COLUMNS)
+
+#: The parts of a transaction-id, in the order of the gateway's ``transaction_key``.
+_ID_PARTS = ("initial_requester", "group_qualifier", "qualifier", "sub_qualifier")
+
+
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``tx list`` and ``tx show`` to the ``isoill`` command."""
+    tx = subparsers.add_parser("tx", help="list transactions and show their history")
+    actions = tx.add_subparsers(required=True, metavar="ACTION")
+
+    list_cmd = actions.add_parser("list", help="the newest transactions, parties and states")
+    list_cmd.add_argument(
+        "--state",
+        metavar="S",
+        help="only those where either party's machine is in state S (e.g. PENDING; any case)",
+    )
+    list_cmd.add_argument(
+        "--peer",
+        metavar="SYMBOL",
+        help="only those with SYMBOL as requester or responder (any case)",
+    )
+    list_cmd.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    list_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_db_option(list_cmd)
+    list_cmd.set_defaults(run=_list)
+
+    show_cmd = actions.add_parser("show", help="a transaction and every APDU of it")
+    show_cmd.add_argument("id", type=int, metavar="ID", help="transaction id from tx list")
+    show_cmd.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_db_option(show_cmd)
+    show_cmd.set_defaults(run=_show)
+
+
+def _list(args: argparse.Namespace) -> None:
+    if args.limit < 1:
+        raise BadInput(f"--limit must be at least 1, not {args.limit}")
+    with open_store(database(args)) as store:
+        records = store.list_transactions(args.state, args.peer, args.limit)
+    if args.json:
+        _dump([_record_json(record) for record in records])
+    elif records:
+        sys.stdout.write(table(_LIST_COLUMNS, [_list_row(record) for record in records]))
+    else:
+        sys.stdout.write("no transactions\n")
+
+
+def _show(args: argparse.Namespace) -> None:
+    with open_store(database(args)) as store:
+        try:
+            record, messages = store.transaction_history(args.id)
+        except KeyError:
+            raise BadInput(f"no transaction {args.id}") from None
+    if args.json:
+        history = [dataclasses.asdict(message) for message in messages]
+        _dump({"transaction": _record_json(record), "messages": history})
+        return
+    sys.stdout.write(_summary(record))
+    if messages:
+        rows = [row for message in messages for row in _history_rows(message)]
+        sys.stdout.write("\n" + table(_HISTORY_COLUMNS, rows))
+
+
+def _dump(value: object) -> None:
+    json.dump(value, sys.stdout, indent=2, default=json_default)
+    sys.stdout.write("\n")
+
+
+def _id_parts(key: str) -> tuple[str | None, ...] | None:
+    """The transaction-id's parts in a key (see ``isoill.gateway.transaction_key``); ``None``
+    for a key of another form."""
+    try:
+        parts = json.loads(key)
+    except ValueError:
+        return None
+    if not isinstance(parts, list) or len(parts) != len(_ID_PARTS):
+        return None
+    if not all(part is None or isinstance(part, str) for part in parts):
+        return None
+    return tuple(parts)
+
+
+def _record_json(record: TransactionRecord) -> dict[str, Any]:
+    """A transaction as JSON, with its transaction-id's parts (``null`` if the key has none)."""
+    parts = _id_parts(record.key)
+    transaction_id = None if parts is None else dict(zip(_ID_PARTS, parts, strict=True))
+    return {**dataclasses.asdict(record), "transaction_id": transaction_id}
+
+
+def _quoted(part: str | None) -> str:
+    """A part of a transaction-id as text, quoted so that an empty one shows (and control
+    characters come escaped)."""
+    return "(none)" if part is None else json.dumps(part, ensure_ascii=False)
+
+
+def _short_key(key: str) -> str:
+    """A transaction-id on one line: ``BRW/"group"/"42"``, then ``/"sub"`` if it has one."""
+    parts = _id_parts(key)
+    if parts is None:
+        return json.dumps(key, ensure_ascii=False)
+    initial, *qualifiers, sub = parts
+    shown = [initial or "-", *map(_quoted, qualifiers)]
+    if sub is not None:
+        shown.append(_quoted(sub))
+    return "/".join(shown)
+
+
+def _list_row(record: TransactionRecord) -> tuple[str, ...]:
+    return (
+        str(record.id),
+        when(record.created_at),
+        when(record.updated_at),
+        _short_key(record.key),
+        record.requester_symbol or "-",
+        record.requester_state or "-",
+        record.responder_symbol or "-",
+        record.responder_state or "-",
+    )
+
+
+def _summary(record: TransactionRecord) -> str:
+    """The transaction itself, one ``name  value`` line each."""
+    parts = _id_parts(record.key)
+    if parts is None:
+        key = [("key", _quoted(record.key))]
+    else:
+        key = [(n.replace("_", " "), _quoted(p)) for n, p in zip(_ID_PARTS, parts, strict=True)]
+    lines = [
+        ("transaction", str(record.id)),
+        *key,
+        ("requester", record.requester_symbol or "(unknown)"),
+        ("requester state", record.requester_state or "(not tracked)"),
+        ("responder", record.responder_symbol or "(unknown)"),
+        ("responder state", record.responder_state or "(not tracked)"),
+        ("created", when(record.created_at)),
+        ("updated", when(record.updated_at)),
+    ]
+    width = max(len(name) for name, _ in lines)
+    return "".join(f"{name.ljust(width)}  {value}\n" for name, value in lines)
+
+
+def _history_rows(message: MessageView) -> list[tuple[str, ...]]:
+    head = (
+        str(message.id),
+        when(message.received_at),
+        message.apdu_type,
+        f"{message.peer} -> {message.target_symbol or '?'}",
+        message.state,
+    )
+    return message_rows(head, message)

@@ -1,0 +1,90 @@
+"""What the gateway needs around the protocol machine: when two APDUs are the same, which
+party sent an APDU, and one lock per transaction under which its state is read, checked and
+written, and on which an early APDU waits for the one it follows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from isoill.codec.values import ApduModel
+from isoill.router import APDU_FLOW, Flow
+from isoill.store import TransactionRecord
+from isoill.transactions.machine import Role, State, States
+
+#: The states of a transaction the gateway has not seen yet.
+NEW = States(State.IDLE, State.IDLE)
+
+
+def states_of(record: TransactionRecord | None) -> States:
+    """The two machines' states as stored; a transaction stored before the gateway tracked
+    states (or never seen) is new."""
+    if record is None or record.requester_state is None or record.responder_state is None:
+        return NEW
+    return States(State(record.requester_state), State(record.responder_state))
+
+
+def dedup_key(apdu: ApduModel, transaction_key: str, ber: bytes) -> str:
+    """What makes an APDU the same as one received before.
+
+    A peer that lost the gateway's answer sends the APDU again, possibly re-encoded (lengths
+    definite instead of indefinite, say), so bytes alone would miss it. Its service date and
+    time, though, are those of the service it repeats. Two APDUs are the same when they have
+    the same transaction-id, APDU type and date-time-of-this-service with a time. Without a
+    time (it is optional) two messages of one day would look alike, so the bytes decide.
+    """
+    service = apdu.service_date_time.date_time_of_this_service  # type: ignore[attr-defined]
+    parts = [transaction_key, apdu.apdu_type, service.date]
+    parts.append(service.time if service.time else hashlib.sha256(ber).hexdigest())
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def sender_role(
+    apdu_type: str, senders: set[str], requester: str | None, responder: str | None
+) -> Role | None:
+    """The role of the party that sent an APDU: by its type, or for the types either party
+    sends (Message, Lost, ...) by which of the transaction's parties the connection speaks
+    for; ``None`` when that cannot be told."""
+    flow = APDU_FLOW[apdu_type]
+    if flow is Flow.FROM_REQUESTER:
+        return Role.REQUESTER
+    if flow is Flow.FROM_RESPONDER:
+        return Role.RESPONDER
+    if requester is not None and requester in senders:
+        return Role.REQUESTER
+    if responder is not None and responder in senders:
+        return Role.RESPONDER
+    return None
+
+
+class TransactionLocks:
+    """One :class:`asyncio.Condition` per transaction in use, dropped when nobody holds it.
+
+    Holding it serialises the APDUs of one transaction (state read, checked and written as
+    one step); waiting on it lets an early APDU sleep until another APDU of its transaction
+    has been accepted (:meth:`changed`).
+    """
+
+    def __init__(self) -> None:
+        self._conditions: dict[str, tuple[asyncio.Condition, int]] = {}
+
+    @asynccontextmanager
+    async def holding(self, key: str) -> AsyncIterator[asyncio.Condition]:
+        condition, users = self._conditions.get(key, (asyncio.Condition(), 0))
+        self._conditions[key] = (condition, users + 1)
+        try:
+            async with condition:
+                yield condition
+        finally:
+            condition, users = self._conditions[key]
+            if users == 1:
+                del self._conditions[key]
+            else:
+                self._conditions[key] = (condition, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._conditions)
