@@ -89,6 +89,9 @@ class Peer(_Section):
     status_from_history: bool = False
     """Answer a Status-Query for this peer from the gateway's history while the peer cannot
     be reached, instead of queueing it."""
+    capture: bool = True
+    """With ``[capture]`` on: record the APDUs this peer sends and those sent to it, and the
+    answers to them."""
 
 
 class ProfileSpec(_Section):
@@ -104,6 +107,12 @@ class Transactions(_Section):
     crossing_wait: float = Field(30.0, ge=0)
     """Seconds an APDU that arrives before the one it follows (a Received before its Shipped)
     waits for it, unanswered, before it is refused."""
+
+
+class Capture(_Section):
+    directory: Path
+    """Where the daemon writes one capture file per run, relative to the config file."""
+    format: Literal["pcapng", "pcap"] = "pcapng"
 
 
 class Admin(_Section):
@@ -124,6 +133,8 @@ class Config(_Section):
     delivery: Delivery = Delivery()
     transactions: Transactions = Transactions()
     admin: Admin | None = None
+    capture: Capture | None = None
+    """Record every APDU in and out (see docs/capture.md); absent: off."""
     log: Log = Log()
     peers: dict[str, Peer] = {}
     default_peer: Peer = Peer()
@@ -182,6 +193,14 @@ def load(path: Path) -> Config:
         raise ConfigError(f"{path}: {problems}") from None
     base = path.parent
     peers = {symbol.strip().upper(): peer for symbol, peer in config.peers.items()}
+    capture = config.capture
+    if capture is not None:
+        capture = capture.model_copy(update={"directory": base / capture.directory})
     return config.model_copy(
-        update={"store": base / config.store, "routes": base / config.routes, "peers": peers}
+        update={
+            "store": base / config.store,
+            "routes": base / config.routes,
+            "peers": peers,
+            "capture": capture,
+        }
     )

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from datetime import UTC, datetime
 
 from isoill import logs, metrics
+from isoill.capture.recorder import Tap, socket_address
 from isoill.codec.decoder import decode
 from isoill.codec.errors import CodecError
 from isoill.codec.framing import Framer
@@ -36,6 +38,7 @@ class Forwarder:
         self._task: asyncio.Task[None] | None = None
         self._senders: dict[str, asyncio.Task[None]] = {}
         self._streams: dict[str, tuple[asyncio.StreamReader, asyncio.StreamWriter]] = {}
+        self._taps: dict[str, Tap] = {}  # the capture's view of each kept connection
         self.log = logs.get(component="forwarder")
 
     def start(self) -> None:
@@ -124,10 +127,16 @@ class Forwarder:
 
     async def _send_once(self, delivery: Delivery) -> bytes | None:
         settings = self.config.delivery
+        peer = self.config.peer(delivery.target_symbol)
+        target = delivery.target_symbol or delivery.address
         reader, writer = await self._connect(delivery.address)
+        tap = self._taps[delivery.address]
+        if peer.capture:
+            comment = f"isoill -> {target} {delivery.apdu_type}"
+            tap.apdu(True, delivery.ber, time.time(), comment)
         writer.write(delivery.ber)
         await writer.drain()
-        if not self.config.peer(delivery.target_symbol).expects_reply:
+        if not peer.expects_reply:
             return None
         framer = Framer(max_apdu_size=self.config.limits.max_apdu_size)
         async with asyncio.timeout(settings.reply_timeout):
@@ -139,7 +148,11 @@ class Forwarder:
         try:
             apdu = decode(answer)
         except CodecError as error:
+            if peer.capture:
+                tap.apdu(False, answer, time.time(), f"{target} -> isoill unreadable APDU")
             raise DeliveryError(f"unreadable answer: {error}") from None
+        if peer.capture:
+            tap.apdu(False, answer, time.time(), f"{target} -> isoill {apdu.apdu_type}")
         if isinstance(apdu, StatusOrErrorReport):
             if apdu.error_report is not None:
                 raise DeliveryError(f"refused: {apdu.error_report.model_dump(mode='json')}")
@@ -148,15 +161,23 @@ class Forwarder:
 
     async def _connect(self, address: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         stream = self._streams.get(address)
-        if stream is not None and not stream[1].is_closing():
-            return stream
+        if stream is not None:
+            if not stream[1].is_closing():
+                return stream
+            self._drop(address)
         host, _, port = address.rpartition(":")
         async with asyncio.timeout(self.config.delivery.connect_timeout):
             stream = await asyncio.open_connection(host.strip("[]"), int(port))
         self._streams[address] = stream
+        local = socket_address(stream[1].get_extra_info("sockname"))
+        remote = socket_address(stream[1].get_extra_info("peername"))
+        self._taps[address] = Tap(self.gateway.recorder, local, remote)
         return stream
 
     def _drop(self, address: str) -> None:
         stream = self._streams.pop(address, None)
         if stream is not None:
             stream[1].close()
+        tap = self._taps.pop(address, None)
+        if tap is not None:
+            tap.close(time.time())

@@ -13,11 +13,12 @@ import contextlib
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from isoill import logs, metrics, reports
+from isoill.capture.recorder import Recorder
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError
@@ -81,11 +82,18 @@ class _Incoming:
 @dataclass(frozen=True)
 class Outcome:
     """What to send back (``reply``), whether the connection must close afterwards (``close``),
-    and whether the peer expects it closed once nothing more is pending (``done``)."""
+    and whether the peer expects it closed once nothing more is pending (``done``); and, for
+    the capture, whether the sender's settings let the APDU and the reply be recorded, who
+    sent it and what it was."""
 
     reply: bytes | None
     close: bool = False
     done: bool = False
+    capture: bool = True
+    sender: str = ""
+    """The sender's symbol, else the connection's address."""
+    summary: str = ""
+    """``SENDER -> TARGET APDU-TYPE`` (``?`` for no target)."""
 
 
 def symbol_of(system_id: SystemId | None) -> str | None:
@@ -123,15 +131,30 @@ class Gateway:
         self.delivery_wanted = asyncio.Event()
         self.unreachable: set[str] = set()  # addresses whose last delivery attempt failed
         self._locks = TransactionLocks()
+        self.recorder: Recorder | None = None  # with [capture], from open() to close()
 
     async def open(self) -> None:
         self.config.store.parent.mkdir(parents=True, exist_ok=True)
         self._store = await self._run(Store, self.config.store, self.config.delivery.policy())
+        capture = self.config.capture
+        if capture is not None:
+            self.recorder = Recorder.open(capture.directory, capture.format)
 
     async def close(self) -> None:
         if self._store is not None:
             await self._run(self._store.close)
         self._executor.shutdown(wait=True)
+        if self.recorder is not None:
+            self.recorder.close()
+
+    def recorded(self, sender: str | None, origin: Origin) -> bool:
+        """Whether an APDU from ``sender`` may be recorded: that peer's ``capture``; for an
+        APDU that names no sender, that of every symbol seen on its connection, or of
+        ``default_peer`` when none has been."""
+        symbols = {sender} if sender else origin.symbols
+        if not symbols:
+            return self.config.default_peer.capture
+        return all(self.config.peer(symbol).capture for symbol in symbols)
 
     async def store(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a store method on the store's thread."""
@@ -152,12 +175,24 @@ class Gateway:
         try:
             apdu = decode(ber)
         except CodecError as error:
-            return self._malformed(error, origin, log, now)
+            outcome = self._malformed(error, origin, log, now)
+            return replace(
+                outcome,
+                capture=self.recorded(None, origin),
+                sender=origin.address,
+                summary=f"{origin.address} -> ? malformed APDU",
+            )
         incoming = await self._route(apdu, ber, origin, log, now)
         async with self._locks.holding(incoming.key) as transaction:
             outcome = await self._within_transaction(incoming, transaction)
             transaction.notify_all()  # an early APDU of this transaction may go on now
-        return outcome
+        sender = incoming.sender or origin.address
+        return replace(
+            outcome,
+            capture=self.recorded(incoming.sender, origin),
+            sender=sender,
+            summary=f"{sender} -> {incoming.target or '?'} {apdu.apdu_type}",
+        )
 
     async def _within_transaction(
         self, incoming: _Incoming, transaction: asyncio.Condition

@@ -13,17 +13,19 @@ import contextlib
 import functools
 import os
 import signal
+import time
 from collections import Counter
 from datetime import UTC, datetime
 
 from isoill import logs, metrics, reports
+from isoill.capture.recorder import Tap, socket_address
 from isoill.codec.encoder import encode
 from isoill.codec.errors import FramingError
 from isoill.codec.framing import Framer
 from isoill.codec.models import GeneralProblem
 from isoill.config import Config, Listener
 from isoill.forwarder import Forwarder
-from isoill.gateway import Gateway, Origin
+from isoill.gateway import Gateway, Origin, Outcome
 from isoill.router import RoutesError, RoutingTable
 
 READ_CHUNK = 65536
@@ -52,7 +54,7 @@ class Server:
             )
             self._servers.append(server)
             for sock in server.sockets:
-                self.log.info("listening", address=_address(sock.getsockname()))
+                self.log.info("listening", address=socket_address(sock.getsockname()))
         if self.config.admin is not None:
             self._admin = await metrics.serve_admin(
                 self.config.admin.host, self.config.admin.port, self.healthy
@@ -122,7 +124,7 @@ class Server:
     async def _accept(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, listener: Listener
     ) -> None:
-        address = _address(writer.get_extra_info("peername"))
+        address = socket_address(writer.get_extra_info("peername"))
         host = address.rsplit(":", 1)[0]
         limits = self.config.limits
         if (
@@ -139,8 +141,10 @@ class Server:
         self._writers[task] = writer
         self._per_address[host] += 1
         metrics.CONNECTIONS.inc()
+        local = socket_address(writer.get_extra_info("sockname"))
+        tap = Tap(self.gateway.recorder, address, local)
         try:
-            await self._serve(reader, writer, Origin(address, listener.default_target))
+            await self._serve(reader, writer, Origin(address, listener.default_target), tap)
         except ConnectionError as error:
             self.log.info("connection lost", peer=address, error=repr(error))
         finally:
@@ -151,9 +155,14 @@ class Server:
                 del self._per_address[host]
             metrics.CONNECTIONS.dec()
             writer.close()
+            tap.close(time.time())
 
     async def _serve(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, origin: Origin
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        origin: Origin,
+        tap: Tap,
     ) -> None:
         limits = self.config.limits
         framer = Framer(max_apdu_size=limits.max_apdu_size, max_depth=limits.max_depth)
@@ -178,7 +187,11 @@ class Server:
                     log.warning("framing error; closing", error=str(error))
                     problem = GeneralProblem.from_value(error.general_problem)
                     now = datetime.now(UTC)
-                    writer.write(encode(reports.provider_error(None, problem, str(error), now)))
+                    report = encode(reports.provider_error(None, problem, str(error), now))
+                    if self.gateway.recorded(None, origin):
+                        comment = f"isoill -> {origin.address} Status-Or-Error-Report"
+                        tap.apdu(False, report, now.timestamp(), comment)
+                    writer.write(report)
                     with contextlib.suppress(ConnectionError):
                         await writer.drain()
                     return
@@ -188,10 +201,7 @@ class Server:
                 assert task is not None
                 self._busy.add(task)
                 try:
-                    outcome = await self.gateway.receive(ber, origin)
-                    if outcome.reply is not None:
-                        writer.write(outcome.reply)
-                        await writer.drain()
+                    outcome = await self._answer(ber, origin, writer, tap)
                 finally:
                     self._busy.discard(task)
                 if outcome.close:
@@ -202,9 +212,19 @@ class Server:
                 if self._stopping.is_set():
                     return
 
-
-def _address(sockname: object) -> str:
-    if isinstance(sockname, tuple) and len(sockname) >= 2:
-        host, port = sockname[0], sockname[1]
-        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
-    return str(sockname)
+    async def _answer(
+        self, ber: bytes, origin: Origin, writer: asyncio.StreamWriter, tap: Tap
+    ) -> Outcome:
+        """One APDU through the gateway, and its answer written; ``tap`` records both where
+        the sender's ``capture`` allows."""
+        received = time.time()
+        outcome = await self.gateway.receive(ber, origin)
+        if outcome.capture:
+            tap.apdu(True, ber, received, outcome.summary)
+        if outcome.reply is not None:
+            if outcome.capture:
+                comment = f"isoill -> {outcome.sender} Status-Or-Error-Report"
+                tap.apdu(False, outcome.reply, time.time(), comment)
+            writer.write(outcome.reply)
+            await writer.drain()
+        return outcome

@@ -1,0 +1,91 @@
+"""``isoill peer --listen HOST:PORT --symbol SYMBOL``: a simulated ILL peer that answers by
+script and prints one line per APDU it receives (see :mod:`isoill.tools.peer`). It runs
+until SIGINT or SIGTERM, then exits 0; a bad script or an address it cannot listen on exits 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+from typing import BinaryIO
+
+from isoill.cli.common import BadInput
+from isoill.cli.send import address
+from isoill.tools.peer import Arrival, Script, ScriptError, SimulatedPeer
+
+
+def _listen_address(text: str) -> tuple[str, int]:
+    return address(text, any_port=True)
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    command = commands.add_parser(
+        "peer",
+        help="run a simulated ILL peer that answers by script",
+        description="Listen as the ILL peer SYMBOL, answer each APDU by the script (by default"
+        " with a status-report) and print a line per APDU: time, sender's address, type,"
+        " transaction-id and answer. Stops on SIGINT or SIGTERM.",
+    )
+    command.add_argument(
+        "--listen", required=True, type=_listen_address, metavar="HOST:PORT", help="port 0: any"
+    )
+    command.add_argument("--symbol", required=True, help="this peer's library symbol")
+    command.add_argument("--script", type=Path, metavar="FILE", help="answers by APDU type (TOML)")
+    command.add_argument(
+        "--record", type=Path, metavar="FILE", help="append every APDU received to FILE (BER)"
+    )
+    command.add_argument(
+        "--close-after-answer",
+        action="store_true",
+        help="close each connection after answering its first APDU (a per-APDU peer)",
+    )
+    command.set_defaults(run=_peer)
+
+
+def _peer(args: argparse.Namespace) -> None:
+    try:
+        script = Script.load(args.script) if args.script is not None else Script.DEFAULT
+    except ScriptError as error:
+        raise BadInput(str(error)) from None
+    record = None
+    if args.record is not None:
+        try:
+            record = args.record.open("ab")
+        except OSError as error:
+            raise BadInput(f"{args.record}: {error.strerror}") from None
+    try:
+        asyncio.run(_run(args, script, record))
+    finally:
+        if record is not None:
+            record.close()
+
+
+async def _run(args: argparse.Namespace, script: Script, record: BinaryIO | None) -> None:
+    def arrived(arrival: Arrival) -> None:
+        if record is not None:
+            record.write(arrival.ber)
+            record.flush()
+        sys.stdout.write(f"{arrival}\n")
+        sys.stdout.flush()
+
+    peer = SimulatedPeer(
+        args.symbol, script, close_after_answer=args.close_after_answer, on_arrival=arrived
+    )
+    host, port = args.listen
+    try:
+        await peer.start(host, port)
+    except OSError as error:
+        raise BadInput(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    sys.stderr.write(f"isoill peer: {args.symbol} listening on {peer.address}\n")
+    sys.stderr.flush()
+    try:
+        await stopping.wait()
+    finally:
+        await peer.stop()
