@@ -3,7 +3,10 @@ say what to answer. The server feeds it APDUs from connections; the forwarder fe
 APDUs peers send back on delivery connections.
 
 The store is SQLite, used from one worker thread so that its connection stays on one thread and
-writes never block the event loop.
+writes never block the event loop, through a :class:`isoill.store.GroupWriter`: APDUs stored
+while a commit is being made are committed together in the next one (each acknowledged only
+once the commit holding it has returned), and the transactions in use are kept in memory for
+the checks of each APDU.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from isoill.codec.values import ApduModel
 from isoill.config import Config, Peer
 from isoill.router import APDU_FLOW, Flow, RoutingTable, select_target
 from isoill.rules.engine import Context, judge
-from isoill.store import Store
+from isoill.store import GroupWriter, Store, Write
 from isoill.transactions.machine import Role, States, advance, event_of, may_follow
 from isoill.transactions.tracking import NEW, TransactionLocks, dedup_key, sender_role, states_of
 
@@ -128,6 +131,7 @@ class Gateway:
         self.profiles = config.rule_profiles()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="isoill-store")
         self._store: Store | None = None
+        self._writer: GroupWriter | None = None
         self.delivery_wanted = asyncio.Event()
         self.unreachable: set[str] = set()  # addresses whose last delivery attempt failed
         self._locks = TransactionLocks()
@@ -136,11 +140,15 @@ class Gateway:
     async def open(self) -> None:
         self.config.store.parent.mkdir(parents=True, exist_ok=True)
         self._store = await self._run(Store, self.config.store, self.config.delivery.policy())
+        self._writer = GroupWriter(self._store, self._executor)
+        self._writer.start()
         capture = self.config.capture
         if capture is not None:
             self.recorder = Recorder.open(capture.directory, capture.format)
 
     async def close(self) -> None:
+        if self._writer is not None:
+            await self._writer.close()
         if self._store is not None:
             await self._run(self._store.close)
         self._executor.shutdown(wait=True)
@@ -157,13 +165,23 @@ class Gateway:
         return all(self.config.peer(symbol).capture for symbol in symbols)
 
     async def store(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a store method on the store's thread."""
-        return await self._run(method, *args, **kwargs)
+        """Run a store method on the store's thread, with the writer's next batch."""
+        return await self.writer.call(method, *args, **kwargs)
+
+    async def write(self, write: Write[T]) -> T:
+        """Commit a store write (``self.db.accept_write(...)``, ...) with the next group
+        commit; its result once that commit has returned."""
+        return await self.writer.write(write)
 
     @property
     def db(self) -> Store:
         assert self._store is not None, "gateway not opened"
         return self._store
+
+    @property
+    def writer(self) -> GroupWriter:
+        assert self._writer is not None, "gateway not opened"
+        return self._writer
 
     async def _run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -198,11 +216,11 @@ class Gateway:
         self, incoming: _Incoming, transaction: asyncio.Condition
     ) -> Outcome:
         """Everything from the duplicate check to the answer, under the transaction's lock."""
-        earlier = await self.store(self.db.find_duplicate, incoming.dedup_key)
+        earlier = await self.writer.duplicate(incoming.key, incoming.dedup_key)
         if earlier is not None:
             metrics.DUPLICATES.inc()
             incoming.log.info("duplicate", id=earlier)
-            record = await self.store(self.db.transaction, incoming.key)
+            record = await self.writer.transaction(incoming.key)
             return self._acknowledge(incoming, states_of(record))
         states: States | None = None
         refusal = self._judge(incoming)
@@ -222,8 +240,7 @@ class Gateway:
         """Keep a refused APDU with the reason, for the transaction's history. The refusal
         goes out even if the store cannot take it now: the sender learns of it either way."""
         try:
-            await self.store(
-                self.db.record_refused,
+            write = self.db.record_refused_write(
                 peer=incoming.sender or incoming.origin.address,
                 apdu_type=incoming.apdu.apdu_type,
                 transaction_key=incoming.key,
@@ -232,6 +249,7 @@ class Gateway:
                 reason=str(refusal.note),
                 now=incoming.now,
             )
+            await self.write(write)
         except Exception as error:
             incoming.log.error("store failed", error=repr(error))
 
@@ -246,7 +264,10 @@ class Gateway:
         metrics.APDUS_IN.labels(apdu.apdu_type, sender or origin.address).inc()
         requester = symbol_of(getattr(apdu, "requester_id", None))
         responder = symbol_of(getattr(apdu, "responder_id", None))
-        known = await self.store(self.db.counterpart, key)
+        record = await self.writer.transaction(key)  # in memory, or one lookup
+        known = (
+            (None, None) if record is None else (record.requester_symbol, record.responder_symbol)
+        )
         role = sender_role(
             apdu.apdu_type, origin.symbols, known[0] or requester, known[1] or responder
         )
@@ -286,8 +307,7 @@ class Gateway:
 
     async def _unroutable(self, incoming: _Incoming) -> StatusOrErrorReport:
         """Keep an APDU that has nowhere to go for operators to see, and say so."""
-        await self.store(
-            self.db.accept_unroutable,
+        write = self.db.accept_unroutable_write(
             peer=incoming.sender or incoming.origin.address,
             apdu_type=incoming.apdu.apdu_type,
             transaction_key=incoming.key,
@@ -295,6 +315,7 @@ class Gateway:
             reason=incoming.unroutable,
             now=incoming.now,
         )
+        await self.write(write)
         metrics.REJECTIONS.labels("unroutable").inc()
         incoming.log.warning("unroutable", reason=incoming.unroutable)
         return reports.cannot_send_onward(incoming.apdu, incoming.unroutable, incoming.now)
@@ -305,7 +326,7 @@ class Gateway:
         apdu, log, now, target = incoming.apdu, incoming.log, incoming.now, incoming.target
         # Before anything stores the APDU for this target: the stored bytes are the ones sent.
         ber = _for_target(incoming.ber, apdu, self.config.peer(target), log)
-        message = {
+        message: dict[str, Any] = {
             "peer": incoming.sender or incoming.origin.address,
             "apdu_type": apdu.apdu_type,
             "transaction_key": incoming.key,
@@ -321,14 +342,17 @@ class Gateway:
         try:
             if held is None:
                 addresses = list(incoming.addresses)
-                message_id = await self.store(self.db.accept, **message, addresses=addresses)
+                write = self.db.accept_write(**message, addresses=addresses)
             else:
-                message_id = await self.store(self.db.accept_held, **message, reason=held)
+                write = self.db.accept_held_write(**message, reason=held)
+            # Returns once the commit that holds it has: only then is the APDU acknowledged.
+            stored = await self.write(write)
         except Exception as error:  # the store refused: say so, never acknowledge
             metrics.REJECTIONS.labels("store").inc()
             log.error("store failed", error=repr(error))
             refusal = reports.unable_to_perform(apdu, "cannot store now", now)
             return Outcome(encode(refusal), done=incoming.done)
+        message_id = stored.message_id
         if held is None:
             self.delivery_wanted.set()
             count = len(incoming.addresses)
@@ -337,7 +361,7 @@ class Gateway:
             metrics.QUEUE_DEPTH.labels("held").inc()  # the forwarder's next poll sets the count
             log.warning("held", id=message_id, target=target, reason=held)
         if states is None:
-            states = states_of(await self.store(self.db.transaction, incoming.key))
+            states = states_of(stored.transaction)
         return self._acknowledge(incoming, states)
 
     def _acknowledge(self, incoming: _Incoming, states: States) -> Outcome:
@@ -368,7 +392,7 @@ class Gateway:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.transactions.crossing_wait
         while True:
-            states = states_of(await self.store(self.db.transaction, incoming.key))
+            states = states_of(await self.writer.transaction(incoming.key))
             result = advance(states, event, incoming.role)
             if isinstance(result, States):
                 return result, None
@@ -411,7 +435,7 @@ class Gateway:
         return all(address in self.unreachable for address in incoming.addresses)
 
     async def _status_from_history(self, incoming: _Incoming) -> Outcome:
-        record = await self.store(self.db.transaction, incoming.key)
+        record = await self.writer.transaction(incoming.key)
         last = await self.store(self.db.last_service, incoming.key)
         service, at = last if last is not None else (incoming.apdu.apdu_type, incoming.now)
         states = states_of(record)

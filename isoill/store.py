@@ -1,8 +1,8 @@
 """The durable store-and-forward queue: every accepted APDU, kept in SQLite until delivered,
 and the transactions the APDUs belong to.
 
-The gateway calls :meth:`Store.accept` before it acknowledges an APDU. ``accept`` writes the
-message, one delivery per target address and its transaction (parties, and the states of the
+The gateway stores an APDU before it acknowledges it. :meth:`Store.accept` writes the message,
+one delivery per target address and its transaction (parties, and the states of the
 requester's and the responder's protocol machine) in one SQLite transaction and commits it
 with ``synchronous=FULL`` before returning, so an acknowledged APDU survives a crash or a power
 cut. An ILL-Request from a requester the gateway does not know is kept instead by
@@ -12,6 +12,15 @@ refuses is kept by :meth:`Store.record_refused` for the transaction's history. T
 then asks :meth:`Store.due` for work, sends each APDU's stored bytes unchanged, and reports the
 outcome with :meth:`Store.delivered`, :meth:`Store.retry_later` or :meth:`Store.failed`.
 
+Each of those writes also exists as a :data:`Write` (``accept_write``, ``delivered_write``,
+...): the same change, not yet committed. :meth:`Store.commit_all` commits several of them in
+one SQLite transaction (a group commit), each in its own savepoint, so that one that fails
+(a duplicate refused by the unique index, say) is undone alone and the others are stored.
+The daemon goes through :class:`GroupWriter`, the store's asyncio front: it runs everything
+on the store's one thread, writes what arrived while the previous commit was being made
+together in the next one, and keeps the transactions' records in memory for the checks each
+APDU needs (see there).
+
 A transaction is keyed by its whole transaction-id (the gateway's ``transaction_key``); its
 ``id`` (the row's) is for operators: :meth:`Store.list_transactions` and
 :meth:`Store.transaction_history`.
@@ -20,14 +29,16 @@ Guarantees:
 
 - Nothing acknowledged is lost, and nothing is dropped silently: an APDU that cannot be routed
   is kept as ``unroutable``, one whose retries run out is kept as ``failed``, and operators can
-  list and resend both; a refused one is kept as ``refused``, with the reason.
+  list and resend both; a refused one is kept as ``refused``, with the reason. A write is
+  durable when the commit that holds it has returned, and only then does its caller (the
+  acknowledgement) go on, whether it was committed alone or in a group.
 - Per-address order: a delivery is due only while it is the oldest pending delivery for its
   address, so a later APDU never overtakes an earlier one on the way to the same address.
   Each address has its own queue; during an address change the old and the new address of a
   peer progress independently.
 - An APDU received twice is stored once: the gateway passes each APDU's ``dedup_key`` and asks
-  :meth:`Store.find_duplicate` first; a unique index refuses a second message with the same
-  key (but a refused message's key may come again).
+  :meth:`Store.find_duplicate` (or :meth:`GroupWriter.duplicate`) first; a unique index
+  refuses a second message with the same key (but a refused message's key may come again).
 - At-least-once on the wire: a delivery becomes ``delivered`` only when the forwarder says so.
   If the process dies after sending and before :meth:`Store.delivered` commits, the APDU is
   sent again after the restart.
@@ -35,22 +46,26 @@ Guarantees:
   not grow with the number of stored messages or transactions.
 
 Times are aware UTC ``datetime`` values passed in by the caller (tests control the clock) and
-are stored as integer microseconds since the Unix epoch. The module does no I/O beyond SQLite
-and nothing asynchronous; every call is short. A ``Store`` belongs to the thread that opened
-it; other processes (the ``isoill queue`` and ``isoill tx`` commands) may open the same file
-at the same time.
+are stored as integer microseconds since the Unix epoch. :class:`Store` does no I/O beyond
+SQLite and nothing asynchronous; every call is short. A ``Store`` belongs to the thread that
+opened it; other processes (the ``isoill queue`` and ``isoill tx`` commands) may open the same
+file at the same time.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict, deque
+from collections.abc import Callable, Collection, Iterator, Sequence
+from concurrent.futures import Executor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeAlias, TypeVar
 
 SCHEMA_VERSION = 3
 BUSY_TIMEOUT_SECONDS = 10.0
@@ -183,15 +198,21 @@ WITH RECURSIVE heads (id, address, next_attempt_at) AS (
 )
 """
 
+# The due heads, oldest due first, and behind each the next pending deliveries to its address
+# (up to :run, in order): each an index seek from its address in the deliveries_queue index.
 _DUE = (
     _HEADS
     + """
 SELECT d.id, d.message_id, d.address, m.ber, d.attempts, m.apdu_type, m.target_symbol,
-       m.received_at
-  FROM heads JOIN deliveries AS d ON d.id = heads.id JOIN messages AS m ON m.id = d.message_id
- WHERE heads.next_attempt_at <= ?
- ORDER BY heads.next_attempt_at, heads.id
- LIMIT ?
+       m.received_at, d.next_attempt_at
+  FROM (SELECT id, address, next_attempt_at FROM heads WHERE next_attempt_at <= :now
+           AND address NOT IN (SELECT value FROM json_each(:exclude))
+         ORDER BY next_attempt_at, id LIMIT :limit) AS h
+  JOIN deliveries AS d ON d.id IN (SELECT n.id FROM deliveries AS n
+                                    WHERE n.state = 'pending' AND n.address = h.address
+                                    ORDER BY n.id LIMIT :run)
+  JOIN messages AS m ON m.id = d.message_id
+ ORDER BY h.next_attempt_at, h.id, d.id
 """
 )
 
@@ -366,6 +387,42 @@ class Notice:
     addresses: Sequence[str]
 
 
+T = TypeVar("T")
+
+#: A change to the store not yet committed: run on the store's connection inside a write
+#: transaction (by :meth:`Store.commit` alone, or with others by :meth:`Store.commit_all`). It
+#: is built on the caller's thread (which checks its arguments) and runs on the store's.
+Write: TypeAlias = Callable[[sqlite3.Connection], T]
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What :meth:`Store.accept_write` and :meth:`Store.accept_held_write` stored: the
+    message's id, and its transaction as that write left it."""
+
+    message_id: int
+    transaction: TransactionRecord
+    dedup_key: str | None
+    held: bool
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The exception one write of a group commit raised (that write alone was undone)."""
+
+    error: Exception
+
+
+@dataclass
+class Known:
+    """What the gateway checks each APDU of a transaction against: the transaction's record
+    (``None``: not stored yet) and the ``dedup_key`` of each of its messages that are not
+    refused, with the message's id and whether it is held."""
+
+    record: TransactionRecord | None
+    duplicates: dict[str, tuple[int, bool]] = field(default_factory=dict)
+
+
 def _check_addresses(addresses: Sequence[str]) -> None:
     if isinstance(addresses, str) or not addresses:
         raise ValueError(f"need a list of addresses, got {addresses!r}")
@@ -420,6 +477,11 @@ class Store:
         try:
             self._configure()
             self._create_schema()
+            # The savepoint of each write in a group commit keeps the pages it changes in a
+            # statement journal: in memory, not in a temporary file (a third of the cost of a
+            # write otherwise). After the schema's upgrade, whose table copies could be large.
+            self._db.execute("PRAGMA temp_store = MEMORY")
+            self._data_version: int = self._db.execute("PRAGMA data_version").fetchone()[0]
         except BaseException:
             self._db.close()
             raise
@@ -460,6 +522,50 @@ class Store:
                 self._db.execute("ROLLBACK")
             raise
 
+    def commit(self, write: Write[T]) -> T:
+        """Run one write in a transaction of its own; durable when this returns."""
+        with self._write() as db:
+            return write(db)
+
+    def commit_all(self, writes: Sequence[Write[Any]]) -> list[Any]:
+        """Group commit: run several writes in one transaction, each in a savepoint of its own,
+        and commit once; everything stored is durable when this returns.
+
+        Returns, for each write in order, its result, or :class:`Failed` with the exception it
+        raised, in which case its savepoint was rolled back and the others are stored all the
+        same. Raises if the transaction as a whole fails (it could not begin or commit, or
+        SQLite rolled it back, as it may when the disk is full): then nothing of it is stored.
+        """
+        results: list[Any] = []
+        with self._write() as db:
+            for write in writes:
+                db.execute("SAVEPOINT one_write")
+                try:
+                    result = write(db)
+                except Exception as error:
+                    if not db.in_transaction:
+                        raise  # SQLite rolled back the whole transaction: every write failed
+                    db.execute("ROLLBACK TO one_write")
+                    db.execute("RELEASE one_write")
+                    results.append(Failed(error))
+                else:
+                    db.execute("RELEASE one_write")
+                    results.append(result)
+        return results
+
+    @property
+    def changes(self) -> int:
+        """Rows this connection has inserted, updated or deleted since it was opened."""
+        return self._db.total_changes
+
+    def changed_elsewhere(self) -> bool:
+        """Whether another connection (another process: ``isoill queue release``, say) has
+        committed a change since the last call (``PRAGMA data_version``)."""
+        (version,) = self._db.execute("PRAGMA data_version").fetchone()
+        changed = bool(version != self._data_version)
+        self._data_version = version
+        return changed
+
     # -- intake ---------------------------------------------------------------------------
 
     def accept(
@@ -477,15 +583,50 @@ class Store:
         dedup_key: str | None = None,
         states: tuple[str, str] | None = None,
     ) -> int:
-        """Store an APDU for delivery to each address; durable when this returns.
+        """Store an APDU for delivery to each address; durable when this returns. Returns the
+        message's id.
 
         With the message, in the same SQLite transaction: the transaction's parties (a
         ``None`` symbol leaves the known one), ``states`` (requester's, responder's) if given,
         and ``dedup_key``, which :meth:`find_duplicate` looks up. A second message with the
         same ``dedup_key`` raises :class:`sqlite3.IntegrityError` and stores nothing.
         """
+        write = self.accept_write(
+            peer=peer,
+            apdu_type=apdu_type,
+            transaction_key=transaction_key,
+            target_symbol=target_symbol,
+            ber=ber,
+            addresses=addresses,
+            requester_symbol=requester_symbol,
+            responder_symbol=responder_symbol,
+            now=now,
+            dedup_key=dedup_key,
+            states=states,
+        )
+        return self.commit(write).message_id
+
+    def accept_write(
+        self,
+        *,
+        peer: str,
+        apdu_type: str,
+        transaction_key: str,
+        target_symbol: str | None,
+        ber: bytes,
+        addresses: Sequence[str],
+        requester_symbol: str | None,
+        responder_symbol: str | None,
+        now: datetime,
+        dedup_key: str | None = None,
+        states: tuple[str, str] | None = None,
+    ) -> Write[Stored]:
+        """:meth:`accept`, to be committed; its result tells the message's id and the
+        transaction as stored."""
         _check_addresses(addresses)
-        with self._write() as db:
+        _micros(now)  # a naive time is refused here, not in the group commit
+
+        def write(db: sqlite3.Connection) -> Stored:
             message_id = self._insert_message(
                 db,
                 now,
@@ -499,10 +640,12 @@ class Store:
                 dedup_key,
             )
             self._insert_deliveries(db, message_id, addresses, now)
-            self._record_transaction(
+            record = self._record_transaction(
                 db, transaction_key, requester_symbol, responder_symbol, states, now
             )
-        return message_id
+            return Stored(message_id, record, dedup_key, held=False)
+
+        return write
 
     def accept_held(
         self,
@@ -521,7 +664,40 @@ class Store:
     ) -> int:
         """Keep an APDU for an operator to release or refuse, without deliveries yet; durable
         when this returns. The rest is as for :meth:`accept`."""
-        with self._write() as db:
+        write = self.accept_held_write(
+            peer=peer,
+            apdu_type=apdu_type,
+            transaction_key=transaction_key,
+            target_symbol=target_symbol,
+            ber=ber,
+            requester_symbol=requester_symbol,
+            responder_symbol=responder_symbol,
+            reason=reason,
+            now=now,
+            dedup_key=dedup_key,
+            states=states,
+        )
+        return self.commit(write).message_id
+
+    def accept_held_write(
+        self,
+        *,
+        peer: str,
+        apdu_type: str,
+        transaction_key: str,
+        target_symbol: str | None,
+        ber: bytes,
+        requester_symbol: str | None,
+        responder_symbol: str | None,
+        reason: str,
+        now: datetime,
+        dedup_key: str | None = None,
+        states: tuple[str, str] | None = None,
+    ) -> Write[Stored]:
+        """:meth:`accept_held`, to be committed (see :meth:`accept_write`)."""
+        _micros(now)
+
+        def write(db: sqlite3.Connection) -> Stored:
             message_id = self._insert_message(
                 db,
                 now,
@@ -534,10 +710,12 @@ class Store:
                 reason,
                 dedup_key,
             )
-            self._record_transaction(
+            record = self._record_transaction(
                 db, transaction_key, requester_symbol, responder_symbol, states, now
             )
-        return message_id
+            return Stored(message_id, record, dedup_key, held=True)
+
+        return write
 
     def accept_unroutable(
         self,
@@ -550,10 +728,40 @@ class Store:
         now: datetime,
     ) -> int:
         """Keep an APDU that has nowhere to go, for operators to see; durable when this returns."""
-        with self._write() as db:
-            return self._insert_message(
-                db, now, peer, apdu_type, transaction_key, None, ber, "unroutable", reason
+        return self.commit(
+            self.accept_unroutable_write(
+                peer=peer,
+                apdu_type=apdu_type,
+                transaction_key=transaction_key,
+                ber=ber,
+                reason=reason,
+                now=now,
             )
+        )
+
+    def accept_unroutable_write(
+        self,
+        *,
+        peer: str,
+        apdu_type: str,
+        transaction_key: str | None,
+        ber: bytes,
+        reason: str,
+        now: datetime,
+    ) -> Write[int]:
+        """:meth:`accept_unroutable`, to be committed; its result is the message's id."""
+        _micros(now)
+        return functools.partial(
+            self._insert_message,
+            now=now,
+            peer=peer,
+            apdu_type=apdu_type,
+            transaction_key=transaction_key,
+            target_symbol=None,
+            ber=ber,
+            state="unroutable",
+            reason=reason,
+        )
 
     def record_refused(
         self,
@@ -568,10 +776,42 @@ class Store:
     ) -> int:
         """Keep an APDU the gateway refused, never to be delivered, so that its transaction's
         history shows it. The transaction's parties and states are left as they are."""
-        with self._write() as db:
-            return self._insert_message(
-                db, now, peer, apdu_type, transaction_key, target_symbol, ber, "refused", reason
+        return self.commit(
+            self.record_refused_write(
+                peer=peer,
+                apdu_type=apdu_type,
+                transaction_key=transaction_key,
+                target_symbol=target_symbol,
+                ber=ber,
+                reason=reason,
+                now=now,
             )
+        )
+
+    def record_refused_write(
+        self,
+        *,
+        peer: str,
+        apdu_type: str,
+        transaction_key: str,
+        target_symbol: str | None,
+        ber: bytes,
+        reason: str,
+        now: datetime,
+    ) -> Write[int]:
+        """:meth:`record_refused`, to be committed; its result is the message's id."""
+        _micros(now)
+        return functools.partial(
+            self._insert_message,
+            now=now,
+            peer=peer,
+            apdu_type=apdu_type,
+            transaction_key=transaction_key,
+            target_symbol=target_symbol,
+            ber=ber,
+            state="refused",
+            reason=reason,
+        )
 
     @staticmethod
     def _insert_message(
@@ -624,10 +864,11 @@ class Store:
         responder_symbol: str | None,
         states: tuple[str, str] | None,
         now: datetime,
-    ) -> None:
-        """Create or update a transaction; a ``None`` leaves what is known."""
+    ) -> TransactionRecord:
+        """Create or update a transaction; a ``None`` leaves what is known. Returns the
+        transaction as it now is."""
         requester_state, responder_state = (None, None) if states is None else states
-        db.execute(
+        rows = db.execute(
             "INSERT INTO transactions (transaction_key, requester_symbol, responder_symbol,"
             " requester_state, responder_state, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (transaction_key) DO UPDATE SET"
@@ -635,7 +876,7 @@ class Store:
             " responder_symbol = coalesce(excluded.responder_symbol, responder_symbol),"
             " requester_state = coalesce(excluded.requester_state, requester_state),"
             " responder_state = coalesce(excluded.responder_state, responder_state),"
-            " updated_at = excluded.updated_at",
+            f" updated_at = excluded.updated_at RETURNING {_TRANSACTION_COLUMNS}",
             (
                 transaction_key,
                 requester_symbol,
@@ -645,7 +886,8 @@ class Store:
                 _micros(now),
                 _micros(now),
             ),
-        )
+        ).fetchall()  # all of it: a statement left unfinished would hold up the commit
+        return _transaction_record(rows[0])
 
     def transaction(self, transaction_key: str) -> TransactionRecord | None:
         """The transaction with this key, if the gateway has stored an APDU of it."""
@@ -679,24 +921,62 @@ class Store:
         ).fetchone()
         return None if row is None else int(row[0])
 
+    def known(self, transaction_key: str) -> Known:
+        """The transaction's record and its messages' duplicate keys, for the checks of its
+        next APDU (:class:`GroupWriter` keeps them): two index seeks, and one row per message
+        of the transaction."""
+        duplicates = {
+            row[1]: (int(row[0]), row[2] == "held")
+            for row in self._db.execute(
+                "SELECT id, dedup_key, state FROM messages WHERE transaction_key = ?"
+                " AND dedup_key IS NOT NULL AND state <> 'refused'",
+                (transaction_key,),
+            )
+        }
+        return Known(self.transaction(transaction_key), duplicates)
+
     # -- forwarding -----------------------------------------------------------------------
 
-    def due(self, now: datetime, limit: int = 100) -> list[Delivery]:
-        """Deliveries to send now: the head of each address's queue, if its time has come."""
-        rows = self._db.execute(_DUE, (_micros(now), limit)).fetchall()
-        return [
-            Delivery(
-                id=row[0],
-                message_id=row[1],
-                address=row[2],
-                ber=row[3],
-                attempts=row[4],
-                apdu_type=row[5],
-                target_symbol=row[6],
-                received_at=_moment(row[7]),
+    def due(
+        self,
+        now: datetime,
+        limit: int = 100,
+        per_address: int = 1,
+        exclude: Collection[str] = (),
+    ) -> list[Delivery]:
+        """Deliveries to send now: the head of each address's queue, if its time has come,
+        for up to ``limit`` addresses (but none in ``exclude``), oldest due first; and behind
+        each head the deliveries that follow it to that address and are due too, up to
+        ``per_address`` in all, in the order they must be sent (each only once the one before
+        it is delivered)."""
+        values = {
+            "now": _micros(now),
+            "limit": limit,
+            "run": per_address,
+            "exclude": json.dumps(list(exclude)),
+        }
+        rows = self._db.execute(_DUE, values).fetchall()
+        deliveries: list[Delivery] = []
+        stopped: set[str] = set()  # addresses whose run ends at one not due yet
+        for row in rows:
+            if row[2] in stopped:
+                continue
+            if row[8] > _micros(now):  # rescheduled after a retry: it and all behind it wait
+                stopped.add(row[2])
+                continue
+            deliveries.append(
+                Delivery(
+                    id=row[0],
+                    message_id=row[1],
+                    address=row[2],
+                    ber=row[3],
+                    attempts=row[4],
+                    apdu_type=row[5],
+                    target_symbol=row[6],
+                    received_at=_moment(row[7]),
+                )
             )
-            for row in rows
-        ]
+        return deliveries
 
     def next_due_at(self, now: datetime) -> datetime | None:
         """When :meth:`due` next has work: ``now`` if it has some already, ``None`` if idle."""
@@ -705,19 +985,29 @@ class Store:
 
     def delivered(self, delivery_id: int, now: datetime) -> None:
         """The peer took the APDU: the delivery is done and the address's next one is due."""
-        with self._write() as db:
-            self._update_pending(
-                db,
-                delivery_id,
-                "state = 'delivered', attempts = attempts + 1, next_attempt_at = NULL,"
-                " last_attempt_at = :now, delivered_at = :now",
-                {"now": _micros(now)},
-            )
+        self.commit(self.delivered_write(delivery_id, now))
+
+    def delivered_write(self, delivery_id: int, now: datetime) -> Write[None]:
+        """:meth:`delivered`, to be committed."""
+        values: dict[str, object] = {"now": _micros(now)}
+        return functools.partial(
+            self._update_pending,
+            delivery_id=delivery_id,
+            assignments="state = 'delivered', attempts = attempts + 1, next_attempt_at = NULL,"
+            " last_attempt_at = :now, delivered_at = :now",
+            values=values,
+        )
 
     def retry_later(self, delivery_id: int, error: str, now: datetime) -> bool:
         """Record a failed attempt and schedule the next one; ``False`` if that was the last
         attempt the policy allows, in which case the delivery is now failed."""
-        with self._write() as db:
+        return self.commit(self.retry_later_write(delivery_id, error, now))
+
+    def retry_later_write(self, delivery_id: int, error: str, now: datetime) -> Write[bool]:
+        """:meth:`retry_later`, to be committed."""
+        _micros(now)
+
+        def write(db: sqlite3.Connection) -> bool:
             row = db.execute(
                 "SELECT attempts FROM deliveries WHERE id = ? AND state = 'pending'",
                 (delivery_id,),
@@ -741,10 +1031,16 @@ class Store:
             )
             return True
 
+        return write
+
     def failed(self, delivery_id: int, error: str, now: datetime) -> None:
         """Give up a delivery for good (the peer refused it); the address's next one is due."""
-        with self._write() as db:
-            self._fail(db, delivery_id, error, now)
+        self.commit(self.failed_write(delivery_id, error, now))
+
+    def failed_write(self, delivery_id: int, error: str, now: datetime) -> Write[None]:
+        """:meth:`failed`, to be committed."""
+        _micros(now)
+        return functools.partial(self._fail, delivery_id=delivery_id, error=error, now=now)
 
     def _fail(self, db: sqlite3.Connection, delivery_id: int, error: str, now: datetime) -> None:
         self._update_pending(
@@ -939,3 +1235,243 @@ class Store:
         """
         row = self._db.execute(_COUNTS).fetchone()
         return dict(zip(("pending", "failed", "unroutable", "held"), row, strict=True))
+
+
+#: How many calls, lookups and writes :class:`GroupWriter` runs in one batch at most.
+MAX_BATCH = 256
+#: How many transactions :class:`GroupWriter` keeps in memory.
+CACHED_TRANSACTIONS = 10_000
+
+
+@dataclass(eq=False)
+class _Pending:
+    """One request to :class:`GroupWriter`: a call (anything on the store), the lookup of a
+    transaction (its key), or a write; and the future its caller awaits."""
+
+    kind: Literal["call", "load", "write"]
+    payload: Any
+    future: asyncio.Future[Any]
+
+
+class _TransactionCache:
+    """The transactions the gateway used last (:class:`Known`), least recently used evicted."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[str, Known] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: str) -> Known | None:
+        known = self._entries.get(key)
+        if known is not None:
+            self._entries.move_to_end(key)
+        return known
+
+    def put(self, key: str, known: Known) -> None:
+        self._entries[key] = known
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    def stored(self, stored: Stored) -> None:
+        """A message of a transaction was stored (and committed): the transaction as it
+        now is, and the message's duplicate key. A transaction not kept stays unknown: its
+        next lookup reads it whole."""
+        known = self._entries.get(stored.transaction.key)
+        if known is None:
+            return
+        known.record = stored.transaction
+        if stored.dedup_key is not None:
+            known.duplicates[stored.dedup_key] = (stored.message_id, stored.held)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+class GroupWriter:
+    """The gateway's way to its :class:`Store`: every call runs on the store's one thread
+    (``executor``, one worker), in batches, and writes are committed in groups.
+
+    A task takes whatever has been asked for since the last batch (up to ``max_batch``) and
+    runs it as one job on the store's thread: first the calls and the transaction lookups,
+    whose callers are answered at once, then every write in one SQLite transaction, each in
+    its own savepoint (:meth:`Store.commit_all`), and one commit. Whatever arrives while a
+    job runs goes into the next one, started as soon as this one is done: there is no timer,
+    so a lone write waits for nothing but its own commit, and under load a commit (an fsync)
+    is shared by every APDU that arrived during the previous one. :meth:`write` returns only
+    once the commit that holds its write has returned (what an acknowledgement waits for),
+    and raises the exception of its own write if that failed, which fails no other.
+
+    The transactions' records and their messages' duplicate keys are kept in memory
+    (:meth:`transaction`, :meth:`duplicate`), up to ``cache_size`` transactions, so an APDU of
+    a transaction in use costs no query at all; one not in memory costs one lookup (two index
+    seeks, see :meth:`Store.known`). The memory stays the store's image because every change
+    the gateway makes goes through here: a lookup's result and a write's effect are applied
+    in the order the store's thread ran them. Other processes write to the same file too:
+    ``isoill queue release``, ``refuse`` and ``resend`` (never a transaction's record, and
+    never a duplicate key: ``release`` keeps a held message's, ``refuse`` frees one, and the
+    report it queues has none). So a duplicate key known here as held is looked up in the store
+    (:meth:`Store.find_duplicate`) each time, and every other answer from memory is right
+    whatever they did. Besides, a change by another connection (``PRAGMA data_version``), or
+    a :meth:`call` that changed a row, empties the memory before the next answer.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        executor: Executor,
+        *,
+        max_batch: int = MAX_BATCH,
+        cache_size: int = CACHED_TRANSACTIONS,
+    ) -> None:
+        self.store = store
+        self._executor = executor
+        self._max_batch = max_batch
+        self._cache = _TransactionCache(cache_size)
+        self._queue: deque[_Pending] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closing = False
+        self.commits = 0  # group commits made (jobs with writes)
+        self.written = 0  # writes committed in them
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.create_task(self._drain())
+
+    async def close(self) -> None:
+        """Run what has been asked for, then stop; anything asked later is refused."""
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+
+    @property
+    def cached(self) -> int:
+        """How many transactions are kept in memory."""
+        return len(self._cache)
+
+    async def call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``function`` (a :class:`Store` method) on the store's thread, in the next batch,
+        outside its write transaction; it commits its own writes, if any."""
+        result: T = await self._submit("call", functools.partial(function, *args, **kwargs))
+        return result
+
+    async def write(self, write: Write[T]) -> T:
+        """Commit ``write`` with the next group; its result once that commit returned."""
+        result: T = await self._submit("write", write)
+        return result
+
+    async def transaction(self, transaction_key: str) -> TransactionRecord | None:
+        """The transaction's record, ``None`` if it has none yet."""
+        return (await self._known(transaction_key)).record
+
+    async def duplicate(self, transaction_key: str, dedup_key: str) -> int | None:
+        """The id of the message of this transaction stored with ``dedup_key``, unless it was
+        refused (:meth:`Store.find_duplicate`)."""
+        found = (await self._known(transaction_key)).duplicates.get(dedup_key)
+        if found is None:
+            return None
+        message_id, held = found
+        if not held:
+            return message_id
+        # An operator may have refused it since (or released it): the store knows.
+        return await self.call(self.store.find_duplicate, dedup_key)
+
+    async def _known(self, transaction_key: str) -> Known:
+        known = self._cache.get(transaction_key)
+        if known is None:
+            known = await self._submit("load", transaction_key)
+        return known
+
+    async def _submit(self, kind: Literal["call", "load", "write"], payload: Any) -> Any:
+        if self._closing or self._loop is None:
+            raise StoreError("the store is closed")
+        future = self._loop.create_future()
+        self._queue.append(_Pending(kind, payload, future))
+        self._wake.set()
+        return await future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = self._take()
+            if not batch:
+                if self._closing:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            reads = [item for item in batch if item.kind != "write"]
+            writes = [item for item in batch if item.kind == "write"]
+            try:
+                results = await loop.run_in_executor(self._executor, self._job, reads, writes)
+            except asyncio.CancelledError:
+                self._fail(batch, StoreError("the store is closed"))
+                raise
+            except Exception as error:  # the whole batch: nothing of its writes is stored
+                self._fail(batch, error)
+                continue
+            for item, result in zip(writes, results, strict=True):
+                if isinstance(result, Stored):
+                    self._cache.stored(result)
+                self._settle(item.future, result)
+            if writes:
+                self.commits += 1
+                self.written += sum(not isinstance(result, Failed) for result in results)
+
+    def _take(self) -> list[_Pending]:
+        batch: list[_Pending] = []
+        while self._queue and len(batch) < self._max_batch:
+            item = self._queue.popleft()
+            if not item.future.done():  # its caller gave up (cancelled): nothing to do
+                batch.append(item)
+        return batch
+
+    def _job(self, reads: list[_Pending], writes: list[_Pending]) -> list[Any]:
+        """One batch, on the store's thread."""
+        store = self.store
+        changed = store.changed_elsewhere()
+        results: list[tuple[Any, bool]] = []  # and whether a call changed the store
+        for item in reads:
+            before = store.changes
+            try:
+                result = item.payload() if item.kind == "call" else store.known(item.payload)
+            except Exception as error:
+                result = Failed(error)
+            results.append((result, store.changes != before))
+        if reads or changed:
+            assert self._loop is not None
+            # Answered now, not after the commit below: the loop runs this before the write
+            # results, so the memory sees everything in the order the store did.
+            self._loop.call_soon_threadsafe(self._settle_reads, changed, reads, results)
+        return store.commit_all([item.payload for item in writes]) if writes else []
+
+    def _settle_reads(
+        self, changed: bool, reads: list[_Pending], results: list[tuple[Any, bool]]
+    ) -> None:
+        if changed:
+            self._cache.clear()
+        for item, (result, modified) in zip(reads, results, strict=True):
+            if modified:
+                self._cache.clear()
+            if item.kind == "load" and isinstance(result, Known):
+                self._cache.put(item.payload, result)
+            self._settle(item.future, result)
+
+    def _fail(self, batch: list[_Pending], error: Exception) -> None:
+        self._cache.clear()  # what the store holds now is not known for sure
+        for item in batch:
+            self._settle(item.future, Failed(error))
+
+    @staticmethod
+    def _settle(future: asyncio.Future[Any], result: Any) -> None:
+        if future.done():
+            return
+        if isinstance(result, Failed):
+            future.set_exception(result.error)
+        else:
+            future.set_result(result)

@@ -188,3 +188,27 @@ async def test_unroutable_request_from_unknown_requester_is_not_held(
         assert (status, [m["peer"] for m in json.loads(out)]) == (0, ["NEWLIB"])
     finally:
         await server.stop()
+
+
+async def test_a_refused_request_sent_again_is_judged_anew(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], peers: tuple[RecordingPeer, RecordingPeer]
+) -> None:
+    """The daemon keeps the transactions it uses in memory; ``queue refuse``, another
+    connection to the store, frees the refused request's duplicate key all the same."""
+    target, newlib = peers
+    config = holding_config(tmp_path, {"RESPLIB": [target.address], "NEWLIB": [newlib.address]})
+    server = await start_gateway(config)
+    port = server.ports[0]
+    try:
+        assert all(acknowledged(a) for a in await exchange(port, [request(1, "NEWLIB")]))
+        [first] = held(capsys, config)
+        # Sent again while held: a duplicate, acknowledged again and not stored twice.
+        assert all(acknowledged(a) for a in await exchange(port, [request(1, "NEWLIB")]))
+        assert [m["id"] for m in held(capsys, config)] == [first["id"]]
+        assert queue(capsys, config, "refuse", str(first["id"]))[0] == 0
+        # Sent again after its refusal: held anew, for the operator to decide again.
+        assert all(acknowledged(a) for a in await exchange(port, [request(1, "NEWLIB")]))
+        [again] = held(capsys, config)
+        assert again["id"] != first["id"]
+    finally:
+        await server.stop()

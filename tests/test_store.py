@@ -392,7 +392,8 @@ def test_next_due_at(store: Store) -> None:
 
 
 def test_due_query_seeks_the_index_instead_of_scanning(store: Store) -> None:
-    for query, params in ((_DUE, (0, 100)), (_NEXT_DUE, ())):
+    due = {"now": 0, "limit": 100, "run": 8, "exclude": '["a:1"]'}
+    for query, params in ((_DUE, due), (_NEXT_DUE, {})):
         plan = [row[3] for row in store._db.execute("EXPLAIN QUERY PLAN " + query, params)]
         deliveries = [step for step in plan if "deliveries" in step or " d " in step]
         assert deliveries

@@ -1,0 +1,178 @@
+"""Store throughput: APDUs stored durably per second, one commit each versus group commits.
+
+Run with ``.venv/bin/python bench/store.py`` (``--help`` for the knobs). ``CALLERS`` concurrent
+callers (connections, in the daemon) each store ``PER_CALLER`` APDUs, one after the other, every
+one a new transaction, on a fresh SQLite file (WAL, ``synchronous=FULL``) in ``--dir`` (the
+system's temporary directory by default: say where the disk to measure is). Each way runs on the
+store's one thread, as in the daemon:
+
+- ``accept, one commit each``: ``Store.accept`` through the executor, one transaction (and one
+  fsync) per APDU.
+- ``gateway path before``: what the gateway asked per APDU before group commit: the
+  counterpart, the duplicate check and the transaction's states (one executor call each), then
+  ``accept``.
+- ``accept, group commit``: ``GroupWriter.write(Store.accept_write(...))``.
+- ``gateway path now``: ``GroupWriter.transaction`` and ``.duplicate`` (one lookup for a
+  transaction not in memory, none for one that is), then ``GroupWriter.write``.
+
+Every figure comes from this one run, on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from isoill.store import GroupWriter, Store  # noqa: E402
+
+BER = bytes(range(256)) * 2  # an ILL-Request's size: about half a kilobyte
+
+
+def message(caller: int, n: int) -> dict[str, object]:
+    key = f'["REQLIB", "grp", "B-{caller}-{n}", null]'
+    return {
+        "peer": "REQLIB",
+        "apdu_type": "ILL-Request",
+        "transaction_key": key,
+        "target_symbol": "RESPLIB",
+        "ber": BER,
+        "addresses": ["127.0.0.1:9001"],
+        "requester_symbol": "REQLIB",
+        "responder_symbol": "RESPLIB",
+        "now": datetime.now(UTC),
+        "dedup_key": f"{key}/ILL-Request",
+        "states": ("PENDING", "IN-PROCESS"),
+    }
+
+
+Step = Callable[[Store, GroupWriter | None, ThreadPoolExecutor, int, int], Awaitable[None]]
+
+
+async def one_commit_each(
+    store: Store, writer: GroupWriter | None, executor: ThreadPoolExecutor, caller: int, n: int
+) -> None:
+    loop = asyncio.get_running_loop()
+    fields = message(caller, n)
+    await loop.run_in_executor(executor, lambda: store.accept(**fields))  # type: ignore[arg-type]
+
+
+async def path_before(
+    store: Store, writer: GroupWriter | None, executor: ThreadPoolExecutor, caller: int, n: int
+) -> None:
+    loop = asyncio.get_running_loop()
+    fields = message(caller, n)
+    key, dedup = str(fields["transaction_key"]), str(fields["dedup_key"])
+    await loop.run_in_executor(executor, store.counterpart, key)
+    await loop.run_in_executor(executor, store.find_duplicate, dedup)
+    await loop.run_in_executor(executor, store.transaction, key)
+    await loop.run_in_executor(executor, lambda: store.accept(**fields))  # type: ignore[arg-type]
+
+
+async def group_commit(
+    store: Store, writer: GroupWriter | None, executor: ThreadPoolExecutor, caller: int, n: int
+) -> None:
+    assert writer is not None
+    await writer.write(store.accept_write(**message(caller, n)))  # type: ignore[arg-type]
+
+
+async def path_now(
+    store: Store, writer: GroupWriter | None, executor: ThreadPoolExecutor, caller: int, n: int
+) -> None:
+    assert writer is not None
+    fields = message(caller, n)
+    key, dedup = str(fields["transaction_key"]), str(fields["dedup_key"])
+    await writer.transaction(key)
+    await writer.duplicate(key, dedup)
+    await writer.write(store.accept_write(**fields))  # type: ignore[arg-type]
+
+
+async def measure(
+    directory: Path, step: Step, grouped: bool, callers: int, per_caller: int
+) -> tuple[float, float]:
+    """APDUs per second, and APDUs per commit."""
+    path = Path(tempfile.mkdtemp(dir=directory)) / "bench.sqlite3"
+    executor = ThreadPoolExecutor(max_workers=1)
+    store = executor.submit(Store, path).result()
+    writer = GroupWriter(store, executor) if grouped else None
+    if writer is not None:
+        writer.start()
+
+    async def caller(number: int) -> None:
+        for n in range(per_caller):
+            await step(store, writer, executor, number, n)
+
+    try:
+        start = time.perf_counter()
+        await asyncio.gather(*(caller(number) for number in range(callers)))
+        elapsed = time.perf_counter() - start
+    finally:
+        if writer is not None:
+            await writer.close()
+        executor.submit(store.close).result()
+        executor.shutdown()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        path.parent.rmdir()
+    total = callers * per_caller
+    per_commit = writer.written / writer.commits if writer is not None and writer.commits else 1
+    return total / elapsed, per_commit
+
+
+def fsync_ms(directory: Path, count: int = 200) -> float:
+    """The disk's cost of one small write and fsync, for scale."""
+    fd, name = tempfile.mkstemp(dir=directory)
+    try:
+        start = time.perf_counter()
+        for _ in range(count):
+            os.write(fd, b"x" * 512)
+            os.fsync(fd)
+        return (time.perf_counter() - start) / count * 1000
+    finally:
+        os.close(fd)
+        os.unlink(name)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()))
+    parser.add_argument("--callers", type=int, default=50)
+    parser.add_argument("--per-caller", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3, help="best of this many rounds")
+    args = parser.parse_args()
+    args.dir.mkdir(parents=True, exist_ok=True)
+    print(
+        f"{platform.node()}: {platform.processor() or platform.machine()}, Python "
+        f"{platform.python_version()}, {os.cpu_count()} CPUs; store in {args.dir}"
+        f" (fsync {fsync_ms(args.dir):.2f} ms)"
+    )
+    print(f"{args.callers} concurrent callers x {args.per_caller} APDUs, best of {args.rounds}")
+    ways: list[tuple[str, Step, bool]] = [
+        ("accept, one commit each", one_commit_each, False),
+        ("gateway path before", path_before, False),
+        ("accept, group commit", group_commit, True),
+        ("gateway path now", path_now, True),
+    ]
+    print(f"{'':28}{'APDUs/s':>10}{'per commit':>12}")
+    for name, step, grouped in ways:
+        best, per_commit = 0.0, 1.0
+        for _ in range(args.rounds):
+            rate, batch = await measure(args.dir, step, grouped, args.callers, args.per_caller)
+            if rate > best:
+                best, per_commit = rate, batch
+        print(f"{name:28}{best:>10.0f}{per_commit:>12.1f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

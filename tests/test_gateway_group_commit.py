@@ -1,0 +1,164 @@
+"""Group commit through the daemon: an APDU is acknowledged only once the commit that holds it
+has returned, concurrent senders share commits, and a delivery's outcome is committed before
+the next APDU goes to the same address."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gateway_harness import RecordingPeer, exchange, routes_for, start_gateway, write_config
+from paths import SHARED_CAPTURES
+
+from isoill.codec.decoder import decode
+from isoill.codec.encoder import encode
+from isoill.codec.models import ILLRequest, StatusOrErrorReport
+from isoill.codec.values import Text
+from isoill.server import Server
+from isoill.store import Stored, Write
+
+pytestmark = pytest.mark.asyncio
+
+
+def request(number: int) -> bytes:
+    """Capture 2 (a yaz-illclient ILL-Request to RESPLIB) with its own transaction-qualifier."""
+    base = decode((SHARED_CAPTURES / "yaz-illclient-2.ber").read_bytes())
+    assert isinstance(base, ILLRequest)
+    responder_id = base.responder_id.model_validate(
+        {"person-or-institution-symbol": {"institution-symbol": "RESPLIB"}}
+    )
+    tid = base.transaction_id.model_copy(
+        update={"transaction_qualifier": Text.of(f"GC-{number:04d}")}
+    )
+    return encode(base.model_copy(update={"transaction_id": tid, "responder_id": responder_id}))
+
+
+def acknowledged(answer: bytes) -> bool:
+    report = decode(answer)
+    return isinstance(report, StatusOrErrorReport) and report.error_report is None
+
+
+def stored_messages(config: Path) -> int:
+    """How many messages another connection sees committed."""
+    db = sqlite3.connect(config.parent / "store.sqlite3")
+    try:
+        (count,) = db.execute("SELECT count(*) FROM messages").fetchone()
+    finally:
+        db.close()
+    return int(count)
+
+
+async def wait_on_thread(event: threading.Event) -> None:
+    assert await asyncio.get_running_loop().run_in_executor(None, event.wait, 10)
+
+
+async def test_acknowledgement_waits_for_the_commit(tmp_path: Path) -> None:
+    peer = await RecordingPeer().start()
+    config = write_config(tmp_path, routes_for({"RESPLIB": [peer.address]}))
+    server = await start_gateway(config)
+    store = server.gateway.db
+    committing, go_on = threading.Event(), threading.Event()
+    commit_all = store.commit_all
+
+    def held_up(writes: Sequence[Write[Any]]) -> list[Any]:
+        committing.set()
+        go_on.wait(10)
+        return commit_all(writes)
+
+    store.commit_all = held_up  # type: ignore[method-assign]
+    try:
+        answer = asyncio.create_task(exchange(server.ports[0], [request(1)]))
+        await wait_on_thread(committing)
+        await asyncio.sleep(0.3)
+        assert not answer.done()  # no acknowledgement while the commit has not returned
+        assert stored_messages(config) == 0
+        go_on.set()
+        (ack,) = await answer
+        assert acknowledged(ack)
+        assert stored_messages(config) == 1  # committed when the acknowledgement came
+        assert await peer.wait_for(1) == [request(1)]
+    finally:
+        go_on.set()
+        await server.stop()
+        await peer.stop()
+
+
+async def test_concurrent_senders_share_commits(tmp_path: Path) -> None:
+    peer = await RecordingPeer().start()
+    senders = 100  # connections at once, all from 127.0.0.1
+    config = write_config(
+        tmp_path,
+        routes_for({"RESPLIB": [peer.address]}),
+        extra=f"[limits]\nmax_connections_per_address = {senders}\n",
+    )
+    server = await start_gateway(config)
+    store = server.gateway.db
+    accepted: list[int] = []  # the APDUs accepted in each commit that accepted any
+    commit_all = store.commit_all
+
+    def counted(writes: Sequence[Write[Any]]) -> list[Any]:
+        results = commit_all(writes)
+        if count := sum(isinstance(result, Stored) for result in results):
+            accepted.append(count)
+        return results
+
+    store.commit_all = counted  # type: ignore[method-assign]
+    try:
+        answers = await asyncio.gather(
+            *(exchange(server.ports[0], [request(n)]) for n in range(senders))
+        )
+        assert all(acknowledged(answer) for (answer,) in answers)
+        assert sum(accepted) == senders
+        assert len(accepted) <= senders / 4, accepted  # batches formed
+        received = await peer.wait_for(senders)
+        assert sorted(received) == sorted(request(n) for n in range(senders))
+    finally:
+        await server.stop()
+        await peer.stop()
+
+
+async def test_delivery_is_recorded_before_the_next_apdu_goes(tmp_path: Path) -> None:
+    probe = await RecordingPeer().start()
+    port = probe.port
+    await probe.stop()  # RESPLIB is down while both requests are accepted
+    config = write_config(
+        tmp_path,
+        routes_for({"RESPLIB": [f"127.0.0.1:{port}"]}),
+        extra='[peers.REQLIB]\nconnection = "persistent"\n',
+    )
+    server: Server = await start_gateway(config)
+    store = server.gateway.db
+    recording, go_on = threading.Event(), threading.Event()
+    delivered_write = store.delivered_write
+
+    def held_up(delivery_id: int, now: Any) -> Write[None]:
+        write = delivered_write(delivery_id, now)
+
+        def run(db: sqlite3.Connection) -> None:
+            recording.set()
+            go_on.wait(10)
+            write(db)
+
+        return run
+
+    store.delivered_write = held_up  # type: ignore[method-assign]
+    peer = None
+    try:
+        answers = await exchange(server.ports[0], [request(1), request(2)])
+        assert all(acknowledged(answer) for answer in answers)
+        peer = await RecordingPeer().start(port)
+        await wait_on_thread(recording)  # the first was delivered: its outcome is being stored
+        await asyncio.sleep(0.3)
+        assert peer.received == [request(1)]  # the second waits for that commit
+        go_on.set()
+        assert await peer.wait_for(2) == [request(1), request(2)]
+    finally:
+        go_on.set()
+        await server.stop()
+        if peer is not None:
+            await peer.stop()
