@@ -18,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+import report  # noqa: E402
 from apdu_examples import full_apdu  # noqa: E402
 from interop.yaz import YazUnavailable, yaz_bench, yazill_binary  # noqa: E402
 from pyasn1.codec.ber import decoder as pyasn1_decoder  # noqa: E402
@@ -64,17 +65,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=0.3, help="length of one round")
     parser.add_argument("--no-pyasn1", action="store_true", help="skip the pyasn1 baseline")
+    parser.add_argument("--doc", type=Path, help="also write the table into this Markdown file")
     args = parser.parse_args()
+    lines: list[str] = []
+
+    def emit(line: str) -> None:
+        print(line, flush=True)
+        lines.append(line)
+
     try:
         yazill: Path | None = yazill_binary(Path(tempfile.mkdtemp(prefix="isoill-bench-")))
     except YazUnavailable as error:
-        print(f"# YAZ baseline unavailable: {error}")
+        emit(f"# YAZ baseline unavailable: {error}")
         yazill = None
-    print(f"# {platform.python_implementation()} {platform.python_version()}, {platform.machine()}")
+    emit(f"# {platform.python_implementation()} {platform.python_version()}, {platform.machine()}")
     header = f"{'input':42} {'bytes':>5} {'decode/s':>9} {'encode/s':>9}"
     header += f" {'yaz dec/s':>10} {'yaz/isoill':>10}" if yazill else ""
     header += "" if args.no_pyasn1 else f" {'pyasn1/s':>9}"
-    print(header)
+    emit(header)
     for label, data in inputs():
         apdu = decode(data)
         decodes = rate(lambda d=data: decode(d), args.seconds)
@@ -85,7 +93,10 @@ def main() -> None:
             line += f" {yaz_decodes:10.0f} {yaz_decodes / decodes:10.1f}"
         if not args.no_pyasn1:
             line += f" {pyasn1_rate(data):>9}"
-        print(line, flush=True)
+        emit(line)
+    if args.doc:
+        table = "\n".join(lines)
+        report.write_section("codec", f"{report.heading()}\n\n```\n{table}\n```", args.doc)
 
 
 if __name__ == "__main__":

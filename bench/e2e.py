@@ -1,0 +1,474 @@
+"""End to end: clients send ILL transactions through the running gateway daemon to simulated
+peers on loopback, and in the same run the same traffic straight to the peers (the loopback
+ceiling the gateway is compared with).
+
+The daemon (``isoill serve``) runs pinned to one core, with rules (ipig from
+senders, oclc towards targets), transaction tracking (``state_machine = "enforce"``) and its
+SQLite store in a temporary directory; it logs JSON at warning level. The clients and the
+simulated peers (bench/traffic.py) are processes of their own on the other cores. Each client
+worker runs whole loans (ILL-Request, Shipped, Received, Returned, Checked-In) in lock-step,
+the requester's APDUs on one connection and the responder's on another (``persistent``), or
+one connection per APDU (``per-APDU``). Latency runs from sending an APDU to its arrival at
+the peer; at a fixed rate, from the time it was due (open loop).
+
+Run with ``make bench``, or ``.venv/bin/python bench/e2e.py [--doc docs/performance.md]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import report
+from traffic import LIFECYCLE
+
+TRAFFIC = Path(__file__).with_name("traffic.py")
+ISOILL = Path(sys.executable).with_name("isoill")
+PY_SPY = Path(sys.executable).with_name("py-spy")
+#: The requester's and the responder's symbols, by connection habit (persistent or not).
+SYMBOLS = {True: ("REQP", "RESPP"), False: ("REQA", "RESPA")}
+START_TIMEOUT = 30.0
+_available = sorted(os.sched_getaffinity(0))
+DAEMON_CPUS = {_available[0]}
+OTHER_CPUS = set(_available[1:]) or DAEMON_CPUS  # the clients' and the peers'
+
+
+def pinned(cpus: set[int], *command: str | Path) -> list[str]:
+    """``command`` run on ``cpus`` only, its threads included."""
+    return ["taskset", "--cpu-list", ",".join(map(str, sorted(cpus))), *map(str, command)]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def percentile(ordered: list[float], share: float) -> float:
+    """Nearest-rank percentile of sorted values."""
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)] if ordered else math.nan
+
+
+class Peers:
+    """The simulated peers' process: the requester's library and the responder's."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            pinned(OTHER_CPUS, sys.executable, TRAFFIC, "peer", "--count", "2"),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self._input, self._output = self.process.stdin, self.process.stdout
+        requester, responder = json.loads(self._output.readline())["ports"]
+        self.requester, self.responder = f"127.0.0.1:{requester}", f"127.0.0.1:{responder}"
+
+    def collect(self, expected: int, timeout: float) -> dict[int, int]:
+        """Arrival times by APDU id since the last call, once ``expected`` have arrived (or
+        after ``timeout`` seconds)."""
+        self._input.write(f"collect {expected} {timeout}\n")
+        self._input.flush()
+        return dict(json.loads(self._output.readline()))
+
+    def __enter__(self) -> Peers:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._input.close()
+        self.process.wait(timeout=10)
+
+
+def write_config(directory: Path, port: int, peers: Peers) -> Path:
+    """The daemon's configuration, and its routes: each requester's symbol to the requester's
+    simulated peer, each responder's to the responder's."""
+    routes, sections = [], []
+    for persistent, (requester, responder) in SYMBOLS.items():
+        for symbol, address in ((requester, peers.requester), (responder, peers.responder)):
+            routes.append(f'[peers.{symbol}]\naddresses = ["{address}"]\n')
+            sections.append(
+                f"[peers.{symbol}]\n"
+                f'connection = "{"persistent" if persistent else "per-apdu"}"\n'
+                'sender_profile = "ipig"\ntarget_profile = "oclc"\nstate_machine = "enforce"\n'
+            )
+    (directory / "routes.toml").write_text("\n".join(routes))
+    path = directory / "isoill.toml"
+    path.write_text(
+        f"""store = "store.sqlite3"
+routes = "routes.toml"
+
+[[listeners]]
+host = "127.0.0.1"
+port = {port}
+
+[limits]
+max_connections = 4096
+max_connections_per_address = 4096
+
+[log]
+format = "json"
+level = "warning"
+
+"""
+        + "\n".join(sections)
+    )
+    return path
+
+
+class Daemon:
+    """``isoill serve`` on one core, with its store in ``directory``: the isoill that
+    ``PYTHONPATH`` names first, else the one installed in this interpreter's environment."""
+
+    def __init__(self, directory: Path, peers: Peers) -> None:
+        port = free_port()
+        self.address = f"127.0.0.1:{port}"
+        config = write_config(directory, port, peers)
+        self.log_path = directory / "daemon.log"
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen(
+                pinned(DAEMON_CPUS, ISOILL, "serve", "--config", config),
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                cwd=directory,
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the daemon did not start:\n{self.log_path.read_text()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def memory_kib(self, field: str) -> int:
+        """``VmRSS``, ``VmHWM`` (peak RSS) ... from /proc/PID/status, in KiB."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+        raise KeyError(field)
+
+    def cpu_seconds(self) -> float:
+        """User and system time the daemon has used, all threads."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def open_files(self) -> int:
+        return len(os.listdir(f"/proc/{self.pid}/fd"))
+
+    def __enter__(self) -> Daemon:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+        logged = self.log_path.read_text().splitlines()
+        if logged:
+            print(f"# the daemon logged {len(logged)} lines, first: {logged[0]}", file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One load: ``apdus`` APDUs (whole loans) from ``connections`` workers; ``rate``
+    APDUs/s open-loop, or 0 for closed-loop (each worker sends when answered)."""
+
+    label: str
+    persistent: bool
+    connections: int
+    apdus: int
+    rate: float = 0.0
+
+
+@dataclass(frozen=True)
+class Result:
+    phase: Phase
+    path: str  # "gateway" or "direct"
+    sent: int  # APDUs acknowledged as accepted
+    accepted_per_second: float  # from the first send to the last acknowledgement
+    delivered: int  # of those, APDUs that arrived at a peer
+    refused: int
+    errors: int
+    per_second: float  # delivered, from the first send to the last arrival
+    p50: float  # latency, send to arrival at the peer, ms
+    p99: float
+    worst: float
+    ack_p99: float  # send to acknowledgement, ms
+    cpu_us: float  # daemon CPU time per delivered APDU (gateway only), µs
+    rss_mib: float  # daemon RSS after the phase (gateway only)
+    refusals: tuple[str, ...]
+
+
+class Serials:
+    """Transaction serial numbers, never reused within a run."""
+
+    def __init__(self) -> None:
+        self.next = 1
+
+    def take(self, count: int) -> int:
+        first, self.next = self.next, self.next + count
+        return first
+
+
+def measure(phase: Phase, peers: Peers, daemon: Daemon | None, serials: Serials) -> Result:
+    """Run ``phase`` through the daemon, or straight to the peers without one."""
+    transactions = math.ceil(phase.apdus / len(LIFECYCLE))
+    requester, responder = SYMBOLS[phase.persistent]
+    to_responder = daemon.address if daemon else peers.responder
+    to_requester = daemon.address if daemon else peers.requester
+    cpu_before = daemon.cpu_seconds() if daemon else 0.0
+    command = pinned(
+        OTHER_CPUS,
+        sys.executable,
+        TRAFFIC,
+        "client",
+        f"--to-responder={to_responder}",
+        f"--to-requester={to_requester}",
+        f"--requester={requester}",
+        f"--responder={responder}",
+        f"--connections={phase.connections}",
+        f"--transactions={transactions}",
+        f"--first-serial={serials.take(transactions)}",
+        f"--rate={phase.rate}",
+        *(["--persistent"] if phase.persistent else []),
+    )
+    done = subprocess.run(command, check=False, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"client failed:\n{done.stderr}")
+    out = json.loads(done.stdout)
+    sent: list[tuple[int, int, int]] = [(k, s, a) for k, s, a in out["sent"]]
+    arrivals = peers.collect(len(sent), timeout=60 + len(sent) / 100)
+    latencies = sorted((arrivals[k] - s) / 1e6 for k, s, _ in sent if k in arrivals)
+    acks = sorted((a - s) / 1e6 for _, s, a in sent)
+    first = min((s for _, s, _ in sent), default=0)
+    last = max((arrivals[k] for k, _, _ in sent if k in arrivals), default=first + 1)
+    delivered = len(latencies)
+    acked = max((a for _, _, a in sent), default=first + 1)
+    return Result(
+        phase=phase,
+        path="gateway" if daemon else "direct",
+        sent=len(sent),
+        accepted_per_second=len(sent) / ((acked - first) / 1e9) if sent else 0.0,
+        delivered=delivered,
+        refused=out["refused"],
+        errors=len(out["errors"]),
+        per_second=delivered / ((last - first) / 1e9) if delivered else 0.0,
+        p50=percentile(latencies, 0.5),
+        p99=percentile(latencies, 0.99),
+        worst=latencies[-1] if latencies else math.nan,
+        ack_p99=percentile(acks, 0.99),
+        cpu_us=(daemon.cpu_seconds() - cpu_before) / delivered * 1e6 if daemon and delivered else 0,
+        rss_mib=daemon.memory_kib("VmRSS") / 1024 if daemon else 0.0,
+        refusals=tuple(out["refusals"] + out["errors"][:3]),
+    )
+
+
+def warm_up(peers: Peers, daemon: Daemon, serials: Serials) -> None:
+    """A few loans each way first: imports, caches and connections settle, uncounted."""
+    for persistent in (True, False):
+        warm = Phase("warm-up", persistent, 4, 100)
+        for target in (None, daemon):
+            result = measure(warm, peers, target, serials)
+            if result.refused or result.errors or result.delivered < result.sent:
+                raise SystemExit(f"warm-up failed: {result}")
+
+
+HEADER = [
+    "load",
+    "path",
+    "clients",
+    "APDUs",
+    "refused",
+    "accepted/s",
+    "delivered/s",
+    "p50 ms",
+    "p99 ms",
+    "max ms",
+    "ack p99 ms",
+    "daemon CPU µs/APDU",
+    "daemon RSS MiB",
+]
+
+
+def row(result: Result) -> list[str]:
+    phase, gateway = result.phase, result.path == "gateway"
+    return [
+        phase.label,
+        result.path,
+        str(phase.connections),
+        f"{result.delivered}/{result.sent}",
+        str(result.refused + result.errors),
+        f"{result.accepted_per_second:,.0f}",
+        f"{result.per_second:,.0f}",
+        f"{result.p50:.2f}",
+        f"{result.p99:.2f}",
+        f"{result.worst:.1f}",
+        f"{result.ack_p99:.2f}",
+        f"{result.cpu_us:,.0f}" if gateway else "-",
+        f"{result.rss_mib:.1f}" if gateway else "-",
+    ]
+
+
+def ratios(results: list[Result]) -> list[str]:
+    """For each closed-loop load, the gateway's throughput against the ceiling beside it."""
+    direct = {r.phase: r for r in results if r.path == "direct"}
+    lines = []
+    for gateway in results:
+        ceiling = direct.get(gateway.phase)
+        if gateway.path != "gateway" or ceiling is None or gateway.phase.rate:
+            continue  # open loop: both run at the set rate
+        share = gateway.per_second / ceiling.per_second
+        lines.append(
+            f"- {gateway.phase.label}: gateway {gateway.per_second:,.0f} APDUs/s ="
+            f" {share:.3f} of the loopback ceiling ({ceiling.per_second:,.0f} APDUs/s);"
+            f" p99 latency {gateway.p99 / ceiling.p99:,.0f} times the direct one"
+        )
+    return lines
+
+
+def print_results(results: list[Result]) -> None:
+    widths = [max(len(c), 10) for c in HEADER]
+    print(" ".join(c.rjust(w) for c, w in zip(HEADER, widths, strict=True)))
+    for result in results:
+        print(" ".join(c.rjust(w) for c, w in zip(row(result), widths, strict=True)))
+        for reason in result.refusals:
+            print(f"#   refused: {reason}")
+
+
+@contextmanager
+def profiling(pid: int, output: Path) -> Iterator[None]:
+    """py-spy samples process ``pid`` meanwhile: raw (collapsed) stacks, by thread."""
+    command = [str(PY_SPY), "record", "--pid", str(pid), "--format", "raw", "--threads"]
+    profiler = subprocess.Popen(
+        [*command, "--rate", "200", "--output", str(output)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        profiler.send_signal(signal.SIGINT)  # py-spy writes its output and exits
+        profiler.wait(timeout=60)
+
+
+def profile_summary(raw: Path, top: int = 12) -> str:
+    """Where the daemon's samples went, from py-spy's raw (collapsed) stacks, as shares of all
+    samples: by thread; by the module and the function of the innermost frame (self); by
+    isoill function anywhere on the stack (total)."""
+    tables: dict[str, Counter[str]] = {
+        "thread": Counter(),
+        "module (self)": Counter(),
+        "function (self)": Counter(),
+        "isoill function (total)": Counter(),
+    }
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        thread, *frames = stack.split(";")
+        samples = int(count)
+        function, module = _frame(frames[-1])
+        tables["thread"][thread.partition(": ")[2]] += samples
+        tables["module (self)"][module] += samples
+        tables["function (self)"][f"{function} ({module})"] += samples
+        on_stack = {_frame(frame) for frame in frames if "isoill/" in frame}
+        for function, module in on_stack:
+            if "/cli/" not in module:
+                tables["isoill function (total)"][f"{function} ({module})"] += samples
+    every = sum(tables["thread"].values())
+    parts = [f"{every:,} samples at 200 Hz of threads not idle."]
+    for title, counter in tables.items():
+        count = 2 * top if title.endswith("(total)") else top  # nested calls share samples
+        rows = [[name, f"{n / every:.1%}"] for name, n in counter.most_common(count)]
+        parts.append(report.table([title, "share"], rows))
+    return "\n\n".join(parts)
+
+
+def _frame(frame: str) -> tuple[str, str]:
+    """py-spy's ``name (/path/to/isoill/module.py:123)``: the name and ``isoill/module.py``
+    (a library's module from its package on, the standard library's by its file name)."""
+    name, _, where = frame.rstrip(")").partition(" (")
+    path = where.rpartition(":")[0]
+    for root in ("site-packages/", "/python3.11/", "isoill/"):
+        if root in path:
+            path = path.rsplit(root, 1)[1]
+            path = f"isoill/{path}" if root == "isoill/" else path
+            break
+    return name, path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
+    parser.add_argument("--apdus", type=int, default=3000, help="APDUs per closed-loop load")
+    parser.add_argument("--rates", default="250,1000", help="APDUs/s of the fixed-rate loads")
+    parser.add_argument("--rate-seconds", type=float, default=3.0, help="length of each")
+    parser.add_argument("--rate-clients", type=int, default=64, help="workers at a fixed rate")
+    parser.add_argument("--workdir", type=Path, help="where the store goes (default: a tmp dir)")
+    parser.add_argument("--doc", type=Path, help="write the results into this Markdown file")
+    parser.add_argument("--py-spy", type=Path, help="profile the daemon into this raw file")
+    args = parser.parse_args()
+    loads = [
+        Phase("persistent", True, args.clients, args.apdus),
+        Phase("per-APDU", False, args.clients, args.apdus),
+    ]
+    for rate in map(float, args.rates.split(",")):
+        apdus = round(rate * args.rate_seconds)
+        loads.append(Phase(f"fixed {rate:,.0f}/s", True, args.rate_clients, apdus, rate))
+    serials = Serials()
+    results: list[Result] = []
+    with ExitStack() as stack:
+        directory = Path(tempfile.mkdtemp(prefix="isoill-e2e-", dir=args.workdir))
+        stack.callback(shutil.rmtree, directory)
+        peers = stack.enter_context(Peers())
+        daemon = stack.enter_context(Daemon(directory, peers))
+        warm_up(peers, daemon, serials)
+        # Under the profiler, the gateway alone: its samples are all the daemon's work.
+        targets = (daemon,) if args.py_spy else (None, daemon)
+        with profiling(daemon.pid, args.py_spy) if args.py_spy else nullcontext():
+            for phase in loads:
+                for target in targets:
+                    results.append(measure(phase, peers, target, serials))
+        peak = daemon.memory_kib("VmHWM") / 1024
+        store = report.filesystem(directory)
+    print_results(results)
+    summary = ratios(results)
+    summary.append(f"- gateway peak RSS (VmHWM): {peak:.1f} MiB")
+    print("\n".join(summary))
+    profile = profile_summary(args.py_spy) if args.py_spy else ""
+    if profile:
+        print(profile)
+    if args.doc:
+        body = "\n\n".join(
+            [
+                report.heading(),
+                f"Daemon on CPU {sorted(DAEMON_CPUS)}, clients and peers on CPU"
+                f" {sorted(OTHER_CPUS)}; store: {store}.",
+                report.table(HEADER, [row(r) for r in results]),
+                "\n".join(summary),
+            ]
+        )
+        if profile:
+            report.write_section("profile", f"{body}\n\n{profile}", args.doc)
+        else:
+            report.write_section("e2e", body, args.doc)
+
+
+if __name__ == "__main__":
+    main()
