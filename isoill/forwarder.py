@@ -24,7 +24,7 @@ from isoill.capture.recorder import Tap, socket_address
 from isoill.codec.decoder import decode
 from isoill.codec.errors import CodecError
 from isoill.codec.framing import Framer
-from isoill.codec.models import StatusOrErrorReport
+from isoill.codec.splice import present_fields
 from isoill.gateway import Gateway, Origin
 from isoill.store import Delivery
 
@@ -165,17 +165,19 @@ class Forwarder:
                 if not data:
                     raise ConnectionResetError("connection closed before an answer")
                 framer.feed(data)
+        # Only the outer layers are read: whether the answer is an acknowledgement, a refusal
+        # or an APDU of the peer's own (which the gateway decodes when it routes it onward).
         try:
-            apdu = decode(answer)
+            apdu_type, fields = present_fields(answer)
         except CodecError as error:
             if peer.capture:
                 tap.apdu(False, answer, time.time(), f"{target} -> isoill unreadable APDU")
             raise DeliveryError(f"unreadable answer: {error}") from None
         if peer.capture:
-            tap.apdu(False, answer, time.time(), f"{target} -> isoill {apdu.apdu_type}")
-        if isinstance(apdu, StatusOrErrorReport):
-            if apdu.error_report is not None:
-                raise DeliveryError(f"refused: {apdu.error_report.model_dump(mode='json')}")
+            tap.apdu(False, answer, time.time(), f"{target} -> isoill {apdu_type}")
+        if apdu_type == "Status-Or-Error-Report":
+            if "error-report" in fields:
+                raise DeliveryError(f"refused: {_refusal(answer)}")
             return None
         return answer
 
@@ -201,3 +203,13 @@ class Forwarder:
         tap = self._taps.pop(address, None)
         if tap is not None:
             tap.close(time.time())
+
+
+def _refusal(answer: bytes) -> str:
+    """What a peer's error-report says, for the log and the delivery's last error."""
+    try:
+        report = decode(answer)
+    except CodecError as error:
+        return f"an error-report that does not decode ({error})"
+    error_report = getattr(report, "error_report", None)
+    return str(error_report.model_dump(mode="json")) if error_report is not None else "?"

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from apdu_examples import full_apdu
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from paths import LOCAL_CAPTURES, SHARED_CAPTURES
 
+from isoill import reports
+from isoill.codec import plan
 from isoill.codec.ber import CONTEXT, INDEFINITE, encode_header, read_header, tag_key
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError, DecodeError, UnrecognizedApdu
 from isoill.codec.models import ClientId, ILLRequest
-from isoill.codec.splice import without_field
+from isoill.codec.splice import present_fields, without_field
 from isoill.codec.values import Text
 
 CLIENT_ID = tag_key(CONTEXT, 15)
@@ -245,3 +249,31 @@ def test_corrupted_captures_raise_codec_errors_or_splice_what_decodes(
 
 def test_captures_are_found() -> None:
     assert len(CAPTURES) >= 8
+
+
+@pytest.mark.parametrize("variant", range(3))
+@pytest.mark.parametrize("name", list(plan.APDUS))
+def test_present_fields_names_what_the_encoding_carries(name: str, variant: int) -> None:
+    apdu = full_apdu(name, variant)
+    carried = {
+        field.alias or attr
+        for attr, field in type(apdu).model_fields.items()
+        if getattr(apdu, attr) is not None
+    }
+    assert present_fields(encode(apdu)) == (name, frozenset(carried))
+
+
+def test_present_fields_tells_an_acknowledgement_from_a_refusal() -> None:
+    request = decode((SHARED_CAPTURES / "yaz-illclient-2.ber").read_bytes())
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    ack = encode(reports.acknowledgement(request, None, now))
+    refusal = encode(reports.cannot_send_onward(request, "no route", now))
+    assert "error-report" not in present_fields(ack)[1]
+    assert "error-report" in present_fields(refusal)[1]
+
+
+def test_present_fields_refuses_what_is_not_one_apdu() -> None:
+    ber = (SHARED_CAPTURES / "yaz-illclient-1.ber").read_bytes()
+    for broken in (ber[:-1], ber + b"\x00", b"\x30\x00"):
+        with pytest.raises(CodecError):
+            present_fields(broken)

@@ -1,4 +1,6 @@
-"""Remove one top-level component from an APDU's BER without re-encoding anything else.
+"""An APDU's top-level components, read from its BER without decoding them: which are present
+(:func:`present_fields`, enough to tell an acknowledgement from a refusal), and removing one
+without re-encoding anything else (:func:`without_field`).
 
 An ILL-APDU is ``[APPLICATION n]`` (an explicit tag: the module has no IMPLICIT TAGS) around a
 SEQUENCE, so two headers enclose the components. Cutting a component out changes only their
@@ -16,6 +18,7 @@ from isoill.codec.errors import DecodeError, UnrecognizedApdu
 from isoill.codec.schema import Node
 
 _COMPONENTS = frozenset(field.name for node in plan.APDUS.values() for field in node.fields)
+_APDU_NAMES = {id(node): name for name, node in plan.APDUS.items()}
 _END_OF_CONTENTS = b"\x00\x00"
 
 
@@ -60,6 +63,18 @@ def without_field(ber: bytes, field: str) -> bytes:
         rewritten.append(new)
     contents = headers[-1].content
     return b"".join(reversed(rewritten)) + ber[contents:start] + ber[end:]
+
+
+def present_fields(ber: bytes) -> tuple[str, frozenset[str]]:
+    """The APDU type of ``ber`` (one whole ILL-APDU) and the names of the top-level components
+    it carries. The components are skipped, not decoded: this checks the framing of the
+    APDU's outer layers only. Raises a :class:`~isoill.codec.errors.CodecError` otherwise."""
+    try:
+        node, _, components = _layout(ber)
+    except NeedMore:
+        raise DecodeError("truncated APDU", offset=len(ber)) from None
+    names = frozenset(node.by_tag[key].name for key, _, _ in components if key in node.by_tag)
+    return _APDU_NAMES[id(node)], names
 
 
 def _layout(ber: bytes) -> tuple[Node, list[_Header], list[tuple[int, int, int]]]:
