@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -114,26 +114,25 @@ class Profile:
     rules: tuple[tuple[Rule, Severity], ...]
 
     def judge(self, apdu: ApduModel, context: Context) -> Verdict:
-        return Verdict(tuple(self._findings(apdu, context)))
-
-    def _findings(self, apdu: ApduModel, context: Context) -> Iterator[Finding]:
-        for rule, severity in self.rules:
-            if severity is Severity.OFF or apdu.apdu_type not in rule.apdu_types:
-                continue
-            for violation in rule.check(apdu, context):
-                yield Finding(rule, severity, violation, self.name, apdu.apdu_type)
+        return judge(apdu, context, (self,))
 
 
 def judge(apdu: ApduModel, context: Context, profiles: Iterable[Profile]) -> Verdict:
-    """The findings of several profiles on one APDU (the sender's and the target's). A rule
-    in more than one profile is reported once, with the stricter severity."""
-    strictest: dict[tuple[str, Violation], Finding] = {}
-    for profile in dict.fromkeys(profiles):
-        for finding in profile.judge(apdu, context).findings:
-            key = (finding.rule.name, finding.violation)
-            known = strictest.get(key)
-            if known is None or (
-                known.severity is Severity.WARN and finding.severity is Severity.REFUSE
-            ):
-                strictest[key] = finding
-    return Verdict(tuple(strictest.values()))
+    """The findings of several profiles on one APDU (the sender's and the target's). A rule in
+    more than one profile runs once, with the stricter severity (the first profile's where
+    they are equal)."""
+    chosen: dict[str, tuple[Rule, Severity, str]] = {}
+    for profile in profiles:
+        for rule, severity in profile.rules:
+            if severity is Severity.OFF or apdu.apdu_type not in rule.apdu_types:
+                continue
+            known = chosen.get(rule.name)
+            if known is None or (known[1] is Severity.WARN and severity is Severity.REFUSE):
+                chosen[rule.name] = (rule, severity, profile.name)
+    return Verdict(
+        tuple(
+            Finding(rule, severity, violation, profile, apdu.apdu_type)
+            for rule, severity, profile in chosen.values()
+            for violation in rule.check(apdu, context)
+        )
+    )
