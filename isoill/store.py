@@ -12,8 +12,9 @@ refuses is kept by :meth:`Store.record_refused` for the transaction's history. T
 then asks :meth:`Store.due` for work, sends each APDU's stored bytes unchanged, and reports the
 outcome with :meth:`Store.delivered`, :meth:`Store.retry_later` or :meth:`Store.failed`.
 
-Each of those writes also exists as a :data:`Write` (``accept_write``, ``delivered_write``,
-...): the same change, not yet committed. :meth:`Store.commit_all` commits several of them in
+Each of those writes is defined once as a :data:`Write` (``accept_write``, ``delivered_write``,
+...): the change, not yet committed; the plain name (``accept``) commits it alone and returns
+its result (for ``accept``, a :class:`Stored`). :meth:`Store.commit_all` commits several in
 one SQLite transaction (a group commit), each in its own savepoint, so that one that fails
 (a duplicate refused by the unique index, say) is undone alone and the others are stored.
 The daemon goes through :class:`GroupWriter`, the store's asyncio front: it runs everything
@@ -65,7 +66,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, TypeAlias, TypeVar
+from typing import Any, Concatenate, Literal, ParamSpec, TypeAlias, TypeVar
 
 SCHEMA_VERSION = 3
 BUSY_TIMEOUT_SECONDS = 10.0
@@ -395,6 +396,22 @@ T = TypeVar("T")
 Write: TypeAlias = Callable[[sqlite3.Connection], T]
 
 
+P = ParamSpec("P")
+
+
+def _committed(
+    write: Callable[Concatenate[Store, P], Write[T]],
+) -> Callable[Concatenate[Store, P], T]:
+    """The committing form of a ``*_write`` method (``accept`` of ``accept_write``): it commits
+    that one write alone and returns its result, durable when it returns."""
+
+    def committed(self: Store, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self.commit(write(self, *args, **kwargs))
+
+    committed.__doc__ = f"Commit :meth:`{write.__name__}` alone; durable when this returns."
+    return committed
+
+
 @dataclass(frozen=True)
 class Stored:
     """What :meth:`Store.accept_write` and :meth:`Store.accept_held_write` stored: the
@@ -568,44 +585,6 @@ class Store:
 
     # -- intake ---------------------------------------------------------------------------
 
-    def accept(
-        self,
-        *,
-        peer: str,
-        apdu_type: str,
-        transaction_key: str,
-        target_symbol: str | None,
-        ber: bytes,
-        addresses: Sequence[str],
-        requester_symbol: str | None,
-        responder_symbol: str | None,
-        now: datetime,
-        dedup_key: str | None = None,
-        states: tuple[str, str] | None = None,
-    ) -> int:
-        """Store an APDU for delivery to each address; durable when this returns. Returns the
-        message's id.
-
-        With the message, in the same SQLite transaction: the transaction's parties (a
-        ``None`` symbol leaves the known one), ``states`` (requester's, responder's) if given,
-        and ``dedup_key``, which :meth:`find_duplicate` looks up. A second message with the
-        same ``dedup_key`` raises :class:`sqlite3.IntegrityError` and stores nothing.
-        """
-        write = self.accept_write(
-            peer=peer,
-            apdu_type=apdu_type,
-            transaction_key=transaction_key,
-            target_symbol=target_symbol,
-            ber=ber,
-            addresses=addresses,
-            requester_symbol=requester_symbol,
-            responder_symbol=responder_symbol,
-            now=now,
-            dedup_key=dedup_key,
-            states=states,
-        )
-        return self.commit(write).message_id
-
     def accept_write(
         self,
         *,
@@ -621,8 +600,14 @@ class Store:
         dedup_key: str | None = None,
         states: tuple[str, str] | None = None,
     ) -> Write[Stored]:
-        """:meth:`accept`, to be committed; its result tells the message's id and the
-        transaction as stored."""
+        """Store an APDU for delivery to each address. The result tells the message's id and
+        the transaction as stored.
+
+        With the message, in the same SQLite transaction: the transaction's parties (a
+        ``None`` symbol leaves the known one), ``states`` (requester's, responder's) if given,
+        and ``dedup_key``, which :meth:`find_duplicate` looks up. A second message with the
+        same ``dedup_key`` raises :class:`sqlite3.IntegrityError` and stores nothing.
+        """
         _check_addresses(addresses)
         _micros(now)  # a naive time is refused here, not in the group commit
 
@@ -647,37 +632,7 @@ class Store:
 
         return write
 
-    def accept_held(
-        self,
-        *,
-        peer: str,
-        apdu_type: str,
-        transaction_key: str,
-        target_symbol: str | None,
-        ber: bytes,
-        requester_symbol: str | None,
-        responder_symbol: str | None,
-        reason: str,
-        now: datetime,
-        dedup_key: str | None = None,
-        states: tuple[str, str] | None = None,
-    ) -> int:
-        """Keep an APDU for an operator to release or refuse, without deliveries yet; durable
-        when this returns. The rest is as for :meth:`accept`."""
-        write = self.accept_held_write(
-            peer=peer,
-            apdu_type=apdu_type,
-            transaction_key=transaction_key,
-            target_symbol=target_symbol,
-            ber=ber,
-            requester_symbol=requester_symbol,
-            responder_symbol=responder_symbol,
-            reason=reason,
-            now=now,
-            dedup_key=dedup_key,
-            states=states,
-        )
-        return self.commit(write).message_id
+    accept = _committed(accept_write)
 
     def accept_held_write(
         self,
@@ -694,7 +649,8 @@ class Store:
         dedup_key: str | None = None,
         states: tuple[str, str] | None = None,
     ) -> Write[Stored]:
-        """:meth:`accept_held`, to be committed (see :meth:`accept_write`)."""
+        """Keep an APDU for an operator to release or refuse, without deliveries yet; the rest
+        is as for :meth:`accept_write`."""
         _micros(now)
 
         def write(db: sqlite3.Connection) -> Stored:
@@ -717,27 +673,7 @@ class Store:
 
         return write
 
-    def accept_unroutable(
-        self,
-        *,
-        peer: str,
-        apdu_type: str,
-        transaction_key: str | None,
-        ber: bytes,
-        reason: str,
-        now: datetime,
-    ) -> int:
-        """Keep an APDU that has nowhere to go, for operators to see; durable when this returns."""
-        return self.commit(
-            self.accept_unroutable_write(
-                peer=peer,
-                apdu_type=apdu_type,
-                transaction_key=transaction_key,
-                ber=ber,
-                reason=reason,
-                now=now,
-            )
-        )
+    accept_held = _committed(accept_held_write)
 
     def accept_unroutable_write(
         self,
@@ -749,7 +685,8 @@ class Store:
         reason: str,
         now: datetime,
     ) -> Write[int]:
-        """:meth:`accept_unroutable`, to be committed; its result is the message's id."""
+        """Keep an APDU that has nowhere to go, for operators to see; the result is the
+        message's id."""
         _micros(now)
         return functools.partial(
             self._insert_message,
@@ -763,30 +700,7 @@ class Store:
             reason=reason,
         )
 
-    def record_refused(
-        self,
-        *,
-        peer: str,
-        apdu_type: str,
-        transaction_key: str,
-        target_symbol: str | None,
-        ber: bytes,
-        reason: str,
-        now: datetime,
-    ) -> int:
-        """Keep an APDU the gateway refused, never to be delivered, so that its transaction's
-        history shows it. The transaction's parties and states are left as they are."""
-        return self.commit(
-            self.record_refused_write(
-                peer=peer,
-                apdu_type=apdu_type,
-                transaction_key=transaction_key,
-                target_symbol=target_symbol,
-                ber=ber,
-                reason=reason,
-                now=now,
-            )
-        )
+    accept_unroutable = _committed(accept_unroutable_write)
 
     def record_refused_write(
         self,
@@ -799,7 +713,9 @@ class Store:
         reason: str,
         now: datetime,
     ) -> Write[int]:
-        """:meth:`record_refused`, to be committed; its result is the message's id."""
+        """Keep an APDU the gateway refused, never to be delivered, so that its transaction's
+        history shows it (its parties and states are left as they are); the result is the
+        message's id."""
         _micros(now)
         return functools.partial(
             self._insert_message,
@@ -812,6 +728,8 @@ class Store:
             state="refused",
             reason=reason,
         )
+
+    record_refused = _committed(record_refused_write)
 
     @staticmethod
     def _insert_message(
@@ -983,12 +901,8 @@ class Store:
         (micros,) = self._db.execute(_NEXT_DUE).fetchone()
         return None if micros is None else max(now, _moment(micros))
 
-    def delivered(self, delivery_id: int, now: datetime) -> None:
-        """The peer took the APDU: the delivery is done and the address's next one is due."""
-        self.commit(self.delivered_write(delivery_id, now))
-
     def delivered_write(self, delivery_id: int, now: datetime) -> Write[None]:
-        """:meth:`delivered`, to be committed."""
+        """The peer took the APDU: the delivery is done and the address's next one is due."""
         values: dict[str, object] = {"now": _micros(now)}
         return functools.partial(
             self._update_pending,
@@ -998,13 +912,11 @@ class Store:
             values=values,
         )
 
-    def retry_later(self, delivery_id: int, error: str, now: datetime) -> bool:
-        """Record a failed attempt and schedule the next one; ``False`` if that was the last
-        attempt the policy allows, in which case the delivery is now failed."""
-        return self.commit(self.retry_later_write(delivery_id, error, now))
+    delivered = _committed(delivered_write)
 
     def retry_later_write(self, delivery_id: int, error: str, now: datetime) -> Write[bool]:
-        """:meth:`retry_later`, to be committed."""
+        """Record a failed attempt and schedule the next one; the result is ``False`` if that
+        was the last attempt the policy allows, in which case the delivery is now failed."""
         _micros(now)
 
         def write(db: sqlite3.Connection) -> bool:
@@ -1033,14 +945,14 @@ class Store:
 
         return write
 
-    def failed(self, delivery_id: int, error: str, now: datetime) -> None:
-        """Give up a delivery for good (the peer refused it); the address's next one is due."""
-        self.commit(self.failed_write(delivery_id, error, now))
+    retry_later = _committed(retry_later_write)
 
     def failed_write(self, delivery_id: int, error: str, now: datetime) -> Write[None]:
-        """:meth:`failed`, to be committed."""
+        """Give up a delivery for good (the peer refused it); the address's next one is due."""
         _micros(now)
         return functools.partial(self._fail, delivery_id=delivery_id, error=error, now=now)
+
+    failed = _committed(failed_write)
 
     def _fail(self, db: sqlite3.Connection, delivery_id: int, error: str, now: datetime) -> None:
         self._update_pending(

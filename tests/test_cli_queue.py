@@ -36,7 +36,7 @@ def setup(directory: Path, routes: dict[str, list[str]]) -> tuple[Path, int]:
             responder_symbol="RESPLIB",
             reason="requester REQLIB is not a configured peer",
             now=datetime.now(UTC),
-        )
+        ).message_id
     finally:
         store.close()
     return config, held

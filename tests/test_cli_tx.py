@@ -36,7 +36,7 @@ def fill(path: Path) -> dict[str, int]:
             now=T0,
             dedup_key="r",
             states=("PENDING", "IN-PROCESS"),
-        )
+        ).message_id
         [delivery] = store.due(T0)
         store.delivered(delivery.id, T0)
         later = T0 + timedelta(hours=1)

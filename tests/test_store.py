@@ -72,7 +72,7 @@ def accept(
         now=now,
         dedup_key=dedup_key,
         states=machines,
-    )
+    ).message_id
 
 
 def due_ids(store: Store, now: datetime = T0) -> list[tuple[int, str]]:
@@ -138,7 +138,7 @@ def test_message_survives_sigkill_right_after_accept(db_path: Path) -> None:
         "store = Store(sys.argv[1])\n"
         "message_id = store.accept(peer='BRW', apdu_type='shipped', transaction_key='tx-9',\n"
         "    target_symbol='LND', ber=bytes.fromhex(sys.argv[2]), addresses=[sys.argv[3]],\n"
-        "    requester_symbol='BRW', responder_symbol='LND', now=datetime.now(UTC))\n"
+        "    requester_symbol='BRW', responder_symbol='LND', now=datetime.now(UTC)).message_id\n"
         "print(message_id, flush=True)\n"
         "time.sleep(60)\n"
     )
@@ -727,7 +727,7 @@ def hold(
         reason="requester NEWLIB is not a configured peer",
         now=T0,
         dedup_key=dedup_key,
-    )
+    ).message_id
 
 
 def notice(addresses: Sequence[str] = (NEW,)) -> Notice:

@@ -164,8 +164,8 @@ def test_bad_arguments_are_refused_when_the_write_is_built(store: Store) -> None
 
 
 def test_due_gives_each_address_its_run_in_order(store: Store) -> None:
-    ids = [store.accept(**message(f"tx-{n}", OLD)) for n in range(4)]
-    other = store.accept(**message("tx-9", NEW))
+    ids = [store.accept(**message(f"tx-{n}", OLD)).message_id for n in range(4)]
+    other = store.accept(**message("tx-9", NEW)).message_id
     runs = [(d.message_id, d.address) for d in store.due(T0, per_address=3)]
     assert runs == [(ids[0], OLD), (ids[1], OLD), (ids[2], OLD), (other, NEW)]
     assert [d.message_id for d in store.due(T0)] == [ids[0], other]  # heads only
@@ -173,10 +173,10 @@ def test_due_gives_each_address_its_run_in_order(store: Store) -> None:
 
 
 def test_a_run_stops_at_a_delivery_not_due_yet(store: Store) -> None:
-    earliest = store.accept(**message("tx-0", OLD))
+    earliest = store.accept(**message("tx-0", OLD)).message_id
     [head] = store.due(T0)
     store.delivered(head.id, T0)
-    first, second = (store.accept(**message(f"tx-{n}", OLD)) for n in (1, 2))
+    first, second = (store.accept(**message(f"tx-{n}", OLD)).message_id for n in (1, 2))
     [head] = store.due(T0)
     assert head.message_id == first
     store.retry_later(head.id, "refused", T0)  # due again in 5 minutes
