@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from store_values import BER, NEW, OLD, T0
 
 from isoill.cli import main
 from isoill.store import (
@@ -29,10 +30,6 @@ from isoill.store import (
     StoreError,
     TransactionRecord,
 )
-
-T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-OLD, NEW = "ill.old.example:499", "ill.new.example:1611"
-BER = bytes.fromhex("6180300302010201010a")  # stands in for an APDU: stored and sent unchanged
 
 
 @pytest.fixture

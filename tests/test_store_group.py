@@ -8,12 +8,13 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
+from store_values import BER, NEW, OLD, T0
 
 from isoill.store import (
     Failed,
@@ -23,10 +24,6 @@ from isoill.store import (
     StoreError,
     Write,
 )
-
-T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-OLD, NEW = "ill.old.example:499", "ill.new.example:1611"
-BER = bytes.fromhex("6180300302010201010a")
 
 
 def accepting(
