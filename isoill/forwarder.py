@@ -7,9 +7,12 @@ each: a Status-Or-Error-Report without an error-report, or any other APDU, means
 it); an error-report, silence or a broken connection means try again later, with backoff,
 until the store marks the delivery failed.
 
-Each outcome is written with the gateway's group commits, and a sender waits for the commit of
-one delivery's outcome before it sends the next APDU to that address: after a crash, at most
-the last APDU sent to each address goes again, and never behind one sent after it.
+Each outcome is queued for the gateway's group commits as soon as it is known, and the next
+APDU goes to the address without waiting for that commit; a sender ends only once every
+outcome of its run (at most ``RUN``) is committed, and its address is not polled before. After
+a crash the deliveries whose outcomes were not committed yet, at most ``RUN`` per address, go
+again, in their order and byte for byte as before, so a receiver knows them by their
+transaction-id and service date-time (see SECURITY.md).
 """
 
 from __future__ import annotations
@@ -96,14 +99,23 @@ class Forwarder:
                     await wanted.wait()
 
     async def _send_all(self, address: str, batch: list[Delivery]) -> None:
+        outcomes: list[asyncio.Future[None]] = []
         try:
             for delivery in batch:
-                if not await self._attempt(delivery):
+                if not await self._attempt(delivery, outcomes):
                     break  # keep order: later ones wait for this one
         finally:
+            # The address stays busy until the run's outcomes are committed: a poll before
+            # would find these deliveries still due.
+            for result in await asyncio.gather(*outcomes, return_exceptions=True):
+                if isinstance(result, Exception):
+                    self.log.error(
+                        "delivery outcome not stored", address=address, error=repr(result)
+                    )
             self.gateway.delivery_wanted.set()  # look again: more may have become due
 
-    async def _attempt(self, delivery: Delivery) -> bool:
+    async def _attempt(self, delivery: Delivery, outcomes: list[asyncio.Future[None]]) -> bool:
+        """One attempt; its outcome's write is added to ``outcomes``. ``False``: failed."""
         store = self.gateway.db
         log = self.log.bind(address=delivery.address, id=delivery.message_id)
         try:
@@ -119,8 +131,7 @@ class Forwarder:
             return False
         self.gateway.unreachable.discard(delivery.address)
         now = datetime.now(UTC)
-        # Committed before the next APDU goes to this address (see the module's docstring).
-        await self.gateway.write(store.delivered_write(delivery.id, now))
+        outcomes.append(self.gateway.writer.queue(store.delivered_write(delivery.id, now)))
         metrics.APDUS_OUT.labels(delivery.apdu_type, delivery.target_symbol).inc()
         metrics.DELIVERY_LATENCY.observe((now - delivery.received_at).total_seconds())
         log.info("delivered", attempts=delivery.attempts + 1)

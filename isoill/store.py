@@ -1274,8 +1274,13 @@ class GroupWriter:
 
     async def write(self, write: Write[T]) -> T:
         """Commit ``write`` with the next group; its result once that commit returned."""
-        result: T = await self._submit("write", write)
+        result: T = await self.queue(write)
         return result
+
+    def queue(self, write: Write[T]) -> asyncio.Future[T]:
+        """Queue ``write`` for the next group now, behind every write queued before it: the
+        future is its result once that commit returned."""
+        return self._enqueue("write", write)
 
     async def transaction(self, transaction_key: str) -> TransactionRecord | None:
         """The transaction's record, ``None`` if it has none yet."""
@@ -1300,12 +1305,15 @@ class GroupWriter:
         return known
 
     async def _submit(self, kind: Literal["call", "load", "write"], payload: Any) -> Any:
+        return await self._enqueue(kind, payload)
+
+    def _enqueue(self, kind: Literal["call", "load", "write"], payload: Any) -> asyncio.Future[Any]:
         if self._closing or self._loop is None:
             raise StoreError("the store is closed")
         future = self._loop.create_future()
         self._queue.append(_Pending(kind, payload, future))
         self._wake.set()
-        return await future
+        return future
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
