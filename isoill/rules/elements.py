@@ -9,7 +9,7 @@ ISO-Date, every ENUMERATED) follow the ASN.1 types instead of restating them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from isoill.codec.plan import APDUS
@@ -46,22 +46,53 @@ class Element:
     value: object
 
 
-def walk(apdu: ApduModel) -> Iterator[Element]:
-    """Every present element of ``apdu``, depth first. Elements of a SEQUENCE OF share their
-    list's path (IPIG identifiers have no index); EXTERNALs are not entered."""
-    yield from _walk(APDUS[apdu.apdu_type], apdu, "")
+def walk(apdu: ApduModel, wanted: Callable[[Node], bool]) -> Iterator[Element]:
+    """Every present element of ``apdu`` whose node is ``wanted``, depth first. Only subtrees
+    whose types can hold such an element are entered, so a rule about ISO-Dates reads no
+    more of an APDU than where dates can be. Elements of a SEQUENCE OF share their list's
+    path (IPIG identifiers have no index); EXTERNALs are not entered."""
+    holds = _HOLDS.get(wanted)
+    if holds is None:
+        holds = _HOLDS[wanted] = _Holds(wanted)
+    yield from _walk(APDUS[apdu.apdu_type], apdu, "", holds)
 
 
-def _walk(node: Node, value: object, path: str) -> Iterator[Element]:
-    yield Element(path, node, value)
+class _Holds:
+    """Whether a node's type, or any type inside it, is ``wanted``; worked out once a node."""
+
+    def __init__(self, wanted: Callable[[Node], bool]) -> None:
+        self.wanted = wanted
+        self._known: dict[int, bool] = {}
+
+    def __call__(self, node: Node) -> bool:
+        known = self._known.get(id(node))
+        if known is None:
+            self._known[id(node)] = False  # a type inside itself adds nothing
+            inner = [field.node for field in node.fields]
+            if node.element is not None:
+                inner.append(node.element)
+            known = self.wanted(node) or any(self(child) for child in inner)
+            self._known[id(node)] = known
+        return known
+
+
+_HOLDS: dict[Callable[[Node], bool], _Holds] = {}
+
+
+def _walk(node: Node, value: object, path: str, holds: _Holds) -> Iterator[Element]:
+    if holds.wanted(node):
+        yield Element(path, node, value)
     if node.kind in (Kind.SEQUENCE, Kind.CHOICE):
         for field in node.fields:
+            if not holds(field.node):
+                continue
             child = getattr(value, field.attr, None)
             if child is not None:
-                yield from _walk(field.node, child, f"{path}.{field.name}" if path else field.name)
-    elif node.kind is Kind.SEQUENCE_OF and node.element is not None:
+                name = f"{path}.{field.name}" if path else field.name
+                yield from _walk(field.node, child, name, holds)
+    elif node.kind is Kind.SEQUENCE_OF and node.element is not None and holds(node.element):
         for item in value:  # type: ignore[attr-defined]
-            yield from _walk(node.element, item, path)
+            yield from _walk(node.element, item, path, holds)
 
 
 def required(*paths: str, why: str) -> Check:

@@ -12,7 +12,7 @@ from datetime import date, time
 
 from isoill.codec.models import GeneralProblem, ILLAnswer, TransactionResults
 from isoill.codec.plan import APDUS
-from isoill.codec.schema import Kind
+from isoill.codec.schema import Kind, Node
 from isoill.codec.values import ApduModel, AsnEnum
 from isoill.rules.elements import required, walk
 from isoill.rules.engine import Context, Problem, Rule, Violation
@@ -128,10 +128,14 @@ def _valid_time(text: str) -> bool:
 _FORMATS = {"ISODate": (_valid_date, "YYYYMMDD"), "ISOTime": (_valid_time, "HHMMSS")}
 
 
+def _is_date_or_time(node: Node) -> bool:
+    return node.name in _FORMATS
+
+
 def _dates_and_times(apdu: ApduModel, context: Context) -> Iterable[Violation]:
-    for element in walk(apdu):
-        form = _FORMATS.get(element.node.name)
-        if form is not None and isinstance(element.value, str) and not form[0](element.value):
+    for element in walk(apdu, _is_date_or_time):
+        form = _FORMATS[element.node.name]
+        if isinstance(element.value, str) and not form[0](element.value):
             message = f"{element.value!r} is not a valid {form[1]}"
             yield Violation(Problem.UNRECOGNIZED, element.path, message, data=element.value)
 
@@ -144,12 +148,14 @@ VALID_DATES = Rule(
 )
 
 
+def _is_enumerated(node: Node) -> bool:
+    return node.kind is Kind.ENUMERATED
+
+
 def _listed_values(apdu: ApduModel, context: Context) -> Iterable[Violation]:
-    for element in walk(apdu):
+    for element in walk(apdu, _is_enumerated):
         value = element.value
-        if element.node.kind is not Kind.ENUMERATED or not isinstance(value, AsnEnum):
-            continue
-        if not value.listed:
+        if isinstance(value, AsnEnum) and not value.listed:
             message = f"{int(value)} is not a value the standard lists"
             yield Violation(Problem.UNRECOGNIZED, element.path, message, data=str(int(value)))
 
