@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from isoill import reports
+from isoill import acknowledgement as acknowledgements
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.jsonform import from_json
@@ -144,8 +144,7 @@ def lifecycle(requester: str, responder: str) -> list[Template]:
 
 def acknowledgement() -> bytes:
     """What the simulated peer answers to every APDU: a status-report."""
-    request = decode(lifecycle("REQ", "RESP")[0].fill(0))
-    return encode(reports.acknowledgement(request, None, datetime.now(UTC)))
+    return acknowledgements.acknowledgement(lifecycle("REQ", "RESP")[0].fill(0), datetime.now(UTC))
 
 
 def _header(buf: bytes | bytearray, pos: int) -> tuple[bytes, int, int] | None:

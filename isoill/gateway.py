@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from isoill import logs, metrics, reports
+from isoill.access.identity import AccessControl, Identity, Refusal
+from isoill.acknowledgement import Party, acknowledgement
 from isoill.capture.recorder import Recorder
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
@@ -53,6 +55,9 @@ class Origin:
     listener_default: str | None = None
     symbols: set[str] = field(default_factory=set)  # sender symbols seen on this connection
     malformed: int = 0
+    identity: Identity | None = None
+    """``[access] mode = "registered"``: the peers this connection speaks for (its ``peers``
+    are ``symbols``, fixed at accept rather than added as seen)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class _Incoming:
     peer: Peer  # the sender's settings
     role: Role | None  # the sender's role in the transaction
     dedup_key: str
+    security: Refusal | None = None  # the APDU may not come from this connection
 
     @property
     def done(self) -> bool:
@@ -135,6 +141,7 @@ class Gateway:
         self.delivery_wanted = asyncio.Event()
         self.unreachable: set[str] = set()  # addresses whose last delivery attempt failed
         self._locks = TransactionLocks()
+        self.access = AccessControl(config)
         self.recorder: Recorder | None = None  # with [capture], from open() to close()
 
     async def open(self) -> None:
@@ -216,6 +223,8 @@ class Gateway:
         self, incoming: _Incoming, transaction: asyncio.Condition
     ) -> Outcome:
         """Everything from the duplicate check to the answer, under the transaction's lock."""
+        if incoming.security is not None:
+            return await self._refuse_security(incoming, incoming.security)
         earlier = await self.writer.duplicate(incoming.key, incoming.dedup_key)
         if earlier is not None:
             metrics.DUPLICATES.inc()
@@ -253,12 +262,25 @@ class Gateway:
         except Exception as error:
             incoming.log.error("store failed", error=repr(error))
 
+    async def _refuse_security(self, incoming: _Incoming, refusal: Refusal) -> Outcome:
+        """Refuse an APDU its connection may not send (user-error security-problem)."""
+        metrics.REJECTIONS.labels("security").inc()
+        incoming.log.warning("security problem", problem=refusal.problem, reason=refusal.reason)
+        report = reports.security_problem(
+            incoming.apdu, refusal.problem, refusal.reason, incoming.now
+        )
+        await self._keep_refused(incoming, report)
+        return Outcome(encode(report), close=refusal.close, done=incoming.done)
+
     async def _route(
         self, apdu: ApduModel, ber: bytes, origin: Origin, log: Any, now: datetime
     ) -> _Incoming:
         """Who sent the APDU, and where it goes (see :func:`isoill.router.select_target`)."""
         sender = self._sender(apdu)
-        if sender is not None:
+        initial = symbol_of(apdu.transaction_id.initial_requester_id)  # type: ignore[attr-defined]
+        # First: the first APDU's credentials narrow the symbols routing goes by.
+        security = await self.access.check(apdu, origin.identity, sender, initial)
+        if sender is not None and origin.identity is None:
             origin.symbols.add(sender)
         key = transaction_key(apdu.transaction_id)  # type: ignore[attr-defined]
         metrics.APDUS_IN.labels(apdu.apdu_type, sender or origin.address).inc()
@@ -303,6 +325,7 @@ class Gateway:
             peer=self.config.peer(sender),
             role=role,
             dedup_key=dedup_key(apdu, key, ber),
+            security=security,
         )
 
     async def _unroutable(self, incoming: _Incoming) -> StatusOrErrorReport:
@@ -368,13 +391,11 @@ class Gateway:
         """The answer to a stored APDU: a status-report with its sender's state now."""
         if incoming.peer.ack == "none":
             return Outcome(None, done=incoming.done)
-        apdu = incoming.apdu
-        own = states.responder if incoming.role is Role.RESPONDER else states.requester
-        sender_id = getattr(
-            apdu, "responder_id" if incoming.role is Role.RESPONDER else "requester_id", None
-        )
-        ack = reports.acknowledgement(apdu, sender_id, incoming.now, own.current_state)
-        return Outcome(encode(ack), done=incoming.done)
+        responder = incoming.role is Role.RESPONDER
+        own = states.responder if responder else states.requester
+        initiator: Party = "responder-id" if responder else "requester-id"
+        ack = acknowledgement(incoming.ber, incoming.now, own.current_state, initiator)
+        return Outcome(ack, done=incoming.done)
 
     async def _step(
         self, incoming: _Incoming, transaction: asyncio.Condition

@@ -1,6 +1,7 @@
-"""Status-Or-Error-Reports the gateway sends back to a peer: the acknowledgement of a stored
-APDU (a status-report) and every refusal (an error-report saying why), including an operator's
-refusal of a held request.
+"""Status-Or-Error-Reports the gateway sends back to a peer: every refusal (an error-report
+saying why), including an operator's refusal of a held request, and a status-report answered
+from the gateway's history. The acknowledgement of a stored APDU is built from the APDU's own
+bytes instead (:mod:`isoill.acknowledgement`).
 
 The report answers the APDU it is about: same transaction-id, same requester-id and
 responder-id, same protocol version. When the APDU could not be decoded at all, nothing of it
@@ -44,36 +45,6 @@ from isoill.rules.engine import Finding, Problem
 from isoill.rules.standard import SUPPORTED_VERSIONS
 
 PROTOCOL_VERSION = 2
-
-
-def acknowledgement(
-    apdu: ApduModel,
-    sender: SystemId | None,
-    now: datetime,
-    state: CurrentState = CurrentState.UNKNOWN,
-) -> StatusOrErrorReport:
-    """A status-report saying the gateway holds ``apdu``: the history names ``apdu`` as the
-    most recent service, the provider-status-report is the sender's ``state`` now.
-
-    Overdue and Renew have no value in History-Report's most-recent-service, so they are
-    acknowledged with reason-no-report instead.
-    """
-    service = _service(apdu.apdu_type)
-    if service is None:
-        return _report(apdu, now, reason_no_report=ReasonNoReport.TEMPORARY)
-    today = now.strftime("%Y%m%d")
-    item = getattr(apdu, "item_id", None)
-    history = HistoryReport(
-        date_requested=today if apdu.apdu_type == "ILL-Request" else None,
-        author=getattr(item, "author", None),
-        title=getattr(item, "title", None),
-        date_of_last_transition=today,
-        most_recent_service=service,
-        date_of_most_recent_service=today,
-        initiator_of_most_recent_service=sender or SystemId(),
-    )
-    status = StatusReport(user_status_report=history, provider_status_report=state)
-    return _report(apdu, now, status_report=status)
 
 
 def status_from_history(
@@ -155,6 +126,14 @@ def not_registered(
     """Refusal of a held request whose requester the gateway does not know."""
     problem = Text.of(f"requester {requester} is not registered with this gateway")
     return _user_error(apdu, UserErrorReport(security_problem=problem), reason, now)
+
+
+def security_problem(
+    apdu: ApduModel, problem: str, reason: str, now: datetime
+) -> StatusOrErrorReport:
+    """Refusal of an APDU its connection may not send: credentials missing or wrong, or a
+    sender that is not the connection's peer."""
+    return _user_error(apdu, UserErrorReport(security_problem=Text.of(problem)), reason, now)
 
 
 def unable_to_perform(apdu: ApduModel, reason: str, now: datetime) -> StatusOrErrorReport:

@@ -11,10 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from isoill import reports
+from isoill.acknowledgement import acknowledgement
 from isoill.cli import main
-from isoill.codec.decoder import decode
-from isoill.codec.encoder import encode
 from isoill.codec.framing import Framer
 from isoill.config import load as load_config
 from isoill.server import Server
@@ -65,8 +63,7 @@ class RecordingPeer:
                     async with self.arrived:
                         self.received.append(ber)
                         self.arrived.notify_all()
-                    ack = reports.acknowledgement(decode(ber), None, datetime.now(UTC))
-                    writer.write(encode(ack))
+                    writer.write(acknowledgement(ber, datetime.now(UTC)))
                     await writer.drain()
         except ConnectionError:
             pass

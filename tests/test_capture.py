@@ -19,7 +19,7 @@ import dpkt
 import pytest
 from paths import LOCAL_CAPTURES, SHARED_CAPTURES
 
-from isoill import reports
+from isoill.acknowledgement import acknowledgement
 from isoill.capture.reader import CapturedApdu, CaptureError, detect, read_capture
 from isoill.capture.recorder import SEGMENT_SIZE, Recorder
 from isoill.codec.decoder import decode
@@ -572,7 +572,7 @@ async def one_shot_listener() -> OneShot:
                 writer.close()
                 return
             framer.feed(data)
-        reply = encode(reports.acknowledgement(decode(ber), None, datetime.now(UTC)))
+        reply = acknowledgement(ber, datetime.now(UTC))
         replies.append(reply)
         writer.write(reply)
         await writer.drain()

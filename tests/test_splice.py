@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from paths import LOCAL_CAPTURES, SHARED_CAPTURES
 
 from isoill import reports
+from isoill.acknowledgement import acknowledgement
 from isoill.codec import plan
 from isoill.codec.ber import CONTEXT, INDEFINITE, encode_header, read_header, tag_key
 from isoill.codec.decoder import decode
@@ -266,7 +267,7 @@ def test_present_fields_names_what_the_encoding_carries(name: str, variant: int)
 def test_present_fields_tells_an_acknowledgement_from_a_refusal() -> None:
     request = decode((SHARED_CAPTURES / "yaz-illclient-2.ber").read_bytes())
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    ack = encode(reports.acknowledgement(request, None, now))
+    ack = acknowledgement(request.ber or b"", now)
     refusal = encode(reports.cannot_send_onward(request, "no route", now))
     assert "error-report" not in present_fields(ack)[1]
     assert "error-report" in present_fields(refusal)[1]

@@ -16,7 +16,7 @@ from paths import SHARED_CAPTURES as CAPTURES
 from structlog.testing import capture_logs
 from transaction_apdus import party
 
-from isoill import reports
+from isoill.acknowledgement import acknowledgement
 from isoill.cli import EXIT_BAD_INPUT, EXIT_USAGE
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
@@ -205,7 +205,7 @@ class CountingListener:
         while data := await reader.read(65536):
             framer.feed(data)
             while (ber := framer.next_apdu()) is not None:
-                writer.write(encode(reports.acknowledgement(decode(ber), None, datetime.now(UTC))))
+                writer.write(acknowledgement(ber, datetime.now(UTC)))
         self.closed += 1
         writer.close()
 

@@ -1,6 +1,7 @@
 """An APDU's top-level components, read from its BER without decoding them: which are present
-(:func:`present_fields`, enough to tell an acknowledgement from a refusal), and removing one
-without re-encoding anything else (:func:`without_field`).
+(:func:`present_fields`, enough to tell an acknowledgement from a refusal), their encodings
+(:func:`components`, :func:`members`, to build an answer from the sender's own elements), and
+removing one without re-encoding anything else (:func:`without_field`).
 
 An ILL-APDU is ``[APPLICATION n]`` (an explicit tag: the module has no IMPLICIT TAGS) around a
 SEQUENCE, so two headers enclose the components. Cutting a component out changes only their
@@ -77,6 +78,46 @@ def present_fields(ber: bytes) -> tuple[str, frozenset[str]]:
     return _APDU_NAMES[id(node)], names
 
 
+def components(ber: bytes) -> tuple[str, dict[str, bytes]]:
+    """The APDU type of ``ber`` (one whole ILL-APDU) and each top-level component's encoding
+    (its whole element, as received), by the standard's name. Framing is checked as by
+    :func:`present_fields`; nothing is decoded."""
+    try:
+        node, _, spans = _layout(ber)
+    except NeedMore:
+        raise DecodeError("truncated APDU", offset=len(ber)) from None
+    found = {
+        node.by_tag[key].name: ber[start:end] for key, start, end in spans if key in node.by_tag
+    }
+    return _APDU_NAMES[id(node)], found
+
+
+def members(element: bytes) -> dict[int, bytes]:
+    """The elements inside one constructed element (its whole encoding), by tag; as
+    :func:`components`, read without decoding them."""
+    try:
+        _, constructed, length, pos = read_header(element, 0)
+        if not constructed:
+            raise DecodeError("a constructed element expected", offset=0)
+        limit = len(element) if length == INDEFINITE else pos + length
+        found: dict[int, bytes] = {}
+        while pos < limit and element[pos : pos + 2] != _END_OF_CONTENTS:
+            key, end = _element(element, pos, limit)
+            found.setdefault(key, element[pos:end])
+            pos = end
+    except NeedMore:
+        raise DecodeError("truncated element", offset=len(element)) from None
+    return found
+
+
+def retagged(element: bytes, key: int) -> bytes:
+    """``element`` (one whole encoding) with its tag replaced by ``key``; the length and the
+    contents are kept as they are."""
+    constructed = bool(element[0] & 0x20)
+    identifier = encode_header(key, constructed, 0)[:-1]
+    return identifier + element[_identifier_end(element, 0) :]
+
+
 def _layout(ber: bytes) -> tuple[Node, list[_Header], list[tuple[int, int, int]]]:
     """The APDU's node, the headers enclosing its components (outermost first), and each
     component as (tag, start, end)."""
@@ -99,8 +140,8 @@ def _layout(ber: bytes) -> tuple[Node, list[_Header], list[tuple[int, int, int]]
         pos = content
     components: list[tuple[int, int, int]] = []
     while not _closes(ber, pos, headers[-1], limit):
-        end = _skip(ber, pos, limit)
-        components.append((read_header(ber, pos)[0], pos, end))
+        key, end = _element(ber, pos, limit)
+        components.append((key, pos, end))
         pos = end
     for header in reversed(headers):
         if header.length == INDEFINITE:
@@ -123,6 +164,19 @@ def _closes(ber: bytes, pos: int, sequence: _Header, limit: int) -> bool:
     if pos >= limit:
         raise DecodeError("end-of-contents missing", offset=pos)
     return False
+
+
+def _element(ber: bytes, pos: int, limit: int) -> tuple[int, int]:
+    """The tag and the end of the element at ``pos``: the end at once for a definite length,
+    by :func:`_skip` for an indefinite one."""
+    if pos >= limit:
+        raise DecodeError("element expected, contents ended", offset=pos)
+    key, _, length, content = read_header(ber, pos)
+    if length == INDEFINITE:
+        return key, _skip(ber, pos, limit)
+    if content + length > limit:
+        raise DecodeError("element overruns its enclosing element", offset=limit)
+    return key, content + length
 
 
 def _skip(ber: bytes, pos: int, limit: int) -> int:

@@ -37,6 +37,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from isoill import reports
+from isoill.acknowledgement import Party, acknowledgement
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError, FramingError
@@ -156,8 +157,8 @@ class Answer:
         requester, responder = _parties(apdu, symbol)
         if self.kind == "status-report":
             # the most recent service is the received APDU: its sender initiated it
-            sender = requester if _receiver_is_responder(apdu) else responder
-            ack = reports.acknowledgement(apdu, sender, now)
+            initiator: Party = "requester-id" if _receiver_is_responder(apdu) else "responder-id"
+            ack = decode(acknowledgement(apdu.ber or encode(apdu), now, initiator=initiator))
             return ack.model_copy(update={"requester_id": requester, "responder_id": responder})
         envelope: dict[str, Any] = {
             "protocol-version-num": _version(apdu),
