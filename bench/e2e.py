@@ -372,32 +372,50 @@ def profiling(pid: int, output: Path) -> Iterator[None]:
 def profile_summary(raw: Path, top: int = 12) -> str:
     """Where the daemon's samples went, from py-spy's raw (collapsed) stacks, as shares of all
     samples: by thread; by the module and the function of the innermost frame (self); by
-    isoill function anywhere on the stack (total)."""
+    isoill function anywhere on the stack (total). Then the event loop's thread alone, while
+    it works (not waiting in ``select``): the one core's Python work, what bounds the
+    gateway, by function anywhere on its stack."""
     tables: dict[str, Counter[str]] = {
         "thread": Counter(),
         "module (self)": Counter(),
         "function (self)": Counter(),
         "isoill function (total)": Counter(),
     }
+    loop: Counter[str] = Counter()
+    loop_samples = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         thread, *frames = stack.split(";")
         samples = int(count)
-        function, module = _frame(frames[-1])
+        function, leaf_module = _frame(frames[-1])
         tables["thread"][thread.partition(": ")[2]] += samples
-        tables["module (self)"][module] += samples
-        tables["function (self)"][f"{function} ({module})"] += samples
+        tables["module (self)"][leaf_module] += samples
+        tables["function (self)"][f"{function} ({leaf_module})"] += samples
         on_stack = {_frame(frame) for frame in frames if "isoill/" in frame}
         for function, module in on_stack:
             if "/cli/" not in module:
                 tables["isoill function (total)"][f"{function} ({module})"] += samples
+        if "MainThread" in thread and leaf_module != "selectors.py":
+            loop_samples += samples
+            for function, module in {_frame(frame) for frame in frames}:
+                if "/cli/" not in module and module not in _LOOP_PLUMBING:
+                    loop[f"{function} ({module})"] += samples
     every = sum(tables["thread"].values())
     parts = [f"{every:,} samples at 200 Hz of threads not idle."]
     for title, counter in tables.items():
         count = 2 * top if title.endswith("(total)") else top  # nested calls share samples
         rows = [[name, f"{n / every:.1%}"] for name, n in counter.most_common(count)]
         parts.append(report.table([title, "share"], rows))
+    parts.append(f"The event loop's thread: {loop_samples:,} samples at work.")
+    rows = [[name, f"{n / loop_samples:.1%}"] for name, n in loop.most_common(3 * top)]
+    parts.append(report.table(["event loop, function (total)", "share"], rows))
     return "\n\n".join(parts)
+
+
+# Frames every sample of the event loop's thread has: the loop itself and the entry point.
+_LOOP_PLUMBING = frozenset(
+    {"asyncio/base_events.py", "asyncio/events.py", "asyncio/runners.py", "isoill"}
+)
 
 
 def _frame(frame: str) -> tuple[str, str]:
