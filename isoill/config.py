@@ -10,11 +10,21 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from isoill.access import credentials as credentials_file
+from isoill.access.credentials import Credential, CredentialsError
 from isoill.rules.engine import Profile
 from isoill.rules.profiles import BUILT_IN, compose
-from isoill.store import RetryPolicy
+from isoill.store import BUSY_TIMEOUT_SECONDS, RetryPolicy
 
 
 class ConfigError(Exception):
@@ -25,22 +35,62 @@ class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class Tls(_Section):
+    certificate: Path
+    """The listener's certificate chain (PEM), relative to the config file."""
+    key: Path
+    """Its private key (PEM, unencrypted)."""
+    client_ca: Path | None = None
+    """CA certificates (PEM) that client certificates must chain to; a self-signed client
+    certificate listed here verifies too. Absent: no client certificate is asked for."""
+    require_client_certificate: bool = False
+    """Refuse the handshake of a client that sends no certificate (needs ``client_ca``)."""
+    handshake_timeout: float = Field(10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _ca_for_required(self) -> Self:
+        if self.require_client_certificate and self.client_ca is None:
+            raise ValueError("require_client_certificate needs client_ca")
+        return self
+
+
 class Listener(_Section):
     host: str = "127.0.0.1"
     port: int = Field(ge=0, le=65535)
     default_target: str | None = None
     """Symbol for APDUs that name no target and belong to no known transaction."""
+    tls: Tls | None = None
+    """TLS on this listener; absent: plain TCP."""
 
 
 class Limits(_Section):
     max_connections: int = Field(512, ge=1)
     max_connections_per_address: int = Field(64, ge=1)
+    reserved_connections: int = Field(64, ge=0)
+    """Of ``max_connections``, how many only an address holding at most one connection may
+    take: a flood from some addresses cannot lock the others out."""
     max_apdu_size: int = Field(1 << 20, ge=64)
     max_depth: int = Field(64, ge=4)
+    max_elements: int = Field(10_000, ge=16)
+    """BER elements in one APDU: decoding costs time and memory by the element, not by the
+    byte (a 1 MiB APDU of 85,000 elements decodes to over 40 MiB of values)."""
     idle_timeout: float = Field(300.0, gt=0)
-    """Seconds a connection may stay silent before it is closed."""
+    """Seconds a connection may stay silent, or leave the gateway's answer unread, before it
+    is closed."""
+    apdu_timeout: float = Field(60.0, gt=0)
+    """Seconds an APDU may take to arrive whole, from its first byte: a peer that trickles
+    bytes is closed although it is never silent for ``idle_timeout``."""
     max_malformed: int = Field(3, ge=1)
     """Malformed APDUs tolerated on one connection; the next one closes it."""
+    store_busy_timeout: float = Field(BUSY_TIMEOUT_SECONDS, gt=0)
+    """Seconds a group commit waits for a lock another process holds on the store (a backup,
+    an ``sqlite3`` shell) before the APDUs in it are refused for now."""
+
+    @model_validator(mode="after")
+    def _reserve_fits(self) -> Self:
+        if self.reserved_connections >= self.max_connections:
+            raise ValueError("reserved_connections must be less than max_connections")
+        return self
 
 
 class Delivery(_Section):
@@ -92,6 +142,31 @@ class Peer(_Section):
     capture: bool = True
     """With ``[capture]`` on: record the APDUs this peer sends and those sent to it, and the
     answers to them."""
+    networks: tuple[IPvAnyNetwork, ...] = ()
+    """With ``[access] mode = "registered"``: the source addresses (``192.0.2.7``) or
+    networks (``192.0.2.0/24``) this peer connects from."""
+    certificate_cn: str | None = None
+    """With ``[access] mode = "registered"``: this peer's connections must present a client
+    certificate (verified against the listener's ``client_ca``) with this subject commonName."""
+    certificate_sha256: str | None = None
+    """As ``certificate_cn``, by the certificate's SHA-256 fingerprint (hex, colons allowed)."""
+
+    @field_validator("certificate_sha256")
+    @classmethod
+    def _fingerprint(cls, value: str | None) -> str | None:
+        """As ``openssl x509 -fingerprint -sha256`` prints it, or plain hex: kept as
+        lower-case hex without colons."""
+        if value is None:
+            return None
+        digits = value.replace(":", "").strip().lower()
+        if len(digits) != 64 or any(c not in "0123456789abcdef" for c in digits):
+            raise ValueError("a SHA-256 fingerprint is 64 hex digits (colons allowed)")
+        return digits
+
+    @property
+    def admission_rules(self) -> bool:
+        """Whether this peer says where or with which certificate it connects."""
+        return bool(self.networks or self.certificate_cn or self.certificate_sha256)
 
 
 class ProfileSpec(_Section):
@@ -120,6 +195,16 @@ class Admin(_Section):
     port: int = Field(ge=0, le=65535)
 
 
+class Access(_Section):
+    mode: Literal["open", "registered"] = "open"
+    """"open": anyone may connect and name any symbol as sender (peers' ``networks``,
+    certificates and credentials are not allowed). "registered": a connection is accepted only
+    from a peer's ``networks`` (and with its certificate, if it has one), must authenticate
+    with Prompt-1 if the peer has credentials, and may speak only for that peer's symbols."""
+    credentials: Path = Path("credentials.toml")
+    """The Prompt-1 credentials file (``isoill peers passwd``), relative to the config file."""
+
+
 class Log(_Section):
     format: Literal["auto", "json", "console"] = "auto"
     level: Literal["debug", "info", "warning", "error"] = "info"
@@ -133,6 +218,7 @@ class Config(_Section):
     delivery: Delivery = Delivery()
     transactions: Transactions = Transactions()
     admin: Admin | None = None
+    access: Access = Access()
     capture: Capture | None = None
     """Record every APDU in and out (see docs/capture.md); absent: off."""
     log: Log = Log()
@@ -142,6 +228,27 @@ class Config(_Section):
     hold_unknown_requesters: bool = False
     """Hold ILL-Requests whose requester is not in ``peers`` for an operator to release or
     refuse (``isoill queue release|refuse``) instead of forwarding them."""
+    credentials: dict[str, Credential] = {}
+    """Prompt-1 credentials by peer symbol: read from ``[access] credentials`` by :func:`load`,
+    never from the configuration file itself."""
+
+    @model_validator(mode="after")
+    def _access_rules(self) -> Self:
+        if self.default_peer.admission_rules:
+            raise ValueError("default_peer: networks and certificates belong to [peers.SYMBOL]")
+        registered = self.access.mode == "registered"
+        for symbol, peer in self.peers.items():
+            if peer.admission_rules and not registered:
+                raise ValueError(
+                    f'peers.{symbol}: networks and certificates need [access] mode = "registered"'
+                )
+        certificates = any(p.certificate_cn or p.certificate_sha256 for p in self.peers.values())
+        if certificates and not any(
+            listener.tls is not None and listener.tls.client_ca is not None
+            for listener in self.listeners
+        ):
+            raise ValueError("peers with certificates need a listener with tls.client_ca")
+        return self
 
     @model_validator(mode="after")
     def _profiles_known(self) -> Self:
@@ -184,6 +291,8 @@ def load(path: Path) -> Config:
         raise ConfigError(f"{path}: {error.strerror}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: {error}") from None
+    if "credentials" in data:
+        raise ConfigError(f"{path}: credentials: kept in [access] credentials, not here")
     try:
         config = Config.model_validate(data)
     except ValidationError as error:
@@ -196,11 +305,40 @@ def load(path: Path) -> Config:
     capture = config.capture
     if capture is not None:
         capture = capture.model_copy(update={"directory": base / capture.directory})
+    access = config.access.model_copy(update={"credentials": base / config.access.credentials})
     return config.model_copy(
         update={
             "store": base / config.store,
             "routes": base / config.routes,
             "peers": peers,
             "capture": capture,
+            "listeners": tuple(_rebased(listener, base) for listener in config.listeners),
+            "access": access,
+            "credentials": _credentials(access, peers),
         }
     )
+
+
+def _rebased(listener: Listener, base: Path) -> Listener:
+    tls = listener.tls
+    if tls is None:
+        return listener
+    paths = {"certificate": base / tls.certificate, "key": base / tls.key}
+    if tls.client_ca is not None:
+        paths["client_ca"] = base / tls.client_ca
+    return listener.model_copy(update={"tls": tls.model_copy(update=paths)})
+
+
+def _credentials(access: Access, peers: dict[str, Peer]) -> dict[str, Credential]:
+    """The credentials file's entries, each for a configured peer, in registered mode only."""
+    path = access.credentials
+    try:
+        credentials = credentials_file.load(path)
+    except CredentialsError as error:
+        raise ConfigError(str(error)) from None
+    if credentials and access.mode != "registered":
+        raise ConfigError(f'{path}: Prompt-1 credentials need [access] mode = "registered"')
+    for symbol in credentials:
+        if symbol not in peers:
+            raise ConfigError(f"{path}: {symbol} is not under [peers]")
+    return credentials

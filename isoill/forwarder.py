@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from isoill import logs, metrics
 from isoill.capture.recorder import Tap, socket_address
@@ -29,11 +30,12 @@ from isoill.codec.errors import CodecError
 from isoill.codec.framing import Framer
 from isoill.codec.splice import present_fields
 from isoill.gateway import Gateway, Origin
-from isoill.store import Delivery
+from isoill.store import Delivery, Store
 
 IDLE_POLL = 5.0  # seconds between store polls when nothing is due and nothing wakes us
 RUN = 64  # deliveries to one address taken at a time, sent one after the other
 COUNTS_EVERY = 1.0  # seconds between queue-depth counts for the metrics, at least
+STORE_PAUSE = 1.0  # seconds delivery waits when the store cannot be read or take an outcome
 
 
 class DeliveryError(Exception):
@@ -69,28 +71,30 @@ class Forwarder:
 
     async def _run(self) -> None:
         wanted = self.gateway.delivery_wanted
-        gateway, store = self.gateway, self.gateway.db
+        gateway = self.gateway
         loop = asyncio.get_running_loop()
         while True:
             wanted.clear()
             now = datetime.now(UTC)
-            # Not the addresses whose senders are at work: they would not use the answer, and
-            # it could be older than their last outcome (the store's thread runs a batch's
-            # reads before its writes). Each asks for another poll when it is done.
+            # Not the addresses whose senders are at work: their outcomes may not be
+            # committed yet. Each asks for another poll when they are.
             busy = [address for address, task in self._senders.items() if not task.done()]
-            # Asked together, they are answered by one batch of the store's thread.
-            due, next_due = await asyncio.gather(
-                gateway.store(store.due, now, 500, RUN, exclude=busy),
-                gateway.store(store.next_due_at, now),
-            )
+            try:
+                due = await gateway.read(Store.due, now, 500, RUN, exclude=busy)
+                next_due = await gateway.read(Store.next_due_at, now)
+            except Exception as error:  # the store cannot be read now: neither can we send
+                self.log.error("store not readable; delivery paused", error=repr(error))
+                await asyncio.sleep(STORE_PAUSE)
+                continue
             for address in dict.fromkeys(d.address for d in due):
                 batch = [d for d in due if d.address == address]
                 self._senders[address] = asyncio.create_task(self._send_all(address, batch))
             if loop.time() - self._counted_at >= COUNTS_EVERY:  # counting costs a range scan
                 self._counted_at = loop.time()
-                counts = await gateway.store(store.counts)
-                for state, count in counts.items():
-                    metrics.QUEUE_DEPTH.labels(state).set(count)
+                with contextlib.suppress(Exception):  # only a metric: the next count will do
+                    counts = await gateway.read(Store.counts)
+                    for state, count in counts.items():
+                        metrics.QUEUE_DEPTH.labels(state).set(count)
             delay = IDLE_POLL if next_due is None else (next_due - now).total_seconds()
             # asyncio.timeout, not wait_for: in 3.11 wait_for can swallow a cancellation that
             # arrives as the event is set, and stop() would then wait for ever.
@@ -99,22 +103,32 @@ class Forwarder:
                     await wanted.wait()
 
     async def _send_all(self, address: str, batch: list[Delivery]) -> None:
-        outcomes: list[asyncio.Future[None]] = []
+        outcomes: list[asyncio.Future[Any]] = []
         try:
             for delivery in batch:
                 if not await self._attempt(delivery, outcomes):
                     break  # keep order: later ones wait for this one
         finally:
             # The address stays busy until the run's outcomes are committed: a poll before
-            # would find these deliveries still due.
-            for result in await asyncio.gather(*outcomes, return_exceptions=True):
-                if isinstance(result, Exception):
-                    self.log.error(
-                        "delivery outcome not stored", address=address, error=repr(result)
-                    )
+            # would find these deliveries still due. An outcome the store could not take
+            # leaves its delivery due as it was: the address pauses before it goes again.
+            failed = [
+                result
+                for result in await asyncio.gather(*outcomes, return_exceptions=True)
+                if isinstance(result, Exception)
+            ]
+            if failed:
+                self.log.error(
+                    "delivery outcomes not stored; address paused",
+                    address=address,
+                    error=repr(failed[0]),
+                    count=len(failed),
+                    pause=STORE_PAUSE,
+                )
+                await asyncio.sleep(STORE_PAUSE)
             self.gateway.delivery_wanted.set()  # look again: more may have become due
 
-    async def _attempt(self, delivery: Delivery, outcomes: list[asyncio.Future[None]]) -> bool:
+    async def _attempt(self, delivery: Delivery, outcomes: list[asyncio.Future[Any]]) -> bool:
         """One attempt; its outcome's write is added to ``outcomes``. ``False``: failed."""
         store = self.gateway.db
         log = self.log.bind(address=delivery.address, id=delivery.message_id)
@@ -125,9 +139,11 @@ class Forwarder:
             if isinstance(error, OSError | TimeoutError):  # not a refusal: nobody answered
                 self.gateway.unreachable.add(delivery.address)
             now = datetime.now(UTC)
-            again = await self.gateway.write(store.retry_later_write(delivery.id, str(error), now))
+            outcomes.append(
+                self.gateway.writer.queue(store.retry_later_write(delivery.id, str(error), now))
+            )
             metrics.RETRIES.inc()
-            log.warning("delivery failed", error=str(error), retry=again)
+            log.warning("delivery failed", error=str(error), attempts=delivery.attempts + 1)
             return False
         self.gateway.unreachable.discard(delivery.address)
         now = datetime.now(UTC)

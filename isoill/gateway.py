@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from isoill import logs, metrics, reports
 from isoill.access.identity import AccessControl, Identity, Refusal
 from isoill.acknowledgement import Party, acknowledgement
+from isoill.asn1.ext.prompt1 import OID as PROMPT_1
 from isoill.capture.recorder import Recorder
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
@@ -35,16 +38,17 @@ from isoill.codec.models import (
     TransactionId,
     TransactionIdProblem,
 )
-from isoill.codec.splice import without_field
+from isoill.codec.splice import without_extensions, without_field
 from isoill.codec.values import ApduModel
 from isoill.config import Config, Peer
 from isoill.router import APDU_FLOW, Flow, RoutingTable, select_target
 from isoill.rules.engine import Context, judge
-from isoill.store import GroupWriter, Store, Write
+from isoill.store import GroupWriter, Store, StoreError, Write, fault
 from isoill.transactions.machine import Role, States, advance, event_of, may_follow
 from isoill.transactions.tracking import NEW, TransactionLocks, dedup_key, sender_role, states_of
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 @dataclass
@@ -103,6 +107,9 @@ class Outcome:
     """The sender's symbol, else the connection's address."""
     summary: str = ""
     """``SENDER -> TARGET APDU-TYPE`` (``?`` for no target)."""
+    received: bytes | None = None
+    """The APDU as kept and recorded (without Prompt-1 credentials); ``None``: as read, for
+    an APDU that could not be decoded."""
 
 
 def symbol_of(system_id: SystemId | None) -> str | None:
@@ -137,6 +144,10 @@ class Gateway:
         self.profiles = config.rule_profiles()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="isoill-store")
         self._store: Store | None = None
+        # The forwarder's queries run on a connection of their own, beside the writer's
+        # (WAL lets them): a query for due deliveries does not wait behind a commit.
+        self._read_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="isoill-read")
+        self._reader: Store | None = None
         self._writer: GroupWriter | None = None
         self.delivery_wanted = asyncio.Event()
         self.unreachable: set[str] = set()  # addresses whose last delivery attempt failed
@@ -146,9 +157,18 @@ class Gateway:
 
     async def open(self) -> None:
         self.config.store.parent.mkdir(parents=True, exist_ok=True)
-        self._store = await self._run(Store, self.config.store, self.config.delivery.policy())
+        self._store = await self._run(
+            Store,
+            self.config.store,
+            self.config.delivery.policy(),
+            self.config.limits.store_busy_timeout,
+        )
         self._writer = GroupWriter(self._store, self._executor)
         self._writer.start()
+        loop = asyncio.get_running_loop()
+        self._reader = await loop.run_in_executor(
+            self._read_executor, Store, self.config.store, self.config.delivery.policy()
+        )
         capture = self.config.capture
         if capture is not None:
             self.recorder = Recorder.open(capture.directory, capture.format)
@@ -158,7 +178,10 @@ class Gateway:
             await self._writer.close()
         if self._store is not None:
             await self._run(self._store.close)
+        if self._reader is not None:
+            await self.read(Store.close)
         self._executor.shutdown(wait=True)
+        self._read_executor.shutdown(wait=True)
         if self.recorder is not None:
             self.recorder.close()
 
@@ -174,6 +197,18 @@ class Gateway:
     async def store(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a store method on the store's thread, with the writer's next batch."""
         return await self.writer.call(method, *args, **kwargs)
+
+    async def read(
+        self, query: Callable[Concatenate[Store, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run a reading :class:`Store` method (``Store.due``, ...) on the reading connection:
+        it sees what has been committed, whatever commit is under way."""
+        assert self._reader is not None, "gateway not opened"
+        reader = self._reader
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._read_executor, functools.partial(query, reader, *args, **kwargs)
+        )
 
     async def write(self, write: Write[T]) -> T:
         """Commit a store write (``self.db.accept_write(...)``, ...) with the next group
@@ -207,16 +242,22 @@ class Gateway:
                 sender=origin.address,
                 summary=f"{origin.address} -> ? malformed APDU",
             )
-        incoming = await self._route(apdu, ber, origin, log, now)
-        async with self._locks.holding(incoming.key) as transaction:
-            outcome = await self._within_transaction(incoming, transaction)
-            transaction.notify_all()  # an early APDU of this transaction may go on now
+        try:
+            incoming = await self._route(apdu, ber, origin, log, now)
+            async with self._locks.holding(incoming.key) as transaction:
+                outcome = await self._within_transaction(incoming, transaction)
+                transaction.notify_all()  # an early APDU of this transaction may go on now
+        except (sqlite3.Error, StoreError) as error:  # a lookup failed: nothing was stored
+            refusal = self._cannot_store(apdu, log, error, now)
+            done = self.config.default_peer.connection == "per-apdu"
+            return Outcome(encode(refusal), done=done, sender=origin.address)
         sender = incoming.sender or origin.address
         return replace(
             outcome,
             capture=self.recorded(incoming.sender, origin),
             sender=sender,
             summary=f"{sender} -> {incoming.target or '?'} {apdu.apdu_type}",
+            received=incoming.ber,
         )
 
     async def _within_transaction(
@@ -280,6 +321,8 @@ class Gateway:
         initial = symbol_of(apdu.transaction_id.initial_requester_id)  # type: ignore[attr-defined]
         # First: the first APDU's credentials narrow the symbols routing goes by.
         security = await self.access.check(apdu, origin.identity, sender, initial)
+        if origin.identity is not None:  # registered: the credentials were for the gateway
+            apdu, ber = _without_prompt1(apdu, ber)
         if sender is not None and origin.identity is None:
             origin.symbols.add(sender)
         key = transaction_key(apdu.transaction_id)  # type: ignore[attr-defined]
@@ -322,7 +365,7 @@ class Gateway:
             rule=chosen.rule,
             addresses=tuple(str(address) for address in addresses),
             unroutable=unroutable,
-            peer=self.config.peer(sender),
+            peer=self.config.peer(self.access.speaker(sender, origin.identity)),
             role=role,
             dedup_key=dedup_key(apdu, key, ber),
             security=security,
@@ -338,10 +381,23 @@ class Gateway:
             reason=incoming.unroutable,
             now=incoming.now,
         )
-        await self.write(write)
+        try:
+            await self.write(write)
+        except Exception as error:  # not kept: refused for now, so that it comes again
+            return self._cannot_store(incoming.apdu, incoming.log, error, incoming.now)
         metrics.REJECTIONS.labels("unroutable").inc()
         incoming.log.warning("unroutable", reason=incoming.unroutable)
         return reports.cannot_send_onward(incoming.apdu, incoming.unroutable, incoming.now)
+
+    @staticmethod
+    def _cannot_store(
+        apdu: ApduModel, log: Any, error: Exception, now: datetime
+    ) -> StatusOrErrorReport:
+        """The temporary refusal of an APDU the store could not take (or answer a lookup
+        for), logged and counted."""
+        metrics.REJECTIONS.labels("store").inc()
+        log.error("store failed; APDU refused for now", error=repr(error))
+        return reports.temporary_refusal(apdu, fault(error), now)
 
     async def _accept(self, incoming: _Incoming, states: States | None) -> Outcome:
         """Store the APDU for delivery (or hold it for an operator), with its transaction's
@@ -371,10 +427,10 @@ class Gateway:
             # Returns once the commit that holds it has: only then is the APDU acknowledged.
             stored = await self.write(write)
         except Exception as error:  # the store refused: say so, never acknowledge
-            metrics.REJECTIONS.labels("store").inc()
-            log.error("store failed", error=repr(error))
-            refusal = reports.unable_to_perform(apdu, "cannot store now", now)
-            return Outcome(encode(refusal), done=incoming.done)
+            return Outcome(
+                encode(self._cannot_store(incoming.apdu, incoming.log, error, incoming.now)),
+                done=incoming.done,
+            )
         message_id = stored.message_id
         if held is None:
             self.delivery_wanted.set()
@@ -530,6 +586,14 @@ def _other_party(known: tuple[str | None, str | None], senders: set[str]) -> str
     if responder is not None and responder in senders:
         return requester
     return responder or requester
+
+
+def _without_prompt1(apdu: ApduModel, ber: bytes) -> tuple[ApduModel, bytes]:
+    """The APDU without its Prompt-1 extensions (userId and password in clear), before the
+    store, the capture or a target sees it; decoded again, so that what the rules and the
+    reports read is what is kept."""
+    cut = without_extensions(ber, PROMPT_1)
+    return (apdu, ber) if cut is ber else (decode(cut), cut)
 
 
 def _for_target(ber: bytes, apdu: ApduModel, target: Peer, log: Any) -> bytes:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from isoill.asn1.ext.ipig_user_error import OID as ADDITIONAL_USER_ERROR_INFORMATION
+from isoill.asn1.ext.oclc_prism_ill_error import OID as PRISM_ILL_ERROR
 from isoill.codec.models import (
     CurrentState,
     ErrorReport,
@@ -26,6 +27,8 @@ from isoill.codec.models import (
     IntermediaryProblem,
     IPIGAdditionalUserErrorInformationItem,
     MostRecentService,
+    OCLCPrismILLErrorItem,
+    PrismIllErrorCode,
     ProviderErrorReport,
     ReasonNoReport,
     ReportSource,
@@ -136,10 +139,33 @@ def security_problem(
     return _user_error(apdu, UserErrorReport(security_problem=Text.of(problem)), reason, now)
 
 
-def unable_to_perform(apdu: ApduModel, reason: str, now: datetime) -> StatusOrErrorReport:
-    """A temporary refusal: the gateway could not store the APDU; the peer should retry."""
+def temporary_refusal(apdu: ApduModel, fault: str, now: datetime) -> StatusOrErrorReport:
+    """Refusal of an APDU the gateway could not store because of ``fault`` (``its disk is
+    full``): nothing of it was kept, and the same APDU sent again later will be taken.
+
+    ISO 10161 has one user error for a refusal that passes: unable-to-perform
+    resource-limitation. OCLC's systems read the same from their own extension,
+    OCLC-Prism-ILL-Error resource-limitation; the note says it in words for staff (ILLiad
+    shows a failed send and retries it, yaz-illclient prints the note).
+    """
+    note = f"temporary: the gateway cannot store this APDU now ({fault}); send it again later"
+    error = External(
+        direct_reference=PRISM_ILL_ERROR,
+        encoding=ExternalEncoding(
+            single_asn1_type=(
+                OCLCPrismILLErrorItem(
+                    prism_ill_error_code=PrismIllErrorCode.RESOURCE_LIMITATION,
+                    prism_ill_error_text=Text.of(note),
+                ),
+            )
+        ),
+    )
     return _user_error(
-        apdu, UserErrorReport(unable_to_perform=UnableToPerform.RESOURCE_LIMITATION), reason, now
+        apdu,
+        UserErrorReport(unable_to_perform=UnableToPerform.RESOURCE_LIMITATION),
+        note,
+        now,
+        extensions=(Extension(identifier=1, item=error),),
     )
 
 

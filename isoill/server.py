@@ -13,11 +13,14 @@ import contextlib
 import functools
 import os
 import signal
+import ssl
 import time
 from collections import Counter
 from datetime import UTC, datetime
 
-from isoill import logs, metrics, reports
+from isoill import logs, metrics, reports, streams
+from isoill.access.identity import Identity
+from isoill.access.tls import client_certificate, server_context
 from isoill.capture.recorder import Tap, socket_address
 from isoill.codec.encoder import encode
 from isoill.codec.errors import FramingError
@@ -47,10 +50,14 @@ class Server:
         self.log = logs.get()
 
     async def start(self) -> None:
+        listeners = self.config.listeners
+        contexts = [None if each.tls is None else server_context(each.tls) for each in listeners]
         await self.gateway.open()
-        for listener in self.config.listeners:
+        for listener, tls in zip(listeners, contexts, strict=True):
             server = await asyncio.start_server(
-                functools.partial(self._accept, listener=listener), listener.host, listener.port
+                functools.partial(self._accept, listener=listener, tls=tls),
+                listener.host,
+                listener.port,
             )
             self._servers.append(server)
             for sock in server.sockets:
@@ -115,6 +122,7 @@ class Server:
         if self._connections:
             _, pending = await asyncio.wait(self._connections, timeout=DRAIN_TIMEOUT)
             for task in pending:
+                self._writers[task].transport.abort()  # nothing it still has to send waits
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         await self.forwarder.stop()
@@ -122,17 +130,24 @@ class Server:
         self.log.info("stopped")
 
     async def _accept(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, listener: Listener
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        listener: Listener,
+        tls: ssl.SSLContext | None,
     ) -> None:
         address = socket_address(writer.get_extra_info("peername"))
         host = address.rsplit(":", 1)[0]
-        limits = self.config.limits
-        if (
-            len(self._connections) >= limits.max_connections
-            or self._per_address[host] >= limits.max_connections_per_address
-        ):
-            metrics.REJECTIONS.labels("connection-limit").inc()
-            self.log.warning("connection refused: limit reached", peer=address)
+        access = self.gateway.access
+        if access.registered and not access.known(host):
+            metrics.REJECTIONS.labels("unregistered-address").inc()
+            self.log.warning("connection refused: no peer connects from here", peer=address)
+            writer.close()
+            return
+        limit = self._over_limit(host)
+        if limit is not None:
+            metrics.REJECTIONS.labels(limit).inc()
+            self.log.warning("connection refused: limit reached", peer=address, limit=limit)
             writer.close()
             return
         task = asyncio.current_task()
@@ -144,18 +159,67 @@ class Server:
         local = socket_address(writer.get_extra_info("sockname"))
         tap = Tap(self.gateway.recorder, address, local)
         try:
-            await self._serve(reader, writer, Origin(address, listener.default_target), tap)
+            origin = await self._origin(writer, listener, tls, address, host)
+            if origin is not None:
+                await self._serve(reader, writer, origin, tap)
         except ConnectionError as error:
             self.log.info("connection lost", peer=address, error=repr(error))
         finally:
-            self._connections.discard(task)
-            self._writers.pop(task, None)
-            self._per_address[host] -= 1
-            if not self._per_address[host]:
-                del self._per_address[host]
-            metrics.CONNECTIONS.dec()
-            writer.close()
-            tap.close(time.time())
+            try:  # the connection keeps its slot until its last answer has gone out
+                await streams.close(writer, self.config.limits.idle_timeout)
+            finally:
+                self._connections.discard(task)
+                self._writers.pop(task, None)
+                self._per_address[host] -= 1
+                if not self._per_address[host]:
+                    del self._per_address[host]
+                metrics.CONNECTIONS.dec()
+                tap.close(time.time())
+
+    def _over_limit(self, host: str) -> str | None:
+        """Why a new connection from ``host`` is refused, or ``None``. Its address's limit
+        comes first; of the global limit, the last ``reserved_connections`` go only to an
+        address that holds at most one connection (a peer whose last one is still closing)."""
+        limits = self.config.limits
+        held = self._per_address[host]
+        if held >= limits.max_connections_per_address:
+            return "address-limit"
+        count = len(self._connections)
+        if count >= limits.max_connections or (
+            count >= limits.max_connections - limits.reserved_connections and held > 1
+        ):
+            return "connection-limit"
+        return None
+
+    async def _origin(
+        self,
+        writer: asyncio.StreamWriter,
+        listener: Listener,
+        tls: ssl.SSLContext | None,
+        address: str,
+        host: str,
+    ) -> Origin | None:
+        """The connection's origin once its TLS handshake is done, with, in registered mode,
+        the peers it speaks for; ``None``: refused (logged and counted), to be closed."""
+        certificate = None
+        if tls is not None and listener.tls is not None:
+            try:
+                await writer.start_tls(tls, ssl_handshake_timeout=listener.tls.handshake_timeout)
+            except (OSError, TimeoutError) as error:  # ssl.SSLError is an OSError
+                metrics.REJECTIONS.labels("tls-handshake").inc()
+                self.log.warning("TLS handshake failed", peer=address, error=str(error))
+                return None
+            certificate = client_certificate(writer.get_extra_info("ssl_object"))
+        access = self.gateway.access
+        if not access.registered:
+            return Origin(address, listener.default_target)
+        peers = access.admit(host, certificate)
+        if not peers:
+            metrics.REJECTIONS.labels("no-certificate").inc()
+            self.log.warning("connection refused: not the certificate of a peer", peer=address)
+            return None
+        self.log.info("connection admitted", peer=address, peers=sorted(peers))
+        return Origin(address, listener.default_target, peers, identity=Identity(peers))
 
     async def _serve(
         self,
@@ -165,15 +229,24 @@ class Server:
         tap: Tap,
     ) -> None:
         limits = self.config.limits
-        framer = Framer(max_apdu_size=limits.max_apdu_size, max_depth=limits.max_depth)
+        framer = Framer(limits.max_apdu_size, limits.max_depth, limits.max_elements)
         log = self.log.bind(peer=origin.address)
         log.debug("connected")
+        loop = asyncio.get_running_loop()
+        deadline: float | None = None  # by when the APDU begun must be whole
         while True:
+            if framer.buffered and deadline is None:
+                deadline = loop.time() + limits.apdu_timeout
+            until = loop.time() + limits.idle_timeout
             try:
-                async with asyncio.timeout(limits.idle_timeout):
+                async with asyncio.timeout_at(until if deadline is None else min(until, deadline)):
                     data = await reader.read(READ_CHUNK)
             except TimeoutError:
-                log.info("idle timeout")
+                if deadline is not None and loop.time() >= deadline:
+                    metrics.REJECTIONS.labels("apdu-timeout").inc()
+                    log.warning("APDU incomplete after apdu_timeout; closing")
+                else:
+                    log.info("idle timeout")
                 return
             if not data:
                 log.debug("closed by peer")
@@ -183,20 +256,12 @@ class Server:
                 try:
                     ber = framer.next_apdu()
                 except FramingError as error:
-                    metrics.REJECTIONS.labels("framing").inc()
                     log.warning("framing error; closing", error=str(error))
-                    problem = GeneralProblem.from_value(error.general_problem)
-                    now = datetime.now(UTC)
-                    report = encode(reports.provider_error(None, problem, str(error), now))
-                    if self.gateway.recorded(None, origin):
-                        comment = f"isoill -> {origin.address} Status-Or-Error-Report"
-                        tap.apdu(False, report, now.timestamp(), comment)
-                    writer.write(report)
-                    with contextlib.suppress(ConnectionError):
-                        await writer.drain()
+                    await self._framing_error(error, origin, writer, tap)
                     return
                 if ber is None:
                     break
+                deadline = None
                 task = asyncio.current_task()
                 assert task is not None
                 self._busy.add(task)
@@ -205,12 +270,26 @@ class Server:
                 finally:
                     self._busy.discard(task)
                 if outcome.close:
-                    log.warning("too many malformed APDUs; closing")
+                    log.warning("closing", after=outcome.summary)  # the gateway logged why
                     return
                 if outcome.done and not framer.buffered:
                     return
                 if self._stopping.is_set():
                     return
+
+    async def _framing_error(
+        self, error: FramingError, origin: Origin, writer: asyncio.StreamWriter, tap: Tap
+    ) -> None:
+        """Tell the peer why its stream cannot be read, if it still listens."""
+        metrics.REJECTIONS.labels("framing").inc()
+        problem = GeneralProblem.from_value(error.general_problem)
+        now = datetime.now(UTC)
+        report = encode(reports.provider_error(None, problem, str(error), now))
+        if self.gateway.recorded(None, origin):
+            comment = f"isoill -> {origin.address} Status-Or-Error-Report"
+            tap.apdu(False, report, now.timestamp(), comment)
+        with contextlib.suppress(ConnectionError):
+            await streams.send(writer, report, self.config.limits.idle_timeout)
 
     async def _answer(
         self, ber: bytes, origin: Origin, writer: asyncio.StreamWriter, tap: Tap
@@ -219,12 +298,12 @@ class Server:
         the sender's ``capture`` allows."""
         received = time.time()
         outcome = await self.gateway.receive(ber, origin)
-        if outcome.capture:
-            tap.apdu(True, ber, received, outcome.summary)
+        if outcome.capture:  # as the gateway keeps it: without Prompt-1 credentials
+            kept = ber if outcome.received is None else outcome.received
+            tap.apdu(True, kept, received, outcome.summary)
         if outcome.reply is not None:
             if outcome.capture:
                 comment = f"isoill -> {outcome.sender} Status-Or-Error-Report"
                 tap.apdu(False, outcome.reply, time.time(), comment)
-            writer.write(outcome.reply)
-            await writer.drain()
+            await streams.send(writer, outcome.reply, self.config.limits.idle_timeout)
         return outcome

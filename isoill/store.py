@@ -69,6 +69,7 @@ from pathlib import Path
 from typing import Any, Concatenate, Literal, ParamSpec, TypeAlias, TypeVar
 
 SCHEMA_VERSION = 3
+#: How long a statement waits for a lock another connection holds before it fails (``busy``).
 BUSY_TIMEOUT_SECONDS = 10.0
 
 #: Filters of :meth:`Store.list_messages`.
@@ -275,6 +276,22 @@ GATEWAY_PEER = "isoill"
 
 class StoreError(Exception):
     """The database cannot be used as a queue (for example, written by a newer isoill)."""
+
+
+# The faults a peer is told of, by SQLite's primary result code; they pass when the disk has
+# room again, the other process lets go of its lock, the disk is mended.
+_FAULTS = {
+    sqlite3.SQLITE_FULL: "its disk is full",
+    sqlite3.SQLITE_BUSY: "its store is locked by another process",
+    sqlite3.SQLITE_LOCKED: "its store is locked",
+    sqlite3.SQLITE_IOERR: "its disk failed (I/O error)",
+}
+
+
+def fault(error: Exception) -> str:
+    """What kept the store from taking a write, in a few words for the peer refused."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return _FAULTS.get(code & 0xFF, "a store error") if code is not None else "a store error"
 
 
 @dataclass(frozen=True)
@@ -488,9 +505,14 @@ def _optional_moment(micros: int | None) -> datetime | None:
 class Store:
     """The queue in one SQLite file (``":memory:"`` for tests)."""
 
-    def __init__(self, path: Path | str, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        policy: RetryPolicy | None = None,
+        busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+    ) -> None:
         self.policy = policy or RetryPolicy()
-        self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        self._db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
         try:
             self._configure()
             self._create_schema()

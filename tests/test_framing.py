@@ -10,8 +10,8 @@ from paths import SHARED_CAPTURES as CAPTURES
 
 from isoill.codec import framing
 from isoill.codec.ber import MAX_TAG_OCTETS
-from isoill.codec.errors import ApduTooLarge, FramingError, NestingTooDeep
-from isoill.codec.framing import DEFAULT_MAX_DEPTH, Framer
+from isoill.codec.errors import ApduTooLarge, FramingError, NestingTooDeep, TooManyElements
+from isoill.codec.framing import DEFAULT_MAX_DEPTH, DEFAULT_MAX_ELEMENTS, Framer
 
 
 def capture(number: int) -> bytes:
@@ -360,7 +360,7 @@ def test_deep_nesting_does_not_recurse() -> None:
     """A framer allowed 10,000 levels walks them in a loop, not on the Python stack."""
     levels = 10_000
     data = hexb("30 80") * levels + hexb("04 01 41") + hexb("00 00") * levels
-    framer = Framer(max_depth=levels)
+    framer = Framer(max_depth=levels, max_elements=levels + 1)
     framer.feed(data)
     old = sys.getrecursionlimit()
     sys.setrecursionlimit(len(_stack()) + 60)
@@ -378,6 +378,39 @@ def _stack() -> list[object]:
         frames.append(frame)
         frame = frame.f_back
     return frames
+
+
+# --- element count ----------------------------------------------------------------------------
+
+
+def test_apdu_of_too_many_elements_refused() -> None:
+    data = _big_indefinite_apdu(100)
+    elements = 2 * 100 + 5  # headers; end-of-contents octets are none
+    framer = Framer(max_elements=elements - 1)
+    framer.feed(data)
+    with pytest.raises(TooManyElements) as info:
+        framer.next_apdu()
+    assert info.value.offset == len(data) - 7  # the last header: 1b 01 41, then 4 x 00
+
+
+def test_element_count_is_per_apdu_and_fed_bytewise_alike() -> None:
+    data = _big_indefinite_apdu(100) * 3
+    elements = 2 * 100 + 5
+    assert (
+        frame_in_chunks(data, [1] * len(data), max_elements=elements)
+        == [data[: len(data) // 3]] * 3
+    )
+    with pytest.raises(TooManyElements):
+        frame_in_chunks(data, [1] * len(data), max_elements=elements - 1)
+
+
+def test_default_element_limit_is_far_above_real_apdus() -> None:
+    assert DEFAULT_MAX_ELEMENTS >= 25 * 357  # the fullest APDU of tests/apdu_examples.py
+    data = _big_indefinite_apdu(DEFAULT_MAX_ELEMENTS // 2)
+    framer = Framer()
+    framer.feed(data)
+    with pytest.raises(TooManyElements):
+        framer.next_apdu()
 
 
 # --- cost of feeding byte by byte -------------------------------------------------------------
@@ -428,7 +461,7 @@ def test_bytewise_cost_independent_of_what_came_before(monkeypatch: pytest.Monke
 
         monkeypatch.setattr(framing, "read_header", counting)
         data = _big_indefinite_apdu(items)
-        framer = Framer()
+        framer = Framer(max_elements=2 * items + 5)
         for i in range(len(data)):
             framer.feed(data[i : i + 1])
             framer.next_apdu()

@@ -11,6 +11,8 @@ from gateway_harness import routes_for, start_gateway, write_config
 from isoill.codec.decoder import decode
 from isoill.codec.framing import Framer
 from isoill.codec.models import StatusOrErrorReport
+from isoill.config import ConfigError
+from isoill.config import load as load_config
 
 pytestmark = pytest.mark.asyncio
 ROUTES = routes_for({"RESPLIB": ["127.0.0.1:9"]})
@@ -97,6 +99,37 @@ async def test_connections_per_address_are_limited(tmp_path: Path) -> None:
             kept_writer.close()
     finally:
         await server.stop()
+
+
+async def test_reserved_connections_go_to_addresses_holding_at_most_one(tmp_path: Path) -> None:
+    extra = "[limits]\nmax_connections = 4\nreserved_connections = 2\n"
+    server = await start_gateway(write_config(tmp_path, ROUTES, extra=extra))
+    port = server.ports[0]
+
+    async def connect(host: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.open_connection("127.0.0.1", port, local_addr=(host, 0))
+
+    try:  # connections are accepted or refused in the order they come
+        kept = [await connect("127.0.1.1") for _ in range(2)]  # the two unreserved
+        reader, writer = await connect("127.0.1.1")  # holds two: no reserved one for it
+        assert await closed(reader)
+        writer.close()
+        kept += [await connect("127.0.1.2") for _ in range(2)]  # holds none, then one
+        reader, writer = await connect("127.0.1.3")  # max_connections reached
+        assert await closed(reader)
+        writer.close()
+        for kept_reader, kept_writer in kept:
+            kept_writer.write(bytes.fromhex("7f7f00"))  # served: answered
+            await read_report(kept_reader)
+            kept_writer.close()
+    finally:
+        await server.stop()
+
+
+async def test_reserved_connections_leave_some_unreserved(tmp_path: Path) -> None:
+    extra = "[limits]\nmax_connections = 4\nreserved_connections = 4\n"
+    with pytest.raises(ConfigError, match="reserved_connections must be less than max_conn"):
+        load_config(write_config(tmp_path, ROUTES, extra=extra))
 
 
 async def http_get(port: int, path: str) -> tuple[str, str]:

@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from isoill.cli import check, codec, peer, queue, replay, routes, send, serve, tx
+from isoill.cli import check, codec, peer, peers, queue, replay, routes, send, serve, tx
 from isoill.cli.common import EXIT_BAD_INPUT, EXIT_USAGE, BadInput
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_USAGE", "BadInput", "main"]
@@ -19,7 +19,7 @@ __all__ = ["EXIT_BAD_INPUT", "EXIT_USAGE", "BadInput", "main"]
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="isoill", description="ISO 10161 ILL gateway")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
-    for group in (codec, check, serve, routes, queue, tx, send, peer, replay):
+    for group in (codec, check, serve, routes, peers, queue, tx, send, peer, replay):
         group.add_commands(commands)
     args = parser.parse_args(argv)
     try:

@@ -27,5 +27,5 @@ def _serve(args: argparse.Namespace) -> None:
     logs.configure(config.log.format, config.log.level)
     try:
         asyncio.run(Server(config).run())
-    except RoutesError as error:
+    except (RoutesError, ConfigError) as error:  # ConfigError: a listener's TLS files
         raise BadInput(str(error)) from None

@@ -41,6 +41,10 @@ class NestingTooDeep(FramingError):
     """Constructed elements nest deeper than the configured limit."""
 
 
+class TooManyElements(FramingError):
+    """An APDU is made of more BER elements than the configured limit."""
+
+
 class DecodeError(CodecError):
     """Well-formed BER that does not match the ISO 10161 types."""
 

@@ -4,17 +4,19 @@ ISO 10161 APDUs travel back to back on a TCP stream with no length prefix; the e
 found by walking tags and lengths, into indefinite-length elements as well. The framer walks
 every element of an APDU as its bytes arrive and keeps its place between calls, so feeding one
 byte at a time costs no more than feeding the whole APDU. It refuses an APDU over the size
-limit, or nested deeper than the depth limit, as soon as the bytes that show it arrive: before
-anything is decoded and before the rest of it is buffered.
+limit, nested deeper than the depth limit, or made of more elements than the element limit
+(decoding costs time and memory by the element, not by the byte), as soon as the bytes that
+show it arrive: before anything is decoded and before the rest of it is buffered.
 """
 
 from __future__ import annotations
 
 from isoill.codec.ber import INDEFINITE, NeedMore, read_header
-from isoill.codec.errors import ApduTooLarge, FramingError, NestingTooDeep
+from isoill.codec.errors import ApduTooLarge, FramingError, NestingTooDeep, TooManyElements
 
 DEFAULT_MAX_APDU_SIZE = 1 << 20
 DEFAULT_MAX_DEPTH = 64
+DEFAULT_MAX_ELEMENTS = 10_000
 
 
 class Framer:
@@ -26,10 +28,15 @@ class Framer:
     """
 
     def __init__(
-        self, max_apdu_size: int = DEFAULT_MAX_APDU_SIZE, max_depth: int = DEFAULT_MAX_DEPTH
+        self,
+        max_apdu_size: int = DEFAULT_MAX_APDU_SIZE,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+        max_elements: int = DEFAULT_MAX_ELEMENTS,
     ) -> None:
         self.max_apdu_size = max_apdu_size
         self.max_depth = max_depth
+        self.max_elements = max_elements
+        self._elements = 0  # headers read of the APDU in hand
         self._buf = bytearray()
         self._consumed = 0  # stream offset of _buf[0], for error messages
         self._pos = 0  # next header to read, relative to _buf
@@ -62,6 +69,7 @@ class Framer:
         del self._buf[:end]
         self._consumed += end
         self._pos = 0
+        self._elements = 0
         return apdu
 
     def _walk(self) -> int | None:
@@ -99,6 +107,7 @@ class Framer:
                 key, constructed, length, content = read_header(buf, pos)
                 if key == 0:
                     raise FramingError("end-of-contents outside an indefinite element", offset=pos)
+                self._count(pos)
                 if length == INDEFINITE:
                     end = INDEFINITE
                     if content > limit:
@@ -125,6 +134,12 @@ class Framer:
                 self._pos = pos
         except NeedMore:
             return None
+
+    def _count(self, pos: int) -> None:
+        """One more element, its header at ``pos``, in the APDU in hand."""
+        self._elements += 1
+        if self._elements > self.max_elements:
+            raise TooManyElements(f"APDU of more than {self.max_elements} elements", offset=pos)
 
 
 def _nearest_definite(stack: list[int]) -> int | None:

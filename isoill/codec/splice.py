@@ -1,12 +1,14 @@
 """An APDU's top-level components, read from its BER without decoding them: which are present
 (:func:`present_fields`, enough to tell an acknowledgement from a refusal), their encodings
 (:func:`components`, :func:`members`, to build an answer from the sender's own elements), and
-removing one without re-encoding anything else (:func:`without_field`).
+removing one, or some of its extensions, without re-encoding anything else
+(:func:`without_field`, :func:`without_extensions`).
 
 An ILL-APDU is ``[APPLICATION n]`` (an explicit tag: the module has no IMPLICIT TAGS) around a
 SEQUENCE, so two headers enclose the components. Cutting a component out changes only their
-lengths: a definite length is rewritten in minimal form (its identifier octets kept), an
-indefinite one stays as it is. Every other byte is the sender's.
+lengths (cutting an extension, also the extensions component's): a definite length is
+rewritten in minimal form (its identifier octets kept), an indefinite one stays as it is.
+Every other byte is the sender's.
 """
 
 from __future__ import annotations
@@ -14,13 +16,27 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from isoill.codec import plan
-from isoill.codec.ber import INDEFINITE, NeedMore, encode_header, read_header, tag_name
+from isoill.codec.ber import (
+    CONTEXT,
+    INDEFINITE,
+    UNIVERSAL,
+    NeedMore,
+    encode_header,
+    read_header,
+    tag_key,
+    tag_name,
+)
+from isoill.codec.decoder import decode_node
 from isoill.codec.errors import DecodeError, UnrecognizedApdu
 from isoill.codec.schema import Node
 
 _COMPONENTS = frozenset(field.name for node in plan.APDUS.values() for field in node.fields)
 _APDU_NAMES = {id(node): name for name, node in plan.APDUS.items()}
 _END_OF_CONTENTS = b"\x00\x00"
+_ITEM = tag_key(CONTEXT, 2)  # Extension's item [2] ANY
+_EXTERNAL = tag_key(UNIVERSAL, 8)
+_DIRECT_REFERENCE = tag_key(UNIVERSAL, 6)  # EXTERNAL's direct-reference OBJECT IDENTIFIER
+_OID = plan.EXTERNAL.by_tag[_DIRECT_REFERENCE].node
 
 
 class _Header(NamedTuple):
@@ -49,21 +65,46 @@ def without_field(ber: bytes, field: str) -> bytes:
         return ber
     if len(found) > 1:
         raise DecodeError(f"{field} appears twice", offset=found[1][0])
-    start, end = found[0]
-    shrink = end - start
-    rewritten: list[bytes] = []
-    for header in reversed(headers):  # innermost first: an inner header may shrink too
-        old = ber[header.start : header.content]
-        if header.length == INDEFINITE:
-            rewritten.append(old)
-            continue
-        # [UNIVERSAL 0] has a one-octet identifier, so this slice is the length octets alone.
-        length_octets = encode_header(0, False, header.length - shrink)[1:]
-        new = ber[header.start : header.length_at] + length_octets
-        shrink += len(old) - len(new)
-        rewritten.append(new)
-    contents = headers[-1].content
-    return b"".join(reversed(rewritten)) + ber[contents:start] + ber[end:]
+    return _cut(ber, headers, found)
+
+
+def without_extensions(ber: bytes, oid: str) -> bytes:
+    """``ber``, one whole ILL-APDU, without the Extensions of its ``...-extensions`` component
+    whose item is an EXTERNAL with direct-reference ``oid`` (dotted, e.g. Prompt-1's
+    ``"1.2.840.10003.8.1"``); without the component when no Extension is left.
+
+    Only the direct-reference is decoded (as the decoder reads it, so that whatever the decoder
+    takes for such an EXTERNAL is cut). Returns ``ber`` itself when no Extension has ``oid``.
+    Raises a :class:`~isoill.codec.errors.CodecError` when ``ber`` is not one BER-framed
+    ILL-APDU or its extensions are not BER.
+    """
+    try:
+        node, headers, spans = _layout(ber)
+        field = next(member.name for member in node.fields if member.name.endswith("-extensions"))
+        tags = {key for key, member in node.by_tag.items() if member.name == field}
+        found = [(start, end) for key, start, end in spans if key in tags]
+        if not found:
+            return ber
+        if len(found) > 1:
+            raise DecodeError(f"{field} appears twice", offset=found[1][0])
+        start, end = found[0]
+        _, constructed, length, content = read_header(ber, start)
+        if not constructed:
+            raise DecodeError(f"{field} must be constructed", offset=start)
+        extensions: list[tuple[int, int]] = []
+        pos = content
+        while pos < end and not (length == INDEFINITE and ber[pos : pos + 2] == _END_OF_CONTENTS):
+            extensions.append((pos, _element(ber, pos, end)[1]))
+            pos = extensions[-1][1]
+    except NeedMore:
+        raise DecodeError("truncated APDU", offset=len(ber)) from None
+    cut = [(first, last) for first, last in extensions if _direct_reference(ber[first:last]) == oid]
+    if not cut:
+        return ber
+    if len(cut) == len(extensions):
+        return without_field(ber, field)
+    component = _Header(start, _identifier_end(ber, start), content, length)
+    return _cut(ber, [*headers, component], cut)
 
 
 def present_fields(ber: bytes) -> tuple[str, frozenset[str]]:
@@ -116,6 +157,53 @@ def retagged(element: bytes, key: int) -> bytes:
     constructed = bool(element[0] & 0x20)
     identifier = encode_header(key, constructed, 0)[:-1]
     return identifier + element[_identifier_end(element, 0) :]
+
+
+def _cut(ber: bytes, headers: list[_Header], spans: list[tuple[int, int]]) -> bytes:
+    """``ber`` without the ``spans`` (start, end; in order, all inside the innermost of
+    ``headers``), with the definite lengths of ``headers`` (outermost first, each inside the
+    one before) rewritten."""
+    shrink = sum(end - start for start, end in spans)
+    rewritten: list[bytes] = []
+    for header in reversed(headers):  # innermost first: an inner header may shrink too
+        old = ber[header.start : header.content]
+        if header.length == INDEFINITE:
+            rewritten.append(old)
+            continue
+        # [UNIVERSAL 0] has a one-octet identifier, so this slice is the length octets alone.
+        length_octets = encode_header(0, False, header.length - shrink)[1:]
+        new = ber[header.start : header.length_at] + length_octets
+        shrink += len(old) - len(new)
+        rewritten.append(new)
+    pieces: list[bytes] = []
+    pos = 0
+    for header, new in zip(headers, reversed(rewritten), strict=True):
+        pieces += (ber[pos : header.start], new)
+        pos = header.content
+    for start, end in spans:
+        pieces.append(ber[pos:start])
+        pos = end
+    pieces.append(ber[pos:])
+    return b"".join(pieces)
+
+
+def _direct_reference(extension: bytes) -> str | None:
+    """The direct-reference of the EXTERNAL an Extension's item holds, if it holds one."""
+    item = members(extension).get(_ITEM)
+    if item is None:
+        return None
+    # [2] is explicit: the ANY's element is the only one inside.
+    external = next(iter(members(item).values()), None)
+    if external is None:
+        return None
+    key, constructed, _, _ = read_header(external, 0)
+    if key != _EXTERNAL or not constructed:  # the decoder keeps these as bytes, no EXTERNAL
+        return None
+    reference = members(external).get(_DIRECT_REFERENCE)
+    if reference is None:
+        return None
+    dotted: str = decode_node(_OID, reference, 0, len(reference))[0]
+    return dotted
 
 
 def _layout(ber: bytes) -> tuple[Node, list[_Header], list[tuple[int, int, int]]]:

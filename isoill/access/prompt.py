@@ -1,0 +1,58 @@
+"""The Prompt-1 credentials an APDU carries: a ``response`` of the Z39.50 Prompt-1 extension
+(1.2.840.10003.8.1) in the APDU's extensions, with a userId and a password string, as OCLC
+wants on the first ILL-Request of a connection (``yaz-illclient -o -u USER -p PASSWORD``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from isoill.asn1.ext.prompt1 import OID
+from isoill.codec.models import Extension, External, PromptObject, ResponseItem
+from isoill.codec.values import ApduModel
+
+USER_ID = 1  # PromptId enummeratedPrompt type userId(1)
+PASSWORD = 2  # and password(2)
+
+
+class Login(NamedTuple):
+    user_id: str
+    password: bytes  # as sent: compared byte for byte
+
+    def __repr__(self) -> str:  # the password stays out of logs and tracebacks
+        return f"Login(user_id={self.user_id!r})"
+
+
+def login_of(apdu: ApduModel) -> Login | None:
+    """The userId and password of the first Prompt-1 response in ``apdu`` that has both."""
+    for extension in extensions_of(apdu):
+        item = extension.item
+        if not isinstance(item, External) or item.direct_reference != OID:
+            continue
+        prompt = item.encoding.single_asn1_type
+        if isinstance(prompt, PromptObject) and prompt.response is not None:
+            login = _login(prompt.response)
+            if login is not None:
+                return login
+    return None
+
+
+def extensions_of(apdu: ApduModel) -> tuple[Extension, ...]:
+    """The extensions of any ILL-APDU: each type has one ``...-extensions`` component."""
+    for name in type(apdu).model_fields:
+        if name.endswith("_extensions"):
+            found: tuple[Extension, ...] | None = getattr(apdu, name)
+            return found or ()
+    return ()
+
+
+def _login(response: tuple[ResponseItem, ...]) -> Login | None:
+    strings: dict[int, bytes] = {}
+    for item in response:
+        prompt = item.promptid.enummeratedprompt
+        answer = item.promptresponse.string
+        if prompt is not None and answer is not None:
+            strings.setdefault(prompt.type, answer.raw)
+    if USER_ID not in strings or PASSWORD not in strings:
+        return None
+    return Login(strings[USER_ID].decode("utf-8", "replace"), strings[PASSWORD])

@@ -1,0 +1,103 @@
+"""``isoill peers passwd``: the hash goes into the credentials file, the password nowhere."""
+
+from __future__ import annotations
+
+import io
+import stat
+from pathlib import Path
+
+import pytest
+from gateway_harness import run_cli
+
+from isoill.access import credentials, passwords
+
+CONFIG = '[[listeners]]\nport = 0\n[access]\nmode = "{mode}"\n[peers.REQLIB]\n[peers.OTHER]\n'
+
+
+def config(directory: Path, mode: str = "registered") -> Path:
+    path = directory / "isoill.toml"
+    path.write_text(CONFIG.format(mode=mode))
+    return path
+
+
+def passwd(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, stdin: str, *argv: str
+) -> tuple[int, str, str]:
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code = run_cli(["peers", "passwd", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_passwd_from_stdin_writes_a_hash_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = config(tmp_path)
+    code, out, _ = passwd(
+        capsys, monkeypatch, "s3cret pw\n", "reqlib", "--config", str(path), "--stdin"
+    )
+    assert code == 0
+    file = tmp_path / "credentials.toml"
+    assert out == (
+        f"REQLIB: Prompt-1 userId 'REQLIB' and password set in {file};"
+        " the daemon reads it when it starts\n"
+    )
+    assert "s3cret" not in file.read_text()
+    assert stat.S_IMODE(file.stat().st_mode) == 0o600
+    (entry,) = credentials.load(file).values()
+    assert entry.user_id == "REQLIB"
+    assert passwords.verify(b"s3cret pw", entry.password_hash)
+
+    args = ("OTHER", "--config", str(path), "--user", "other-1", "--stdin")
+    assert passwd(capsys, monkeypatch, "another\n", *args)[0] == 0
+    # a new password for REQLIB keeps its userId and leaves OTHER as it was
+    assert passwd(capsys, monkeypatch, "new\n", "REQLIB", "--config", str(path), "--stdin")[0] == 0
+    stored = credentials.load(file)
+    assert stored["REQLIB"].user_id == "REQLIB"
+    assert passwords.verify(b"new", stored["REQLIB"].password_hash)
+    assert stored["OTHER"].user_id == "other-1"
+    assert passwords.verify(b"another", stored["OTHER"].password_hash)
+
+
+def test_passwd_prompts_twice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = config(tmp_path)
+    answers = iter(["first", "second"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))
+    code, _, err = passwd(capsys, monkeypatch, "", "REQLIB", "--config", str(path))
+    assert (code, err) == (3, "isoill: the passwords differ; nothing changed\n")
+    assert not (tmp_path / "credentials.toml").exists()
+
+    prompts: list[str] = []
+
+    def getpass(prompt: str) -> str:
+        prompts.append(prompt)
+        return "pw"
+
+    monkeypatch.setattr("getpass.getpass", getpass)
+    assert passwd(capsys, monkeypatch, "", "REQLIB", "--config", str(path))[0] == 0
+    assert prompts == ["Prompt-1 password for REQLIB: ", "Again: "]
+
+
+@pytest.mark.parametrize(
+    ("mode", "symbol", "stdin", "message"),
+    [
+        ("open", "REQLIB", "pw\n", 'with [access] mode = "registered" only'),
+        ("registered", "NEWLIB", "pw\n", "NEWLIB is not under [peers]"),
+        ("registered", "REQLIB", "\n", "no password on stdin"),
+    ],
+)
+def test_passwd_refusals(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    symbol: str,
+    stdin: str,
+    message: str,
+) -> None:
+    path = config(tmp_path, mode)
+    code, _, err = passwd(capsys, monkeypatch, stdin, symbol, "--config", str(path), "--stdin")
+    assert code == 3 and message in err
+    assert not (tmp_path / "credentials.toml").exists()

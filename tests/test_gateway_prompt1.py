@@ -1,0 +1,144 @@
+"""Prompt-1 credentials are the gateway's alone, end to end: the daemon in this process, in
+``[access] mode = "registered"``, cuts them out of the APDU once it has read the login, so
+no password reaches the target, the store or the capture."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from access_support import request
+from gateway_harness import RecordingPeer
+from test_gateway_access import (
+    PASSWORD,
+    acknowledged,
+    gateway,
+    illclient,
+    lockstep,
+    security_problem,
+)
+
+from isoill.access.prompt import extensions_of
+from isoill.asn1.ext.prompt1 import OID as PROMPT_1
+from isoill.capture.reader import read_capture
+from isoill.codec.decoder import decode
+from isoill.codec.encoder import encode
+from isoill.codec.jsonform import from_json, to_json
+from isoill.codec.models import External, ILLRequest
+from isoill.codec.splice import without_extensions
+
+pytestmark = pytest.mark.asyncio
+
+WRONG = "Tr0ub4dor&3"
+PROMPT_1_OID = bytes.fromhex("06072a8648ce130801")
+CAPTURE = '[capture]\ndirectory = "captures"\n'
+
+
+@pytest_asyncio.fixture
+async def peer() -> AsyncIterator[RecordingPeer]:
+    recording = await RecordingPeer().start()
+    yield recording
+    await recording.stop()
+
+
+def with_other_extension(ber: bytes) -> bytes:
+    """``ber`` (an ILL-Request) with one more extension, not Prompt-1's, after its own."""
+    document = to_json(decode(ber))
+    document["ILL-Request"]["iLL-request-extensions"].append(
+        {"identifier": 26, "item": "0403616263"}
+    )
+    return encode(from_json(document))
+
+
+def stored(directory: Path) -> list[tuple[str, bytes]]:
+    """(state, ber) of every message in the gateway's store."""
+    with sqlite3.connect(directory / "store.sqlite3") as db:
+        return sorted(db.execute("SELECT state, ber FROM messages"))
+
+
+def captured(directory: Path) -> list[bytes]:
+    """The APDUs the capture recorded as received from a client, on the listener."""
+    (path,) = (directory / "captures").iterdir()
+    return [
+        apdu.ber
+        for apdu in read_capture(path)
+        if apdu.from_client and "isoill ->" not in (apdu.comment or "")
+    ]
+
+
+def assert_nowhere(directory: Path, passwords: list[str]) -> None:
+    """No password, nor any Prompt-1 extension, in the store or the capture file."""
+    kept = [ber for _, ber in stored(directory)] + [
+        path.read_bytes() for path in (directory / "captures").iterdir()
+    ]
+    for data in kept:
+        assert PROMPT_1_OID not in data
+        assert all(password.encode() not in data for password in passwords)
+
+
+async def test_prompt1_credentials_go_no_further_than_the_gateway(
+    tmp_path: Path, peer: RecordingPeer
+) -> None:
+    peers = f'[peers.REQLIB]\nnetworks = ["127.0.0.1"]\nconnection = "persistent"\n{CAPTURE}'
+    wrong = request(1, requester="REQLIB", login=("reqlib", WRONG))
+    nowhere = request(2, requester="REQLIB", responder="NOWHERE", login=("reqlib", PASSWORD))
+    right = with_other_extension(request(3, requester="REQLIB", login=("reqlib", PASSWORD)))
+    server = await gateway(tmp_path, peer, peers, logins=True)
+    try:
+        port = server.ports[0]
+        (refused,), _ = await lockstep(port, [wrong])
+        assert security_problem(refused)[0] == "Prompt-1 credentials not accepted"
+        (unroutable,), _ = await lockstep(port, [nowhere])
+        assert not acknowledged(unroutable)
+        (accepted,), _ = await lockstep(port, [right])
+        assert acknowledged(accepted)
+        (received,) = await peer.wait_for(1)
+    finally:
+        await server.stop()
+    assert PASSWORD.encode() in right and WRONG.encode() in wrong
+    assert received == without_extensions(right, PROMPT_1) != right
+    sent = decode(right)
+    assert isinstance(sent, ILLRequest) and sent.ill_request_extensions is not None
+    assert decode(received) == sent.model_copy(
+        update={"ill_request_extensions": sent.ill_request_extensions[1:]}
+    )
+    cut = [without_extensions(ber, PROMPT_1) for ber in (wrong, nowhere, right)]
+    assert stored(tmp_path) == sorted(zip(("refused", "unroutable", "accepted"), cut, strict=True))
+    assert sorted(captured(tmp_path)) == sorted(cut)
+    assert_nowhere(tmp_path, [PASSWORD, WRONG])
+
+
+async def test_yaz_illclient_password_stays_with_the_gateway(
+    tmp_path: Path, peer: RecordingPeer, yaz_illclient: str
+) -> None:
+    """``yaz-illclient -o -u -p``: the target gets the request without the login."""
+    peers = f'[peers.REQLIB]\nnetworks = ["127.0.0.1"]\n{CAPTURE}'
+    server = await gateway(tmp_path, peer, peers, logins=True)
+    try:
+        port = server.ports[0]
+        wrong = ("-o", "-u", "reqlib", "-p", WRONG)
+        assert (await illclient(yaz_illclient, port, tmp_path, *wrong))[0] == 7
+        right = ("-o", "-u", "reqlib", "-p", PASSWORD)
+        assert await illclient(yaz_illclient, port, tmp_path, *right) == (0, "Ok")
+        (received,) = await peer.wait_for(1)
+    finally:
+        await server.stop()
+    sent = (tmp_path / "req.apdu").read_bytes()  # the last one: the right login
+    assert PASSWORD.encode() in sent and PROMPT_1_OID in sent
+    assert received == without_extensions(sent, PROMPT_1)
+    # -o sends OCLC's ILL-Request extension beside the login: that one goes on.
+    kept = [
+        each
+        for each in extensions_of(decode(sent))
+        if not (isinstance(each.item, External) and each.item.direct_reference == PROMPT_1)
+    ]
+    assert len(kept) == 1
+    assert decode(received) == decode(sent).model_copy(
+        update={"ill_request_extensions": tuple(kept)}
+    )
+    assert [state for state, _ in stored(tmp_path)] == ["accepted", "refused"]
+    assert without_extensions(sent, PROMPT_1) in captured(tmp_path)
+    assert_nowhere(tmp_path, [PASSWORD, WRONG])
