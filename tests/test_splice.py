@@ -221,18 +221,27 @@ def test_garbage_raises_only_codec_errors(prefix: bytes, data: bytes) -> None:
     assert spliced is garbage or len(spliced) < len(garbage)
 
 
+#: Up to four octets of an APDU overwritten: (position, new value), see :func:`corrupt`.
+CHANGES = st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 255)), min_size=1, max_size=4)
+
+
+def corrupt(ber: bytes, changes: list[tuple[int, int]]) -> bytes:
+    """``ber`` with each (position, value) written in, positions wrapping round its length."""
+    data = bytearray(ber)
+    for position, value in changes:
+        data[position % len(data)] = value
+    return bytes(data)
+
+
 @QUICK
 @given(
     st.sampled_from(_captures()),
-    st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 255)), min_size=1, max_size=4),
+    CHANGES,
 )
 def test_corrupted_captures_raise_codec_errors_or_splice_what_decodes(
     ber: bytes, changes: list[tuple[int, int]]
 ) -> None:
-    data = bytearray(ber)
-    for position, value in changes:
-        data[position % len(data)] = value
-    corrupted = bytes(data)
+    corrupted = corrupt(ber, changes)
     try:
         spliced = without_field(corrupted, "client-id")
     except CodecError:

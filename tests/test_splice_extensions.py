@@ -12,7 +12,7 @@ from apdu_examples import full_apdu
 from hypothesis import given
 from hypothesis import strategies as st
 from test_asn1_extensions import to_indefinite
-from test_splice import QUICK, elements, outer_headers, reframed
+from test_splice import CHANGES, QUICK, corrupt, elements, outer_headers, reframed
 
 from isoill.access.prompt import extensions_of, login_of
 from isoill.asn1.ext.prompt1 import OID as PROMPT_1
@@ -251,15 +251,12 @@ def test_garbage_raises_only_codec_errors(prefix: bytes, data: bytes) -> None:
 @QUICK
 @given(
     st.sampled_from(SAMPLES),
-    st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 255)), min_size=1, max_size=4),
+    CHANGES,
 )
 def test_corrupted_requests_raise_codec_errors_or_lose_what_the_decoder_sees_as_prompt1(
     ber: bytes, changes: list[tuple[int, int]]
 ) -> None:
-    data = bytearray(ber)
-    for position, value in changes:
-        data[position % len(data)] = value
-    corrupted = bytes(data)
+    corrupted = corrupt(ber, changes)
     try:
         spliced = without_extensions(corrupted, PROMPT_1)
     except CodecError:
