@@ -24,6 +24,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from isoill import logs, metrics, reports
 from isoill.access.identity import AccessControl, Identity, Refusal
+from isoill.access.prompt import extensions_of
 from isoill.acknowledgement import Party, acknowledgement
 from isoill.asn1.ext.prompt1 import OID as PROMPT_1
 from isoill.capture.recorder import Recorder
@@ -31,6 +32,7 @@ from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError
 from isoill.codec.models import (
+    External,
     GeneralProblem,
     ILLRequest,
     StatusOrErrorReport,
@@ -591,9 +593,15 @@ def _other_party(known: tuple[str | None, str | None], senders: set[str]) -> str
 def _without_prompt1(apdu: ApduModel, ber: bytes) -> tuple[ApduModel, bytes]:
     """The APDU without its Prompt-1 extensions (userId and password in clear), before the
     store, the capture or a target sees it; decoded again, so that what the rules and the
-    reports read is what is kept."""
+    reports read is what is kept. The decoded extensions say whether there is one: most
+    APDUs carry none, and their bytes are not walked again."""
+    if not any(
+        isinstance(extension.item, External) and extension.item.direct_reference == PROMPT_1
+        for extension in extensions_of(apdu)
+    ):
+        return apdu, ber
     cut = without_extensions(ber, PROMPT_1)
-    return (apdu, ber) if cut is ber else (decode(cut), cut)
+    return decode(cut), cut
 
 
 def _for_target(ber: bytes, apdu: ApduModel, target: Peer, log: Any) -> bytes:
