@@ -9,22 +9,29 @@ ISO-Date, every ENUMERATED) follow the ASN.1 types instead of restating them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from isoill.codec.plan import APDUS
-from isoill.codec.schema import Kind, Node, python_name
+from isoill.codec.schema import Field, Kind, Node, python_name
 from isoill.codec.values import ApduModel, ChoiceModel, Text
 from isoill.rules.engine import Check, Context, Problem, Violation
 
 
 def value_at(model: object, path: str) -> object:
     """The value at ``path``; ``None`` where any step is absent."""
-    for name in path.split("."):
+    for attribute in _attributes(path):
         if model is None:
             return None
-        model = getattr(model, python_name(name), None)
+        model = getattr(model, attribute, None)
     return model
+
+
+@functools.cache
+def _attributes(path: str) -> tuple[str, ...]:
+    """The model attributes a path steps through (rules ask for a few paths, many times)."""
+    return tuple(python_name(name) for name in path.split("."))
 
 
 def text_at(model: object, path: str) -> str | None:
@@ -58,11 +65,13 @@ def walk(apdu: ApduModel, wanted: Callable[[Node], bool]) -> Iterator[Element]:
 
 
 class _Holds:
-    """Whether a node's type, or any type inside it, is ``wanted``; worked out once a node."""
+    """Whether a node's type, or any type inside it, is ``wanted``; worked out once a node,
+    with the fields worth entering."""
 
     def __init__(self, wanted: Callable[[Node], bool]) -> None:
         self.wanted = wanted
         self._known: dict[int, bool] = {}
+        self._entered: dict[int, tuple[Field, ...]] = {}
 
     def __call__(self, node: Node) -> bool:
         known = self._known.get(id(node))
@@ -75,6 +84,13 @@ class _Holds:
             self._known[id(node)] = known
         return known
 
+    def entered(self, node: Node) -> tuple[Field, ...]:
+        """The components (alternatives) of a SEQUENCE (CHOICE) whose types can hold one."""
+        fields = self._entered.get(id(node))
+        if fields is None:
+            fields = self._entered[id(node)] = tuple(f for f in node.fields if self(f.node))
+        return fields
+
 
 _HOLDS: dict[Callable[[Node], bool], _Holds] = {}
 
@@ -82,15 +98,14 @@ _HOLDS: dict[Callable[[Node], bool], _Holds] = {}
 def _walk(node: Node, value: object, path: str, holds: _Holds) -> Iterator[Element]:
     if holds.wanted(node):
         yield Element(path, node, value)
-    if node.kind in (Kind.SEQUENCE, Kind.CHOICE):
-        for field in node.fields:
-            if not holds(field.node):
-                continue
+    kind = node.kind
+    if kind is Kind.SEQUENCE or kind is Kind.CHOICE:
+        for field in holds.entered(node):
             child = getattr(value, field.attr, None)
             if child is not None:
                 name = f"{path}.{field.name}" if path else field.name
                 yield from _walk(field.node, child, name, holds)
-    elif node.kind is Kind.SEQUENCE_OF and node.element is not None and holds(node.element):
+    elif kind is Kind.SEQUENCE_OF and node.element is not None and holds(node.element):
         for item in value:  # type: ignore[attr-defined]
             yield from _walk(node.element, item, path, holds)
 
