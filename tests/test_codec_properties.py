@@ -60,9 +60,30 @@ def decode_or_none(data: bytes) -> ApduModel | None:
         return None
 
 
+def assert_as_validated(decoded: object, validated: object) -> None:
+    """The decoder builds its models without validation (``AsnModel.decoded``): each must be
+    the model that validation builds, down to which fields were given."""
+    assert type(decoded) is type(validated)
+    if isinstance(decoded, BaseModel):
+        assert isinstance(validated, BaseModel)
+        assert decoded.model_fields_set == validated.model_fields_set
+        assert decoded.__pydantic_private__ == validated.__pydantic_private__
+        for name in type(decoded).model_fields:
+            assert_as_validated(getattr(decoded, name), getattr(validated, name))
+    elif isinstance(decoded, tuple):
+        assert isinstance(validated, tuple) and len(decoded) == len(validated)
+        for mine, theirs in zip(decoded, validated, strict=True):
+            assert_as_validated(mine, theirs)
+    else:
+        assert decoded == validated
+
+
 def assert_round_trips(apdu: ApduModel) -> None:
     again = decode(encode(apdu))
     assert again == apdu
+    validated = type(again).model_validate(again.model_dump(exclude_unset=True))
+    validated._ber = again.ber
+    assert_as_validated(again, validated)
     assert encode(again) == encode(apdu)
     assert from_json(json.loads(json.dumps(to_json(apdu)))) == apdu
 
@@ -318,6 +339,9 @@ def test_full_apdu_round_trip(name: str, variant: int) -> None:
     data = encode(apdu)
     decoded = decode(data)
     assert decoded == apdu
+    validated = apdu.model_copy()
+    validated._ber = data
+    assert_as_validated(decoded, validated)
     assert decoded.ber == data
     assert encode(decoded) == data
     assert from_json(json.loads(json.dumps(to_json(apdu)))) == apdu

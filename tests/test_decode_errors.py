@@ -289,6 +289,21 @@ def _wrong_tag_in_sequence_of() -> Bad:
     return Bad(apdu.bytes(), DecodeError, at, "iLL-service-type.[1]", ("[UNIVERSAL 2]",))
 
 
+def _external_inside_external() -> Bad:
+    """An EXTERNAL whose single-ASN1-type holds another EXTERNAL: no syntax of ISO 10161 or
+    its registered extensions is one, and nothing could encode it again."""
+    external = 8 << 2
+    inner = make(external, True, hexb("81 01 00"))  # EXTERNAL { octet-aligned '00'H }
+    outer = make(external, True, make(0 << 2 | 2, True, inner))  # single-ASN1-type [0]
+    extension = make(16 << 2, True, hexb("80 01 01") + make(2 << 2 | 2, True, outer))
+    extensions = make(field_key("ILL-Request", "iLL-request-extensions"), True, extension)
+    apdu = REQUEST.replace("iLL-request-extensions", extensions)
+    data = apdu.bytes()
+    at = unique_offset(data, outer) + 2  # its contents, where the SEQUENCE begins
+    path = "iLL-request-extensions.[0].item"
+    return Bad(data, DecodeError, at, path, ("EXTERNAL inside an EXTERNAL",))
+
+
 BAD: dict[str, Callable[[], Bad]] = {
     name.removeprefix("_"): fn
     for name, fn in globals().items()

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
-
 from isoill.codec import plan
 from isoill.codec.ber import INDEFINITE, NeedMore, read_header, tag_name
 from isoill.codec.errors import CodecError, DecodeError, UnrecognizedApdu
@@ -109,7 +107,7 @@ def _contents(node: Node, buf: bytes, pos: int, limit: int, depth: int) -> tuple
         if alternative is None:
             raise DecodeError(f"{tag_name(key)} is no alternative of {node.name}", offset=pos)
         value, pos = _field(alternative.node, alternative.name, buf, pos, limit, depth)
-        return _model(node, {alternative.attr: value}, pos), pos
+        return _model(node, {alternative.attr: value}), pos
     if kind is Kind.ANY:
         return _any(buf, pos, limit, depth)
     edifact = node.text_tags.get(key, False) if kind is Kind.TEXT else False
@@ -165,15 +163,17 @@ def _sequence(
     if indefinite:
         pos += 2
     if node.kind is Kind.EXTERNAL:
-        values = _external_content(values, depth)
-    return _model(node, values, start), pos
+        values = _external_content(values, start, depth)
+    return _model(node, values), pos
 
 
-def _external_content(values: dict[str, Any], depth: int) -> dict[str, Any]:
+def _external_content(values: dict[str, Any], pos: int, depth: int) -> dict[str, Any]:
     """Decode a single-ASN1-type whose direct-reference is a registered syntax."""
     syntax = plan.EXTENSIONS.get(values.get("direct_reference", ""))
     encoding = values["encoding"]
     raw = encoding.single_asn1_type
+    if raw is not None and not isinstance(raw, bytes):  # its ANY held an EXTERNAL
+        raise DecodeError("an EXTERNAL inside an EXTERNAL's single-ASN1-type", offset=pos)
     if syntax is None or not isinstance(raw, bytes):
         return values
     try:
@@ -261,10 +261,5 @@ def _oid(octets: bytes, pos: int) -> str:
     return ".".join(map(str, (first, arcs[0] - 40 * first, *arcs[1:])))
 
 
-def _model(node: Node, values: dict[str, Any], pos: int) -> Any:
-    try:
-        return node.model(**values)
-    except ValidationError as error:
-        detail = error.errors()[0]
-        where = ".".join(str(p) for p in detail["loc"])
-        raise DecodeError(f"{node.name}: {detail['msg']}", offset=pos, path=where) from None
+def _model(node: Node, values: dict[str, Any]) -> Any:
+    return node.model.decoded(values)

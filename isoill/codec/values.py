@@ -14,6 +14,7 @@ The JSON form of a value is defined here, once, through pydantic serializers:
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable
 from typing import Any, ClassVar, Self
 
@@ -195,13 +196,44 @@ class AsnModel(BaseModel):
         val_json_bytes="hex",
     )
 
+    @classmethod
+    def decoded(cls, values: dict[str, Any]) -> Self:
+        """The model of ``values`` that are of their fields' types already, as the decoder's
+        are (its plan and these models come from the same ASN.1 types, and it has checked
+        that a SEQUENCE has its mandatory components and a CHOICE one alternative): built
+        without validating them again, which costs as much as the decoder's walk."""
+        fields, private = _layout(cls)
+        model = cls.__new__(cls)
+        setattr_ = object.__setattr__
+        setattr_(model, "__dict__", {name: values.get(name, default) for name, default in fields})
+        setattr_(model, "__pydantic_fields_set__", set(values))
+        setattr_(model, "__pydantic_extra__", None)
+        setattr_(model, "__pydantic_private__", None if private is None else dict(private))
+        return model
+
+
+@functools.cache
+def _layout(
+    model: type[AsnModel],
+) -> tuple[tuple[tuple[str, object], ...], dict[str, object] | None]:
+    """A model's fields with their defaults (``None`` for a mandatory one, always given), and
+    its private attributes' defaults: what :meth:`AsnModel.decoded` fills in."""
+    fields = tuple(
+        (name, None if field.is_required() else field.default)
+        for name, field in model.model_fields.items()
+    )
+    private: dict[str, object] = {
+        name: attribute.default for name, attribute in model.__private_attributes__.items()
+    }
+    return fields, private or None
+
 
 class ChoiceModel(AsnModel):
     """A CHOICE: exactly one field is set."""
 
     @model_validator(mode="after")
     def _one_alternative(self) -> Self:
-        chosen = [name for name in type(self).model_fields if getattr(self, name) is not None]
+        chosen = [name for name, _ in _alternatives(type(self)) if getattr(self, name) is not None]
         if len(chosen) != 1:
             raise ValueError(f"a CHOICE takes exactly one alternative, got {len(chosen)}")
         return self
@@ -209,11 +241,18 @@ class ChoiceModel(AsnModel):
     @property
     def chosen(self) -> tuple[str, object]:
         """The standard's name of the alternative and its value."""
-        for name, field in type(self).model_fields.items():
+        for name, asn1_name in _alternatives(type(self)):
             value = getattr(self, name)
             if value is not None:
-                return field.alias or name, value
+                return asn1_name, value
         raise AssertionError("validated CHOICE has no alternative")
+
+
+@functools.cache
+def _alternatives(model: type[ChoiceModel]) -> tuple[tuple[str, str], ...]:
+    """A CHOICE's alternatives: attribute and the standard's name (read on every access to a
+    choice, so worked out once a class)."""
+    return tuple((name, field.alias or name) for name, field in model.model_fields.items())
 
 
 class ApduModel(AsnModel):
