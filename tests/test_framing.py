@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import random
 import sys
+from contextlib import nullcontext
+from unittest import mock
 
 import pytest
+from apdu_examples import full_apdu
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from paths import SHARED_CAPTURES as CAPTURES
 
-from isoill.codec import framing
+from isoill.codec import framing, plan
 from isoill.codec.ber import MAX_TAG_OCTETS
+from isoill.codec.encoder import encode
 from isoill.codec.errors import ApduTooLarge, FramingError, NestingTooDeep, TooManyElements
 from isoill.codec.framing import DEFAULT_MAX_DEPTH, DEFAULT_MAX_ELEMENTS, Framer
 
@@ -468,3 +474,77 @@ def test_bytewise_cost_independent_of_what_came_before(monkeypatch: pytest.Monke
         counts.append((calls, len(data)))
     (small_calls, small_len), (big_calls, big_len) = counts
     assert big_calls / big_len <= 1.1 * small_calls / small_len
+
+
+# --- the one-pass check of definite-length APDUs ----------------------------------------------
+#
+# A definite-length APDU whose bytes are all here is checked in one tight pass (framing._sound);
+# anything that pass does not accept goes through the general walk. Whatever the bytes, the
+# framer must return and refuse exactly what the general walk alone would.
+
+
+def outcome(data: bytes, sizes: list[int], general: bool, **limits: int) -> object:
+    """What framing ``data`` fed in chunks gives: the APDUs and the bytes left over, or the
+    error and its offset."""
+    framer = Framer(**limits)
+    out: list[bytes] = []
+    with mock.patch.object(framing, "_sound", lambda *_: False) if general else nullcontext():
+        try:
+            pos = 0
+            for size in [*sizes, len(data)]:
+                framer.feed(data[pos : pos + size])
+                pos += size
+                out += drain(framer)
+        except FramingError as error:
+            return type(error), error.offset, str(error)
+    return out, framer.buffered
+
+
+def definite(name: str, variant: int) -> bytes:
+    return encode(full_apdu(name, variant))
+
+
+@st.composite
+def definite_streams(draw: st.DrawFn) -> tuple[bytes, list[int]]:
+    """Real and full APDUs back to back, some bytes changed, and how they are fed."""
+    parts = draw(
+        st.lists(
+            st.one_of(
+                st.sampled_from(CAPTURE_BYTES),
+                st.builds(definite, st.sampled_from(list(plan.APDUS)), st.integers(0, 5)),
+            ),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    data = bytearray(b"".join(parts))
+    for _ in range(draw(st.integers(0, 4))):
+        data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+    sizes = draw(st.lists(st.integers(1, 400), max_size=4))
+    return bytes(data), sizes
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(definite_streams(), st.sampled_from([(64, 10_000), (6, 10_000), (64, 40)]))
+def test_one_pass_check_agrees_with_the_general_walk(
+    stream: tuple[bytes, list[int]], limits: tuple[int, int]
+) -> None:
+    data, sizes = stream
+    depth, elements = limits
+    fast = outcome(data, sizes, False, max_depth=depth, max_elements=elements)
+    assert fast == outcome(data, sizes, True, max_depth=depth, max_elements=elements)
+
+
+def test_one_pass_check_takes_real_apdus() -> None:
+    """The definite-length capture and every full example pass the one-pass check: the
+    general walk is only for what it does not take (and for indefinite-length APDUs, such as
+    the other two captures)."""
+    examples = [definite(name, 0) for name in plan.APDUS]
+    assert CAPTURE_BYTES[0][1] < 0x80 == CAPTURE_BYTES[1][1] == CAPTURE_BYTES[2][1]
+    for data in [CAPTURE_BYTES[0], *examples]:
+        assert framing._sound(bytearray(data), len(data), DEFAULT_MAX_DEPTH, DEFAULT_MAX_ELEMENTS)
+    long_length = hexb("61 84 00 00 00 05 30 03 80 01 02")
+    assert framing._sound(bytearray(long_length), len(long_length), 64, 100)
+    inner_indefinite = hexb("61 07 30 80 80 01 02 00 00")
+    assert not framing._sound(bytearray(inner_indefinite), 9, 64, 100)
+    assert frame_in_chunks(inner_indefinite) == [inner_indefinite]
