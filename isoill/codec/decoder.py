@@ -79,6 +79,8 @@ def _at_end(buf: bytes, pos: int, end: int, indefinite: bool) -> bool:
 def _decode(node: Node, buf: bytes, pos: int, limit: int, depth: int) -> tuple[Any, int]:
     if depth > MAX_DEPTH:
         raise DecodeError(f"types nested deeper than {MAX_DEPTH}", offset=pos)
+    if not node.wrappers:
+        return _contents(node, buf, pos, limit, depth)
     closers: list[tuple[bool, int]] = []
     for wrapper in node.wrappers:
         key, constructed, length, content = _header(buf, pos, limit)
@@ -106,7 +108,11 @@ def _contents(node: Node, buf: bytes, pos: int, limit: int, depth: int) -> tuple
         alternative = node.by_tag.get(key)
         if alternative is None:
             raise DecodeError(f"{tag_name(key)} is no alternative of {node.name}", offset=pos)
-        value, pos = _field(alternative.node, alternative.name, buf, pos, limit, depth)
+        try:
+            value, pos = _decode(alternative.node, buf, pos, limit, depth + 1)
+        except CodecError as error:
+            _inside(error, alternative.name)
+            raise
         return _model(node, {alternative.attr: value}), pos
     if kind is Kind.ANY:
         return _any(buf, pos, limit, depth)
@@ -127,7 +133,11 @@ def _contents(node: Node, buf: bytes, pos: int, limit: int, depth: int) -> tuple
             items: list[Any] = []
             pos = content
             while not _at_end(buf, pos, end, indefinite):
-                item, pos = _field(node.element, f"[{len(items)}]", buf, pos, end, depth)
+                try:
+                    item, pos = _decode(node.element, buf, pos, end, depth + 1)
+                except CodecError as error:
+                    _inside(error, f"[{len(items)}]")
+                    raise
                 items.append(item)
             return tuple(items), pos + 2 if indefinite else pos
         return _sequence(node, buf, content, end, indefinite, depth)
@@ -135,12 +145,10 @@ def _contents(node: Node, buf: bytes, pos: int, limit: int, depth: int) -> tuple
     return _scalar(node, octets, pos, edifact), after
 
 
-def _field(node: Node, name: str, buf: bytes, pos: int, limit: int, depth: int) -> tuple[Any, int]:
-    try:
-        return _decode(node, buf, pos, limit, depth + 1)
-    except CodecError as error:
-        error.path = f"{name}.{error.path}" if error.path else name
-        raise
+def _inside(error: CodecError, name: str) -> None:
+    """Put the component (alternative, item) ``name`` that ``error`` was raised inside on its
+    path."""
+    error.path = f"{name}.{error.path}" if error.path else name
 
 
 def _sequence(
@@ -150,13 +158,18 @@ def _sequence(
     values: dict[str, Any] = {}
     by_tag = node.by_tag
     while not _at_end(buf, pos, end, indefinite):
-        key = read_header(buf, pos)[0]
+        first = buf[pos]  # the tag, read here from its one octet when it has one
+        key = read_header(buf, pos)[0] if first & 0x1F == 0x1F else (first & 0x1F) << 2 | first >> 6
         member = by_tag.get(key)
         if member is None:
             raise DecodeError(f"unexpected {tag_name(key)} in {node.name}", offset=pos)
         if member.attr in values:
             raise DecodeError(f"{member.name} appears twice", offset=pos)
-        values[member.attr], pos = _field(member.node, member.name, buf, pos, end, depth)
+        try:
+            values[member.attr], pos = _decode(member.node, buf, pos, end, depth + 1)
+        except CodecError as error:
+            _inside(error, member.name)
+            raise
     for member in node.fields:
         if not member.optional and member.attr not in values:
             raise DecodeError(f"{node.name} lacks mandatory {member.name}", offset=start)

@@ -202,26 +202,28 @@ class AsnModel(BaseModel):
         are (its plan and these models come from the same ASN.1 types, and it has checked
         that a SEQUENCE has its mandatory components and a CHOICE one alternative): built
         without validating them again, which costs as much as the decoder's walk."""
-        fields, private = _layout(cls)
+        defaults, private = _layout(cls)
         model = cls.__new__(cls)
-        setattr_ = object.__setattr__
-        setattr_(model, "__dict__", {name: values.get(name, default) for name, default in fields})
-        setattr_(model, "__pydantic_fields_set__", set(values))
-        setattr_(model, "__pydantic_extra__", None)
-        setattr_(model, "__pydantic_private__", None if private is None else dict(private))
+        fields = defaults.copy()
+        fields.update(values)
+        _set(model, "__dict__", fields)
+        _set(model, "__pydantic_fields_set__", set(values))
+        _set(model, "__pydantic_extra__", None)
+        _set(model, "__pydantic_private__", None if private is None else private.copy())
         return model
 
 
+_set = object.__setattr__  # a frozen model's own __setattr__ refuses
+
+
 @functools.cache
-def _layout(
-    model: type[AsnModel],
-) -> tuple[tuple[tuple[str, object], ...], dict[str, object] | None]:
-    """A model's fields with their defaults (``None`` for a mandatory one, always given), and
-    its private attributes' defaults: what :meth:`AsnModel.decoded` fills in."""
-    fields = tuple(
-        (name, None if field.is_required() else field.default)
+def _layout(model: type[AsnModel]) -> tuple[dict[str, object], dict[str, object] | None]:
+    """A model's fields with their defaults, in order (``None`` for a mandatory one: always
+    given), and its private attributes' defaults: what :meth:`AsnModel.decoded` fills in."""
+    fields = {
+        name: None if field.is_required() else field.default
         for name, field in model.model_fields.items()
-    )
+    }
     private: dict[str, object] = {
         name: attribute.default for name, attribute in model.__private_attributes__.items()
     }
