@@ -64,6 +64,11 @@ class Origin:
     identity: Identity | None = None
     """``[access] mode = "registered"``: the peers this connection speaks for (its ``peers``
     are ``symbols``, fixed at accept rather than added as seen)."""
+    log: Any = field(init=False, repr=False, compare=False)
+    """Bound to the address once a connection, not once an APDU."""
+
+    def __post_init__(self) -> None:
+        self.log = logs.get(peer=self.address)
 
 
 @dataclass(frozen=True)
@@ -233,7 +238,7 @@ class Gateway:
 
     async def receive(self, ber: bytes, origin: Origin) -> Outcome:
         now = datetime.now(UTC)
-        log = logs.get(peer=origin.address)
+        log = origin.log
         try:
             apdu = decode(ber)
         except CodecError as error:
