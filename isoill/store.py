@@ -68,6 +68,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Concatenate, Literal, ParamSpec, TypeAlias, TypeVar
 
+from isoill import metrics
+
 SCHEMA_VERSION = 3
 #: How long a statement waits for a lock another connection holds before it fails (``busy``).
 BUSY_TIMEOUT_SECONDS = 10.0
@@ -1362,8 +1364,11 @@ class GroupWriter:
                     self._cache.stored(result)
                 self._settle(item.future, result)
             if writes:
+                written = sum(not isinstance(result, Failed) for result in results)
                 self.commits += 1
-                self.written += sum(not isinstance(result, Failed) for result in results)
+                self.written += written
+                metrics.STORE_COMMITS.inc()
+                metrics.STORE_WRITES.inc(written)
 
     def _take(self) -> list[_Pending]:
         batch: list[_Pending] = []
