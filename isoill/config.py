@@ -211,6 +211,9 @@ class Log(_Section):
 
 
 class Config(_Section):
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    """What ``isoill serve`` runs on: uvloop (libuv: the same code, about a fifth less CPU
+    per APDU, see docs/performance.md), or the standard library's loop."""
     store: Path = Path("../var/isoill.sqlite3")
     routes: Path = Path("routes.toml")
     listeners: tuple[Listener, ...] = Field(min_length=1)

@@ -60,8 +60,10 @@ class Server:
                 listener.port,
             )
             self._servers.append(server)
+            loop = type(asyncio.get_running_loop()).__module__.partition(".")[0]  # uvloop, asyncio
             for sock in server.sockets:
-                self.log.info("listening", address=socket_address(sock.getsockname()))
+                address = socket_address(sock.getsockname())
+                self.log.info("listening", address=address, event_loop=loop)
         if self.config.admin is not None:
             self._admin = await metrics.serve_admin(
                 self.config.admin.host, self.config.admin.port, self.healthy

@@ -191,13 +191,20 @@ async def test_unroutable_request_is_refused_and_kept(tmp_path: Path, peer: Reco
         await server.stop()
 
 
-async def test_sigterm_drains_and_exits(tmp_path: Path, peer: RecordingPeer) -> None:
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+async def test_daemon_serves_on_either_event_loop_and_drains_on_sigterm(
+    tmp_path: Path, peer: RecordingPeer, loop: str
+) -> None:
     config = write_config(tmp_path, routes_for({"RESPLIB": [peer.address]}))
+    config.write_text(f'event_loop = "{loop}"\n' + config.read_text())
     process = await spawn_daemon(config)
     try:
         assert process.stderr is not None
-        line = await asyncio.wait_for(process.stderr.readline(), 20)
-        assert b"listening" in line
+        listening = json.loads(await asyncio.wait_for(process.stderr.readline(), 20))
+        assert (listening["event"], listening["event_loop"]) == ("listening", loop)
+        port = int(listening["address"].rsplit(":", 1)[1])
+        assert all(acknowledged(a) for a in await exchange(port, [request(1)]))
+        assert await peer.wait_for(1) == [request(1)]
     finally:
         process.terminate()
     await asyncio.wait_for(process.wait(), 20)

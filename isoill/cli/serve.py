@@ -6,6 +6,8 @@ import argparse
 import asyncio
 from pathlib import Path
 
+import uvloop
+
 from isoill import logs
 from isoill.cli.common import BadInput
 from isoill.config import ConfigError, load
@@ -25,7 +27,8 @@ def _serve(args: argparse.Namespace) -> None:
     except ConfigError as error:
         raise BadInput(str(error)) from None
     logs.configure(config.log.format, config.log.level)
+    run = uvloop.run if config.event_loop == "uvloop" else asyncio.run
     try:
-        asyncio.run(Server(config).run())
+        run(Server(config).run())
     except (RoutesError, ConfigError) as error:  # ConfigError: a listener's TLS files
         raise BadInput(str(error)) from None
