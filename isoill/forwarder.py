@@ -80,8 +80,7 @@ class Forwarder:
             # committed yet. Each asks for another poll when they are.
             busy = [address for address, task in self._senders.items() if not task.done()]
             try:
-                due = await gateway.read(Store.due, now, 500, RUN, exclude=busy)
-                next_due = await gateway.read(Store.next_due_at, now)
+                due, next_due = await gateway.read(_poll, now, busy)
             except Exception as error:  # the store cannot be read now: neither can we send
                 self.log.error("store not readable; delivery paused", error=repr(error))
                 await asyncio.sleep(STORE_PAUSE)
@@ -230,6 +229,12 @@ class Forwarder:
         tap = self._taps.pop(address, None)
         if tap is not None:
             tap.close(time.time())
+
+
+def _poll(store: Store, now: datetime, busy: list[str]) -> tuple[list[Delivery], datetime | None]:
+    """What to send now (but not to the ``busy`` addresses) and when to look again: one trip
+    to the reading thread for both."""
+    return store.due(now, 500, RUN, exclude=busy), store.next_due_at(now)
 
 
 def _refusal(answer: bytes) -> str:
