@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import os
 import signal
 import ssl
@@ -70,6 +71,10 @@ class Server:
             )
             self._servers.append(self._admin)
         self.forwarder.start()
+        # What exists now (the codec's plan and models, the rules, config, routes) lives as
+        # long as the process: frozen, the collector's full passes do not walk it again. One
+        # such pass over it takes ~27 ms, a latency spike for every APDU in flight.
+        gc.freeze()
 
     def healthy(self) -> bool:
         """Serving: listeners open and the forwarder running."""

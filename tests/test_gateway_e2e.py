@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -172,6 +173,18 @@ async def test_broken_routes_reload_keeps_old_table(tmp_path: Path, peer: Record
         assert server.gateway.routes is table
         assert all(acknowledged(a) for a in await exchange(server.ports[0], [request(1)]))
         assert await peer.wait_for(1) == [request(1)]
+    finally:
+        await server.stop()
+
+
+async def test_what_exists_at_start_is_frozen_for_the_collector(
+    tmp_path: Path, peer: RecordingPeer
+) -> None:
+    """Full collections do not walk the codec's plan and models, config and routes again."""
+    gc.unfreeze()
+    server = await start_gateway(write_config(tmp_path, routes_for({"RESPLIB": [peer.address]})))
+    try:
+        assert gc.get_freeze_count() > 10_000
     finally:
         await server.stop()
 
