@@ -1,4 +1,7 @@
-"""Codec throughput: typed decode and encode per APDU type, beside YAZ's C codec and pyasn1.
+"""Codec throughput: typed decode and encode per APDU type, beside YAZ's C codec and pyasn1,
+and the lighter paths the gateway takes over the same bytes: framing (``Framer``, which for a
+definite-length APDU is one pass over its headers), the acknowledgement spliced from the APDU's
+own elements, and what the forwarder reads of a peer's answer (``splice.present_fields``).
 
 Run with ``make bench`` (or ``.venv/bin/python bench/codec.py``). Inputs: the shared
 yaz-illclient captures (ILL-Request) and one fully populated APDU of each of the 20 types.
@@ -13,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,10 +28,13 @@ from interop.yaz import YazUnavailable, yaz_bench, yazill_binary  # noqa: E402
 from pyasn1.codec.ber import decoder as pyasn1_decoder  # noqa: E402
 from pyasn1.error import PyAsn1Error  # noqa: E402
 
+from isoill.acknowledgement import acknowledgement  # noqa: E402
 from isoill.asn1.ill9702 import ILLAPDU  # noqa: E402
 from isoill.codec import plan  # noqa: E402
 from isoill.codec.decoder import decode  # noqa: E402
 from isoill.codec.encoder import encode  # noqa: E402
+from isoill.codec.framing import Framer  # noqa: E402
+from isoill.codec.splice import present_fields  # noqa: E402
 
 CAPTURES = ROOT.parent / "shared" / "reference" / "captures"
 
@@ -43,6 +50,12 @@ def rate(action: Callable[[], object], seconds: float) -> float:
             count += 50
         best = max(best, count / elapsed)
     return best
+
+
+def framed(data: bytes) -> bytes | None:
+    framer = Framer()
+    framer.feed(data)
+    return framer.next_apdu()
 
 
 def pyasn1_rate(data: bytes) -> str:
@@ -82,6 +95,7 @@ def main() -> None:
     header = f"{'input':42} {'bytes':>5} {'decode/s':>9} {'encode/s':>9}"
     header += f" {'yaz dec/s':>10} {'yaz/isoill':>10}" if yazill else ""
     header += "" if args.no_pyasn1 else f" {'pyasn1/s':>9}"
+    header += f" {'frame/s':>9} {'ack/s':>9} {'fields/s':>9}"
     emit(header)
     for label, data in inputs():
         apdu = decode(data)
@@ -93,6 +107,13 @@ def main() -> None:
             line += f" {yaz_decodes:10.0f} {yaz_decodes / decodes:10.1f}"
         if not args.no_pyasn1:
             line += f" {pyasn1_rate(data):>9}"
+        now = datetime.now(UTC)
+        for light in (
+            lambda d=data: framed(d),
+            lambda d=data, n=now: acknowledgement(d, n),
+            lambda d=data: present_fields(d),
+        ):
+            line += f" {rate(light, args.seconds):9.0f}"
         emit(line)
     if args.doc:
         table = "\n".join(lines)
