@@ -373,8 +373,9 @@ def profile_summary(raw: Path, top: int = 12) -> str:
     """Where the daemon's samples went, from py-spy's raw (collapsed) stacks, as shares of all
     samples: by thread; by the module and the function of the innermost frame (self); by
     isoill function anywhere on the stack (total). Then the event loop's thread alone, while
-    it works (not waiting in ``select``): the one core's Python work, what bounds the
-    gateway, by function anywhere on its stack."""
+    it works in Python (not waiting in ``select``, nor, on uvloop, in the loop's C code, which
+    waits and does its socket work there): the one core's Python work, by function anywhere
+    on its stack."""
     tables: dict[str, Counter[str]] = {
         "thread": Counter(),
         "module (self)": Counter(),
@@ -395,7 +396,7 @@ def profile_summary(raw: Path, top: int = 12) -> str:
         for function, module in on_stack:
             if "/cli/" not in module:
                 tables["isoill function (total)"][f"{function} ({module})"] += samples
-        if "MainThread" in thread and leaf_module != "selectors.py":
+        if "MainThread" in thread and leaf_module != "selectors.py" and function != "Runner.run":
             loop_samples += samples
             for function, module in {_frame(frame) for frame in frames}:
                 if "/cli/" not in module and module not in _LOOP_PLUMBING:
@@ -414,7 +415,13 @@ def profile_summary(raw: Path, top: int = 12) -> str:
 
 # Frames every sample of the event loop's thread has: the loop itself and the entry point.
 _LOOP_PLUMBING = frozenset(
-    {"asyncio/base_events.py", "asyncio/events.py", "asyncio/runners.py", "isoill"}
+    {
+        "asyncio/base_events.py",
+        "asyncio/events.py",
+        "asyncio/runners.py",
+        "uvloop/__init__.py",
+        "isoill",
+    }
 )
 
 
