@@ -54,6 +54,7 @@ class Server:
         listeners = self.config.listeners
         contexts = [None if each.tls is None else server_context(each.tls) for each in listeners]
         await self.gateway.open()
+        loop = type(asyncio.get_running_loop()).__module__.partition(".")[0]  # uvloop, asyncio
         for listener, tls in zip(listeners, contexts, strict=True):
             server = await asyncio.start_server(
                 functools.partial(self._accept, listener=listener, tls=tls),
@@ -61,7 +62,6 @@ class Server:
                 listener.port,
             )
             self._servers.append(server)
-            loop = type(asyncio.get_running_loop()).__module__.partition(".")[0]  # uvloop, asyncio
             for sock in server.sockets:
                 address = socket_address(sock.getsockname())
                 self.log.info("listening", address=address, event_loop=loop)
