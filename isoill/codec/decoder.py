@@ -113,7 +113,7 @@ def _contents(node: Node, buf: bytes, pos: int, limit: int, depth: int) -> tuple
         except CodecError as error:
             _inside(error, alternative.name)
             raise
-        return _model(node, {alternative.attr: value}), pos
+        return node.model.decoded({alternative.attr: value}), pos
     if kind is Kind.ANY:
         return _any(buf, pos, limit, depth)
     edifact = node.text_tags.get(key, False) if kind is Kind.TEXT else False
@@ -177,7 +177,7 @@ def _sequence(
         pos += 2
     if node.kind is Kind.EXTERNAL:
         values = _external_content(values, start, depth)
-    return _model(node, values), pos
+    return node.model.decoded(values), pos
 
 
 def _external_content(values: dict[str, Any], pos: int, depth: int) -> dict[str, Any]:
@@ -272,7 +272,3 @@ def _oid(octets: bytes, pos: int) -> str:
         raise DecodeError("OBJECT IDENTIFIER ends inside an arc", offset=pos)
     first = min(arcs[0] // 40, 2)
     return ".".join(map(str, (first, arcs[0] - 40 * first, *arcs[1:])))
-
-
-def _model(node: Node, values: dict[str, Any]) -> Any:
-    return node.model.decoded(values)
