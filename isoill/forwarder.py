@@ -1,18 +1,20 @@
 """Delivery of stored APDUs to their target addresses, in order per address, with retries.
 
 One task per address with due deliveries sends them one at a time on a persistent connection,
-byte for byte as stored. A peer that answers (``expects_reply``) is read for one APDU after
-each: a Status-Or-Error-Report without an error-report, or any other APDU, means delivered
-(any other APDU is the peer's own message and goes through the gateway like one received from
-it); an error-report, silence or a broken connection means try again later, with backoff,
-until the store marks the delivery failed.
+byte for byte as stored: a run of those its poll of the store found, and of those the gateway
+hands it as it stores them (:mod:`isoill.handoff`). A peer that answers (``expects_reply``) is
+read for one APDU after each: a Status-Or-Error-Report without an error-report, or any other
+APDU, means delivered (any other APDU is the peer's own message and goes through the gateway
+like one received from it); an error-report, silence or a broken connection means try again
+later, with backoff, until the store marks the delivery failed.
 
-Each outcome is queued for the gateway's group commits as soon as it is known, and the next
-APDU goes to the address without waiting for that commit; a sender ends only once every
-outcome of its run (at most ``RUN``) is committed, and its address is not polled before. After
-a crash the deliveries whose outcomes were not committed yet, at most ``RUN`` per address, go
-again, in their order and byte for byte as before, so a receiver knows them by their
-transaction-id and service date-time (see SECURITY.md).
+Each outcome is queued for the gateway's group commits as soon as it is known, as a lazy write
+(it rides with the next acceptance's commit), and the next APDU goes to the address without
+waiting for that commit. A run takes at most ``RUN``
+deliveries; it ends once nothing is waiting and every outcome of the run is committed, and its
+address is not polled before. After a crash the deliveries whose outcomes were not committed
+yet, at most ``RUN`` per address, go again, in their order and byte for byte as before, so a
+receiver knows them by their transaction-id and service date-time (see SECURITY.md).
 """
 
 from __future__ import annotations
@@ -30,10 +32,10 @@ from isoill.codec.errors import CodecError
 from isoill.codec.framing import Framer
 from isoill.codec.splice import present_fields
 from isoill.gateway import Gateway, Origin
+from isoill.handoff import RUN, Run
 from isoill.store import Delivery, Store
 
 IDLE_POLL = 5.0  # seconds between store polls when nothing is due and nothing wakes us
-RUN = 64  # deliveries to one address taken at a time, sent one after the other
 COUNTS_EVERY = 1.0  # seconds between queue-depth counts for the metrics, at least
 STORE_PAUSE = 1.0  # seconds delivery waits when the store cannot be read or take an outcome
 
@@ -54,6 +56,7 @@ class Forwarder:
         self.log = logs.get(component="forwarder")
 
     def start(self) -> None:
+        self.gateway.handoff.attach(self._send)
         self._task = asyncio.create_task(self._run())
 
     @property
@@ -62,6 +65,7 @@ class Forwarder:
 
     async def stop(self) -> None:
         """Stop at once: an attempt cut short is not recorded, so it is made again later."""
+        self.gateway.handoff.detach()
         tasks = [*self._senders.values(), *([self._task] if self._task else [])]
         for task in tasks:
             task.cancel()
@@ -70,15 +74,16 @@ class Forwarder:
             self._drop(address)
 
     async def _run(self) -> None:
-        wanted = self.gateway.delivery_wanted
         gateway = self.gateway
+        handoff = gateway.handoff
+        wanted = handoff.wanted
         loop = asyncio.get_running_loop()
         while True:
             wanted.clear()
             now = datetime.now(UTC)
             # Not the addresses whose senders are at work: their outcomes may not be
             # committed yet. Each asks for another poll when they are.
-            busy = [address for address, task in self._senders.items() if not task.done()]
+            busy = handoff.poll_begins()
             try:
                 due, next_due = await gateway.read(_poll, now, busy)
             except Exception as error:  # the store cannot be read now: neither can we send
@@ -86,8 +91,9 @@ class Forwarder:
                 await asyncio.sleep(STORE_PAUSE)
                 continue
             for address in dict.fromkeys(d.address for d in due):
-                batch = [d for d in due if d.address == address]
-                self._senders[address] = asyncio.create_task(self._send_all(address, batch))
+                if handoff.had_run(address):  # one that a delivery stored meanwhile started
+                    continue
+                self._send(handoff.open(address, [d for d in due if d.address == address]))
             if loop.time() - self._counted_at >= COUNTS_EVERY:  # counting costs a range scan
                 self._counted_at = loop.time()
                 with contextlib.suppress(Exception):  # only a metric: the next count will do
@@ -101,13 +107,28 @@ class Forwarder:
                 async with asyncio.timeout(max(0.01, min(delay, IDLE_POLL))):
                     await wanted.wait()
 
-    async def _send_all(self, address: str, batch: list[Delivery]) -> None:
+    def _send(self, run: Run) -> None:
+        self._senders[run.address] = asyncio.create_task(self._send_all(run))
+
+    async def _send_all(self, run: Run) -> None:
         outcomes: list[asyncio.Future[Any]] = []
+        clean = False  # every delivery the run took was sent
         try:
-            for delivery in batch:
+            while True:
+                delivery = run.next()
+                if delivery is None:
+                    # Open until the run's outcomes are in: what is stored meanwhile for this
+                    # address comes here rather than to a poll that would wait for them.
+                    if all(outcome.done() for outcome in outcomes):
+                        clean = True
+                        break
+                    await run.stirred()
+                    continue
                 if not await self._attempt(delivery, outcomes):
                     break  # keep order: later ones wait for this one
+                outcomes[-1].add_done_callback(lambda _: run.stir())
         finally:
+            run.close()
             # The address stays busy until the run's outcomes are committed: a poll before
             # would find these deliveries still due. An outcome the store could not take
             # leaves its delivery due as it was: the address pauses before it goes again.
@@ -119,13 +140,16 @@ class Forwarder:
             if failed:
                 self.log.error(
                     "delivery outcomes not stored; address paused",
-                    address=address,
+                    address=run.address,
                     error=repr(failed[0]),
                     count=len(failed),
                     pause=STORE_PAUSE,
                 )
                 await asyncio.sleep(STORE_PAUSE)
-            self.gateway.delivery_wanted.set()  # look again: more may have become due
+            handoff = self.gateway.handoff
+            handoff.end(run)
+            if run.missed or failed or not clean:  # look again: more may be due
+                handoff.wanted.set()
 
     async def _attempt(self, delivery: Delivery, outcomes: list[asyncio.Future[Any]]) -> bool:
         """One attempt; its outcome's write is added to ``outcomes``. ``False``: failed."""
@@ -139,14 +163,18 @@ class Forwarder:
                 self.gateway.unreachable.add(delivery.address)
             now = datetime.now(UTC)
             outcomes.append(
-                self.gateway.writer.queue(store.retry_later_write(delivery.id, str(error), now))
+                self.gateway.writer.queue(
+                    store.retry_later_write(delivery.id, str(error), now), lazy=True
+                )
             )
             metrics.RETRIES.inc()
             log.warning("delivery failed", error=str(error), attempts=delivery.attempts + 1)
             return False
         self.gateway.unreachable.discard(delivery.address)
         now = datetime.now(UTC)
-        outcomes.append(self.gateway.writer.queue(store.delivered_write(delivery.id, now)))
+        outcomes.append(
+            self.gateway.writer.queue(store.delivered_write(delivery.id, now), lazy=True)
+        )
         metrics.APDUS_OUT.labels(delivery.apdu_type, delivery.target_symbol).inc()
         metrics.DELIVERY_LATENCY.observe((now - delivery.received_at).total_seconds())
         log.info("delivered", attempts=delivery.attempts + 1)

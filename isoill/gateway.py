@@ -43,6 +43,7 @@ from isoill.codec.models import (
 from isoill.codec.splice import without_extensions, without_field
 from isoill.codec.values import ApduModel
 from isoill.config import Config, Peer
+from isoill.handoff import Handoff
 from isoill.router import APDU_FLOW, Flow, RoutingTable, select_target
 from isoill.rules.engine import Context, judge
 from isoill.store import GroupWriter, Store, StoreError, Write, fault
@@ -156,7 +157,7 @@ class Gateway:
         self._read_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="isoill-read")
         self._reader: Store | None = None
         self._writer: GroupWriter | None = None
-        self.delivery_wanted = asyncio.Event()
+        self.handoff = Handoff()  # what is stored for delivery, on its way to the forwarder
         self.unreachable: set[str] = set()  # addresses whose last delivery attempt failed
         self._locks = TransactionLocks()
         self.access = AccessControl(config)
@@ -440,7 +441,7 @@ class Gateway:
             )
         message_id = stored.message_id
         if held is None:
-            self.delivery_wanted.set()
+            self.handoff.offer(stored.deliveries)
             count = len(incoming.addresses)
             log.info("accepted", id=message_id, target=target, rule=incoming.rule, addresses=count)
         else:

@@ -440,6 +440,17 @@ class Stored:
     transaction: TransactionRecord
     dedup_key: str | None
     held: bool
+    deliveries: tuple[Queued, ...] = ()
+    """One per address, for the forwarder to take at once (see :mod:`isoill.handoff`)."""
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A delivery just stored, and the pending delivery to its address that it must follow
+    (``None``: none was pending there)."""
+
+    delivery: Delivery
+    after: int | None
 
 
 @dataclass(frozen=True)
@@ -648,11 +659,19 @@ class Store:
                 None,
                 dedup_key,
             )
-            self._insert_deliveries(db, message_id, addresses, now)
+            queued = tuple(
+                Queued(
+                    Delivery(number, message_id, address, ber, 0, apdu_type, target_symbol, now),
+                    after,
+                )
+                for address, number, after in self._insert_deliveries(
+                    db, message_id, addresses, now
+                )
+            )
             record = self._record_transaction(
                 db, transaction_key, requester_symbol, responder_symbol, states, now
             )
-            return Stored(message_id, record, dedup_key, held=False)
+            return Stored(message_id, record, dedup_key, held=False, deliveries=queued)
 
         return write
 
@@ -789,14 +808,23 @@ class Store:
     @staticmethod
     def _insert_deliveries(
         db: sqlite3.Connection, message_id: int, addresses: Sequence[str], now: datetime
-    ) -> int:
-        rows = [(message_id, address, _micros(now)) for address in dict.fromkeys(addresses)]
-        db.executemany(
-            "INSERT INTO deliveries (message_id, address, state, next_attempt_at)"
-            " VALUES (?, ?, 'pending', ?)",
-            rows,
-        )
-        return len(rows)
+    ) -> list[tuple[str, int, int | None]]:
+        """One pending delivery per address: each address, its delivery's id, and the last
+        delivery pending there before it (``None``: none was)."""
+        inserted = []
+        for address in dict.fromkeys(addresses):
+            (after,) = db.execute(
+                "SELECT max(id) FROM deliveries WHERE state = 'pending' AND address = ?",
+                (address,),
+            ).fetchone()
+            cursor = db.execute(
+                "INSERT INTO deliveries (message_id, address, state, next_attempt_at)"
+                " VALUES (?, ?, 'pending', ?)",
+                (message_id, address, _micros(now)),
+            )
+            assert cursor.lastrowid is not None
+            inserted.append((address, cursor.lastrowid, after))
+        return inserted
 
     @staticmethod
     def _record_transaction(
@@ -1113,7 +1141,7 @@ class Store:
         _check_addresses(addresses)
         with self._write() as db:
             self._leave_held(db, message_id, "accepted", None)
-            return self._insert_deliveries(db, message_id, addresses, now)
+            return len(self._insert_deliveries(db, message_id, addresses, now))
 
     def refuse(
         self, message_id: int, reason: str, now: datetime, notify: Notice | None = None
@@ -1177,6 +1205,8 @@ class Store:
 MAX_BATCH = 256
 #: How many transactions :class:`GroupWriter` keeps in memory.
 CACHED_TRANSACTIONS = 10_000
+#: Seconds a lazy write (a delivery's outcome) may wait for a commit that another write starts.
+LAZY_WAIT = 0.05
 
 
 @dataclass(eq=False)
@@ -1234,9 +1264,10 @@ class GroupWriter:
     runs it as one job on the store's thread: first the calls and the transaction lookups,
     whose callers are answered at once, then every write in one SQLite transaction, each in
     its own savepoint (:meth:`Store.commit_all`), and one commit. Whatever arrives while a
-    job runs goes into the next one, started as soon as this one is done: there is no timer,
-    so a lone write waits for nothing but its own commit, and under load a commit (an fsync)
-    is shared by every APDU that arrived during the previous one. :meth:`write` returns only
+    job runs goes into the next one, started as soon as this one is done: a lone write waits for
+    nothing but its own commit, and under load a commit (an fsync) is shared by every APDU that
+    arrived during the previous one. Only a lazy write (:meth:`queue`) waits, a little, for
+    another to start the commit it goes in. :meth:`write` returns only
     once the commit that holds its write has returned (what an acknowledgement waits for),
     and raises the exception of its own write if that failed, which fails no other.
 
@@ -1271,6 +1302,8 @@ class GroupWriter:
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
+        self._due = False  # something queued is to run now (not only lazy writes)
+        self._lazy_timer: asyncio.TimerHandle | None = None
         self.commits = 0  # group commits made (jobs with writes)
         self.written = 0  # writes committed in them
 
@@ -1301,10 +1334,12 @@ class GroupWriter:
         result: T = await self.queue(write)
         return result
 
-    def queue(self, write: Write[T]) -> asyncio.Future[T]:
+    def queue(self, write: Write[T], *, lazy: bool = False) -> asyncio.Future[T]:
         """Queue ``write`` for the next group now, behind every write queued before it: the
-        future is its result once that commit returned."""
-        return self._enqueue("write", write)
+        future is its result once that commit returned. A ``lazy`` write starts no commit of
+        its own for up to ``LAZY_WAIT`` seconds: it rides with the next one that another
+        starts (a delivery's outcome with the next acceptance, under a steady flow)."""
+        return self._enqueue("write", write, lazy)
 
     async def transaction(self, transaction_key: str) -> TransactionRecord | None:
         """The transaction's record, ``None`` if it has none yet."""
@@ -1331,18 +1366,28 @@ class GroupWriter:
     async def _submit(self, kind: Literal["call", "load", "write"], payload: Any) -> Any:
         return await self._enqueue(kind, payload)
 
-    def _enqueue(self, kind: Literal["call", "load", "write"], payload: Any) -> asyncio.Future[Any]:
+    def _enqueue(
+        self, kind: Literal["call", "load", "write"], payload: Any, lazy: bool = False
+    ) -> asyncio.Future[Any]:
         if self._closing or self._loop is None:
             raise StoreError("the store is closed")
         future = self._loop.create_future()
         self._queue.append(_Pending(kind, payload, future))
-        self._wake.set()
+        if not lazy:
+            self._go()
+        elif self._lazy_timer is None:
+            self._lazy_timer = self._loop.call_later(LAZY_WAIT, self._go)
         return future
+
+    def _go(self) -> None:
+        """What is queued is to run as soon as the store's thread is free."""
+        self._due = True
+        self._wake.set()
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            batch = self._take()
+            batch = self._take() if self._due or self._closing else []
             if not batch:
                 if self._closing:
                     return
@@ -1376,6 +1421,10 @@ class GroupWriter:
             item = self._queue.popleft()
             if not item.future.done():  # its caller gave up (cancelled): nothing to do
                 batch.append(item)
+        self._due = bool(self._queue)  # more than a batch: the next one goes at once
+        if not self._queue and self._lazy_timer is not None:  # the lazy ones go in this one
+            self._lazy_timer.cancel()
+            self._lazy_timer = None
         return batch
 
     def _job(self, reads: list[_Pending], writes: list[_Pending]) -> list[Any]:

@@ -179,3 +179,39 @@ async def test_delivery_goes_on_while_outcomes_are_committed(tmp_path: Path) -> 
         await server.stop()
         if peer is not None:
             await peer.stop()
+
+
+async def test_a_steady_flow_goes_to_its_sender_without_polls(tmp_path: Path) -> None:
+    """Each APDU stored goes straight to the run of the address's sender (or starts one), in
+    order: the store is not polled for it."""
+    peer = await RecordingPeer().start()
+    config = write_config(
+        tmp_path,
+        routes_for({"RESPLIB": [peer.address]}),
+        extra='[peers.REQLIB]\nconnection = "persistent"\n',
+    )
+    server: Server = await start_gateway(config)
+    reader = server.gateway._reader
+    assert reader is not None
+    polls = 0
+    due = reader.due
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal polls
+        polls += 1
+        return due(*args, **kwargs)
+
+    reader.due = counted  # type: ignore[method-assign]
+    requests = [request(number) for number in range(1, 21)]
+    try:
+        await asyncio.sleep(0.1)  # the forwarder's first poll, with nothing due
+        polls = 0
+        for apdu in requests:  # one at a time, each once the one before has arrived
+            [answer] = await exchange(server.ports[0], [apdu])
+            assert acknowledged(answer)
+            await peer.wait_for(len(peer.received) + 1)
+        assert peer.received == requests
+        assert polls <= 2, polls  # one APDU each would have been 20
+    finally:
+        await server.stop()
+        await peer.stop()

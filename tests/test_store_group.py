@@ -17,6 +17,7 @@ import pytest_asyncio
 from store_values import BER, NEW, OLD, T0
 
 from isoill.store import (
+    LAZY_WAIT,
     Failed,
     GroupWriter,
     Store,
@@ -183,6 +184,26 @@ def test_a_run_stops_at_a_delivery_not_due_yet(store: Store) -> None:
     assert second not in [d.message_id for d in store.due(T0 + timedelta(minutes=1), 10, 5)]
 
 
+def test_an_accepted_delivery_names_the_one_pending_before_it(store: Store) -> None:
+    """What the forwarder needs to take a new delivery at once without overtaking any."""
+    first = store.accept(**message("tx-1", OLD))
+    [queued] = first.deliveries
+    assert queued.after is None  # nothing was pending to OLD
+    [head] = store.due(T0)
+    assert queued.delivery == head  # as the forwarder's poll would read it
+    second = store.accept(**{**message("tx-2", OLD), "addresses": [OLD, NEW]})
+    by_address = {q.delivery.address: q for q in second.deliveries}
+    assert by_address[OLD].after == head.id
+    assert by_address[NEW].after is None
+    store.delivered(head.id, T0)
+    store.delivered(by_address[OLD].delivery.id, T0)
+    [third] = store.accept(**message("tx-3", OLD)).deliveries
+    assert third.after is None  # the ones before it are delivered
+    store.retry_later(third.delivery.id, "refused", T0)
+    [fourth] = store.accept(**message("tx-4", OLD)).deliveries
+    assert fourth.after == third.delivery.id  # waiting for its retry: still pending
+
+
 def message(key: str, address: str) -> dict[str, Any]:
     return {
         "peer": "BRW",
@@ -288,6 +309,43 @@ async def test_writes_arriving_during_a_commit_go_in_the_next_one(writer: Writer
     writer.release()
     await asyncio.gather(first, *later)
     assert writer.commits == [1, 3]
+
+
+@pytest.mark.asyncio
+async def test_a_lazy_write_rides_with_the_next_commit(writer: Writer) -> None:
+    group, store = writer.group, writer.store
+    stored = await group.write(accepting(store, "tx-0"))
+    [queued] = stored.deliveries
+    outcome = group.queue(store.delivered_write(queued.delivery.id, T0), lazy=True)
+    await asyncio.sleep(LAZY_WAIT / 5)
+    assert not outcome.done() and writer.commits == [1]  # no commit of its own yet
+    await group.write(accepting(store, "tx-1"))
+    assert outcome.done() and writer.commits == [1, 2]  # it went with the next one
+
+
+@pytest.mark.asyncio
+async def test_a_lazy_write_alone_is_committed_after_a_little_wait(writer: Writer) -> None:
+    group, store = writer.group, writer.store
+    [queued] = (await group.write(accepting(store, "tx-0"))).deliveries
+    loop = asyncio.get_running_loop()
+    queued_at = loop.time()
+    await group.queue(store.delivered_write(queued.delivery.id, T0), lazy=True)
+    waited = loop.time() - queued_at
+    assert waited >= LAZY_WAIT * 0.9, waited  # the loop's clock may round a little
+    assert writer.commits == [1, 1]
+    assert await group.call(store.due, T0) == []  # delivered, committed
+
+
+@pytest.mark.asyncio
+async def test_close_commits_lazy_writes_at_once(writer: Writer) -> None:
+    group, store = writer.group, writer.store
+    [queued] = (await group.write(accepting(store, "tx-0"))).deliveries
+    outcome = group.queue(store.delivered_write(queued.delivery.id, T0), lazy=True)
+    loop = asyncio.get_running_loop()
+    closing_at = loop.time()
+    await group.close()
+    assert outcome.done() and loop.time() - closing_at < LAZY_WAIT
+    assert writer.commits == [1, 1]
 
 
 @pytest.mark.asyncio
