@@ -28,7 +28,7 @@ bench: $(STAMP)
 
 bench-full: $(STAMP)
 	$(VENV)/bin/python bench/codec.py --doc docs/performance.md
-	$(VENV)/bin/python bench/e2e.py --apdus 20000 --rate-seconds 10 --doc docs/performance.md
+	$(VENV)/bin/python bench/e2e.py --apdus 20000 --rate-seconds 30 --doc docs/performance.md
 	$(VENV)/bin/python bench/growth.py --sizes 1000,10000,100000,1000000 --doc docs/performance.md
 
 clean:

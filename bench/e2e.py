@@ -443,7 +443,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
     parser.add_argument("--apdus", type=int, default=3000, help="APDUs per closed-loop load")
     parser.add_argument("--rates", default="250,1000", help="APDUs/s of the fixed-rate loads")
-    parser.add_argument("--rate-seconds", type=float, default=3.0, help="length of each")
+    parser.add_argument("--rate-seconds", type=float, default=10.0, help="length of each")
     parser.add_argument("--rate-clients", type=int, default=64, help="workers at a fixed rate")
     parser.add_argument("--workdir", type=Path, help="where the store goes (default: a tmp dir)")
     parser.add_argument("--doc", type=Path, help="write the results into this Markdown file")
