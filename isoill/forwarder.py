@@ -122,6 +122,8 @@ class Forwarder:
                     if all(outcome.done() for outcome in outcomes):
                         clean = True
                         break
+                    if not run.taking:  # nothing more can come: no reason to wait for a commit
+                        self.gateway.writer.hurry()
                     await run.stirred()
                     continue
                 if not await self._attempt(delivery, outcomes):

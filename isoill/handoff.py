@@ -60,6 +60,11 @@ class Run:
         self._open = False
 
     @property
+    def taking(self) -> bool:
+        """Whether the run may still take more (and so has a reason to wait for it)."""
+        return self._open and not self._missed
+
+    @property
     def missed(self) -> bool:
         """Whether a delivery to the address may be pending that the run has not sent (one
         it did not take, or left waiting): the address wants a poll once the run has ended."""

@@ -1379,6 +1379,11 @@ class GroupWriter:
             self._lazy_timer = self._loop.call_later(LAZY_WAIT, self._go)
         return future
 
+    def hurry(self) -> None:
+        """Commit what is queued, lazy writes too, as soon as the store's thread is free."""
+        if self._queue:
+            self._go()
+
     def _go(self) -> None:
         """What is queued is to run as soon as the store's thread is free."""
         self._due = True

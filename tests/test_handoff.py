@@ -61,6 +61,14 @@ async def test_a_run_takes_at_most_its_limit_and_nothing_once_closed() -> None:
     assert not closed.take(queued(2, after=1))
     full = Run(OLD, [delivery(n) for n in range(1, 4)], 3)
     assert full.missed  # a full poll may have left more behind it
+    assert not run.taking and not closed.taking and not full.taking
+
+
+async def test_a_run_is_taking_while_open_and_nothing_missed() -> None:
+    run = Run(OLD, [delivery(1)], RUN)
+    assert run.taking  # its sender waits for more while its outcomes are committed
+    assert not run.take(queued(3, after=2))
+    assert not run.taking  # one missed: its sender hurries its outcomes and ends
 
 
 async def test_a_delivery_left_waiting_wants_a_poll() -> None:

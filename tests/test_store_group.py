@@ -337,6 +337,23 @@ async def test_a_lazy_write_alone_is_committed_after_a_little_wait(writer: Write
 
 
 @pytest.mark.asyncio
+async def test_a_hurried_lazy_write_waits_no_more(writer: Writer) -> None:
+    """What a sender does once nothing more can come into its run."""
+    group, store = writer.group, writer.store
+    [queued] = (await group.write(accepting(store, "tx-0"))).deliveries
+    loop = asyncio.get_running_loop()
+    queued_at = loop.time()
+    outcome = group.queue(store.delivered_write(queued.delivery.id, T0), lazy=True)
+    group.hurry()
+    await outcome
+    assert loop.time() - queued_at < LAZY_WAIT / 2
+    assert writer.commits == [1, 1]
+    group.hurry()  # nothing queued: no commit
+    await asyncio.sleep(LAZY_WAIT / 5)
+    assert writer.commits == [1, 1]
+
+
+@pytest.mark.asyncio
 async def test_close_commits_lazy_writes_at_once(writer: Writer) -> None:
     group, store = writer.group, writer.store
     [queued] = (await group.write(accepting(store, "tx-0"))).deliveries
