@@ -10,11 +10,11 @@ later, with backoff, until the store marks the delivery failed.
 
 Each outcome is queued for the gateway's group commits as soon as it is known, as a lazy write
 (it rides with the next acceptance's commit), and the next APDU goes to the address without
-waiting for that commit. A run takes at most ``RUN``
-deliveries; it ends once nothing is waiting and every outcome of the run is committed, and its
-address is not polled before. After a crash the deliveries whose outcomes were not committed
-yet, at most ``RUN`` per address, go again, in their order and byte for byte as before, so a
-receiver knows them by their transaction-id and service date-time (see SECURITY.md).
+waiting for that commit. A run takes at most ``RUN`` deliveries; it ends once nothing is
+waiting and every outcome of the run is committed, and its address is not polled before.
+After a crash the deliveries whose outcomes were not committed yet, at most ``RUN`` per
+address, go again, in their order and byte for byte as before, so a receiver knows them by
+their transaction-id and service date-time (see SECURITY.md).
 """
 
 from __future__ import annotations
