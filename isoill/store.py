@@ -1264,12 +1264,12 @@ class GroupWriter:
     runs it as one job on the store's thread: first the calls and the transaction lookups,
     whose callers are answered at once, then every write in one SQLite transaction, each in
     its own savepoint (:meth:`Store.commit_all`), and one commit. Whatever arrives while a
-    job runs goes into the next one, started as soon as this one is done: a lone write waits for
-    nothing but its own commit, and under load a commit (an fsync) is shared by every APDU that
-    arrived during the previous one. Only a lazy write (:meth:`queue`) waits, a little, for
-    another to start the commit it goes in. :meth:`write` returns only
-    once the commit that holds its write has returned (what an acknowledgement waits for),
-    and raises the exception of its own write if that failed, which fails no other.
+    job runs goes into the next one, started as soon as this one is done: a lone write waits
+    for nothing but its own commit, and under load a commit (an fsync) is shared by every APDU
+    that arrived during the previous one. Only a lazy write (:meth:`queue`) waits, a little,
+    for another to start the commit it goes in. :meth:`write` returns only once the commit
+    that holds its write has returned (what an acknowledgement waits for), and raises the
+    exception of its own write if that failed, which fails no other.
 
     The transactions' records and their messages' duplicate keys are kept in memory
     (:meth:`transaction`, :meth:`duplicate`), up to ``cache_size`` transactions, so an APDU of
@@ -1376,8 +1376,12 @@ class GroupWriter:
         if not lazy:
             self._go()
         elif self._lazy_timer is None:
-            self._lazy_timer = self._loop.call_later(LAZY_WAIT, self._go)
+            self._lazy_timer = self._loop.call_later(LAZY_WAIT, self._lazy_due)
         return future
+
+    def _lazy_due(self) -> None:
+        self._lazy_timer = None
+        self._go()
 
     def hurry(self) -> None:
         """Commit what is queued, lazy writes too, as soon as the store's thread is free."""
