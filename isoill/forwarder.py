@@ -119,7 +119,7 @@ class Forwarder:
                 if delivery is None:
                     # Open until the run's outcomes are in: what is stored meanwhile for this
                     # address comes here rather than to a poll that would wait for them.
-                    if all(outcome.done() for outcome in outcomes):
+                    if run.settled:
                         clean = True
                         break
                     if not run.taking:  # nothing more can come: no reason to wait for a commit
@@ -128,9 +128,11 @@ class Forwarder:
                     continue
                 if not await self._attempt(delivery, outcomes):
                     break  # keep order: later ones wait for this one
-                outcomes[-1].add_done_callback(lambda _: run.stir())
+                run.awaiting(outcomes[-1])
         finally:
             run.close()
+            if not clean:  # what it has sent waits for no more: its outcomes go at once
+                self.gateway.writer.hurry()
             # The address stays busy until the run's outcomes are committed: a poll before
             # would find these deliveries still due. An outcome the store could not take
             # leaves its delivery due as it was: the address pauses before it goes again.

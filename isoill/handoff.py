@@ -32,6 +32,7 @@ class Run:
         self._room = limit - len(found)
         self._open = self._room > 0
         self._missed = not self._open  # full from the start: more may be pending behind
+        self._outcomes = 0  # outcomes of its deliveries not committed yet
         self._stirred = asyncio.Event()
 
     def next(self) -> Delivery | None:
@@ -70,12 +71,23 @@ class Run:
         it did not take, or left waiting): the address wants a poll once the run has ended."""
         return self._missed or bool(self._waiting)
 
-    def stir(self) -> None:
-        """Wake the sender: an outcome it waits for is in."""
+    def awaiting(self, outcome: asyncio.Future[object]) -> None:
+        """The sender waits for ``outcome`` (a delivery's, being committed) before it ends;
+        it is woken when the outcome is in."""
+        self._outcomes += 1
+        outcome.add_done_callback(self._settled)
+
+    def _settled(self, _: asyncio.Future[object]) -> None:
+        self._outcomes -= 1
         self._stirred.set()
 
+    @property
+    def settled(self) -> bool:
+        """Whether every outcome the sender waits for is in."""
+        return not self._outcomes
+
     async def stirred(self) -> None:
-        """Until a delivery is handed over or :meth:`stir` is called."""
+        """Until a delivery is handed over or an outcome is in."""
         await self._stirred.wait()
 
 

@@ -5,6 +5,8 @@ tests/test_gateway_group_commit.py.)"""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from store_values import BER, OLD, T0
 
@@ -124,3 +126,20 @@ async def test_a_poll_does_not_start_a_run_where_one_was_since_it_began() -> Non
     assert handoff.had_run(OLD)
     assert handoff.poll_begins() == []
     assert not handoff.had_run(OLD)  # the next poll reads after that run
+
+
+async def test_a_run_is_settled_once_the_outcomes_it_waits_for_are_in() -> None:
+    run = Run(OLD, [delivery(1), delivery(2)], RUN)
+    loop = asyncio.get_running_loop()
+    first, second = loop.create_future(), loop.create_future()
+    assert run.settled  # nothing sent yet
+    run.awaiting(first)
+    run.awaiting(second)
+    assert not run.settled
+    first.set_result(None)
+    await run.stirred()  # woken by the outcome's commit
+    assert not run.settled
+    second.set_exception(OSError("disk full"))  # an outcome not stored is in all the same
+    await asyncio.sleep(0)
+    assert run.settled
+    assert isinstance(second.exception(), OSError)
