@@ -197,29 +197,31 @@ class AsnModel(BaseModel):
     )
 
     @classmethod
-    def decoded(cls, values: dict[str, Any]) -> Self:
-        """The model of ``values`` that are of their fields' types already, as the decoder's
-        are (its plan and these models come from the same ASN.1 types, and it has checked
-        that a SEQUENCE has its mandatory components and a CHOICE one alternative): built
+    def maker(cls) -> Callable[[dict[str, Any]], Self]:
+        """What builds the model of ``values`` that are of their fields' types already, as the
+        decoder's are (its plan and these models come from the same ASN.1 types, and it has
+        checked that a SEQUENCE has its mandatory components and a CHOICE one alternative):
         without validating them again, which costs as much as the decoder's walk."""
         defaults, private = _layout(cls)
-        model = cls.__new__(cls)
-        fields = defaults.copy()
-        fields.update(values)
-        _set(model, "__dict__", fields)
-        _set(model, "__pydantic_fields_set__", set(values))
-        _set(model, "__pydantic_extra__", None)
-        _set(model, "__pydantic_private__", None if private is None else private.copy())
-        return model
+        new = cls.__new__
+
+        def make(values: dict[str, Any]) -> Any:  # Self, which mypy takes only on methods
+            model = new(cls)
+            _set(model, "__dict__", {**defaults, **values})
+            _set(model, "__pydantic_fields_set__", set(values))
+            _set(model, "__pydantic_extra__", None)
+            _set(model, "__pydantic_private__", None if private is None else private.copy())
+            return model
+
+        return make
 
 
 _set = object.__setattr__  # a frozen model's own __setattr__ refuses
 
 
-@functools.cache
 def _layout(model: type[AsnModel]) -> tuple[dict[str, object], dict[str, object] | None]:
     """A model's fields with their defaults, in order (``None`` for a mandatory one: always
-    given), and its private attributes' defaults: what :meth:`AsnModel.decoded` fills in."""
+    given), and its private attributes' defaults: what :meth:`AsnModel.maker` fills in."""
     fields = {
         name: None if field.is_required() else field.default
         for name, field in model.model_fields.items()
