@@ -431,3 +431,9 @@ def _oid(octets: bytes, pos: int) -> str:
         raise DecodeError("OBJECT IDENTIFIER ends inside an arc", offset=pos)
     first = min(arcs[0] // 40, 2)
     return ".".join(map(str, (first, arcs[0] - 40 * first, *arcs[1:])))
+
+
+# Every type made at import: the first APDU of a type pays nothing extra, and no thread can
+# meet a decoder still being made.
+for _root in (*plan.APDUS.values(), *plan.EXTENSIONS.values(), plan.EXTERNAL):
+    _decoder(_root)
