@@ -336,17 +336,14 @@ def _skip(buf: bytes, pos: int, limit: int, depth: int) -> int:
 def _primitive(node: Node) -> Decoder:
     """A value of a scalar kind: INTEGER, strings, OBJECT IDENTIFIER and the like."""
     if node.kind is Kind.TEXT:
-        tags = node.text_tags
+        tags, expected = node.text_tags, "a string"
     else:
         assert node.tag is not None
-        tags = {node.tag: False}
-    octets_to_tags = {_octet(key, False): edifact for key, edifact in tags.items()}
-    octets_to_tags.pop(-1, None)
+        tags, expected = {node.tag: False}, tag_name(node.tag)
+    octets_to_tags = {
+        octet: edifact for key, edifact in tags.items() if (octet := _octet(key, False)) >= 0
+    }
     scalar = _scalar(node)
-    if node.kind is Kind.TEXT:
-        expected = "a string"
-    else:
-        expected = tag_name(node.tag) if node.tag is not None else node.name
 
     def primitive(buf: bytes, pos: int, limit: int, depth: int) -> tuple[Any, int]:
         if depth > MAX_DEPTH:
