@@ -4,9 +4,11 @@ One task per address with due deliveries sends them one at a time on a persisten
 byte for byte as stored: a run of those its poll of the store found, and of those the gateway
 hands it as it stores them (:mod:`isoill.handoff`). A peer that answers (``expects_reply``) is
 read for one APDU after each: a Status-Or-Error-Report without an error-report, or any other
-APDU, means delivered (any other APDU is the peer's own message and goes through the gateway
-like one received from it); an error-report, silence or a broken connection means try again
-later, with backoff, until the store marks the delivery failed.
+APDU, means delivered (any other APDU is the peer's own message: it goes through the gateway
+like one received from it, and the gateway's answer goes back on the same connection); an
+error-report, silence or a broken connection means try again later, with backoff, until the
+store marks the delivery failed. A sender that raises (a bug) is logged and counted, and its
+address starts again with the next poll.
 
 Each outcome is queued for the gateway's group commits as soon as it is known, as a lazy write
 (it rides with the next acceptance's commit), and the next APDU goes to the address without
@@ -21,17 +23,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from datetime import UTC, datetime
 from typing import Any
 
-from isoill import logs, metrics
+from isoill import logs, metrics, streams
 from isoill.capture.recorder import Tap, socket_address
 from isoill.codec.decoder import decode
 from isoill.codec.errors import CodecError
 from isoill.codec.framing import Framer
 from isoill.codec.splice import present_fields
-from isoill.gateway import Gateway, Origin
+from isoill.gateway import Gateway, Origin, Outcome
 from isoill.handoff import RUN, Run
 from isoill.store import Delivery, Store
 
@@ -74,41 +77,75 @@ class Forwarder:
             self._drop(address)
 
     async def _run(self) -> None:
+        """Poll, start runs, wait; a bug in one round is logged and counted, and the next
+        round comes after a pause."""
+        while True:
+            try:
+                await self._poll()
+            except Exception:
+                metrics.INTERNAL_ERRORS.labels("delivery").inc()
+                self.log.exception("internal error in the delivery poll", pause=STORE_PAUSE)
+                await asyncio.sleep(STORE_PAUSE)
+
+    async def _poll(self) -> None:
+        """One round: start a run for each address with due deliveries, count the queue for
+        the metrics now and then, and wait until the next is due or a poll is wanted."""
         gateway = self.gateway
         handoff = gateway.handoff
         wanted = handoff.wanted
         loop = asyncio.get_running_loop()
-        while True:
-            wanted.clear()
-            now = datetime.now(UTC)
-            # Not the addresses whose senders are at work: their outcomes may not be
-            # committed yet. Each asks for another poll when they are.
-            busy = handoff.poll_begins()
-            try:
-                due, next_due = await gateway.read(_poll, now, busy)
-            except Exception as error:  # the store cannot be read now: neither can we send
-                self.log.error("store not readable; delivery paused", error=repr(error))
-                await asyncio.sleep(STORE_PAUSE)
+        wanted.clear()
+        now = datetime.now(UTC)
+        # Not the addresses whose senders are at work: their outcomes may not be
+        # committed yet. Each asks for another poll when they are.
+        busy = handoff.poll_begins()
+        try:
+            due, next_due = await gateway.read(_poll, now, busy)
+        except Exception as error:  # the store cannot be read now: neither can we send
+            self.log.error("store not readable; delivery paused", error=repr(error))
+            await asyncio.sleep(STORE_PAUSE)
+            return
+        for address in dict.fromkeys(d.address for d in due):
+            if handoff.had_run(address):  # one that a delivery stored meanwhile started
                 continue
-            for address in dict.fromkeys(d.address for d in due):
-                if handoff.had_run(address):  # one that a delivery stored meanwhile started
-                    continue
-                self._send(handoff.open(address, [d for d in due if d.address == address]))
-            if loop.time() - self._counted_at >= COUNTS_EVERY:  # counting costs a range scan
-                self._counted_at = loop.time()
-                with contextlib.suppress(Exception):  # only a metric: the next count will do
-                    counts = await gateway.read(Store.counts)
-                    for state, count in counts.items():
-                        metrics.QUEUE_DEPTH.labels(state).set(count)
-            delay = IDLE_POLL if next_due is None else (next_due - now).total_seconds()
-            # asyncio.timeout, not wait_for: in 3.11 wait_for can swallow a cancellation that
-            # arrives as the event is set, and stop() would then wait for ever.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(0.01, min(delay, IDLE_POLL))):
-                    await wanted.wait()
+            self._send(handoff.open(address, [d for d in due if d.address == address]))
+        if loop.time() - self._counted_at >= COUNTS_EVERY:  # counting costs a range scan
+            self._counted_at = loop.time()
+            with contextlib.suppress(Exception):  # only a metric: the next count will do
+                counts = await gateway.read(Store.counts)
+                for state, count in counts.items():
+                    metrics.QUEUE_DEPTH.labels(state).set(count)
+        delay = IDLE_POLL if next_due is None else (next_due - now).total_seconds()
+        # asyncio.timeout, not wait_for: in 3.11 wait_for can swallow a cancellation that
+        # arrives as the event is set, and stop() would then wait for ever.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.01, min(delay, IDLE_POLL))):
+                await wanted.wait()
 
     def _send(self, run: Run) -> None:
-        self._senders[run.address] = asyncio.create_task(self._send_all(run))
+        task = asyncio.create_task(self._send_all(run))
+        self._senders[run.address] = task
+        task.add_done_callback(functools.partial(self._sender_ended, run))
+
+    def _sender_ended(self, run: Run, task: asyncio.Task[None]) -> None:
+        """A sender is done. One that raised (a bug) is logged with the traceback and
+        counted; its address gets a fresh run from the next poll, on a fresh connection.
+        What it sent and had not recorded is sent again, as after a crash."""
+        if self._senders.get(run.address) is task:
+            del self._senders[run.address]
+        if task.cancelled() or task.exception() is None:
+            return
+        metrics.INTERNAL_ERRORS.labels("delivery").inc()
+        self.log.error(
+            "internal error; delivery to the address starts again",
+            address=run.address,
+            exc_info=task.exception(),
+        )
+        handoff = self.gateway.handoff
+        if run.address not in self._senders:  # no run of a poll since has it now
+            self._drop(run.address)
+        handoff.end(run)
+        handoff.wanted.set()
 
     async def _send_all(self, run: Run) -> None:
         outcomes: list[asyncio.Future[Any]] = []
@@ -179,14 +216,37 @@ class Forwarder:
         outcomes.append(
             self.gateway.writer.queue(store.delivered_write(delivery.id, now), lazy=True)
         )
-        metrics.APDUS_OUT.labels(delivery.apdu_type, delivery.target_symbol).inc()
+        peer = self.gateway.metric_peer(delivery.target_symbol)
+        metrics.APDUS_OUT.labels(delivery.apdu_type, peer).inc()
         metrics.DELIVERY_LATENCY.observe((now - delivery.received_at).total_seconds())
         log.info("delivered", attempts=delivery.attempts + 1)
         if reply is not None:
             symbols = {delivery.target_symbol} if delivery.target_symbol else set()
             origin = Origin(delivery.address, symbols=symbols)
-            await self.gateway.receive(reply, origin)
+            await self._answer(delivery, await self.gateway.receive(reply, origin))
         return True
+
+    async def _answer(self, delivery: Delivery, outcome: Outcome) -> None:
+        """Write the gateway's answer to the peer's own APDU (its acknowledgement or refusal)
+        back on the delivery connection, as a listener connection would. A connection the
+        answer cannot go out on is dropped; the delivery stays delivered."""
+        stream = self._streams.get(delivery.address)
+        if stream is None:
+            return
+        if outcome.reply is not None:
+            if outcome.capture and self.config.peer(delivery.target_symbol).capture:
+                comment = f"isoill -> {outcome.sender} Status-Or-Error-Report"
+                self._taps[delivery.address].apdu(True, outcome.reply, time.time(), comment)
+            try:
+                await streams.send(stream[1], outcome.reply, self.config.delivery.reply_timeout)
+            except OSError as error:
+                self.log.warning(
+                    "answer to the peer's APDU not sent", address=delivery.address, error=str(error)
+                )
+                self._drop(delivery.address)
+                return
+        if outcome.close:
+            self._drop(delivery.address)
 
     async def _exchange(self, delivery: Delivery) -> bytes | None:
         """Send one APDU; return the peer's own APDU if it answered with one.

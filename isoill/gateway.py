@@ -16,7 +16,7 @@ import contextlib
 import functools
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -52,6 +52,9 @@ from isoill.transactions.tracking import NEW, TransactionLocks, dedup_key, sende
 
 T = TypeVar("T")
 P = ParamSpec("P")
+
+#: The ``peer`` label of metrics for a sender or target that is not configured.
+UNKNOWN_PEER = "unknown"
 
 
 @dataclass
@@ -202,6 +205,18 @@ class Gateway:
             return self.config.default_peer.capture
         return all(self.config.peer(symbol).capture for symbol in symbols)
 
+    def metric_peer(self, symbol: str | None, symbols: Collection[str] = ()) -> str:
+        """The ``peer`` label of a metric: ``symbol`` (else the connection's one symbol) if it
+        is configured (under ``[peers]`` or in the routes), else ``unknown``. Labels come
+        from a bounded set: every label value is a time series kept for ever."""
+        if symbol is None and len(symbols) == 1:
+            (symbol,) = symbols
+        if symbol is None:
+            return UNKNOWN_PEER
+        if symbol in self.config.peers:
+            return symbol
+        return self.routes.peer(symbol) or UNKNOWN_PEER
+
     async def store(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a store method on the store's thread, with the writer's next batch."""
         return await self.writer.call(method, *args, **kwargs)
@@ -238,18 +253,30 @@ class Gateway:
         return await loop.run_in_executor(self._executor, lambda: function(*args, **kwargs))
 
     async def receive(self, ber: bytes, origin: Origin) -> Outcome:
+        """What to answer to one APDU from ``origin``, after everything the gateway does with
+        it. Never raises but for cancellation: a bug below is answered with a temporary
+        refusal, logged with its traceback and counted (``isoill_internal_errors_total``)."""
         now = datetime.now(UTC)
-        log = origin.log
+        apdu: ApduModel | None = None
         try:
             apdu = decode(ber)
         except CodecError as error:
-            outcome = self._malformed(error, origin, log, now)
+            outcome = self._malformed(error, origin, origin.log, now)
             return replace(
                 outcome,
                 capture=self.recorded(None, origin),
                 sender=origin.address,
                 summary=f"{origin.address} -> ? malformed APDU",
             )
+        except Exception:
+            return self._internal_error(apdu, origin, now)
+        try:
+            return await self._receive(apdu, ber, origin, now)
+        except Exception:
+            return self._internal_error(apdu, origin, now)
+
+    async def _receive(self, apdu: ApduModel, ber: bytes, origin: Origin, now: datetime) -> Outcome:
+        log = origin.log
         try:
             incoming = await self._route(apdu, ber, origin, log, now)
             async with self._locks.holding(incoming.key) as transaction:
@@ -267,6 +294,20 @@ class Gateway:
             summary=f"{sender} -> {incoming.target or '?'} {apdu.apdu_type}",
             received=incoming.ber,
         )
+
+    def _internal_error(self, apdu: ApduModel | None, origin: Origin, now: datetime) -> Outcome:
+        """The answer to an APDU the gateway failed on: a temporary refusal. Called from an
+        ``except`` block: the log line carries the traceback. Nothing is recorded in the
+        capture, since what the sender's settings allow is not known for sure."""
+        metrics.INTERNAL_ERRORS.labels("intake").inc()
+        kind = apdu.apdu_type if apdu is not None else "APDU"
+        origin.log.exception("internal error; APDU refused for now", apdu=kind)
+        sender = self._sender(apdu) if apdu is not None else None
+        peer = self.config.peer(self.access.speaker(sender, origin.identity))
+        done = peer.connection == "per-apdu"
+        report = encode(reports.internal_error(apdu, now))
+        summary = f"{origin.address} -> ? {kind} (internal error)"
+        return Outcome(report, done=done, capture=False, sender=origin.address, summary=summary)
 
     async def _within_transaction(
         self, incoming: _Incoming, transaction: asyncio.Condition
@@ -334,7 +375,7 @@ class Gateway:
         if sender is not None and origin.identity is None:
             origin.symbols.add(sender)
         key = transaction_key(apdu.transaction_id)  # type: ignore[attr-defined]
-        metrics.APDUS_IN.labels(apdu.apdu_type, sender or origin.address).inc()
+        metrics.APDUS_IN.labels(apdu.apdu_type, self.metric_peer(sender, origin.symbols)).inc()
         requester = symbol_of(getattr(apdu, "requester_id", None))
         responder = symbol_of(getattr(apdu, "responder_id", None))
         record = await self.writer.transaction(key)  # in memory, or one lookup

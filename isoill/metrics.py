@@ -28,6 +28,11 @@ DELIVERY_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600, 3600),
 )
 CONNECTIONS = Gauge("isoill_connections", "Open peer connections")
+INTERNAL_ERRORS = Counter(
+    "isoill_internal_errors_total",
+    "Unexpected exceptions (bugs) caught, logged with their traceback and survived, by where",
+    ["component"],
+)
 STORE_COMMITS = Counter("isoill_store_commits_total", "Group commits of the store (each one sync)")
 STORE_WRITES = Counter("isoill_store_writes_total", "Writes committed in the group commits")
 

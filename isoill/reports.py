@@ -141,14 +141,24 @@ def security_problem(
 
 def temporary_refusal(apdu: ApduModel, fault: str, now: datetime) -> StatusOrErrorReport:
     """Refusal of an APDU the gateway could not store because of ``fault`` (``its disk is
-    full``): nothing of it was kept, and the same APDU sent again later will be taken.
+    full``): nothing of it was kept, and the same APDU sent again later will be taken."""
+    note = f"temporary: the gateway cannot store this APDU now ({fault}); send it again later"
+    return _temporary(apdu, note, now)
 
-    ISO 10161 has one user error for a refusal that passes: unable-to-perform
+
+def internal_error(apdu: ApduModel | None, now: datetime) -> StatusOrErrorReport:
+    """Refusal of an APDU the gateway failed on (a bug, logged with its traceback). If it was
+    stored before the failure, the same APDU sent again is recognised and acknowledged."""
+    note = "temporary: the gateway failed on this APDU (an internal error); send it again later"
+    return _temporary(apdu, note, now)
+
+
+def _temporary(apdu: ApduModel | None, note: str, now: datetime) -> StatusOrErrorReport:
+    """A refusal that passes. ISO 10161 has one user error for it: unable-to-perform
     resource-limitation. OCLC's systems read the same from their own extension,
     OCLC-Prism-ILL-Error resource-limitation; the note says it in words for staff (ILLiad
     shows a failed send and retries it, yaz-illclient prints the note).
     """
-    note = f"temporary: the gateway cannot store this APDU now ({fault}); send it again later"
     error = External(
         direct_reference=PRISM_ILL_ERROR,
         encoding=ExternalEncoding(
@@ -214,7 +224,7 @@ def _additional_information(finding: Finding) -> IPIGAdditionalUserErrorInformat
 
 
 def _user_error(
-    apdu: ApduModel,
+    apdu: ApduModel | None,
     report: UserErrorReport,
     reason: str,
     now: datetime,

@@ -171,6 +171,9 @@ class Server:
                 await self._serve(reader, writer, origin, tap)
         except ConnectionError as error:
             self.log.info("connection lost", peer=address, error=repr(error))
+        except Exception:  # a bug outside the gateway's own catch-all: this connection ends
+            metrics.INTERNAL_ERRORS.labels("connection").inc()
+            self.log.exception("internal error; connection closed", peer=address)
         finally:
             try:  # the connection keeps its slot until its last answer has gone out
                 await streams.close(writer, self.config.limits.idle_timeout)

@@ -17,6 +17,7 @@ from gateway_harness import (
     routes_for,
     run_cli,
     start_gateway,
+    until,
     write_config,
 )
 from paths import SHARED_CAPTURES as CAPTURES
@@ -336,6 +337,20 @@ async def test_gateway_routes_the_peers_shipped_back_to_the_requester(tmp_path: 
         assert shipped.transaction_id == decode(sent).transaction_id  # type: ignore[attr-defined]
         assert shipped.requester_id == party(REQUESTER)
         assert shipped.responder_id == party(RESPONDER)
+        # The gateway's acknowledgement of that Shipped came back on the delivery connection:
+        # kept as the reply to it, and not answered (nothing more reached the requester).
+        await until(lambda: bool(responder.replies))
+        (reply,) = responder.replies
+        acknowledgement = decode(reply)
+        assert isinstance(acknowledgement, StatusOrErrorReport)
+        assert acknowledgement.error_report is None
+        assert acknowledgement.transaction_id == shipped.transaction_id
+        assert [str(a).rsplit(" -> ", 1)[1] for a in responder.arrivals] == [
+            "Shipped",
+            "none (the reply to its Shipped)",
+        ]
+        assert responder.received == [sent]
+        assert len(requester.received) == 1
     finally:
         await server.stop()
         await responder.stop()

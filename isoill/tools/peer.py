@@ -387,15 +387,23 @@ class Arrival:
     apdu_type: str  # "undecodable" for bytes that are no ILL-APDU
     transaction: str  # the transaction-id on one line: REQLIB/"grp"/"42"; "-" if unknown
     answer: str  # the answer's APDU type, or "none"
+    reply_to: str | None = None
+    """The type of the peer's own APDU this one answers (it is not answered), if it does."""
 
     def __str__(self) -> str:
         when = self.at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        return f"{when} {self.source} {self.apdu_type} {self.transaction} -> {self.answer}"
+        line = f"{when} {self.source} {self.apdu_type} {self.transaction} -> {self.answer}"
+        return line if self.reply_to is None else f"{line} (the reply to its {self.reply_to})"
 
 
 class SimulatedPeer:
     """An ILL peer on a TCP port: records every APDU it receives (``received``, and
     ``arrivals`` with times and sources) and answers each by its script.
+
+    Lock-step goes both ways: when it answers with an APDU of its own (a Shipped), a
+    Status-Or-Error-Report that comes next on that connection is the other side's reply to
+    it (an acknowledgement or a refusal, as the gateway writes back on a delivery
+    connection). Such a reply is kept in ``replies`` (and ``arrivals``) and not answered.
 
     With ``close_after_answer`` it closes each connection after its first answer, as
     per-APDU peers do; otherwise the connection stays open, lock-step. ``on_arrival`` is
@@ -414,6 +422,7 @@ class SimulatedPeer:
         self.script = script if script is not None else Script.DEFAULT
         self.close_after_answer = close_after_answer
         self.received: list[bytes] = []
+        self.replies: list[bytes] = []
         self.arrivals: list[Arrival] = []
         self._on_arrival = on_arrival
         self._arrived = asyncio.Condition()
@@ -455,14 +464,21 @@ class SimulatedPeer:
         self._connections[task] = writer
         source = _address(writer.get_extra_info("peername"))
         framer = Framer()
+        sent: str | None = None  # the type of its own APDU just sent, whose reply may come
         try:
             while data := await reader.read(READ_CHUNK):
                 framer.feed(data)
                 while (ber := framer.next_apdu()) is not None:
+                    if sent is not None and await self._took_reply(ber, source, sent):
+                        sent = None
+                        continue
                     answer = await self._take(ber, source)
+                    sent = None
                     if answer is not None:
-                        writer.write(answer)
+                        writer.write(encode(answer))
                         await writer.drain()
+                        if not isinstance(answer, StatusOrErrorReport):
+                            sent = answer.apdu_type
                     if self.close_after_answer:
                         return
         except FramingError as error:  # no boundary to go on from: say why and close
@@ -477,8 +493,8 @@ class SimulatedPeer:
             del self._connections[task]
             writer.close()
 
-    async def _take(self, ber: bytes, source: str) -> bytes | None:
-        """Record one APDU and return the answer's bytes, if any."""
+    async def _take(self, ber: bytes, source: str) -> ApduModel | None:
+        """Record one APDU and return the answer, if any."""
         now = datetime.now(UTC)
         try:
             apdu = decode(ber)
@@ -492,13 +508,30 @@ class SimulatedPeer:
         arrival = Arrival(
             now, source, ber, apdu_type, transaction, answer.apdu_type if answer else "none"
         )
+        await self._arrive(arrival, self.received)
+        return answer
+
+    async def _took_reply(self, ber: bytes, source: str, reply_to: str) -> bool:
+        """Whether ``ber`` is the other side's reply to the peer's own ``reply_to`` (a
+        Status-Or-Error-Report): kept, and not to be answered."""
+        try:
+            reply = decode(ber)
+        except CodecError:
+            return False
+        if not isinstance(reply, StatusOrErrorReport):
+            return False
+        now, transaction = datetime.now(UTC), _transaction(reply)
+        arrival = Arrival(now, source, ber, reply.apdu_type, transaction, "none", reply_to)
+        await self._arrive(arrival, self.replies)
+        return True
+
+    async def _arrive(self, arrival: Arrival, kept: list[bytes]) -> None:
         async with self._arrived:
-            self.received.append(ber)
+            kept.append(arrival.ber)
             self.arrivals.append(arrival)
             self._arrived.notify_all()
         if self._on_arrival is not None:
             self._on_arrival(arrival)
-        return None if answer is None else encode(answer)
 
 
 def _transaction(apdu: ApduModel) -> str:

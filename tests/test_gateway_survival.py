@@ -1,0 +1,253 @@
+"""The daemon survives its own bugs and keeps its metrics bounded: a rule that raises, a
+delivery task that raises, a target that answers a delivery with an APDU of its own, and many
+connections whose senders are not configured."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import structlog
+from gateway_harness import RecordingPeer, exchange, routes_for, start_gateway, write_config
+from prometheus_client import REGISTRY
+from transaction_apdus import REQUESTER, RESPONDER, apdu
+
+from isoill import logs
+from isoill.codec.decoder import decode
+from isoill.codec.framing import Framer
+from isoill.codec.models import StatusOrErrorReport, TransactionIdProblem, UnableToPerform
+from isoill.codec.values import ApduModel
+from isoill.forwarder import Forwarder
+from isoill.rules.engine import Context, Profile, Rule, Severity, Violation
+from isoill.server import Server
+from isoill.store import Delivery
+
+pytestmark = pytest.mark.asyncio
+
+PERSISTENT = f'[peers.{REQUESTER}]\nconnection = "persistent"\n'
+
+
+def internal_errors(component: str) -> float:
+    value = REGISTRY.get_sample_value("isoill_internal_errors_total", {"component": component})
+    return value or 0.0
+
+
+def report(answer: bytes) -> StatusOrErrorReport:
+    decoded = decode(answer)
+    assert isinstance(decoded, StatusOrErrorReport)
+    return decoded
+
+
+def acknowledged(answer: bytes) -> bool:
+    return report(answer).error_report is None
+
+
+@contextmanager
+def json_logs() -> Iterator[None]:
+    """The daemon's JSON log lines on stderr, as ``isoill serve`` writes them. (Configured in
+    the test itself: stderr is captured anew for its call.)"""
+    logs.configure("json", "info")
+    try:
+        yield
+    finally:
+        structlog.reset_defaults()
+
+
+def log_lines(capsys: pytest.CaptureFixture[str], event: str) -> list[dict[str, str]]:
+    lines = (line for line in capsys.readouterr().err.splitlines() if line.startswith("{"))
+    return [entry for entry in map(json.loads, lines) if entry["event"] == event]
+
+
+def buggy(qualifier: str) -> Profile:
+    """A profile whose one rule raises ``KeyError`` on the ILL-Request of one transaction."""
+
+    def check(request: ApduModel, context: Context) -> Iterable[Violation]:
+        if request.transaction_id.transaction_qualifier.text == qualifier:  # type: ignore[attr-defined]
+            raise KeyError("a bug in a rule")
+        return ()
+
+    rule = Rule("buggy", frozenset({"ILL-Request"}), check, "raises on one transaction")
+    return Profile("permissive", "a rule with a bug", ((rule, Severity.REFUSE),))
+
+
+async def test_a_rule_that_raises_is_refused_for_now_and_serving_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    peer = await RecordingPeer().start()
+    config = write_config(tmp_path, routes_for({RESPONDER: [peer.address]}), extra=PERSISTENT)
+    with json_logs():
+        server = await start_gateway(config)
+        await refuse_the_bug_and_go_on(server, peer)
+    (line,) = log_lines(capsys, "internal error; APDU refused for now")
+    assert line["level"] == "error"
+    assert line["peer"].startswith("127.0.0.1:")
+    assert line["exception"].startswith("Traceback (most recent call last):")
+    assert line["exception"].endswith("KeyError: 'a bug in a rule'")
+
+
+async def refuse_the_bug_and_go_on(server: Server, peer: RecordingPeer) -> None:
+    try:
+        server.gateway.profiles["permissive"] = buggy("BUG")
+        before = internal_errors("intake")
+        fine, other = apdu("ILL-Request", "FINE"), apdu("ILL-Request", "OTHER")
+        # One persistent connection: the APDU after the one that raised is served on it.
+        bug, after = await exchange(server.ports[0], [apdu("ILL-Request", "BUG"), fine])
+        (elsewhere,) = await exchange(server.ports[0], [other])
+
+        refusal = report(bug)
+        assert refusal.error_report is not None
+        user_error = refusal.error_report.user_error_report
+        assert user_error is not None
+        assert user_error.unable_to_perform is UnableToPerform.RESOURCE_LIMITATION
+        assert str(refusal.note) == (
+            "temporary: the gateway failed on this APDU (an internal error); send it again later"
+        )
+        assert refusal.transaction_id.transaction_qualifier.text == "BUG"
+        assert acknowledged(after) and acknowledged(elsewhere)
+        assert internal_errors("intake") == before + 1
+        assert await peer.wait_for(2) == [fine, other]
+    finally:
+        await server.stop()
+        await peer.stop()
+
+
+async def test_a_delivery_task_that_raises_starts_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    attempt = Forwarder._attempt
+    bugs: list[Delivery] = []
+
+    async def raising_once(
+        self: Forwarder, delivery: Delivery, outcomes: list[asyncio.Future[object]]
+    ) -> bool:
+        if not bugs:
+            bugs.append(delivery)
+            raise RuntimeError("a bug in delivery")
+        return await attempt(self, delivery, outcomes)
+
+    monkeypatch.setattr(Forwarder, "_attempt", raising_once)
+    peer = await RecordingPeer().start()
+    config_address = peer.address
+    config = write_config(tmp_path, routes_for({RESPONDER: [config_address]}))
+    with json_logs():
+        server = await start_gateway(config)
+        await deliver_after_the_bug(server, peer, bugs)
+    (line,) = log_lines(capsys, "internal error; delivery to the address starts again")
+    assert line["address"] == config_address
+    assert line["exception"].endswith("RuntimeError: a bug in delivery")
+
+
+async def deliver_after_the_bug(server: Server, peer: RecordingPeer, bugs: list[Delivery]) -> None:
+    try:
+        before = internal_errors("delivery")
+        first, second = apdu("ILL-Request", "D-1"), apdu("ILL-Request", "D-2")
+        (ack,) = await exchange(server.ports[0], [first])
+        assert acknowledged(ack)
+        assert await peer.wait_for(1) == [first]
+        (ack,) = await exchange(server.ports[0], [second])
+        assert acknowledged(ack)
+        assert await peer.wait_for(2) == [first, second]
+        assert [delivery.ber for delivery in bugs] == [first]
+        assert internal_errors("delivery") == before + 1
+    finally:
+        await server.stop()
+        await peer.stop()
+
+
+class AnsweringTarget:
+    """A target that answers the first APDU delivered to it with ``answer``, an APDU of its
+    own, and keeps what the gateway writes back."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.answer = answer
+        self.delivered: list[bytes] = []
+        self.replies: list[bytes] = []
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> AnsweringTarget:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self
+
+    @property
+    def address(self) -> str:
+        assert self._server is not None
+        return f"127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    async def stop(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        framer = Framer()
+        try:
+            while data := await reader.read(65536):
+                framer.feed(data)
+                while (ber := framer.next_apdu()) is not None:
+                    if self.delivered and len(self.replies) < len(self.delivered):
+                        self.replies.append(ber)
+                        continue
+                    self.delivered.append(ber)
+                    writer.write(self.answer)
+                    await writer.drain()
+        finally:
+            writer.close()
+
+
+async def test_a_target_reads_the_refusal_of_its_own_apdu(tmp_path: Path) -> None:
+    stranger = apdu("ILL-Answer", "NOBODY")  # of a transaction nobody started
+    target = await AnsweringTarget(stranger).start()
+    requester = await RecordingPeer().start()
+    routes = routes_for({REQUESTER: [requester.address], RESPONDER: [target.address]})
+    extra = f'[peers.{RESPONDER}]\nstate_machine = "enforce"\n'
+    server = await start_gateway(write_config(tmp_path, routes, extra=extra))
+    try:
+        request = apdu("ILL-Request", "ASKED")
+        (ack,) = await exchange(server.ports[0], [request])
+        assert acknowledged(ack)
+        async with asyncio.timeout(10):
+            while not target.replies:
+                await asyncio.sleep(0.02)
+        assert target.delivered == [request]
+        (refusal,) = map(report, target.replies)
+        assert refusal.error_report is not None
+        provider = refusal.error_report.provider_error_report
+        assert provider is not None
+        assert provider.transaction_id_problem is TransactionIdProblem.UNKNOWN_TRANSACTION_ID
+        assert refusal.transaction_id.transaction_qualifier.text == "NOBODY"
+        assert requester.received == []  # refused: it went nowhere
+    finally:
+        await server.stop()
+        await target.stop()
+        await requester.stop()
+
+
+def apdus_in_series() -> set[tuple[str, str]]:
+    """The (type, peer) label pairs of ``isoill_apdus_in_total`` so far."""
+    (family,) = (f for f in REGISTRY.collect() if f.name == "isoill_apdus_in")
+    return {
+        (sample.labels["type"], sample.labels["peer"])
+        for sample in family.samples
+        if sample.name == "isoill_apdus_in_total"
+    }
+
+
+async def test_senders_that_are_not_configured_share_one_series(tmp_path: Path) -> None:
+    peer = await RecordingPeer().start()
+    server = await start_gateway(write_config(tmp_path, routes_for({RESPONDER: [peer.address]})))
+    try:
+        before = apdus_in_series()
+        for n in range(50):  # each on a connection of its own, from a port of its own
+            (answer,) = await exchange(server.ports[0], [apdu("Message", f"M-{n}")])
+            report(answer)
+        new = apdus_in_series() - before
+    finally:
+        await server.stop()
+        await peer.stop()
+    assert new <= {("Message", "unknown")}
+    assert ("Message", "unknown") in apdus_in_series()
+    assert not any(peer_label.startswith("127.") for _, peer_label in apdus_in_series())
