@@ -13,7 +13,7 @@ import pytest
 from apdu_examples import full_apdu
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from paths import SHARED_CAPTURES as CAPTURES
+from paths import CAPTURES
 from pydantic import BaseModel
 
 from isoill.codec import plan

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from apdu_examples import full_apdu
-from paths import LOCAL_CAPTURES, SHARED_CAPTURES
+from paths import CAPTURES
 from pyasn1.codec.ber import decoder as ber_decoder
 
 from isoill.asn1.ill9702 import ILLAPDU
@@ -20,7 +20,7 @@ from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.values import ApduModel, Text
 
-CAPTURES = sorted(SHARED_CAPTURES.glob("*.ber")) + sorted(LOCAL_CAPTURES.glob("*.ber"))
+CAPTURE_FILES = sorted(CAPTURES.glob("*.ber"))
 
 VARIANTS = range(4)
 
@@ -64,7 +64,7 @@ def test_pyasn1_decodes_isoill_encoding(name: str) -> None:
         assert decode(data) == apdu
 
 
-@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", CAPTURE_FILES, ids=lambda p: p.name)
 def test_pyasn1_decodes_capture(path: Path) -> None:
     data = path.read_bytes()
     value = pyasn1_decode(data)
@@ -82,7 +82,7 @@ def test_pyasn1_decodes_capture(path: Path) -> None:
 
 
 def test_pyasn1_reads_capture_3_unicode_and_long_title() -> None:
-    data = (SHARED_CAPTURES / "yaz-illclient-3.ber").read_bytes()
+    data = (CAPTURES / "yaz-illclient-3.ber").read_bytes()
     item = pyasn1_decode(data).getComponent()["item-id"]
     assert ill_string_bytes(item["title"]) == "Journal of Ünïcödé Studies".encode()
     assert len(ill_string_bytes(item["title-of-article"])) == 167

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 from apdu_examples import full_apdu
-from paths import SHARED_CAPTURES as CAPTURES
+from paths import CAPTURES
 
 from isoill.codec import plan
 from isoill.codec.ber import encode_header, read_header

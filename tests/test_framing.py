@@ -11,7 +11,7 @@ import pytest
 from apdu_examples import full_apdu
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from paths import SHARED_CAPTURES as CAPTURES
+from paths import CAPTURES
 
 from isoill.codec import framing, plan
 from isoill.codec.ber import MAX_TAG_OCTETS

@@ -21,7 +21,7 @@ from gateway_harness import (
     until,
     write_config,
 )
-from paths import SHARED_CAPTURES as CAPTURES
+from paths import CAPTURES
 
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode

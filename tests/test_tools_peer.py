@@ -19,7 +19,7 @@ from gateway_harness import (
     start_gateway,
     write_config,
 )
-from paths import SHARED_CAPTURES as CAPTURES
+from paths import CAPTURES
 from transaction_apdus import REQUESTER, RESPONDER, apdu, party
 
 from isoill.cli import EXIT_BAD_INPUT, EXIT_USAGE
