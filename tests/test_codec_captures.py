@@ -40,10 +40,14 @@ LONG_ARTICLE_TITLE = (
 UNICODE_TITLE_UTF8 = b"Journal of \xc3\x9cn\xc3\xafc\xc3\xb6d\xc3\xa9 Studies"
 
 
-def load(path: Path) -> ILLRequest:
-    apdu = decode(path.read_bytes())
+def request_of(data: bytes) -> ILLRequest:
+    apdu = decode(data)
     assert isinstance(apdu, ILLRequest)
     return apdu
+
+
+def load(path: Path) -> ILLRequest:
+    return request_of(path.read_bytes())
 
 
 def numbered(n: int) -> ILLRequest:
@@ -146,7 +150,7 @@ def test_numbered_captures_framed_one_byte_at_a_time() -> None:
     parts = [p.read_bytes() for p in NUMBERED_FILES]
     framed = _frame_byte_by_byte(b"".join(parts))
     assert framed == parts
-    decoded = [decode(apdu) for apdu in framed]
+    decoded = [request_of(apdu) for apdu in framed]
     assert [d.transaction_id.transaction_qualifier for d in decoded] == [
         gs(""),
         gs("TX-0002"),
