@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,8 +101,8 @@ def main() -> None:
     emit(header)
     for label, data in inputs():
         apdu = decode(data)
-        decodes = rate(lambda d=data: decode(d), args.seconds)
-        encodes = rate(lambda a=apdu: encode(a), args.seconds)
+        decodes = rate(partial(decode, data), args.seconds)
+        encodes = rate(partial(encode, apdu), args.seconds)
         line = f"{label:42} {len(data):5} {decodes:9.0f} {encodes:9.0f}"
         if yazill:
             yaz_decodes, _ = yaz_bench(yazill, data, 200_000)
