@@ -16,7 +16,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy isoill
+	$(VENV)/bin/mypy isoill tests bench
 	$(VENV)/bin/pytest
 
 # Results go into docs/performance.md; PYTHONPATH=DIR measures the isoill in DIR instead

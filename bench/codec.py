@@ -3,8 +3,9 @@ and the lighter paths the gateway takes over the same bytes: framing (``Framer``
 definite-length APDU is one pass over its headers), the acknowledgement spliced from the APDU's
 own elements, and what the forwarder reads of a peer's answer (``splice.present_fields``).
 
-Run with ``make bench`` (or ``.venv/bin/python bench/codec.py``). Inputs: the shared
-yaz-illclient captures (ILL-Request) and one fully populated APDU of each of the 20 types.
+Run with ``make bench`` (or ``.venv/bin/python bench/codec.py``). Inputs: yaz-illclient
+captures 1 to 3 (ILL-Requests of 100, 293 and 528 bytes in tests/data/captures) and one fully
+populated APDU of each of the 20 types.
 Every figure comes from this one run, so ratios compare like with like on this machine.
 """
 
@@ -17,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +27,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import report  # noqa: E402
 from apdu_examples import full_apdu  # noqa: E402
 from interop.yaz import YazUnavailable, yaz_bench, yazill_binary  # noqa: E402
+from paths import CAPTURES  # noqa: E402
 from pyasn1.codec.ber import decoder as pyasn1_decoder  # noqa: E402
 from pyasn1.error import PyAsn1Error  # noqa: E402
 
@@ -35,8 +38,6 @@ from isoill.codec.decoder import decode  # noqa: E402
 from isoill.codec.encoder import encode  # noqa: E402
 from isoill.codec.framing import Framer  # noqa: E402
 from isoill.codec.splice import present_fields  # noqa: E402
-
-CAPTURES = ROOT.parent / "shared" / "reference" / "captures"
 
 
 def rate(action: Callable[[], object], seconds: float) -> float:
@@ -69,7 +70,8 @@ def pyasn1_rate(data: bytes) -> str:
 
 
 def inputs() -> list[tuple[str, bytes]]:
-    found = [(f"capture {p.stem}", p.read_bytes()) for p in sorted(CAPTURES.glob("*.ber"))]
+    numbered = sorted(CAPTURES.glob("yaz-illclient-*.ber"))
+    found = [(f"capture {p.stem}", p.read_bytes()) for p in numbered]
     found += [(name, encode(full_apdu(name))) for name in plan.APDUS]
     return found
 
@@ -99,8 +101,8 @@ def main() -> None:
     emit(header)
     for label, data in inputs():
         apdu = decode(data)
-        decodes = rate(lambda d=data: decode(d), args.seconds)
-        encodes = rate(lambda a=apdu: encode(a), args.seconds)
+        decodes = rate(partial(decode, data), args.seconds)
+        encodes = rate(partial(encode, apdu), args.seconds)
         line = f"{label:42} {len(data):5} {decodes:9.0f} {encodes:9.0f}"
         if yazill:
             yaz_decodes, _ = yaz_bench(yazill, data, 200_000)

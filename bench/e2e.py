@@ -404,8 +404,8 @@ def profile_summary(raw: Path, top: int = 12) -> str:
     every = sum(tables["thread"].values())
     parts = [f"{every:,} samples at 200 Hz of threads not idle."]
     for title, counter in tables.items():
-        count = 2 * top if title.endswith("(total)") else top  # nested calls share samples
-        rows = [[name, f"{n / every:.1%}"] for name, n in counter.most_common(count)]
+        shown = 2 * top if title.endswith("(total)") else top  # nested calls share samples
+        rows = [[name, f"{n / every:.1%}"] for name, n in counter.most_common(shown)]
         parts.append(report.table([title, "share"], rows))
     parts.append(f"The event loop's thread: {loop_samples:,} samples at work.")
     rows = [[name, f"{n / loop_samples:.1%}"] for name, n in loop.most_common(3 * top)]

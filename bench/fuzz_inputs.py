@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from apdu_examples import full_apdu  # noqa: E402
-from paths import LOCAL_CAPTURES, SHARED_CAPTURES  # noqa: E402
+from paths import CAPTURES  # noqa: E402
 
 from isoill.codec import plan  # noqa: E402
 from isoill.codec.ber import INDEFINITE, NeedMore, encode_header, read_header  # noqa: E402
@@ -41,9 +41,9 @@ def trees(inputs: list[bytes]) -> list[Tree]:
 
 
 def corpus() -> list[bytes]:
-    """The captures (shared and local) and every APDU type of tests/apdu_examples.py in six
+    """The yaz-illclient captures and every APDU type of tests/apdu_examples.py in six
     variants."""
-    captures = sorted(SHARED_CAPTURES.glob("*.ber")) + sorted(LOCAL_CAPTURES.glob("*.ber"))
+    captures = sorted(CAPTURES.glob("*.ber"))
     examples = [encode(full_apdu(name, variant)) for name in plan.APDUS for variant in range(6)]
     return [path.read_bytes() for path in captures] + examples
 

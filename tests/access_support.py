@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from paths import SHARED_CAPTURES
+from paths import CAPTURES
 
 from isoill.asn1.ext.prompt1 import OID as PROMPT_1
 from isoill.codec.decoder import decode
@@ -43,7 +43,7 @@ def request(
     parties given (the initial requester is the requester unless said; a party not given is
     an empty System-Id, as yaz-illclient sends it), and a Prompt-1 ``login`` (userId,
     password)."""
-    document = to_json(decode((SHARED_CAPTURES / "yaz-illclient-2.ber").read_bytes()))
+    document = to_json(decode((CAPTURES / "yaz-illclient-2.ber").read_bytes()))
     body = document["ILL-Request"]
     initial = initial_requester or requester
     body["transaction-id"]["transaction-qualifier"] = f"TX-{number:04d}"

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from apdu_examples import full_apdu
-from paths import SHARED_CAPTURES as CAPTURES
+from paths import CAPTURES
 from pyasn1.codec.ber import decoder
 from pyasn1.error import PyAsn1Error
 from pyasn1.type import char, univ

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import dpkt
 import pytest
-from paths import LOCAL_CAPTURES, SHARED_CAPTURES
+from paths import CAPTURES
 
 from isoill.acknowledgement import acknowledgement
 from isoill.capture.reader import CapturedApdu, CaptureError, detect, read_capture
@@ -28,9 +28,9 @@ from isoill.codec.framing import Framer
 from isoill.codec.models import ILLRequest
 from isoill.codec.values import Text
 
-A = (SHARED_CAPTURES / "yaz-illclient-2.ber").read_bytes()  # 293 bytes, indefinite lengths
-B = (SHARED_CAPTURES / "yaz-illclient-3.ber").read_bytes()  # 528 bytes
-C = (SHARED_CAPTURES / "yaz-illclient-1.ber").read_bytes()  # 100 bytes
+A = (CAPTURES / "yaz-illclient-2.ber").read_bytes()  # 293 bytes, indefinite lengths
+B = (CAPTURES / "yaz-illclient-3.ber").read_bytes()  # 528 bytes
+C = (CAPTURES / "yaz-illclient-1.ber").read_bytes()  # 100 bytes
 
 ETHERNET, RAW, LOOP, SLL, SLL2, NULL = 1, 101, 108, 113, 276, 0
 
@@ -46,14 +46,14 @@ def big_request(size: int) -> bytes:
 # --- raw BER and hex ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", sorted(SHARED_CAPTURES.glob("*.ber")), ids=lambda p: p.name)
-def test_a_shared_capture_is_one_apdu(path: Path) -> None:
+@pytest.mark.parametrize("path", sorted(CAPTURES.glob("*.ber")), ids=lambda p: p.name)
+def test_a_capture_is_one_apdu(path: Path) -> None:
     (apdu,) = read_capture(path)
     assert apdu == CapturedApdu(None, 0, True, None, None, path.read_bytes())
 
 
 def test_raw_ber_back_to_back(tmp_path: Path) -> None:
-    files = sorted(LOCAL_CAPTURES.glob("*.ber"))
+    files = sorted(CAPTURES.glob("*.ber"))
     assert files
     stream = tmp_path / "all.ber"
     stream.write_bytes(b"".join(f.read_bytes() for f in files))
@@ -94,7 +94,7 @@ def test_bad_hex_and_truncated_ber_name_file_and_offset(tmp_path: Path) -> None:
 def test_unreadable_file_and_wrong_form(tmp_path: Path) -> None:
     with pytest.raises(CaptureError, match=r"missing\.pcap: cannot read: No such file"):
         read_capture(tmp_path / "missing.pcap")
-    ber = SHARED_CAPTURES / "yaz-illclient-1.ber"
+    ber = CAPTURES / "yaz-illclient-1.ber"
     with pytest.raises(CaptureError, match=r"yaz-illclient-1\.ber: not a pcap file"):
         read_capture(ber, "pcap")
     with pytest.raises(CaptureError, match="not a pcapng file"):

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 from gateway_harness import run_cli
-from paths import SHARED_CAPTURES
+from paths import CAPTURES
 
 from isoill.codec.decoder import decode
 from isoill.codec.jsonform import to_json
 
-CAPTURE_3 = SHARED_CAPTURES / "yaz-illclient-3.ber"  # need-before 20250201, copy, no copyright
+CAPTURE_3 = CAPTURES / "yaz-illclient-3.ber"  # need-before 20250201, copy, no copyright
 BEFORE_NEED = "2025-01-15T12:00:00+00:00"
 
 
@@ -34,7 +34,7 @@ def test_check_uses_the_clock_given(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_check_passes_with_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
-    files = sorted(str(path) for path in SHARED_CAPTURES.glob("*.ber"))
+    files = sorted(str(path) for path in CAPTURES.glob("*.ber"))
     assert run_cli(["check", "--profile", "permissive", *files]) == 0
     out = capsys.readouterr().out
     assert out.count("ILL-Request: passes") == len(files)

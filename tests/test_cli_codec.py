@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from gateway_harness import run_cli
-from paths import SHARED_CAPTURES as CAPTURES
+from paths import CAPTURES
 
 from isoill.cli import EXIT_BAD_INPUT, EXIT_USAGE
 

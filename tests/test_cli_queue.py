@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from gateway_harness import routes_for, run_cli, write_config
-from paths import SHARED_CAPTURES
+from paths import CAPTURES
 
 from isoill.codec.decoder import decode
 from isoill.codec.models import ILLRequest, StatusOrErrorReport
@@ -17,7 +17,7 @@ from isoill.config import load
 from isoill.store import GATEWAY_PEER, Store
 
 #: A yaz-illclient ILL-Request from REQLIB to RESPLIB.
-REQUEST = (SHARED_CAPTURES / "yaz-illclient-2.ber").read_bytes()
+REQUEST = (CAPTURES / "yaz-illclient-2.ber").read_bytes()
 RESPLIB, REQLIB = "127.0.0.1:4101", "127.0.0.1:4102"
 
 

@@ -1,6 +1,6 @@
 """isoill's codec against bytes a real ISO ILL client (YAZ's ``yaz-illclient``) sent.
 
-The expected values come from the commands recorded in the captures' READMEs (and
+The expected values come from the commands recorded in the captures' README (and
 ``params-3.txt``), not from isoill: each test says what the client was told to send.
 """
 
@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from paths import LOCAL_CAPTURES, SHARED_CAPTURES
+from paths import CAPTURES
 
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
@@ -30,9 +30,8 @@ from isoill.codec.models import (
 )
 from isoill.codec.values import Text
 
-SHARED_FILES = sorted(SHARED_CAPTURES.glob("*.ber"))
-LOCAL_FILES = sorted(LOCAL_CAPTURES.glob("*.ber"))
-ALL_FILES = SHARED_FILES + LOCAL_FILES
+NUMBERED_FILES = [CAPTURES / f"yaz-illclient-{n}.ber" for n in (1, 2, 3)]
+ALL_FILES = sorted(CAPTURES.glob("*.ber"))
 
 LONG_ARTICLE_TITLE = (
     "An extremely long article title, padded on purpose so that this single GeneralString is "
@@ -41,22 +40,22 @@ LONG_ARTICLE_TITLE = (
 UNICODE_TITLE_UTF8 = b"Journal of \xc3\x9cn\xc3\xafc\xc3\xb6d\xc3\xa9 Studies"
 
 
-def capture_id(path: Path) -> str:
-    return f"{path.parent.name}/{path.name}"
-
-
-def load(path: Path) -> ILLRequest:
-    apdu = decode(path.read_bytes())
+def request_of(data: bytes) -> ILLRequest:
+    apdu = decode(data)
     assert isinstance(apdu, ILLRequest)
     return apdu
 
 
-def shared(n: int) -> ILLRequest:
-    return load(SHARED_CAPTURES / f"yaz-illclient-{n}.ber")
+def load(path: Path) -> ILLRequest:
+    return request_of(path.read_bytes())
+
+
+def numbered(n: int) -> ILLRequest:
+    return load(CAPTURES / f"yaz-illclient-{n}.ber")
 
 
 def local(name: str) -> ILLRequest:
-    return load(LOCAL_CAPTURES / name)
+    return load(CAPTURES / name)
 
 
 def gs(value: str | bytes) -> Text:
@@ -71,20 +70,22 @@ def institution(apdu_system_id: SystemId | None) -> Text | None:
 
 
 def test_captures_are_present() -> None:
-    assert [p.name for p in SHARED_FILES] == [f"yaz-illclient-{n}.ber" for n in (1, 2, 3)]
-    assert {p.name for p in LOCAL_FILES} == {
+    assert {p.name for p in ALL_FILES} == {
         "client-id.ber",
         "copy-copyright.ber",
         "delivery-postal.ber",
         "requester-optional-messages.ber",
         "search-need-before.ber",
+        "yaz-illclient-1.ber",
+        "yaz-illclient-2.ber",
+        "yaz-illclient-3.ber",
     }
 
 
 # --- every capture: decode, keep bytes, re-encode, JSON -----------------------------------
 
 
-@pytest.mark.parametrize("path", ALL_FILES, ids=capture_id)
+@pytest.mark.parametrize("path", ALL_FILES, ids=lambda path: path.name)
 def test_capture_decodes_whole_and_keeps_its_bytes(path: Path) -> None:
     data = path.read_bytes()
     apdu = decode(data)  # decode() raises if any byte is left over
@@ -96,7 +97,7 @@ def test_capture_decodes_whole_and_keeps_its_bytes(path: Path) -> None:
         decode(data + b"\x00")
 
 
-@pytest.mark.parametrize("path", ALL_FILES, ids=capture_id)
+@pytest.mark.parametrize("path", ALL_FILES, ids=lambda path: path.name)
 def test_capture_reencodes_to_an_equal_model(path: Path) -> None:
     data = path.read_bytes()
     apdu = decode(data)
@@ -110,7 +111,7 @@ def test_capture_reencodes_to_an_equal_model(path: Path) -> None:
     assert encode(reparsed) == again
 
 
-@pytest.mark.parametrize("path", ALL_FILES, ids=capture_id)
+@pytest.mark.parametrize("path", ALL_FILES, ids=lambda path: path.name)
 def test_capture_json_round_trip(path: Path) -> None:
     apdu = decode(path.read_bytes())
     document = json.loads(json.dumps(to_json(apdu)))
@@ -123,8 +124,8 @@ def test_definite_captures_reencode_byte_for_byte() -> None:
     # Captures 1 and search-need-before use definite lengths throughout (README), and YAZ,
     # like isoill, writes DEFAULT values: isoill's encoding is then the very same bytes.
     for path in (
-        SHARED_CAPTURES / "yaz-illclient-1.ber",
-        LOCAL_CAPTURES / "search-need-before.ber",
+        CAPTURES / "yaz-illclient-1.ber",
+        CAPTURES / "search-need-before.ber",
     ):
         data = path.read_bytes()
         assert data[1] != 0x80, path.name
@@ -145,11 +146,11 @@ def _frame_byte_by_byte(stream: bytes) -> list[bytes]:
     return out
 
 
-def test_shared_captures_framed_one_byte_at_a_time() -> None:
-    parts = [p.read_bytes() for p in SHARED_FILES]
+def test_numbered_captures_framed_one_byte_at_a_time() -> None:
+    parts = [p.read_bytes() for p in NUMBERED_FILES]
     framed = _frame_byte_by_byte(b"".join(parts))
     assert framed == parts
-    decoded = [decode(apdu) for apdu in framed]
+    decoded = [request_of(apdu) for apdu in framed]
     assert [d.transaction_id.transaction_qualifier for d in decoded] == [
         gs(""),
         gs("TX-0002"),
@@ -163,7 +164,7 @@ def test_all_captures_framed_one_byte_at_a_time() -> None:
 
 
 def test_framer_holds_back_an_incomplete_indefinite_apdu() -> None:
-    data = (SHARED_CAPTURES / "yaz-illclient-2.ber").read_bytes()
+    data = (CAPTURES / "yaz-illclient-2.ber").read_bytes()
     framer = Framer()
     framer.feed(data[:-1])  # all but the last end-of-contents octet
     assert framer.next_apdu() is None
@@ -172,11 +173,11 @@ def test_framer_holds_back_an_incomplete_indefinite_apdu() -> None:
     assert framer.next_apdu() is None
 
 
-# --- shared capture 1: yaz-illclient -D ill,item-id,title=Dune -------------------------------
+# --- capture 1: yaz-illclient -D ill,item-id,title=Dune -----------------------------------
 
 
 def test_capture_1_values() -> None:
-    apdu = shared(1)
+    apdu = numbered(1)
     data = apdu.ber
     assert data is not None and len(data) == 100
     assert data[:2] == b"\x61\x62"  # definite lengths
@@ -204,11 +205,11 @@ def test_capture_1_values() -> None:
     assert apdu.requester_note is None
 
 
-# --- shared capture 2: many -D keys, indefinite lengths -------------------------------------
+# --- capture 2: many -D keys, indefinite lengths ------------------------------------------
 
 
 def test_capture_2_values() -> None:
-    apdu = shared(2)
+    apdu = numbered(2)
     data = apdu.ber
     assert data is not None and len(data) == 293
     assert data[:4] == b"\x61\x80\x30\x80"
@@ -247,17 +248,17 @@ def test_capture_2_values() -> None:
         assert b"\x1b" + bytes([len(raw)]) + raw in data, text
 
 
-# --- shared capture 3: yaz-illclient -f params-3.txt ----------------------------------------
+# --- capture 3: yaz-illclient -f params-3.txt ---------------------------------------------
 
 
 def test_params_3_is_what_capture_3_was_made_from() -> None:
-    params = (SHARED_CAPTURES / "params-3.txt").read_text(encoding="utf-8")
+    params = (CAPTURES / "params-3.txt").read_text(encoding="utf-8")
     assert "ill,item-id,title=Journal of Ünïcödé Studies" in params
     assert f"ill,item-id,title-of-article={LONG_ARTICLE_TITLE}\n" in params
 
 
 def test_capture_3_ids_and_names() -> None:
-    apdu = shared(3)
+    apdu = numbered(3)
     data = apdu.ber
     assert data is not None and len(data) == 528
     assert data[:4] == b"\x61\x80\x30\x80"
@@ -284,7 +285,7 @@ def test_capture_3_ids_and_names() -> None:
 
 
 def test_capture_3_item_id() -> None:
-    apdu = shared(3)
+    apdu = numbered(3)
     data = apdu.ber
     assert data is not None
     item = apdu.item_id
@@ -304,7 +305,7 @@ def test_capture_3_item_id() -> None:
 
 
 def test_capture_3_address_search_and_flags() -> None:
-    apdu = shared(3)
+    apdu = numbered(3)
     assert apdu.delivery_address is not None
     postal = apdu.delivery_address.postal_address
     assert postal is not None
@@ -336,7 +337,7 @@ def test_capture_3_address_search_and_flags() -> None:
 
 
 def test_capture_3_json_keeps_unicode_title() -> None:
-    document = to_json(shared(3))
+    document = to_json(numbered(3))
     item = document["ILL-Request"]["item-id"]
     assert item["title"] == "Journal of Ünïcödé Studies"
     assert item["title-of-article"] == LONG_ARTICLE_TITLE
@@ -344,7 +345,7 @@ def test_capture_3_json_keeps_unicode_title() -> None:
     assert document["ILL-Request"]["place-on-hold"] == "yes"
 
 
-# --- tests/data/captures ---------------------------------------------------------------------
+# --- the captures named for what they show ------------------------------------------------
 
 
 def test_copy_copyright_values() -> None:
@@ -421,7 +422,7 @@ def test_requester_optional_messages_values() -> None:
     assert messages.requester_shipped is RequesterSHIPPED.DESIRES
     assert messages.requester_checked_in is RequesterCHECKEDIN.NEITHER
     # Same 100 bytes as capture 1: only those four values differ.
-    bare = shared(1)
+    bare = numbered(1)
     assert (
         apdu.model_copy(update={"requester_optional_messages": bare.requester_optional_messages})
         == bare

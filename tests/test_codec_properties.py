@@ -13,7 +13,7 @@ import pytest
 from apdu_examples import full_apdu
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from paths import SHARED_CAPTURES as CAPTURES
+from paths import CAPTURES
 from pydantic import BaseModel
 
 from isoill.codec import plan
@@ -263,9 +263,8 @@ def _identifier_end(data: bytes, pos: int) -> int:
 
 
 def _serialize(tree: Tree) -> bytes:
-    identifier, constructed, body = tree
-    octets = b"".join(_serialize(kid) for kid in body) if constructed else body
-    assert isinstance(octets, bytes)
+    identifier, _, body = tree
+    octets = body if isinstance(body, bytes) else b"".join(_serialize(kid) for kid in body)
     return identifier + encode_header(0, False, len(octets))[1:] + octets
 
 
@@ -321,14 +320,16 @@ def test_other_primitive_values_decode_or_raise_codec_error(data: bytes) -> None
         assert_round_trips(decoded)
 
 
-def _serialize_headers(tree: Tree, form: st.DrawFn) -> bytes:
+def _serialize_headers(tree: Tree, data: st.DataObject) -> bytes:
     """``tree`` with each length in a form drawn for it: the shortest, a long form one octet
     longer than needed, or (constructed elements only) indefinite."""
     identifier, constructed, body = tree
-    octets = b"".join(_serialize_headers(kid, form) for kid in body) if constructed else body
-    assert isinstance(octets, bytes)
+    if isinstance(body, bytes):
+        octets = body
+    else:
+        octets = b"".join(_serialize_headers(kid, data) for kid in body)
     forms = ["short", "long", "indefinite"] if constructed else ["short", "long"]
-    chosen = form(st.sampled_from(forms))
+    chosen = data.draw(st.sampled_from(forms))
     if chosen == "indefinite":
         return identifier + b"\x80" + octets + b"\x00\x00"
     if chosen == "long":
@@ -342,7 +343,7 @@ def _serialize_headers(tree: Tree, form: st.DrawFn) -> bytes:
 def test_every_length_form_decodes_alike(which: int, data: st.DataObject) -> None:
     # The decoder reads the shortest form in line and every other on a general path: the two
     # must agree, element by element, in any mix.
-    reheadered = _serialize_headers(TREES[which], data.draw)
+    reheadered = _serialize_headers(TREES[which], data)
     assert _shortest(decode(reheadered)) == _shortest(decode(CORPUS[which]))
 
 
@@ -389,14 +390,14 @@ def test_full_apdu_round_trip(name: str, variant: int) -> None:
     assert from_json(json.loads(json.dumps(to_json(apdu)))) == apdu
 
 
-def _with_texts(value: object, draw: st.DrawFn, texts: st.SearchStrategy[bytes]) -> object:
+def _with_texts(value: object, data: st.DataObject, texts: st.SearchStrategy[bytes]) -> object:
     if isinstance(value, Text):
-        return Text(draw(texts), value.edifact)
+        return Text(data.draw(texts), value.edifact)
     if isinstance(value, tuple):
-        return tuple(_with_texts(item, draw, texts) for item in value)
+        return tuple(_with_texts(item, data, texts) for item in value)
     if isinstance(value, BaseModel):
         update = {
-            name: _with_texts(getattr(value, name), draw, texts)
+            name: _with_texts(getattr(value, name), data, texts)
             for name in type(value).model_fields
         }
         return value.model_copy(update=update)
@@ -413,7 +414,7 @@ TEXTS = st.one_of(
 @settings(QUICK, max_examples=120)
 @given(st.sampled_from(NAMES), st.sampled_from(VARIANTS), st.data())
 def test_round_trip_with_any_text(name: str, variant: int, data: st.DataObject) -> None:
-    apdu = _with_texts(full_apdu(name, variant), data.draw, TEXTS)
+    apdu = _with_texts(full_apdu(name, variant), data, TEXTS)
     assert isinstance(apdu, ApduModel)
     encoded = encode(apdu)
     decoded = decode(encoded)

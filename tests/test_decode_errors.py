@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 from apdu_examples import full_apdu
-from paths import SHARED_CAPTURES as CAPTURES
+from paths import CAPTURES
 
 from isoill.codec import plan
 from isoill.codec.ber import encode_header, read_header
@@ -16,6 +16,7 @@ from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError, DecodeError, UnrecognizedApdu
 from isoill.codec.jsonform import from_json, to_json
+from isoill.codec.models import ILLAnswer, ILLRequest
 from isoill.codec.values import Text
 
 models = plan.bound()
@@ -57,6 +58,18 @@ def rebuild(element: bytes, parts: list[bytes]) -> bytes:
     return make(key, constructed, b"".join(parts))
 
 
+def request_of(data: bytes) -> ILLRequest:
+    decoded = decode(data)
+    assert isinstance(decoded, ILLRequest)
+    return decoded
+
+
+def answer_of(data: bytes) -> ILLAnswer:
+    decoded = decode(data)
+    assert isinstance(decoded, ILLAnswer)
+    return decoded
+
+
 def key_of(element: bytes) -> int:
     return read_header(element, 0)[0]
 
@@ -65,7 +78,10 @@ def field_key(apdu: str, *names: str) -> int:
     node = plan.APDUS[apdu]
     for name in names:
         node = next(f.node for f in node.fields if f.name == name)
-    return node.wrappers[0] if node.wrappers else node.tag
+    if node.wrappers:
+        return node.wrappers[0]
+    assert node.tag is not None, names  # only an untagged CHOICE has neither
+    return node.tag
 
 
 @dataclass
@@ -87,13 +103,13 @@ class Apdu:
     def field(self, name: str) -> bytes:
         return self.fields[self.index(name)]
 
-    def bytes(self) -> bytes:
+    def encoded(self) -> bytes:
         sequence = make(16 << 2, True, b"".join(self.fields))
         return make(plan.APDUS[self.name].wrappers[0], True, sequence)
 
     def offset(self, index: int) -> int:
-        """Offset of field ``index`` in :meth:`bytes`."""
-        return len(self.bytes()) - sum(len(f) for f in self.fields[index:])
+        """Offset of field ``index`` in :meth:`encoded`."""
+        return len(self.encoded()) - sum(len(f) for f in self.fields[index:])
 
     def replace(self, name: str, *new: bytes) -> Apdu:
         i = self.index(name)
@@ -150,7 +166,7 @@ def _universal_sequence_outside() -> Bad:
 
 def _missing_item_id() -> Bad:
     apdu = REQUEST.drop("item-id")
-    data = apdu.bytes()
+    data = apdu.encoded()
     return Bad(data, DecodeError, apdu.offset(0), "", ("item-id", "ILLRequest"))
 
 
@@ -158,7 +174,7 @@ def _missing_nested_mandatory() -> Bad:
     tid = REQUEST.field("transaction-id")
     qualifier = field_key("ILL-Request", "transaction-id", "transaction-qualifier")
     new = rebuild(tid, [p for p in children(tid) if key_of(p) != qualifier])
-    data = REQUEST.replace("transaction-id", new).bytes()
+    data = REQUEST.replace("transaction-id", new).encoded()
     start = unique_offset(data, new) + len(new) - len(parse(new)[2])
     return Bad(
         data, DecodeError, start, "transaction-id", ("transaction-qualifier", "TransactionId")
@@ -168,14 +184,14 @@ def _missing_nested_mandatory() -> Bad:
 def _unexpected_tag_in_sequence() -> Bad:
     stranger = hexb("9f 7f 01 00")  # [127]
     apdu = Apdu("ILL-Request", [REQUEST.fields[0], stranger, *REQUEST.fields[1:]])
-    return Bad(apdu.bytes(), DecodeError, apdu.offset(1), "", ("[127]",))
+    return Bad(apdu.encoded(), DecodeError, apdu.offset(1), "", ("[127]",))
 
 
 def _unexpected_tag_in_nested_sequence() -> Bad:
     stranger = hexb("bf 63 00")  # [99] constructed, empty
     item_id = REQUEST.field("item-id")
     new = rebuild(item_id, [stranger, *children(item_id)])
-    data = REQUEST.replace("item-id", new).bytes()
+    data = REQUEST.replace("item-id", new).encoded()
     content = unique_offset(data, new) + len(new) - len(parse(new)[2])
     return Bad(data, DecodeError, content, "item-id", ("[99]",))
 
@@ -214,24 +230,24 @@ def _empty_enumerated() -> Bad:
     answer = answer.replace("transaction-results", bad)
     index = answer.index("transaction-results")
     at = answer.offset(index)
-    return Bad(answer.bytes(), DecodeError, at, "transaction-results", ("ENUMERATED",))
+    return Bad(answer.encoded(), DecodeError, at, "transaction-results", ("ENUMERATED",))
 
 
 def _empty_integer() -> Bad:
     apdu = REQUEST.replace("protocol-version-num", hexb("80 00"))
-    return Bad(apdu.bytes(), DecodeError, apdu.offset(0), "protocol-version-num")
+    return Bad(apdu.encoded(), DecodeError, apdu.offset(0), "protocol-version-num")
 
 
 def _duplicate_field() -> Bad:
     first = REQUEST.fields[0]
     apdu = Apdu("ILL-Request", [first, first, *REQUEST.fields[1:]])
-    return Bad(apdu.bytes(), DecodeError, apdu.offset(1), "", ("protocol-version-num", "twice"))
+    return Bad(apdu.encoded(), DecodeError, apdu.offset(1), "", ("protocol-version-num", "twice"))
 
 
 def _duplicate_nested_field() -> Bad:
     title = make(TITLE_KEY, True, make(GENERAL_STRING, False, b"Twice told"))
     new = item_id_with((TITLE_KEY, [title, title]))
-    data = REQUEST.replace("item-id", new).bytes()
+    data = REQUEST.replace("item-id", new).encoded()
     second = data.index(title) + len(title)
     return Bad(data, DecodeError, second, "item-id", ("title", "twice"))
 
@@ -239,7 +255,7 @@ def _duplicate_nested_field() -> Bad:
 def _wrong_universal_tag_in_explicit() -> Bad:
     inner = make(4 << 2, False, b"OCTETS!")  # OCTET STRING where a GeneralString belongs
     title = make(TITLE_KEY, True, inner)
-    data = REQUEST.replace("item-id", item_id_with((TITLE_KEY, [title]))).bytes()
+    data = REQUEST.replace("item-id", item_id_with((TITLE_KEY, [title]))).encoded()
     at = unique_offset(data, title) + 2
     return Bad(data, DecodeError, at, "item-id.title", ("[UNIVERSAL 4]",))
 
@@ -248,7 +264,7 @@ def _explicit_tag_holding_two() -> Bad:
     one = make(GENERAL_STRING, False, b"first title")
     two = make(GENERAL_STRING, False, b"second title")
     title = make(TITLE_KEY, True, one + two)
-    data = REQUEST.replace("item-id", item_id_with((TITLE_KEY, [title]))).bytes()
+    data = REQUEST.replace("item-id", item_id_with((TITLE_KEY, [title]))).encoded()
     return Bad(data, DecodeError, unique_offset(data, two), "item-id.title")
 
 
@@ -256,7 +272,7 @@ def _indefinite_explicit_tag_holding_two() -> Bad:
     one = make(GENERAL_STRING, False, b"first title")
     two = make(GENERAL_STRING, False, b"second title")
     title = hexb("a4 80") + one + two + hexb("00 00")
-    data = REQUEST.replace("item-id", item_id_with((TITLE_KEY, [title]))).bytes()
+    data = REQUEST.replace("item-id", item_id_with((TITLE_KEY, [title]))).encoded()
     return Bad(data, DecodeError, unique_offset(data, two), "item-id.title")
 
 
@@ -265,13 +281,13 @@ def _primitive_sequence() -> Bad:
     flat = bytes((tid[0] & ~0x20,)) + tid[1:]
     apdu = REQUEST.replace("transaction-id", flat)
     at = apdu.offset(apdu.index("transaction-id"))
-    return Bad(apdu.bytes(), DecodeError, at, "transaction-id", ("constructed",))
+    return Bad(apdu.encoded(), DecodeError, at, "transaction-id", ("constructed",))
 
 
 def _no_such_choice_alternative() -> Bad:
     requester = hexb("a3 05 a0 03 82 01 41")
     apdu = REQUEST.replace("requester-id", requester)
-    data = apdu.bytes()
+    data = apdu.encoded()
     at = apdu.offset(apdu.index("requester-id")) + 4
     return Bad(
         data,
@@ -286,7 +302,7 @@ def _wrong_tag_in_sequence_of() -> Bad:
     service = hexb("a9 06 0a 01 01 02 01 02")  # iLL-service-type { loan, INTEGER 2 }
     apdu = REQUEST.replace("iLL-service-type", service)
     at = apdu.offset(apdu.index("iLL-service-type")) + 5
-    return Bad(apdu.bytes(), DecodeError, at, "iLL-service-type.[1]", ("[UNIVERSAL 2]",))
+    return Bad(apdu.encoded(), DecodeError, at, "iLL-service-type.[1]", ("[UNIVERSAL 2]",))
 
 
 def _external_inside_external() -> Bad:
@@ -298,7 +314,7 @@ def _external_inside_external() -> Bad:
     extension = make(16 << 2, True, hexb("80 01 01") + make(2 << 2 | 2, True, outer))
     extensions = make(field_key("ILL-Request", "iLL-request-extensions"), True, extension)
     apdu = REQUEST.replace("iLL-request-extensions", extensions)
-    data = apdu.bytes()
+    data = apdu.encoded()
     at = unique_offset(data, outer) + 2  # its contents, where the SEQUENCE begins
     path = "iLL-request-extensions.[0].item"
     return Bad(data, DecodeError, at, path, ("EXTERNAL inside an EXTERNAL",))
@@ -341,26 +357,28 @@ def test_unrecognized_apdu_general_problem() -> None:
 
 def test_full_request_itself_decodes() -> None:
     """The base every malformed case is mutated from is valid."""
-    assert decode(REQUEST.bytes()) == full_apdu("ILL-Request")
-    assert REQUEST.bytes() == REQUEST_BYTES
+    assert decode(REQUEST.encoded()) == full_apdu("ILL-Request")
+    assert REQUEST.encoded() == REQUEST_BYTES
     answer = Apdu.full("ILL-Answer")
-    assert decode(answer.bytes()) == full_apdu("ILL-Answer")
+    assert decode(answer.encoded()) == full_apdu("ILL-Answer")
 
 
 # --- lenient cases that must decode -----------------------------------------------------------
 
 
 def test_empty_system_id() -> None:
-    data = REQUEST.replace("requester-id", hexb("a3 00")).bytes()
-    decoded = decode(data)
+    data = REQUEST.replace("requester-id", hexb("a3 00")).encoded()
+    decoded = request_of(data)
+    full = full_apdu("ILL-Request")
+    assert isinstance(full, ILLRequest)
     assert decoded.requester_id == models.SystemId()
-    assert decoded.responder_id == full_apdu("ILL-Request").responder_id
+    assert decoded.responder_id == full.responder_id
     assert encode(decoded) == data
 
 
 def test_capture_with_empty_system_id_and_string() -> None:
     capture = (CAPTURES / "yaz-illclient-1.ber").read_bytes()
-    decoded = decode(capture)
+    decoded = request_of(capture)
     assert decoded.requester_id == models.SystemId()
     assert decoded.transaction_id.transaction_group_qualifier == Text(b"")
     assert decoded.item_id.title == Text.of("Dune")
@@ -369,8 +387,8 @@ def test_capture_with_empty_system_id_and_string() -> None:
 
 def test_empty_general_string() -> None:
     title = make(TITLE_KEY, True, make(GENERAL_STRING, False, b""))
-    data = REQUEST.replace("item-id", item_id_with((TITLE_KEY, [title]))).bytes()
-    decoded = decode(data)
+    data = REQUEST.replace("item-id", item_id_with((TITLE_KEY, [title]))).encoded()
+    decoded = request_of(data)
     assert decoded.item_id.title == Text(b"")
     assert decoded.item_id.title.text == ""
     assert encode(decoded) == data
@@ -379,22 +397,23 @@ def test_empty_general_string() -> None:
 def test_thirteen_character_isbn() -> None:
     isbn_key = field_key("ILL-Request", "item-id", "iSBN")
     isbn = make(isbn_key, True, make(GENERAL_STRING, False, b"9780441478125"))
-    data = REQUEST.replace("item-id", item_id_with((isbn_key, [isbn]))).bytes()
-    decoded = decode(data)
+    data = REQUEST.replace("item-id", item_id_with((isbn_key, [isbn]))).encoded()
+    decoded = request_of(data)
+    assert decoded.item_id.isbn is not None
     assert decoded.item_id.isbn.text == "9780441478125"
     assert encode(decoded) == data
 
 
 def _answer_with_transaction_results(element: bytes) -> bytes:
     assert key_of(element) == field_key("ILL-Answer", "transaction-results")
-    return Apdu.full("ILL-Answer").replace("transaction-results", element).bytes()
+    return Apdu.full("ILL-Answer").replace("transaction-results", element).encoded()
 
 
 @pytest.mark.parametrize(("contents", "value"), [("63", 99), ("00", 0), ("ff", -1)])
 def test_unlisted_enumerated_value(contents: str, value: int) -> None:
     """transaction-results 99 in an ILL-Answer: kept as an unlisted member, for the rules."""
     data = _answer_with_transaction_results(hexb("9f 1f 01" + contents))
-    decoded = decode(data)
+    decoded = answer_of(data)
     results = decoded.transaction_results
     assert int(results) == value
     assert not results.listed
@@ -405,7 +424,7 @@ def test_unlisted_enumerated_value(contents: str, value: int) -> None:
 
 def test_listed_enumerated_value_in_long_form() -> None:
     data = _answer_with_transaction_results(hexb("9f 1f 03 00 00 03"))
-    results = decode(data).transaction_results
+    results = answer_of(data).transaction_results
     assert results == models.TransactionResults.UNFILLED
     assert results.listed
 
@@ -429,7 +448,7 @@ def test_huge_enumerated_raises_only_codec_error() -> None:
 
 def test_huge_integer_decodes_to_something_json_can_write() -> None:
     element = make(field_key("ILL-Request", "protocol-version-num"), False, _huge_contents(2000))
-    data = REQUEST.replace("protocol-version-num", element).bytes()
+    data = REQUEST.replace("protocol-version-num", element).encoded()
     try:
         decoded = decode(data)
     except CodecError as error:
@@ -440,8 +459,8 @@ def test_huge_integer_decodes_to_something_json_can_write() -> None:
 
 
 def test_protocol_version_zero() -> None:
-    data = REQUEST.replace("protocol-version-num", hexb("80 01 00")).bytes()
-    assert decode(data).protocol_version_num == 0
+    data = REQUEST.replace("protocol-version-num", hexb("80 01 00")).encoded()
+    assert request_of(data).protocol_version_num == 0
 
 
 @pytest.mark.parametrize("order", ["reversed", "rotated", "swapped"])
@@ -453,14 +472,14 @@ def test_fields_in_another_order(order: str) -> None:
         fields = fields[5:] + fields[:5]
     else:
         fields[0], fields[-1] = fields[-1], fields[0]
-    data = Apdu("ILL-Request", fields).bytes()
+    data = Apdu("ILL-Request", fields).encoded()
     assert data != REQUEST_BYTES
     assert decode(data) == full_apdu("ILL-Request")
 
 
 def test_fields_of_item_id_in_another_order() -> None:
     item_id = REQUEST.field("item-id")
-    data = REQUEST.replace("item-id", rebuild(item_id, children(item_id)[::-1])).bytes()
+    data = REQUEST.replace("item-id", rebuild(item_id, children(item_id)[::-1])).encoded()
     assert decode(data) == full_apdu("ILL-Request")
 
 
@@ -475,8 +494,8 @@ def test_fields_of_item_id_in_another_order() -> None:
     ],
 )
 def test_constructed_general_string(title: str) -> None:
-    data = REQUEST.replace("item-id", item_id_with((TITLE_KEY, [hexb(title)]))).bytes()
-    decoded = decode(data)
+    data = REQUEST.replace("item-id", item_id_with((TITLE_KEY, [hexb(title)]))).encoded()
+    decoded = request_of(data)
     expected = b"Du" if title.endswith("44 75") else b"Dune!!"
     assert decoded.item_id.title == Text(expected)
     assert decoded.ber == data
@@ -485,14 +504,16 @@ def test_constructed_general_string(title: str) -> None:
 def test_latin1_title() -> None:
     raw = b"Caf\xe9 cr\xe8me \xbf"
     title = make(TITLE_KEY, True, make(GENERAL_STRING, False, raw))
-    data = REQUEST.replace("item-id", item_id_with((TITLE_KEY, [title]))).bytes()
-    decoded = decode(data)
+    data = REQUEST.replace("item-id", item_id_with((TITLE_KEY, [title]))).encoded()
+    decoded = request_of(data)
+    assert decoded.item_id.title is not None
     assert decoded.item_id.title.raw == raw
     assert decoded.item_id.title.text == "Café crème ¿"
     document = to_json(decoded)
     assert document["ILL-Request"]["item-id"]["title"] == {"latin1": "Café crème ¿"}
     again = from_json(json.loads(json.dumps(document)))
     assert again == decoded
+    assert isinstance(again, ILLRequest) and again.item_id.title is not None
     assert again.item_id.title.raw == raw
     assert encode(again) == data
 
@@ -500,7 +521,7 @@ def test_latin1_title() -> None:
 def test_utf8_title_is_a_plain_json_string() -> None:
     raw = "Ünïcödé".encode()
     title = make(TITLE_KEY, True, make(GENERAL_STRING, False, raw))
-    data = REQUEST.replace("item-id", item_id_with((TITLE_KEY, [title]))).bytes()
+    data = REQUEST.replace("item-id", item_id_with((TITLE_KEY, [title]))).encoded()
     decoded = decode(data)
     assert to_json(decoded)["ILL-Request"]["item-id"]["title"] == "Ünïcödé"
     assert encode(from_json(json.loads(json.dumps(to_json(decoded))))) == data

@@ -5,16 +5,17 @@ from __future__ import annotations
 import random
 import sys
 from contextlib import nullcontext
+from types import FrameType
 from unittest import mock
 
 import pytest
 from apdu_examples import full_apdu
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from paths import SHARED_CAPTURES as CAPTURES
+from paths import CAPTURES
 
 from isoill.codec import framing, plan
-from isoill.codec.ber import MAX_TAG_OCTETS
+from isoill.codec.ber import MAX_TAG_OCTETS, read_header
 from isoill.codec.encoder import encode
 from isoill.codec.errors import ApduTooLarge, FramingError, NestingTooDeep, TooManyElements
 from isoill.codec.framing import DEFAULT_MAX_DEPTH, DEFAULT_MAX_ELEMENTS, Framer
@@ -85,7 +86,7 @@ def test_captures_back_to_back_fed_whole() -> None:
 def test_captures_back_to_back_random_chunks(seed: int) -> None:
     stream = b"".join(CAPTURE_BYTES)
     rng = random.Random(seed)
-    sizes = []
+    sizes: list[int] = []
     while sum(sizes) < len(stream):
         sizes.append(rng.choice([0, 1, 2, 3, 5, 7, 13, 64, 100, 257]))
     assert frame_in_chunks(stream, sizes) == CAPTURE_BYTES
@@ -378,8 +379,8 @@ def test_deep_nesting_does_not_recurse() -> None:
 
 
 def _stack() -> list[object]:
-    frames = []
-    frame = sys._getframe()
+    frames: list[object] = []
+    frame: FrameType | None = sys._getframe()
     while frame is not None:
         frames.append(frame)
         frame = frame.f_back
@@ -430,7 +431,6 @@ def _big_indefinite_apdu(items: int) -> bytes:
 @pytest.mark.parametrize("items", [100, 2000])
 def test_bytewise_feeding_is_linear(items: int, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = 0
-    read_header = framing.read_header
 
     def counting(buf: bytes | bytearray, pos: int) -> tuple[int, bool, int, int]:
         nonlocal calls
@@ -456,7 +456,6 @@ def test_bytewise_feeding_is_linear(items: int, monkeypatch: pytest.MonkeyPatch)
 def test_bytewise_cost_independent_of_what_came_before(monkeypatch: pytest.MonkeyPatch) -> None:
     """Reading byte n costs the same whether n is 100 or 100,000: total reads scale with size."""
     counts = []
-    read_header = framing.read_header
     for items in (500, 5000):
         calls = 0
 

@@ -21,11 +21,11 @@ from gateway_harness import (
     until,
     write_config,
 )
-from paths import SHARED_CAPTURES as CAPTURES
+from paths import CAPTURES
 
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
-from isoill.codec.models import ILLRequest, StatusOrErrorReport
+from isoill.codec.models import ILLRequest, StatusOrErrorReport, SystemId
 from isoill.codec.values import Text
 
 pytestmark = pytest.mark.asyncio
@@ -35,7 +35,7 @@ def request(number: int, responder: str = "RESPLIB") -> bytes:
     """Capture 2 (a yaz-illclient ILL-Request) with its own transaction-qualifier."""
     base = decode((CAPTURES / "yaz-illclient-2.ber").read_bytes())
     assert isinstance(base, ILLRequest)
-    responder_id = base.responder_id.model_validate(
+    responder_id = SystemId.model_validate(
         {"person-or-institution-symbol": {"institution-symbol": responder}}
     )
     tid = base.transaction_id.model_copy(

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 from gateway_harness import RecordingPeer, exchange, routes_for, start_gateway, write_config
-from paths import SHARED_CAPTURES
+from paths import CAPTURES
 
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
-from isoill.codec.models import ILLRequest, StatusOrErrorReport
+from isoill.codec.models import ILLRequest, StatusOrErrorReport, SystemId
 from isoill.codec.values import Text
 from isoill.server import Server
 from isoill.store import Stored, Write
@@ -27,9 +27,9 @@ pytestmark = pytest.mark.asyncio
 
 def request(number: int) -> bytes:
     """Capture 2 (a yaz-illclient ILL-Request to RESPLIB) with its own transaction-qualifier."""
-    base = decode((SHARED_CAPTURES / "yaz-illclient-2.ber").read_bytes())
+    base = decode((CAPTURES / "yaz-illclient-2.ber").read_bytes())
     assert isinstance(base, ILLRequest)
-    responder_id = base.responder_id.model_validate(
+    responder_id = SystemId.model_validate(
         {"person-or-institution-symbol": {"institution-symbol": "RESPLIB"}}
     )
     tid = base.transaction_id.model_copy(

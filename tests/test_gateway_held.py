@@ -20,7 +20,7 @@ from gateway_harness import (
     start_gateway,
     write_config,
 )
-from paths import SHARED_CAPTURES
+from paths import CAPTURES
 from structlog.testing import capture_logs
 
 from isoill.codec.decoder import decode
@@ -44,7 +44,7 @@ def holding_config(directory: Path, routes: dict[str, list[str]]) -> Path:
 
 def request(number: int, requester: str, responder: str = "RESPLIB") -> bytes:
     """Capture 2 (a yaz-illclient ILL-Request) from ``requester``, with its own qualifier."""
-    base = decode((SHARED_CAPTURES / "yaz-illclient-2.ber").read_bytes())
+    base = decode((CAPTURES / "yaz-illclient-2.ber").read_bytes())
     assert isinstance(base, ILLRequest)
 
     def symbol(name: str) -> SystemId:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from gateway_harness import RecordingPeer, exchange, routes_for, start_gateway, write_config
-from paths import LOCAL_CAPTURES
+from paths import CAPTURES
 from structlog.testing import capture_logs
 from test_splice import assert_cut
 
@@ -97,7 +97,7 @@ async def test_captured_request_by_default_target(
     private, open_ = peers
     routes = routes_for({"PRIVLIB": [private.address], "RESPLIB": [open_.address]})
     config = write_config(tmp_path, routes, extra=WITHHOLDING, default_target=target)
-    capture = (LOCAL_CAPTURES / "client-id.ber").read_bytes()
+    capture = (CAPTURES / "client-id.ber").read_bytes()
     assert b"Ada Lovelace" in capture
     server = await start_gateway(config)
     try:

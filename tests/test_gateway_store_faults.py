@@ -17,7 +17,9 @@ from prometheus_client import REGISTRY
 
 from isoill.codec.decoder import decode
 from isoill.codec.models import (
+    External,
     IntermediaryProblem,
+    OCLCPrismILLErrorItem,
     PrismIllErrorCode,
     StatusOrErrorReport,
     UnableToPerform,
@@ -41,7 +43,11 @@ def assert_refused_for_now(answer: bytes, fault: str) -> None:
     assert error is not None and error.unable_to_perform is UnableToPerform.RESOURCE_LIMITATION
     assert report.status_or_error_report_extensions is not None
     (extension,) = report.status_or_error_report_extensions
-    (prism,) = extension.item.encoding.single_asn1_type  # type: ignore[union-attr,misc]
+    assert isinstance(extension.item, External) and extension.item.encoding is not None
+    prisms = extension.item.encoding.single_asn1_type
+    assert isinstance(prisms, tuple)
+    (prism,) = prisms
+    assert isinstance(prism, OCLCPrismILLErrorItem)
     assert prism.prism_ill_error_code is PrismIllErrorCode.RESOURCE_LIMITATION
     assert prism.prism_ill_error_text == report.note
     assert str(report.note) == (
@@ -74,7 +80,7 @@ async def until_refused_for_now(
     server: Server, template: traffic.Template
 ) -> tuple[dict[bytes, bytes], bytes]:
     """Send APDUs until the store cannot take one: the answers to those before it, and its."""
-    answers = {}
+    answers: dict[bytes, bytes] = {}
     for serial in range(1, 1000):
         ber = template.fill(serial)
         (answer,) = await exchange(server.ports[0], [ber])

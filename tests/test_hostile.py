@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import pytest
 from apdu_examples import full_apdu
-from paths import SHARED_CAPTURES
+from paths import CAPTURES
 
 from isoill.codec import plan
 from isoill.codec.ber import encode_header
@@ -51,9 +51,9 @@ without reading, 2,000 connections."""
 CONNECTIONS = 2000
 STEP = 5.0  # bound on each exchange of a test; none takes that long unless something is wrong
 
-CAPTURE = (SHARED_CAPTURES / "yaz-illclient-2.ber").read_bytes()
+CAPTURE = (CAPTURES / "yaz-illclient-2.ber").read_bytes()
 CORPUS = [
-    *(path.read_bytes() for path in sorted(SHARED_CAPTURES.glob("*.ber"))),
+    *(path.read_bytes() for path in sorted(CAPTURES.glob("*.ber"))),
     *(encode(full_apdu(name)) for name in plan.APDUS),
 ]
 _numbers = itertools.count(1)

@@ -13,7 +13,7 @@ from types import ModuleType
 
 import pytest
 from interop.yaz import YazDecodeError, run_illclient, yaz_bench, yaz_decode, yaz_print
-from paths import LOCAL_CAPTURES, SHARED_CAPTURES
+from paths import CAPTURES
 
 # A Status-Or-Error-Report with a status report and no error report: yaz-illclient prints
 # "Ok" and exits 0. Hand-assembled from the ASN.1 module (EXPLICIT TAGS unless IMPLICIT).
@@ -80,15 +80,15 @@ REPLIES = {
 DUNE = ["-D", "ill,item-id,title=Dune"]
 
 
-def shared_capture(n: int) -> bytes:
-    return (SHARED_CAPTURES / f"yaz-illclient-{n}.ber").read_bytes()
+def numbered_capture(n: int) -> bytes:
+    return (CAPTURES / f"yaz-illclient-{n}.ber").read_bytes()
 
 
 def load_make_captures() -> ModuleType:
     """The capture script, imported by path (tests/data is not a package)."""
     if "make_captures" in sys.modules:
         return sys.modules["make_captures"]
-    path = LOCAL_CAPTURES / "make_captures.py"
+    path = CAPTURES / "make_captures.py"
     spec = importlib.util.spec_from_file_location("make_captures", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -100,9 +100,13 @@ def load_make_captures() -> ModuleType:
 # --- yazill: libyaz's decoder and encoder -------------------------------------------------
 
 
-@pytest.mark.parametrize("n", [1, 2, 3])
-def test_yaz_decodes_shared_capture_and_its_reencoding(yazill: Path, n: int) -> None:
-    data = shared_capture(n)
+def capture_files() -> list[Path]:
+    return sorted(CAPTURES.glob("*.ber"))
+
+
+@pytest.mark.parametrize("path", capture_files(), ids=lambda path: path.name)
+def test_yaz_decodes_capture_and_its_reencoding(yazill: Path, path: Path) -> None:
+    data = path.read_bytes()
     again = yaz_decode(yazill, data)
     assert again[:1] == b"\x61"  # [APPLICATION 1] ILL-Request
     assert yaz_decode(yazill, again) == again
@@ -112,7 +116,7 @@ def test_yaz_decodes_shared_capture_and_its_reencoding(yazill: Path, n: int) -> 
 
 
 def test_yaz_decodes_back_to_back_apdus(yazill: Path) -> None:
-    stream = shared_capture(1) + STATUS_REPORT_REPLY + shared_capture(2)
+    stream = numbered_capture(1) + STATUS_REPORT_REPLY + numbered_capture(2)
     assert yaz_decode(yazill, stream) == stream
     printed = yaz_print(yazill, stream)
     assert printed.count("-- APDU ") == 3
@@ -130,7 +134,7 @@ def test_hand_assembled_reply_is_accepted_by_yaz(yazill: Path, name: str) -> Non
 
 def test_yaz_rejects_truncated_apdu_and_names_offset(yazill: Path) -> None:
     with pytest.raises(YazDecodeError) as caught:
-        yaz_decode(yazill, shared_capture(2)[:50])
+        yaz_decode(yazill, numbered_capture(2)[:50])
     assert caught.value.returncode == 1
     assert "offset" in caught.value.message
     assert len(caught.value.message.splitlines()) == 1
@@ -144,7 +148,7 @@ def test_yaz_rejects_garbage_and_empty_input(yazill: Path) -> None:
 
 
 def test_yaz_bench_reports_rates(yazill: Path) -> None:
-    decodes, encodes = yaz_bench(yazill, shared_capture(3), 200)
+    decodes, encodes = yaz_bench(yazill, numbered_capture(3), 200)
     assert decodes > 0
     assert encodes > 0
 
@@ -161,9 +165,9 @@ def test_illclient_ok_with_status_report(yaz_illclient: str) -> None:
     assert "illRequest {" in run.stderr
     assert "status_report {" in run.stderr
     # The client keeps a copy of what it sent; with no clock in the request the bytes are
-    # the same as the shared capture made with this very command.
+    # the same as capture 1, made with this very command.
     assert run.saved_request == run.received
-    assert run.received == shared_capture(1)
+    assert run.received == numbered_capture(1)
 
 
 def test_illclient_ok_with_reason_no_report(yaz_illclient: str) -> None:
@@ -180,7 +184,7 @@ def test_illclient_error_report_exits_7(yaz_illclient: str) -> None:
 
 
 def test_illclient_wrong_apdu_type_exits_6(yaz_illclient: str) -> None:
-    run = run_illclient(DUNE, reply=shared_capture(1))  # an ILL-Request is no answer
+    run = run_illclient(DUNE, reply=numbered_capture(1))  # an ILL-Request is no answer
     assert run.returncode == 6
     assert run.stdout.splitlines() == ["Server returned wrong packet type: 1"]
 
@@ -209,28 +213,18 @@ def test_illclient_request_is_decoded_by_yaz(yazill: Path, yaz_illclient: str) -
 # --- tests/data/captures --------------------------------------------------------------------
 
 
-def local_capture_files() -> list[Path]:
-    return sorted(LOCAL_CAPTURES.glob("*.ber"))
-
-
-def test_local_captures_exist() -> None:
+def test_every_capture_is_made_by_the_script() -> None:
     names = {item.file for item in load_make_captures().CAPTURES}
-    assert names == {path.name for path in local_capture_files()}
-    assert len(names) >= 5
+    assert names == {path.name for path in capture_files()}
+    assert {f"yaz-illclient-{n}.ber" for n in (1, 2, 3)} < names
 
 
-@pytest.mark.parametrize("path", local_capture_files(), ids=lambda path: path.name)
-def test_yaz_decodes_local_capture(yazill: Path, path: Path) -> None:
-    data = path.read_bytes()
-    assert yaz_decode(yazill, data) == data
-
-
-def test_local_captures_are_reproducible(yaz_illclient: str) -> None:
+def test_captures_are_reproducible(yaz_illclient: str) -> None:
     make_captures = load_make_captures()
     sizes: dict[str, int] = {}
     for item in make_captures.CAPTURES:
         data = make_captures.capture(item)
-        assert data == (LOCAL_CAPTURES / item.file).read_bytes(), item.file
+        assert data == (CAPTURES / item.file).read_bytes(), item.file
         sizes[item.file] = len(data)
-    readme = (LOCAL_CAPTURES / "README.md").read_text()
+    readme = (CAPTURES / "README.md").read_text()
     assert readme == make_captures.render_readme(sizes)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from apdu_examples import full_apdu
-from paths import SHARED_CAPTURES
+from paths import CAPTURES
 
 from isoill import reports
 from isoill.asn1.ext.ipig_user_error import OID as ADDITIONAL_USER_ERROR_INFORMATION
@@ -97,7 +97,7 @@ def oclc_results(*reasons: str) -> dict[str, object]:
     return {"direct-reference": OCLC_SPECIFIC_RESULTS, "encoding": {"single-ASN1-type": syntax}}
 
 
-CAPTURE = decode((SHARED_CAPTURES / "yaz-illclient-3.ber").read_bytes())
+CAPTURE = decode((CAPTURES / "yaz-illclient-3.ber").read_bytes())
 #: A copy request OCLC takes: the capture, with copyright compliance and IFM in USD.
 REQUEST = edited(
     CAPTURE,

@@ -8,7 +8,7 @@ import pytest
 from apdu_examples import full_apdu
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from paths import LOCAL_CAPTURES, SHARED_CAPTURES
+from paths import CAPTURES
 
 from isoill import reports
 from isoill.acknowledgement import acknowledgement
@@ -22,7 +22,7 @@ from isoill.codec.splice import present_fields, without_field
 from isoill.codec.values import Text
 
 CLIENT_ID = tag_key(CONTEXT, 15)
-CAPTURES = sorted(SHARED_CAPTURES.glob("*.ber")) + sorted(LOCAL_CAPTURES.glob("*.ber"))
+CAPTURE_FILES = sorted(CAPTURES.glob("*.ber"))
 
 QUICK = settings(
     max_examples=300,
@@ -71,7 +71,7 @@ def request_variants() -> list[tuple[str, bytes]]:
     return cases
 
 
-CASES = request_variants() + [(path.name, path.read_bytes()) for path in CAPTURES]
+CASES = request_variants() + [(path.name, path.read_bytes()) for path in CAPTURE_FILES]
 
 
 def elements(body: bytes) -> list[tuple[int, int, int]]:
@@ -123,7 +123,7 @@ def test_client_id_cut_out_and_nothing_else_changed(name: str, ber: bytes) -> No
 
 
 def test_indefinite_outer_lengths_stay_indefinite() -> None:
-    ber = (SHARED_CAPTURES / "yaz-illclient-2.ber").read_bytes()
+    ber = (CAPTURES / "yaz-illclient-2.ber").read_bytes()
     assert ber.startswith(bytes.fromhex("61803080")) and ber.endswith(bytes(4))
     spliced = without_field(ber, "client-id")
     assert spliced.startswith(bytes.fromhex("61803080")) and spliced.endswith(bytes(4))
@@ -132,7 +132,7 @@ def test_indefinite_outer_lengths_stay_indefinite() -> None:
 
 def test_definite_headers_shrink_to_short_form() -> None:
     """Cutting a long client-id brings both lengths under 128: each header loses an octet."""
-    base = decode((SHARED_CAPTURES / "yaz-illclient-1.ber").read_bytes())
+    base = decode((CAPTURES / "yaz-illclient-1.ber").read_bytes())
     patron = ClientId(client_name=Text.of("P" * 40))
     ber = encode(base.model_copy(update={"client_id": patron}))
     assert ber[1] == 0x81 and ber[4] == 0x81  # 61 81 xx 30 81 xx
@@ -173,8 +173,8 @@ def test_client_id_twice_is_refused() -> None:
         without_field(twice, "client-id")
 
 
-INDEFINITE_CAPTURE = (SHARED_CAPTURES / "yaz-illclient-2.ber").read_bytes()
-DEFINITE_CAPTURE = (SHARED_CAPTURES / "yaz-illclient-1.ber").read_bytes()
+INDEFINITE_CAPTURE = (CAPTURES / "yaz-illclient-2.ber").read_bytes()
+DEFINITE_CAPTURE = (CAPTURES / "yaz-illclient-1.ber").read_bytes()
 
 
 @pytest.mark.parametrize(
@@ -195,7 +195,7 @@ def test_malformed_apdus_are_refused(data: bytes, error: type[CodecError], reaso
 
 
 def _captures() -> list[bytes]:
-    return [path.read_bytes() for path in CAPTURES]
+    return [path.read_bytes() for path in CAPTURE_FILES]
 
 
 def test_every_truncation_is_a_codec_error() -> None:
@@ -258,7 +258,7 @@ def test_corrupted_captures_raise_codec_errors_or_splice_what_decodes(
 
 
 def test_captures_are_found() -> None:
-    assert len(CAPTURES) >= 8
+    assert len(CAPTURE_FILES) >= 8
 
 
 @pytest.mark.parametrize("variant", range(3))
@@ -274,7 +274,7 @@ def test_present_fields_names_what_the_encoding_carries(name: str, variant: int)
 
 
 def test_present_fields_tells_an_acknowledgement_from_a_refusal() -> None:
-    request = decode((SHARED_CAPTURES / "yaz-illclient-2.ber").read_bytes())
+    request = decode((CAPTURES / "yaz-illclient-2.ber").read_bytes())
     now = datetime(2026, 1, 1, tzinfo=UTC)
     ack = acknowledgement(request.ber or b"", now)
     refusal = encode(reports.cannot_send_onward(request, "no route", now))
@@ -283,7 +283,7 @@ def test_present_fields_tells_an_acknowledgement_from_a_refusal() -> None:
 
 
 def test_present_fields_refuses_what_is_not_one_apdu() -> None:
-    ber = (SHARED_CAPTURES / "yaz-illclient-1.ber").read_bytes()
+    ber = (CAPTURES / "yaz-illclient-1.ber").read_bytes()
     for broken in (ber[:-1], ber + b"\x00", b"\x30\x00"):
         with pytest.raises(CodecError):
             present_fields(broken)

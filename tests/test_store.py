@@ -838,7 +838,8 @@ def test_only_held_messages_are_released_or_refused(store: Store) -> None:
     for action in held_actions(store, 999):
         with pytest.raises(KeyError, match="no message 999"):
             action()
-    for addresses in ([], OLD):
+    no_addresses: list[str] = []
+    for addresses in (no_addresses, OLD):  # none, and one address where a list belongs
         with pytest.raises(ValueError, match="addresses"):
             store.release(ids["held"], addresses, T0)
         with pytest.raises(ValueError, match="addresses"):

@@ -20,6 +20,7 @@ from isoill.store import (
     LAZY_WAIT,
     Failed,
     GroupWriter,
+    Known,
     Store,
     Stored,
     StoreError,
@@ -435,11 +436,11 @@ async def test_transactions_are_kept_in_memory(writer: Writer) -> None:
     loads: list[str] = []
     known = store.known
 
-    def counted(key: str) -> Any:
-        loads.append(key)
-        return known(key)
+    def counted(transaction_key: str) -> Known:
+        loads.append(transaction_key)
+        return known(transaction_key)
 
-    store.known = counted  # type: ignore[method-assign]
+    store.known = counted  # type: ignore[method-assign]  # counts the loads, then does them
     assert await group.transaction("tx-1") is None
     assert await group.duplicate("tx-1", "d1") is None
     stored = await group.write(

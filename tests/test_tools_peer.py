@@ -20,7 +20,7 @@ from gateway_harness import (
     until,
     write_config,
 )
-from paths import SHARED_CAPTURES as CAPTURES
+from paths import CAPTURES
 from transaction_apdus import REQUESTER, RESPONDER, apdu, party
 
 from isoill.cli import EXIT_BAD_INPUT, EXIT_USAGE

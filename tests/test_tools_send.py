@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from gateway_harness import routes_for, run_cli, start_gateway, write_config
-from paths import SHARED_CAPTURES as CAPTURES
+from paths import CAPTURES
 from structlog.testing import capture_logs
 from transaction_apdus import party
 

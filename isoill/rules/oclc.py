@@ -1,5 +1,5 @@
-"""Rules of OCLC's ISO ILL profile (Direct Request and the ILL service), as summarised in
-``docs/interop.md`` from OCLC's and IPIG's material.
+"""Rules of OCLC's ISO ILL profile (Direct Request and the ILL service), as OCLC's and the
+IPIG's published material state them.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 the ASN.1 can say (the decoder already refuses an APDU that lacks a mandatory element).
 
 Sources: the ASN.1 module's comments (``reference/asn1/ill9702.asn``), ISO 10161-1's
-parameter tables as the IPIG profile restates them, and ``docs/interop.md``.
+parameter tables as the IPIG profile restates them, and what implementers publish about
+ISO 10161 on the wire.
 """
 
 from __future__ import annotations

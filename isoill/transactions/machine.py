@@ -7,7 +7,8 @@ Status-Or-Error-Report and Damaged change no state and are allowed in every stat
 
 The standard's own tables (ISO 10161-1) were not available; every row names where it comes
 from (``Transition.source``), and docs/transactions.md says how the tables were put together
-and where they part from ``../shared/docs/interop.md``. No I/O, no clock: pure functions.
+and where they part from the outline of the standard's protocol machine they start from.
+No I/O, no clock: pure functions.
 """
 
 from __future__ import annotations
@@ -156,7 +157,7 @@ _COPY: Final = "copy-non-returnable"
 
 # --- sources ----------------------------------------------------------------------------------
 # Short names for the row sources; docs/transactions.md describes each one.
-_INTEROP = "interop.md reconstruction"
+_OUTLINE = "ISO 10161-1 Annex A outline"
 _STATES_GUIDE = "vendor guide 'Requester States: ISO 10161' (docsbay.net)"
 _VDX = "OCLC VDX/UnityUK action and status tables"
 _SHAREIT = "SHAREit guides (POWER Library, Vermont CLOVER)"
@@ -170,7 +171,7 @@ _REMINDER = "isoill: a repeated notice"
 #: Every source a row may name, with what it is; docs/transactions.md lists them.
 SOURCES: Final[Mapping[str, str]] = MappingProxyType(
     {
-        _INTEROP: "the table in ../shared/docs/interop.md, 'The protocol machine'",
+        _OUTLINE: "the states of ISO 10161-1 Annex A and the APDUs between them, reconstructed",
         _STATES_GUIDE: "an ILL vendor's list of the requester states of ISO 10161 with meanings",
         _VDX: "OCLC's VDX and UnityUK manuals: the actions each party may take, and after them",
         _SHAREIT: "Auto-Graphics SHAREit status guides of two library networks",
@@ -215,22 +216,22 @@ def _add(
 
 P = State
 # The requester: processing phase.
-_add(R, P.IDLE, "ILL-Request", None, SENDS, P.PENDING, _INTEROP, _STATES_GUIDE)
+_add(R, P.IDLE, "ILL-Request", None, SENDS, P.PENDING, _OUTLINE, _STATES_GUIDE)
 _add(R, P.PENDING, "ILL-Request", None, SENDS, P.PENDING, _FORWARDING)
 _add(R, P.PENDING, "Forward-Notification", None, RECEIVES, P.PENDING, _STATES_GUIDE)
 _add(R, P.PENDING, "ILL-Answer", _GOING_ON, RECEIVES, P.PENDING, _STATES_GUIDE)
-_add(R, P.PENDING, "ILL-Answer", "conditional", RECEIVES, P.CONDITIONAL, _INTEROP, _STATES_GUIDE)
-_add(R, P.PENDING, "ILL-Answer", _ENDING, RECEIVES, P.NOT_SUPPLIED, _INTEROP, _STATES_GUIDE)
-_add(R, P.PENDING, "Shipped", None, RECEIVES, P.SHIPPED, _INTEROP, _STATES_GUIDE)
-_add(R, P.PENDING, "Shipped", _COPY, RECEIVES, P.SHIPPED_NON_RETURNABLE, _INTEROP)
-_add(R, P.PENDING, "Cancel", None, SENDS, P.CANCEL_PENDING, _INTEROP, _STATES_GUIDE)
-_add(R, P.PENDING, "Expired", None, None, P.NOT_SUPPLIED, _INTEROP, _ILLIAD)
-_add(R, P.CONDITIONAL, "Conditional-Reply", "yes", SENDS, P.PENDING, _INTEROP, _VDX)
+_add(R, P.PENDING, "ILL-Answer", "conditional", RECEIVES, P.CONDITIONAL, _OUTLINE, _STATES_GUIDE)
+_add(R, P.PENDING, "ILL-Answer", _ENDING, RECEIVES, P.NOT_SUPPLIED, _OUTLINE, _STATES_GUIDE)
+_add(R, P.PENDING, "Shipped", None, RECEIVES, P.SHIPPED, _OUTLINE, _STATES_GUIDE)
+_add(R, P.PENDING, "Shipped", _COPY, RECEIVES, P.SHIPPED_NON_RETURNABLE, _OUTLINE)
+_add(R, P.PENDING, "Cancel", None, SENDS, P.CANCEL_PENDING, _OUTLINE, _STATES_GUIDE)
+_add(R, P.PENDING, "Expired", None, None, P.NOT_SUPPLIED, _OUTLINE, _ILLIAD)
+_add(R, P.CONDITIONAL, "Conditional-Reply", "yes", SENDS, P.PENDING, _OUTLINE, _VDX)
 _add(R, P.CONDITIONAL, "Conditional-Reply", "no", SENDS, P.NOT_SUPPLIED, _VDX)
-_add(R, P.CONDITIONAL, "Cancel", None, SENDS, P.CANCEL_PENDING, _INTEROP)
-_add(R, P.CONDITIONAL, "Expired", None, None, P.NOT_SUPPLIED, _INTEROP)
-_add(R, P.CANCEL_PENDING, "Cancel-Reply", "yes", RECEIVES, P.CANCELLED, _INTEROP, _VDX)
-_add(R, P.CANCEL_PENDING, "Cancel-Reply", "no", RECEIVES, P.PENDING, _INTEROP)
+_add(R, P.CONDITIONAL, "Cancel", None, SENDS, P.CANCEL_PENDING, _OUTLINE)
+_add(R, P.CONDITIONAL, "Expired", None, None, P.NOT_SUPPLIED, _OUTLINE)
+_add(R, P.CANCEL_PENDING, "Cancel-Reply", "yes", RECEIVES, P.CANCELLED, _OUTLINE, _VDX)
+_add(R, P.CANCEL_PENDING, "Cancel-Reply", "no", RECEIVES, P.PENDING, _OUTLINE)
 # The responder answered before the Cancel reached it: a final answer ends the transaction,
 # any other leaves the Cancel waiting for its reply.
 _add(
@@ -245,9 +246,9 @@ _add(
 _add(R, P.CANCEL_PENDING, "ILL-Answer", _ENDING, RECEIVES, P.NOT_SUPPLIED, _CROSSING)
 _add(R, P.CANCEL_PENDING, "Shipped", None, RECEIVES, P.SHIPPED, _CROSSING)
 _add(R, P.CANCEL_PENDING, "Shipped", _COPY, RECEIVES, P.SHIPPED_NON_RETURNABLE, _CROSSING)
-_add(R, P.CANCEL_PENDING, "Expired", None, None, P.NOT_SUPPLIED, _INTEROP)
+_add(R, P.CANCEL_PENDING, "Expired", None, None, P.NOT_SUPPLIED, _OUTLINE)
 # The requester: tracking phase.
-_add(R, P.SHIPPED, "Received", None, SENDS, P.RECEIVED, _INTEROP, _STATES_GUIDE)
+_add(R, P.SHIPPED, "Received", None, SENDS, P.RECEIVED, _OUTLINE, _STATES_GUIDE)
 _add(R, P.SHIPPED, "Returned", None, SENDS, P.RETURNED, _OPTIONAL)
 _add(R, P.SHIPPED, "Overdue", None, RECEIVES, P.NOT_RECEIVED_OVERDUE, _STATES_GUIDE)
 _add(R, P.SHIPPED, "Cancel-Reply", "no", RECEIVES, P.SHIPPED, _CROSSING)
@@ -255,25 +256,25 @@ _add(
     R, P.SHIPPED_NON_RETURNABLE, "Cancel-Reply", "no", RECEIVES, P.SHIPPED_NON_RETURNABLE, _CROSSING
 )
 _add(R, P.SHIPPED_NON_RETURNABLE, "Received", None, SENDS, P.RECEIVED_NON_RETURNABLE, _COPY_ENDS)
-_add(R, P.RECEIVED, "Renew", None, SENDS, P.RENEW_PENDING, _INTEROP, _STATES_GUIDE, _VDX)
-_add(R, P.RECEIVED, "Overdue", None, RECEIVES, P.OVERDUE, _INTEROP, _STATES_GUIDE)
-_add(R, P.RECEIVED, "Recall", None, RECEIVES, P.RECALL, _INTEROP, _STATES_GUIDE)
-_add(R, P.RECEIVED, "Returned", None, SENDS, P.RETURNED, _INTEROP, _VDX)
-_add(R, P.RENEW_PENDING, "Renew-Answer", ("yes", "no"), RECEIVES, P.RECEIVED, _INTEROP)
+_add(R, P.RECEIVED, "Renew", None, SENDS, P.RENEW_PENDING, _OUTLINE, _STATES_GUIDE, _VDX)
+_add(R, P.RECEIVED, "Overdue", None, RECEIVES, P.OVERDUE, _OUTLINE, _STATES_GUIDE)
+_add(R, P.RECEIVED, "Recall", None, RECEIVES, P.RECALL, _OUTLINE, _STATES_GUIDE)
+_add(R, P.RECEIVED, "Returned", None, SENDS, P.RETURNED, _OUTLINE, _VDX)
+_add(R, P.RENEW_PENDING, "Renew-Answer", ("yes", "no"), RECEIVES, P.RECEIVED, _OUTLINE)
 _add(R, P.RENEW_PENDING, "Overdue", None, RECEIVES, P.RENEW_OVERDUE, _STATES_GUIDE)
 _add(R, P.RENEW_PENDING, "Recall", None, RECEIVES, P.RECALL, _SHAREIT)
 _add(R, P.NOT_RECEIVED_OVERDUE, "Received", None, SENDS, P.OVERDUE, _STATES_GUIDE)
 _add(R, P.NOT_RECEIVED_OVERDUE, "Returned", None, SENDS, P.RETURNED, _OPTIONAL)
 _add(R, P.NOT_RECEIVED_OVERDUE, "Overdue", None, RECEIVES, P.NOT_RECEIVED_OVERDUE, _REMINDER)
-_add(R, P.OVERDUE, "Renew", None, SENDS, P.RENEW_OVERDUE, _INTEROP, _STATES_GUIDE, _SHAREIT)
-_add(R, P.OVERDUE, "Recall", None, RECEIVES, P.RECALL, _INTEROP, _SHAREIT)
-_add(R, P.OVERDUE, "Returned", None, SENDS, P.RETURNED, _INTEROP, _SHAREIT)
+_add(R, P.OVERDUE, "Renew", None, SENDS, P.RENEW_OVERDUE, _OUTLINE, _STATES_GUIDE, _SHAREIT)
+_add(R, P.OVERDUE, "Recall", None, RECEIVES, P.RECALL, _OUTLINE, _SHAREIT)
+_add(R, P.OVERDUE, "Returned", None, SENDS, P.RETURNED, _OUTLINE, _SHAREIT)
 _add(R, P.OVERDUE, "Overdue", None, RECEIVES, P.OVERDUE, _REMINDER)
 _add(R, P.RENEW_OVERDUE, "Renew-Answer", "yes", RECEIVES, P.RECEIVED, _SHAREIT)
 _add(R, P.RENEW_OVERDUE, "Renew-Answer", "no", RECEIVES, P.OVERDUE, _SHAREIT)
 _add(R, P.RENEW_OVERDUE, "Recall", None, RECEIVES, P.RECALL, _SHAREIT)
-_add(R, P.RECALL, "Returned", None, SENDS, P.RETURNED, _INTEROP, _VDX)
-_add(R, P.RETURNED, "Checked-In", None, RECEIVES, P.CHECKED_IN, _INTEROP, _VDX)
+_add(R, P.RECALL, "Returned", None, SENDS, P.RETURNED, _OUTLINE, _VDX)
+_add(R, P.RETURNED, "Checked-In", None, RECEIVES, P.CHECKED_IN, _OUTLINE, _VDX)
 _add(
     R,
     (P.RECEIVED, P.OVERDUE, P.RENEW_OVERDUE, P.RECALL),
@@ -295,19 +296,19 @@ _TRACKED: Final = (
     P.RETURNED,
     P.SHIPPED_NON_RETURNABLE,
 )
-_add(R, _TRACKED, "Lost", None, None, P.LOST, _INTEROP, _VDX, _SHAREIT)
+_add(R, _TRACKED, "Lost", None, None, P.LOST, _OUTLINE, _VDX, _SHAREIT)
 
 # The responder: processing phase. IN-PROCESS and FORWARD are the responder's states only: the
 # requester stays PENDING through will-supply, hold-placed and forwarding.
-_add(S, P.IDLE, "ILL-Request", None, RECEIVES, P.IN_PROCESS, _INTEROP, _STATES_GUIDE)
-_add(S, P.IN_PROCESS, "ILL-Answer", _GOING_ON, SENDS, P.IN_PROCESS, _INTEROP, _VDX)
-_add(S, P.IN_PROCESS, "ILL-Answer", "conditional", SENDS, P.CONDITIONAL, _INTEROP)
-_add(S, P.IN_PROCESS, "ILL-Answer", _ENDING, SENDS, P.NOT_SUPPLIED, _INTEROP)
-_add(S, P.IN_PROCESS, "Forward-Notification", None, SENDS, P.FORWARD, _INTEROP)
-_add(S, P.IN_PROCESS, "Shipped", None, SENDS, P.SHIPPED, _INTEROP)
-_add(S, P.IN_PROCESS, "Shipped", _COPY, SENDS, P.SHIPPED_NON_RETURNABLE, _INTEROP, _COPY_ENDS)
-_add(S, P.IN_PROCESS, "Cancel", None, RECEIVES, P.CANCEL_PENDING, _INTEROP)
-_add(S, P.IN_PROCESS, "Expired", None, None, P.NOT_SUPPLIED, _INTEROP, _ILLIAD)
+_add(S, P.IDLE, "ILL-Request", None, RECEIVES, P.IN_PROCESS, _OUTLINE, _STATES_GUIDE)
+_add(S, P.IN_PROCESS, "ILL-Answer", _GOING_ON, SENDS, P.IN_PROCESS, _OUTLINE, _VDX)
+_add(S, P.IN_PROCESS, "ILL-Answer", "conditional", SENDS, P.CONDITIONAL, _OUTLINE)
+_add(S, P.IN_PROCESS, "ILL-Answer", _ENDING, SENDS, P.NOT_SUPPLIED, _OUTLINE)
+_add(S, P.IN_PROCESS, "Forward-Notification", None, SENDS, P.FORWARD, _OUTLINE)
+_add(S, P.IN_PROCESS, "Shipped", None, SENDS, P.SHIPPED, _OUTLINE)
+_add(S, P.IN_PROCESS, "Shipped", _COPY, SENDS, P.SHIPPED_NON_RETURNABLE, _OUTLINE, _COPY_ENDS)
+_add(S, P.IN_PROCESS, "Cancel", None, RECEIVES, P.CANCEL_PENDING, _OUTLINE)
+_add(S, P.IN_PROCESS, "Expired", None, None, P.NOT_SUPPLIED, _OUTLINE, _ILLIAD)
 # Forwarding ends the forwarding responder's part, but the gateway keeps one responder machine
 # per transaction-id: the new responder takes over from FORWARD as if IN-PROCESS, and the
 # forwarded ILL-Request, when it passes through the gateway, starts it afresh.
@@ -319,10 +320,10 @@ _rows.extend(
 )
 _add(S, P.CONDITIONAL, "Conditional-Reply", "yes", RECEIVES, P.IN_PROCESS, _VDX)
 _add(S, P.CONDITIONAL, "Conditional-Reply", "no", RECEIVES, P.NOT_SUPPLIED, _VDX)
-_add(S, P.CONDITIONAL, "Cancel", None, RECEIVES, P.CANCEL_PENDING, _INTEROP)
-_add(S, P.CONDITIONAL, "Expired", None, None, P.NOT_SUPPLIED, _INTEROP)
-_add(S, P.CANCEL_PENDING, "Cancel-Reply", "yes", SENDS, P.CANCELLED, _INTEROP, _VDX)
-_add(S, P.CANCEL_PENDING, "Cancel-Reply", "no", SENDS, P.IN_PROCESS, _INTEROP)
+_add(S, P.CONDITIONAL, "Cancel", None, RECEIVES, P.CANCEL_PENDING, _OUTLINE)
+_add(S, P.CONDITIONAL, "Expired", None, None, P.NOT_SUPPLIED, _OUTLINE)
+_add(S, P.CANCEL_PENDING, "Cancel-Reply", "yes", SENDS, P.CANCELLED, _OUTLINE, _VDX)
+_add(S, P.CANCEL_PENDING, "Cancel-Reply", "no", SENDS, P.IN_PROCESS, _OUTLINE)
 _add(
     S,
     P.CANCEL_PENDING,
@@ -335,28 +336,28 @@ _add(
 _add(S, P.CANCEL_PENDING, "ILL-Answer", _ENDING, SENDS, P.NOT_SUPPLIED, _CROSSING)
 _add(S, P.CANCEL_PENDING, "Shipped", None, SENDS, P.SHIPPED, _CROSSING)
 _add(S, P.CANCEL_PENDING, "Shipped", _COPY, SENDS, P.SHIPPED_NON_RETURNABLE, _CROSSING)
-_add(S, P.CANCEL_PENDING, "Expired", None, None, P.NOT_SUPPLIED, _INTEROP)
+_add(S, P.CANCEL_PENDING, "Expired", None, None, P.NOT_SUPPLIED, _OUTLINE)
 # The responder: tracking phase. It has no RECEIVED: Received is optional, so the responder
 # stays SHIPPED (NOT-RECEIVED-OVERDUE likewise is the requester's state only).
 _add(S, P.SHIPPED, "Cancel-Reply", "no", SENDS, P.SHIPPED, _CROSSING)
 _add(S, P.SHIPPED_NON_RETURNABLE, "Cancel-Reply", "no", SENDS, P.SHIPPED_NON_RETURNABLE, _CROSSING)
 _add(S, P.SHIPPED, "Received", None, RECEIVES, P.SHIPPED, _STATES_GUIDE)
 _add(S, P.SHIPPED_NON_RETURNABLE, "Received", None, RECEIVES, P.SHIPPED_NON_RETURNABLE, _COPY_ENDS)
-_add(S, P.SHIPPED, "Renew", None, RECEIVES, P.RENEW_PENDING, _INTEROP, _VDX)
-_add(S, P.SHIPPED, "Overdue", None, SENDS, P.OVERDUE, _INTEROP, _VDX)
-_add(S, P.SHIPPED, "Returned", None, RECEIVES, P.RETURNED, _INTEROP)
-_add(S, P.RENEW_PENDING, "Renew-Answer", ("yes", "no"), SENDS, P.SHIPPED, _INTEROP, _VDX)
+_add(S, P.SHIPPED, "Renew", None, RECEIVES, P.RENEW_PENDING, _OUTLINE, _VDX)
+_add(S, P.SHIPPED, "Overdue", None, SENDS, P.OVERDUE, _OUTLINE, _VDX)
+_add(S, P.SHIPPED, "Returned", None, RECEIVES, P.RETURNED, _OUTLINE)
+_add(S, P.RENEW_PENDING, "Renew-Answer", ("yes", "no"), SENDS, P.SHIPPED, _OUTLINE, _VDX)
 _add(S, P.RENEW_PENDING, "Overdue", None, SENDS, P.RENEW_OVERDUE, _STATES_GUIDE)
 _add(S, P.OVERDUE, "Received", None, RECEIVES, P.OVERDUE, _STATES_GUIDE)
-_add(S, P.OVERDUE, "Renew", None, RECEIVES, P.RENEW_OVERDUE, _INTEROP, _SHAREIT)
-_add(S, P.OVERDUE, "Returned", None, RECEIVES, P.RETURNED, _INTEROP, _SHAREIT)
+_add(S, P.OVERDUE, "Renew", None, RECEIVES, P.RENEW_OVERDUE, _OUTLINE, _SHAREIT)
+_add(S, P.OVERDUE, "Returned", None, RECEIVES, P.RETURNED, _OUTLINE, _SHAREIT)
 _add(S, P.OVERDUE, "Overdue", None, SENDS, P.OVERDUE, _REMINDER)
 _add(S, P.RENEW_OVERDUE, "Renew-Answer", "yes", SENDS, P.SHIPPED, _SHAREIT)
 _add(S, P.RENEW_OVERDUE, "Renew-Answer", "no", SENDS, P.OVERDUE, _SHAREIT)
-_add(S, (P.SHIPPED, P.OVERDUE), "Recall", None, SENDS, P.RECALL, _INTEROP, _VDX)
+_add(S, (P.SHIPPED, P.OVERDUE), "Recall", None, SENDS, P.RECALL, _OUTLINE, _VDX)
 _add(S, (P.RENEW_PENDING, P.RENEW_OVERDUE), "Recall", None, SENDS, P.RECALL, _SHAREIT)
-_add(S, P.RECALL, "Returned", None, RECEIVES, P.RETURNED, _INTEROP)
-_add(S, P.RETURNED, "Checked-In", None, SENDS, P.CHECKED_IN, _INTEROP, _VDX)
+_add(S, P.RECALL, "Returned", None, RECEIVES, P.RETURNED, _OUTLINE)
+_add(S, P.RETURNED, "Checked-In", None, SENDS, P.CHECKED_IN, _OUTLINE, _VDX)
 _add(
     S,
     (P.SHIPPED, P.OVERDUE, P.RENEW_OVERDUE, P.RECALL),
@@ -374,11 +375,11 @@ _add(
     None,
     None,
     P.LOST,
-    _INTEROP,
+    _OUTLINE,
     _VDX,
     _SHAREIT,
 )
-_add(S, P.SHIPPED_NON_RETURNABLE, "Lost", None, None, P.LOST, _INTEROP)
+_add(S, P.SHIPPED_NON_RETURNABLE, "Lost", None, None, P.LOST, _OUTLINE)
 
 #: The two tables, each row once, in the order of a transaction's life.
 TABLES: Final[Mapping[Role, tuple[Transition, ...]]] = MappingProxyType(

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -207,12 +208,15 @@ class _OneShotListener(threading.Thread):
             pass
 
 
-def run_illclient(args: list[str], reply: bytes, timeout: float = 10) -> IllclientRun:
+def run_illclient(
+    args: list[str], reply: bytes, timeout: float = 10, files: Sequence[Path] = ()
+) -> IllclientRun:
     """Run ``yaz-illclient ARGS tcp:127.0.0.1:PORT`` against a loopback listener.
 
     The listener reads one complete APDU, writes ``reply`` back and closes. The client runs
-    in a fresh temporary directory (it drops a ``req.apdu`` file there), so file arguments
-    such as ``-f`` must be absolute paths.
+    in a fresh temporary directory (it drops a ``req.apdu`` file there). Each of ``files`` is
+    copied into that directory under its own name, so that ``args`` can name it as it is
+    (``-f params.txt``); any other file argument must be an absolute path.
     """
     client = shutil.which(ILLCLIENT)
     if client is None:
@@ -221,6 +225,8 @@ def run_illclient(args: list[str], reply: bytes, timeout: float = 10) -> Illclie
     listener.start()
     try:
         with tempfile.TemporaryDirectory(prefix="yaz-illclient-") as workdir:
+            for file in files:
+                shutil.copyfile(file, Path(workdir, Path(file).name))
             try:
                 done = subprocess.run(
                     [client, *args, f"tcp:127.0.0.1:{listener.port}"],

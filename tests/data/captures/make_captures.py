@@ -6,8 +6,10 @@ Run from the repository root::
     .venv/bin/python tests/data/captures/make_captures.py --check  # only compare, exit 1 on drift
 
 Each capture is the one APDU ``yaz-illclient`` wrote to a loopback listener (see
-``tests/interop/yaz.py::run_illclient``). The client puts no clock value into a request unless
-told to (its default service date is 20000101), so the output is byte for byte reproducible.
+``tests/interop/yaz.py::run_illclient``). A parameter file the client reads (``-f``) lives in
+this directory and is copied beside the client, so the recorded command is the one that ran.
+The client puts no clock value into a request unless told to (its default service date is
+20000101), so the output is byte for byte reproducible.
 """
 
 from __future__ import annotations
@@ -47,16 +49,68 @@ class Capture:
     defines: tuple[str, ...]
     """``-D`` values, in order."""
     shows: str
+    params: str | None = None
+    """A parameter file in this directory, given with ``-f`` before the ``-D`` values."""
 
     @property
     def args(self) -> list[str]:
-        return [arg for define in self.defines for arg in ("-D", define)]
+        given = ["-f", self.params] if self.params else []
+        return given + [arg for define in self.defines for arg in ("-D", define)]
+
+    @property
+    def files(self) -> list[Path]:
+        """What the client reads besides its arguments; copied beside it under the same name."""
+        return [HERE / self.params] if self.params else []
 
     def command(self) -> str:
         return f"{ILLCLIENT} {shlex.join(self.args)} tcp:127.0.0.1:PORT"
 
 
 CAPTURES: tuple[Capture, ...] = (
+    Capture(
+        "yaz-illclient-1.ber",
+        ("ill,item-id,title=Dune",),
+        "the bare request: every other value is a YAZ default, still encoded (service date "
+        "20000101, copy-non-returnable `a9 03 0a 01 02`, transaction-type simple `85 01 01`); "
+        "empty System-Ids (`a0 00` inside the transaction-id, `a3 00`, `a4 00`) and empty "
+        "qualifiers `1b 00`; definite lengths throughout (`61 62 30 60`)",
+    ),
+    Capture(
+        "yaz-illclient-2.ber",
+        (
+            "ill,transaction-id,initial-requester-id,person-or-institution-symbol,"
+            "institution=REQLIB",
+            "ill,transaction-id,transaction-group-qualifier=grp1",
+            "ill,transaction-id,transaction-qualifier=TX-0002",
+            "ill,service-date-time,this,date=20240315",
+            "ill,service-date-time,this,time=101530",
+            "ill,requester-id,person-or-institution-symbol,institution=REQLIB",
+            "ill,responder-id,person-or-institution-symbol,institution=RESPLIB",
+            "ill,ill-service-type=1",
+            "ill,client-id,client-name=Jane Patron",
+            "ill,client-id,client-identifier=P-1234",
+            "ill,item-id,author=Le Guin, Ursula K.",
+            "ill,item-id,title=The Left Hand of Darkness",
+            "ill,item-id,publisher=Ace Books",
+            "ill,item-id,publication-date=1969",
+            "ill,item-id,ISBN=9780441478125",
+            "ill,requester-note=Please send by courier",
+        ),
+        "a loan (`a9 03 0a 01 01`) with a full transaction-id, service date and time "
+        "(`80 08 ...`, `81 06 ...`), requester REQLIB and responder RESPLIB, client-id and "
+        "item-id details; requester-note `bf 2e` is a long-form tag ([46]); over 127 content "
+        "bytes, so the outer elements are indefinite (`61 80 30 80` ... `00 00 00 00`)",
+    ),
+    Capture(
+        "yaz-illclient-3.ber",
+        (),
+        "every key read from the parameter file `params-3.txt` (one `key=value` a line): a "
+        "167-byte GeneralString (long-form length `1b 81 a7`) inside the indefinite "
+        "title-of-article `af 80`; the title's UTF-8 bytes sent unchanged inside a "
+        "GeneralString (`c3 9c` for Ü); item-type other(3), place-on-hold yes(1), "
+        "retry-flag true `95 01 01`",
+        params="params-3.txt",
+    ),
     Capture(
         "copy-copyright.ber",
         (
@@ -152,6 +206,8 @@ protocol version 2, transaction-type simple(1), ill-service-type copy-non-return
 item-type monograph(1), place-on-hold according-to-responder-policy(3), empty strings
 for the transaction-id qualifiers and empty System-Ids). Note the key spelling
 `copyright-complicance`: that is what YAZ's `ill_get_ILLRequest` looks up.
+`params-3.txt` is the parameter file that one command names with `-f`; the script copies it
+into the client's working directory, so the command shown is the one that ran.
 
 | file | bytes | command (PORT = the listener's) | what it shows |
 | --- | --- | --- | --- |
@@ -164,7 +220,7 @@ def render_readme(sizes: dict[str, int]) -> str:
 
 
 def capture(item: Capture) -> bytes:
-    run = run_illclient(item.args, REPLY)
+    run = run_illclient(item.args, REPLY, files=item.files)
     if run.returncode != 0 or not run.received:
         raise SystemExit(
             f"{item.file}: {ILLCLIENT} exited {run.returncode} after sending "
