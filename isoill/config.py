@@ -142,6 +142,10 @@ class Peer(_Section):
     capture: bool = True
     """With ``[capture]`` on: record the APDUs this peer sends and those sent to it, and the
     answers to them."""
+    forward_sender_login: bool = False
+    """Deliver to this peer the Prompt-1 login the sender put in an APDU, instead of cutting
+    it out. Its password is then kept in the store with the APDU until every delivery of it
+    is done; see docs/access.md."""
     networks: tuple[IPvAnyNetwork, ...] = ()
     """With ``[access] mode = "registered"``: the source addresses (``192.0.2.7``) or
     networks (``192.0.2.0/24``) this peer connects from."""
@@ -202,7 +206,16 @@ class Access(_Section):
     from a peer's ``networks`` (and with its certificate, if it has one), must authenticate
     with Prompt-1 if the peer has credentials, and may speak only for that peer's symbols."""
     credentials: Path = Path("credentials.toml")
-    """The Prompt-1 credentials file (``isoill peers passwd``), relative to the config file."""
+    """The Prompt-1 credentials file (``isoill peers passwd``), relative to the config file;
+    read at start and again on SIGHUP (``isoill routes reload``)."""
+    login_delay: float = Field(0.5, ge=0)
+    """Seconds the answer to a failed Prompt-1 login waits; each further failure from the same
+    address (or for the same userId) doubles it, up to ``login_max_delay``."""
+    login_max_delay: float = Field(10.0, ge=0)
+    login_lockout_after: int = Field(10, ge=1)
+    """Failed logins in a row from one address (or for one userId) after which its logins
+    are refused, unchecked, for ``login_lockout`` seconds."""
+    login_lockout: float = Field(900.0, gt=0)
 
 
 class Log(_Section):
@@ -317,7 +330,7 @@ def load(path: Path) -> Config:
             "capture": capture,
             "listeners": tuple(_rebased(listener, base) for listener in config.listeners),
             "access": access,
-            "credentials": _credentials(access, peers),
+            "credentials": load_credentials(access, peers),
         }
     )
 
@@ -332,8 +345,9 @@ def _rebased(listener: Listener, base: Path) -> Listener:
     return listener.model_copy(update={"tls": tls.model_copy(update=paths)})
 
 
-def _credentials(access: Access, peers: dict[str, Peer]) -> dict[str, Credential]:
-    """The credentials file's entries, each for a configured peer, in registered mode only."""
+def load_credentials(access: Access, peers: dict[str, Peer]) -> dict[str, Credential]:
+    """The credentials file's entries, each for a configured peer, in registered mode only;
+    :class:`ConfigError` names what is wrong."""
     path = access.credentials
     try:
         credentials = credentials_file.load(path)

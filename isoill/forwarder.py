@@ -29,11 +29,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from isoill import logs, metrics, streams
+from isoill.access.identity import Identity
+from isoill.asn1.ext.prompt1 import OID as PROMPT_1
 from isoill.capture.recorder import Tap, socket_address
 from isoill.codec.decoder import decode
 from isoill.codec.errors import CodecError
 from isoill.codec.framing import Framer
-from isoill.codec.splice import present_fields
+from isoill.codec.splice import present_fields, without_extensions
 from isoill.gateway import Gateway, Origin, Outcome
 from isoill.handoff import RUN, Run
 from isoill.store import Delivery, Store
@@ -213,18 +215,29 @@ class Forwarder:
             return False
         self.gateway.unreachable.discard(delivery.address)
         now = datetime.now(UTC)
-        outcomes.append(
-            self.gateway.writer.queue(store.delivered_write(delivery.id, now), lazy=True)
-        )
+        write = store.delivered_write(delivery.id, now, self._scrubbed(delivery))
+        outcomes.append(self.gateway.writer.queue(write, lazy=True))
         peer = self.gateway.metric_peer(delivery.target_symbol)
         metrics.APDUS_OUT.labels(delivery.apdu_type, peer).inc()
         metrics.DELIVERY_LATENCY.observe((now - delivery.received_at).total_seconds())
         log.info("delivered", attempts=delivery.attempts + 1)
         if reply is not None:
-            symbols = {delivery.target_symbol} if delivery.target_symbol else set()
-            origin = Origin(delivery.address, symbols=symbols)
+            origin = self._answering(delivery)
             await self._answer(delivery, await self.gateway.receive(reply, origin))
         return True
+
+    def _answering(self, delivery: Delivery) -> Origin:
+        """Who speaks on a delivery connection: the target, by its symbol and the names its
+        route gives it; in registered mode for those alone, as a peer's own connection."""
+        symbols = set()
+        if delivery.target_symbol is not None:
+            route = self.gateway.routes.route(delivery.target_symbol)
+            names = (route.symbol, *route.aliases) if route is not None else ()
+            symbols = {name.strip().upper() for name in (delivery.target_symbol, *names)}
+        if not self.gateway.access.registered:
+            return Origin(delivery.address, symbols=symbols)
+        identity = Identity(symbols, authenticated=True)
+        return Origin(delivery.address, symbols=symbols, identity=identity)
 
     async def _answer(self, delivery: Delivery, outcome: Outcome) -> None:
         """Write the gateway's answer to the peer's own APDU (its acknowledgement or refusal)
@@ -247,6 +260,14 @@ class Forwarder:
                 return
         if outcome.close:
             self._drop(delivery.address)
+
+    def _scrubbed(self, delivery: Delivery) -> bytes | None:
+        """For a target that takes the sender's Prompt-1 login: the APDU as it is kept once
+        delivered, without it (``None``: as it is)."""
+        if not self.config.peer(delivery.target_symbol).forward_sender_login:
+            return None
+        cut = without_extensions(delivery.ber, PROMPT_1)
+        return None if cut == delivery.ber else cut
 
     async def _exchange(self, delivery: Delivery) -> bytes | None:
         """Send one APDU; return the peer's own APDU if it answered with one.

@@ -22,8 +22,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from isoill import logs, metrics, reports
-from isoill.access.identity import AccessControl, Identity, Refusal
+from isoill import logs, metrics, private, reports
+from isoill.access import parties
+from isoill.access.identity import AccessControl, Identity
+from isoill.access.parties import Refusal
 from isoill.access.prompt import extensions_of
 from isoill.acknowledgement import Party, acknowledgement
 from isoill.asn1.ext.prompt1 import OID as PROMPT_1
@@ -42,11 +44,11 @@ from isoill.codec.models import (
 )
 from isoill.codec.splice import without_extensions, without_field
 from isoill.codec.values import ApduModel
-from isoill.config import Config, Peer
+from isoill.config import Config, ConfigError, Peer
 from isoill.handoff import Handoff
 from isoill.router import APDU_FLOW, Flow, RoutingTable, select_target
 from isoill.rules.engine import Context, judge
-from isoill.store import GroupWriter, Store, StoreError, Write, fault
+from isoill.store import Forward, GroupWriter, Store, StoreError, TransactionRecord, Write, fault
 from isoill.transactions.machine import Role, States, advance, event_of, may_follow
 from isoill.transactions.tracking import NEW, TransactionLocks, dedup_key, sender_role, states_of
 
@@ -80,7 +82,8 @@ class _Incoming:
     """One decoded APDU on its way through the gateway: who sent it and where it goes."""
 
     apdu: ApduModel
-    ber: bytes
+    ber: bytes  # without the sender's Prompt-1 login
+    login_ber: bytes | None  # as received, with it: for a target that wants the sender's login
     key: str  # the whole transaction-id, see transaction_key
     now: datetime
     log: Any
@@ -88,6 +91,7 @@ class _Incoming:
     sender: str | None
     requester: str | None
     responder: str | None
+    intermediary: str | None
     target: str | None
     rule: str  # which routing rule chose the target
     addresses: tuple[str, ...]  # empty: unroutable, for the reason below
@@ -167,7 +171,14 @@ class Gateway:
         self.recorder: Recorder | None = None  # with [capture], from open() to close()
 
     async def open(self) -> None:
-        self.config.store.parent.mkdir(parents=True, exist_ok=True)
+        """Open the store (and the capture), refusing files others may read: ConfigError."""
+        private.make_directory(self.config.store.parent)
+        store = self.config.store
+        files = [store, store.with_name(store.name + "-wal"), store.with_name(store.name + "-shm")]
+        for path in [*files, self.config.access.credentials]:
+            problem = private.exposed(path)
+            if problem is not None:
+                raise ConfigError(problem)
         self._store = await self._run(
             Store,
             self.config.store,
@@ -365,23 +376,31 @@ class Gateway:
     async def _route(
         self, apdu: ApduModel, ber: bytes, origin: Origin, log: Any, now: datetime
     ) -> _Incoming:
-        """Who sent the APDU, and where it goes (see :func:`isoill.router.select_target`)."""
-        sender = self._sender(apdu)
-        initial = symbol_of(apdu.transaction_id.initial_requester_id)  # type: ignore[attr-defined]
+        """Who sent the APDU, whether it may, and where it goes (see
+        :func:`isoill.router.select_target`)."""
+        named = _named(apdu)
+        requester, responder = named.requester, named.responder
+        sender = parties.sender_of(apdu.apdu_type, named)[1]
         # First: the first APDU's credentials narrow the symbols routing goes by.
-        security = await self.access.check(apdu, origin.identity, sender, initial)
-        if origin.identity is not None:  # registered: the credentials were for the gateway
-            apdu, ber = _without_prompt1(apdu, ber)
+        host = origin.address.rsplit(":", 1)[0]
+        security = await self.access.authenticate(apdu, origin.identity, host, log)
         if sender is not None and origin.identity is None:
             origin.symbols.add(sender)
         key = transaction_key(apdu.transaction_id)  # type: ignore[attr-defined]
         metrics.APDUS_IN.labels(apdu.apdu_type, self.metric_peer(sender, origin.symbols)).inc()
-        requester = symbol_of(getattr(apdu, "requester_id", None))
-        responder = symbol_of(getattr(apdu, "responder_id", None))
         record = await self.writer.transaction(key)  # in memory, or one lookup
         known = (
             (None, None) if record is None else (record.requester_symbol, record.responder_symbol)
         )
+        if security is None and origin.identity is not None:
+            security = parties.check(
+                apdu.apdu_type,
+                named,
+                frozenset(origin.identity.peers),
+                None if record is None else _parties(record, named.initial),
+                parties.shown(key),
+                self.config.peers,
+            )
         role = sender_role(
             apdu.apdu_type, origin.symbols, known[0] or requester, known[1] or responder
         )
@@ -400,9 +419,13 @@ class Gateway:
             unroutable = f"{target} is the sender: the APDU would come back to it"
         else:
             unroutable = f"no route to {target}" if target else "no target symbol for this APDU"
+        # The sender's login is the gateway's to read, not the target's, unless it asks.
+        cut, cut_ber = _without_prompt1(apdu, ber)
+        forwarded_login = ber != cut_ber and self.config.peer(target).forward_sender_login
         return _Incoming(
-            apdu=apdu,
-            ber=ber,
+            apdu=cut,
+            ber=cut_ber,
+            login_ber=ber if forwarded_login else None,
             key=key,
             now=now,
             log=log.bind(apdu=apdu.apdu_type, transaction=key),
@@ -410,13 +433,14 @@ class Gateway:
             sender=sender,
             requester=requester,
             responder=responder,
+            intermediary=named.intermediary,
             target=target,
             rule=chosen.rule,
             addresses=tuple(str(address) for address in addresses),
             unroutable=unroutable,
             peer=self.config.peer(self.access.speaker(sender, origin.identity)),
             role=role,
-            dedup_key=dedup_key(apdu, key, ber),
+            dedup_key=dedup_key(cut, key, cut_ber),
             security=security,
         )
 
@@ -453,7 +477,8 @@ class Gateway:
         new ``states`` (``None``: unchanged), then acknowledge it."""
         apdu, log, now, target = incoming.apdu, incoming.log, incoming.now, incoming.target
         # Before anything stores the APDU for this target: the stored bytes are the ones sent.
-        ber = _for_target(incoming.ber, apdu, self.config.peer(target), log)
+        received = incoming.ber if incoming.login_ber is None else incoming.login_ber
+        ber = _for_target(received, apdu, self.config.peer(target), log)
         message: dict[str, Any] = {
             "peer": incoming.sender or incoming.origin.address,
             "apdu_type": apdu.apdu_type,
@@ -465,6 +490,7 @@ class Gateway:
             "dedup_key": incoming.dedup_key,
             "states": None if states is None else (states.requester.value, states.responder.value),
             "now": now,
+            "forward": _forward(incoming),
         }
         held = self._held_because(apdu, incoming.requester)
         try:
@@ -610,13 +636,10 @@ class Gateway:
         metrics.REJECTIONS.labels("rules").inc()
         return reports.rule_refusal(apdu, verdict.refusals, incoming.now)
 
-    def _sender(self, apdu: ApduModel) -> str | None:
+    @staticmethod
+    def _sender(apdu: ApduModel) -> str | None:
         """The sending party's symbol, where the APDU type says which party sends it."""
-        flow = APDU_FLOW[apdu.apdu_type]
-        if flow is Flow.EITHER:
-            return None
-        party = "responder_id" if flow is Flow.FROM_RESPONDER else "requester_id"
-        return symbol_of(getattr(apdu, party, None))
+        return parties.sender_of(apdu.apdu_type, _named(apdu))[1]
 
     def _malformed(self, error: CodecError, origin: Origin, log: Any, now: datetime) -> Outcome:
         origin.malformed += 1
@@ -626,6 +649,33 @@ class Gateway:
         report = encode(reports.provider_error(None, problem, str(error), now))
         close = origin.malformed >= self.config.limits.max_malformed
         return Outcome(report, close=close, done=self.config.default_peer.connection == "per-apdu")
+
+
+def _forward(incoming: _Incoming) -> Forward | None:
+    """What a Forward-Notification changes in its transaction's parties."""
+    if incoming.apdu.apdu_type != "Forward-Notification":
+        return None
+    if incoming.responder is None or incoming.intermediary is None:
+        return None
+    return Forward(incoming.responder, incoming.intermediary)
+
+
+def _named(apdu: ApduModel) -> parties.Named:
+    return parties.Named(
+        requester=symbol_of(getattr(apdu, "requester_id", None)),
+        responder=symbol_of(getattr(apdu, "responder_id", None)),
+        intermediary=symbol_of(getattr(apdu, "intermediary_id", None)),
+        initial=symbol_of(apdu.transaction_id.initial_requester_id),  # type: ignore[attr-defined]
+    )
+
+
+def _parties(record: TransactionRecord, initial: str | None) -> parties.Parties:
+    """A known transaction's parties; its requester, where none was named, the initial one."""
+    return parties.Parties(
+        record.requester_symbol or initial,
+        record.responder_symbol,
+        frozenset(record.intermediaries),
+    )
 
 
 def _other_party(known: tuple[str | None, str | None], senders: set[str]) -> str | None:

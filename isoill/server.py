@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 
-from isoill import logs, metrics, reports, streams
+from isoill import logs, metrics, private, reports, streams
 from isoill.access.identity import Identity
 from isoill.access.tls import client_certificate, server_context
 from isoill.capture.recorder import Tap, socket_address
@@ -27,7 +27,7 @@ from isoill.codec.encoder import encode
 from isoill.codec.errors import FramingError
 from isoill.codec.framing import Framer
 from isoill.codec.models import GeneralProblem
-from isoill.config import Config, Listener
+from isoill.config import Config, ConfigError, Listener, load_credentials
 from isoill.forwarder import Forwarder
 from isoill.gateway import Gateway, Origin, Outcome
 from isoill.router import RoutesError, RoutingTable
@@ -93,6 +93,13 @@ class Server:
         count = len(self.config.listeners)
         return [s.sockets[0].getsockname()[1] for s in self._servers[:count]]
 
+    def reload(self) -> bool:
+        """SIGHUP: read the routes and the credentials file again. A file that cannot be
+        used is refused with the reason, and what it would have replaced stays."""
+        routes = self.reload_routes()
+        credentials = self.reload_credentials()
+        return routes and credentials
+
     def reload_routes(self) -> bool:
         try:
             table = RoutingTable.load(self.config.routes)
@@ -103,15 +110,30 @@ class Server:
         self.log.info("routes reloaded", source=str(self.config.routes))
         return True
 
+    def reload_credentials(self) -> bool:
+        access = self.config.access
+        try:
+            problem = private.exposed(access.credentials)
+            if problem is not None:
+                raise ConfigError(problem)
+            credentials = load_credentials(access, self.config.peers)
+        except ConfigError as error:
+            self.log.error("credentials reload refused; the old ones stay", error=str(error))
+            return False
+        self.gateway.access.credentials = credentials
+        self.log.info("credentials reloaded", source=str(access.credentials))
+        return True
+
     async def run(self) -> None:
         """Serve until SIGTERM or SIGINT; SIGHUP reloads the routes."""
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self._stopping.set)
         loop.add_signal_handler(signal.SIGINT, self._stopping.set)
-        loop.add_signal_handler(signal.SIGHUP, self.reload_routes)
+        loop.add_signal_handler(signal.SIGHUP, self.reload)
         await self.start()
         pid_file = self.config.pid_file
-        pid_file.write_text(f"{os.getpid()}\n")
+        with private.open_new(pid_file) as file:
+            file.write(f"{os.getpid()}\n".encode())
         try:
             await self._stopping.wait()
             await self.stop()

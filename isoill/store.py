@@ -68,9 +68,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Concatenate, Literal, ParamSpec, TypeAlias, TypeVar
 
-from isoill import metrics
+from isoill import metrics, private
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: How long a statement waits for a lock another connection holds before it fails (``busy``).
 BUSY_TIMEOUT_SECONDS = 10.0
 
@@ -86,7 +86,7 @@ _MESSAGES_BY_TRANSACTION = (
     "CREATE INDEX IF NOT EXISTS messages_transaction ON messages (transaction_key, id)"
 )
 # The transaction's id is its rowid, aliased by an INTEGER PRIMARY KEY so that VACUUM keeps it.
-_TRANSACTIONS = """CREATE TABLE IF NOT EXISTS {name} (
+_TRANSACTIONS = """CREATE TABLE IF NOT EXISTS transactions (
         id INTEGER PRIMARY KEY,
         transaction_key TEXT NOT NULL UNIQUE,
         requester_symbol TEXT,
@@ -94,11 +94,12 @@ _TRANSACTIONS = """CREATE TABLE IF NOT EXISTS {name} (
         requester_state TEXT,
         responder_state TEXT,
         created_at INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL
+        updated_at INTEGER NOT NULL,
+        intermediaries TEXT
     )"""
 _TRANSACTION_COLUMNS = (
     "id, transaction_key, requester_symbol, responder_symbol, requester_state,"
-    " responder_state, created_at, updated_at"
+    " responder_state, created_at, updated_at, intermediaries"
 )
 
 _SCHEMA = (
@@ -125,7 +126,7 @@ _SCHEMA = (
         last_error TEXT,
         delivered_at INTEGER
     )""",
-    _TRANSACTIONS.format(name="transactions"),
+    _TRANSACTIONS,
     "CREATE INDEX IF NOT EXISTS deliveries_queue ON deliveries (state, address, id)",
     "CREATE INDEX IF NOT EXISTS deliveries_message ON deliveries (message_id, state)",
     "CREATE INDEX IF NOT EXISTS messages_state ON messages (state)",
@@ -174,7 +175,16 @@ _UPGRADE_FROM_1 = (
 _UPGRADE_FROM_2 = (
     "ALTER TABLE messages ADD COLUMN dedup_key TEXT",
     _MESSAGES_BY_TRANSACTION,
-    _TRANSACTIONS.format(name="transactions_v3"),
+    """CREATE TABLE transactions_v3 (
+        id INTEGER PRIMARY KEY,
+        transaction_key TEXT NOT NULL UNIQUE,
+        requester_symbol TEXT,
+        responder_symbol TEXT,
+        requester_state TEXT,
+        responder_state TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    )""",
     "INSERT INTO transactions_v3 (id, transaction_key, requester_symbol, responder_symbol,"
     " created_at, updated_at) SELECT rowid, transaction_key, requester_symbol,"
     " responder_symbol, coalesce((SELECT received_at FROM messages AS m"
@@ -183,7 +193,10 @@ _UPGRADE_FROM_2 = (
     "DROP TABLE transactions",
     "ALTER TABLE transactions_v3 RENAME TO transactions",
 )
-_UPGRADES = {1: _UPGRADE_FROM_1, 2: _UPGRADE_FROM_2}
+# Version 4 added the intermediaries a transaction was forwarded through (a JSON array of
+# their symbols; NULL for none).
+_UPGRADE_FROM_3 = ("ALTER TABLE transactions ADD COLUMN intermediaries TEXT",)
+_UPGRADES = {1: _UPGRADE_FROM_1, 2: _UPGRADE_FROM_2, 3: _UPGRADE_FROM_3}
 
 # The head of each address's queue: its oldest pending delivery. A GROUP BY over the pending
 # deliveries would read every one of them, a million during a long outage. Instead this walks
@@ -374,7 +387,9 @@ class TransactionRecord:
     """One transaction, keyed by its whole transaction-id (``key``); ``id`` is for operators.
 
     The states are those of the requester's and the responder's protocol machine, by name
-    (``"PENDING"``); ``None`` until the gateway tracks them.
+    (``"PENDING"``); ``None`` until the gateway tracks them. The parties are those its first
+    APDUs named; only a Forward-Notification moves the responder, and its sender is kept
+    among the ``intermediaries``.
     """
 
     id: int
@@ -385,6 +400,16 @@ class TransactionRecord:
     responder_state: str | None
     created_at: datetime
     updated_at: datetime
+    intermediaries: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Forward:
+    """What a Forward-Notification changes in its transaction: the new ``responder``, and the
+    ``intermediary`` that forwarded the request."""
+
+    responder: str
+    intermediary: str
 
 
 @dataclass(frozen=True)
@@ -498,6 +523,7 @@ def _transaction_record(row: tuple[Any, ...]) -> TransactionRecord:
         responder_state=row[5],
         created_at=_moment(row[6]),
         updated_at=_moment(row[7]),
+        intermediaries=tuple(json.loads(row[8])) if row[8] else (),
     )
 
 
@@ -525,6 +551,8 @@ class Store:
         busy_timeout: float = BUSY_TIMEOUT_SECONDS,
     ) -> None:
         self.policy = policy or RetryPolicy()
+        if str(path) != ":memory:":
+            private.touch(Path(path))  # SQLite gives -wal and -shm the same mode
         self._db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
         try:
             self._configure()
@@ -634,13 +662,15 @@ class Store:
         now: datetime,
         dedup_key: str | None = None,
         states: tuple[str, str] | None = None,
+        forward: Forward | None = None,
     ) -> Write[Stored]:
         """Store an APDU for delivery to each address. The result tells the message's id and
         the transaction as stored.
 
-        With the message, in the same SQLite transaction: the transaction's parties (a
-        ``None`` symbol leaves the known one), ``states`` (requester's, responder's) if given,
-        and ``dedup_key``, which :meth:`find_duplicate` looks up. A second message with the
+        With the message, in the same SQLite transaction: the transaction's parties (a party
+        known already stays: only ``forward``, a Forward-Notification's, moves the
+        responder), ``states`` (requester's, responder's) if given, and ``dedup_key``, which
+        :meth:`find_duplicate` looks up. A second message with the
         same ``dedup_key`` raises :class:`sqlite3.IntegrityError` and stores nothing.
         """
         _check_addresses(addresses)
@@ -669,7 +699,7 @@ class Store:
                 )
             )
             record = self._record_transaction(
-                db, transaction_key, requester_symbol, responder_symbol, states, now
+                db, transaction_key, requester_symbol, responder_symbol, states, now, forward
             )
             return Stored(message_id, record, dedup_key, held=False, deliveries=queued)
 
@@ -691,6 +721,7 @@ class Store:
         now: datetime,
         dedup_key: str | None = None,
         states: tuple[str, str] | None = None,
+        forward: Forward | None = None,
     ) -> Write[Stored]:
         """Keep an APDU for an operator to release or refuse, without deliveries yet; the rest
         is as for :meth:`accept_write`."""
@@ -710,7 +741,7 @@ class Store:
                 dedup_key,
             )
             record = self._record_transaction(
-                db, transaction_key, requester_symbol, responder_symbol, states, now
+                db, transaction_key, requester_symbol, responder_symbol, states, now, forward
             )
             return Stored(message_id, record, dedup_key, held=True)
 
@@ -834,28 +865,38 @@ class Store:
         responder_symbol: str | None,
         states: tuple[str, str] | None,
         now: datetime,
+        forward: Forward | None = None,
     ) -> TransactionRecord:
-        """Create or update a transaction; a ``None`` leaves what is known. Returns the
-        transaction as it now is."""
+        """Create or update a transaction: a party known stays (a ``None`` leaves it
+        unknown), but for the responder a ``forward`` moves; a ``None`` state leaves the
+        known one. Returns the transaction as it now is."""
         requester_state, responder_state = (None, None) if states is None else states
+        moved_to = None if forward is None else forward.responder
+        intermediary = None if forward is None else forward.intermediary
         rows = db.execute(
             "INSERT INTO transactions (transaction_key, requester_symbol, responder_symbol,"
-            " requester_state, responder_state, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (transaction_key) DO UPDATE SET"
-            " requester_symbol = coalesce(excluded.requester_symbol, requester_symbol),"
-            " responder_symbol = coalesce(excluded.responder_symbol, responder_symbol),"
+            " requester_state, responder_state, created_at, updated_at, intermediaries)"
+            " VALUES (:key, :requester, coalesce(:moved_to, :responder), :requester_state,"
+            " :responder_state, :now, :now, CASE WHEN :intermediary IS NOT NULL"
+            " THEN json_array(:intermediary) END)"
+            " ON CONFLICT (transaction_key) DO UPDATE SET"
+            " requester_symbol = coalesce(requester_symbol, excluded.requester_symbol),"
+            " responder_symbol = coalesce(:moved_to, responder_symbol, excluded.responder_symbol),"
             " requester_state = coalesce(excluded.requester_state, requester_state),"
             " responder_state = coalesce(excluded.responder_state, responder_state),"
+            " intermediaries = CASE WHEN :intermediary IS NULL THEN intermediaries"
+            " ELSE json_insert(coalesce(intermediaries, '[]'), '$[#]', :intermediary) END,"
             f" updated_at = excluded.updated_at RETURNING {_TRANSACTION_COLUMNS}",
-            (
-                transaction_key,
-                requester_symbol,
-                responder_symbol,
-                requester_state,
-                responder_state,
-                _micros(now),
-                _micros(now),
-            ),
+            {
+                "key": transaction_key,
+                "requester": requester_symbol,
+                "responder": responder_symbol,
+                "requester_state": requester_state,
+                "responder_state": responder_state,
+                "now": _micros(now),
+                "moved_to": moved_to,
+                "intermediary": intermediary,
+            },
         ).fetchall()  # all of it: a statement left unfinished would hold up the commit
         return _transaction_record(rows[0])
 
@@ -953,16 +994,31 @@ class Store:
         (micros,) = self._db.execute(_NEXT_DUE).fetchone()
         return None if micros is None else max(now, _moment(micros))
 
-    def delivered_write(self, delivery_id: int, now: datetime) -> Write[None]:
-        """The peer took the APDU: the delivery is done and the address's next one is due."""
+    def delivered_write(
+        self, delivery_id: int, now: datetime, scrubbed: bytes | None = None
+    ) -> Write[None]:
+        """The peer took the APDU: the delivery is done and the address's next one is due.
+        With ``scrubbed`` (the APDU without a secret it was kept with for this delivery), the
+        message keeps those bytes instead once none of its deliveries is pending."""
         values: dict[str, object] = {"now": _micros(now)}
-        return functools.partial(
-            self._update_pending,
-            delivery_id=delivery_id,
-            assignments="state = 'delivered', attempts = attempts + 1, next_attempt_at = NULL,"
-            " last_attempt_at = :now, delivered_at = :now",
-            values=values,
-        )
+
+        def write(db: sqlite3.Connection) -> None:
+            self._update_pending(
+                db,
+                delivery_id,
+                "state = 'delivered', attempts = attempts + 1, next_attempt_at = NULL,"
+                " last_attempt_at = :now, delivered_at = :now",
+                values,
+            )
+            if scrubbed is not None:
+                db.execute(
+                    "UPDATE messages SET ber = :ber WHERE id = (SELECT message_id FROM"
+                    " deliveries WHERE id = :id) AND NOT EXISTS (SELECT 1 FROM deliveries"
+                    " WHERE message_id = messages.id AND state = 'pending')",
+                    {"ber": scrubbed, "id": delivery_id},
+                )
+
+        return write
 
     delivered = _committed(delivered_write)
 

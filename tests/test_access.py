@@ -9,12 +9,13 @@ from ipaddress import ip_network
 from pathlib import Path
 
 import pytest
+import structlog
 from access_support import request
 from transaction_apdus import apdu as transaction_apdu
 
 from isoill.access import credentials, passwords
 from isoill.access.credentials import Credential, CredentialsError
-from isoill.access.identity import AccessControl, Identity, Refusal
+from isoill.access.identity import AccessControl, Identity
 from isoill.access.passwords import PasswordHashError
 from isoill.access.prompt import login_of
 from isoill.access.tls import ClientCertificate
@@ -154,19 +155,9 @@ def test_client_certificate_narrows_to_its_peer() -> None:
     assert access.admit(host, ClientCertificate(frozenset({"x"}), "00" * 32)) == {"PLAIN"}
 
 
-@pytest.mark.asyncio
-async def test_named_sender_must_be_the_connections_peer() -> None:
+def test_speaker_of_a_connection() -> None:
     access = AccessControl(registered({"RESPLIB": peer("192.0.2.0/24")}))
-    assert await access.check(decode(request(1, requester="X")), None, "X", "X") is None  # open
     identity = Identity({"RESPLIB"})
-    shipped = decode(transaction_apdu("Shipped", "T-1"))  # REQLIB -> RESPLIB: from RESPLIB
-    assert await access.check(shipped, identity, "RESPLIB", "REQLIB") is None
-    assert await access.check(shipped, identity, "OTHER", "REQLIB") == Refusal(
-        "responder-id OTHER is not a peer of this connection",
-        "this connection speaks for RESPLIB only",
-    )
-    message = decode(transaction_apdu("Message", "T-1"))  # either party sends it: no claim
-    assert await access.check(message, identity, None, "REQLIB") is None
     assert access.speaker("OTHER", identity) == "RESPLIB"
     assert access.speaker(None, Identity({"A", "B"})) is None
     assert access.speaker("OTHER", None) == "OTHER"
@@ -181,13 +172,15 @@ async def test_failed_login_leaves_the_connection_no_peer() -> None:
             {"REQLIB": Credential(user_id="reqlib", password_hash=hashed)},
         )
     )
+    log = structlog.get_logger()
+    assert await access.authenticate(decode(request(1)), None, "192.0.2.1", log) is None  # open
     identity = Identity({"REQLIB"})
     wrong = decode(request(1, login=("reqlib", "wrong")))
-    refusal = await access.check(wrong, identity, None, None)
+    refusal = await access.authenticate(wrong, identity, "192.0.2.1", log)
     assert refusal is not None and refusal.close
     assert identity.peers == set()
     # should the connection go on, nothing more passes
-    later = await access.check(decode(request(2)), identity, None, None)
+    later = await access.authenticate(decode(request(2)), identity, "192.0.2.1", log)
     assert later is not None and later.problem == "not authenticated"
 
 

@@ -122,6 +122,7 @@ def test_list_filters_and_json(
         "responder_state": None,
         "created_at": "2024-05-01T13:00:00+00:00",
         "updated_at": "2024-05-01T13:00:00+00:00",
+        "intermediaries": [],
         "transaction_id": {
             "initial_requester": "LND",
             "group_qualifier": "2024",
@@ -151,6 +152,7 @@ def test_show_text(db: tuple[Path, dict[str, int]], capsys: pytest.CaptureFixtur
         "requester state    SHIPPED",
         "responder          LND",
         "responder state    SHIPPED",
+        "forwarded by       -",
         "created            2024-05-01 12:00:00Z",
         "updated            2024-05-01 13:00:00Z",
     ]

@@ -8,6 +8,7 @@ import asyncio
 import sqlite3
 import threading
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -148,8 +149,8 @@ async def test_delivery_goes_on_while_outcomes_are_committed(tmp_path: Path) -> 
     recording, go_on = threading.Event(), threading.Event()
     delivered_write = store.delivered_write
 
-    def held_up(delivery_id: int, now: Any) -> Write[None]:
-        write = delivered_write(delivery_id, now)
+    def held_up(delivery_id: int, now: datetime, scrubbed: bytes | None = None) -> Write[None]:
+        write = delivered_write(delivery_id, now, scrubbed)
 
         def run(db: sqlite3.Connection) -> None:
             recording.set()

@@ -5,9 +5,9 @@ a client certificate that matches a peer's ``certificate_cn`` or ``certificate_s
 narrows them to the peers it matches, and a peer that has a certificate rule is admitted only
 with its certificate. The first APDU then narrows them by its Prompt-1 response: to the peers
 whose credentials it matches, or, when it carries none, to the peers that have no credentials.
-From then on, each APDU that names its sender (``requester-id`` of a requester's APDU, else
-its transaction-id's ``initial-requester-id``; ``responder-id`` of a responder's) must name one
-of them.
+Failed logins are throttled (:mod:`isoill.access.throttle`). From then on, each APDU must name
+one of them as its sender, and come from a party of its transaction
+(:mod:`isoill.access.parties`).
 """
 
 from __future__ import annotations
@@ -16,13 +16,17 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import Any
 
+from isoill import metrics
 from isoill.access import passwords
-from isoill.access.prompt import login_of
+from isoill.access.credentials import Credential
+from isoill.access.parties import Refusal
+from isoill.access.prompt import Login, login_of
+from isoill.access.throttle import LoginThrottle
 from isoill.access.tls import ClientCertificate
 from isoill.codec.values import ApduModel
 from isoill.config import Config, Peer
-from isoill.router import APDU_FLOW, Flow
 
 
 @dataclass
@@ -35,19 +39,18 @@ class Identity:
     """Whether the first APDU's credentials have been checked."""
 
 
-@dataclass(frozen=True)
-class Refusal:
-    """Why an APDU is refused: ``problem`` goes in the user-error-report's security-problem,
-    ``reason`` in the note; ``close`` ends the connection after the answer."""
-
-    problem: str
-    reason: str
-    close: bool = False
-
-
 class AccessControl:
     def __init__(self, config: Config) -> None:
         self.config = config
+        self.credentials: dict[str, Credential] = config.credentials
+        """The peers' Prompt-1 credentials; replaced by a reload of the credentials file."""
+        access = config.access
+        self.throttle = LoginThrottle(
+            access.login_delay,
+            access.login_max_delay,
+            access.login_lockout_after,
+            access.login_lockout,
+        )
 
     @property
     def registered(self) -> bool:
@@ -89,42 +92,27 @@ class AccessControl:
             if any(address in network for network in peer.networks)
         }
 
-    async def check(
-        self,
-        apdu: ApduModel,
-        identity: Identity | None,
-        sender: str | None,
-        initial_requester: str | None,
+    async def authenticate(
+        self, apdu: ApduModel, identity: Identity | None, host: str, log: Any
     ) -> Refusal | None:
-        """Authenticate the connection on its first APDU, then check that ``apdu`` names
-        one of its peers as sender (``sender`` as the gateway reads it). ``None``: it may go
-        on; always so in open mode (no ``identity``)."""
+        """Authenticate the connection on its first APDU (its Prompt-1 login, if its peers
+        have credentials); ``None``: it may go on; always so in open mode (no ``identity``)."""
         if identity is None:
             return None
         if not identity.authenticated:
             identity.authenticated = True
-            refusal = await self._authenticate(apdu, identity)
+            refusal = await self._authenticate(apdu, identity, host, log)
             if refusal is not None:
                 identity.peers.clear()
                 return refusal
         if not identity.peers:  # failed to authenticate, and the answer did not close it
             return Refusal("not authenticated", "this connection speaks for no peer", close=True)
-        flow = APDU_FLOW[apdu.apdu_type]
-        if flow is Flow.FROM_RESPONDER:
-            element, named = "responder-id", sender
-        elif sender is not None:
-            element, named = "requester-id", sender
-        else:
-            element, named = "initial-requester-id", initial_requester
-        if flow is Flow.EITHER or named is None or named in identity.peers:
-            return None
-        return Refusal(
-            f"{element} {named} is not a peer of this connection",
-            f"this connection speaks for {_listed(identity.peers)} only",
-        )
+        return None
 
-    async def _authenticate(self, apdu: ApduModel, identity: Identity) -> Refusal | None:
-        credentials = self.config.credentials
+    async def _authenticate(
+        self, apdu: ApduModel, identity: Identity, host: str, log: Any
+    ) -> Refusal | None:
+        credentials = self.credentials
         needing = {symbol for symbol in identity.peers if symbol in credentials}
         if not needing:
             return None
@@ -140,18 +128,43 @@ class AccessControl:
                 close=True,
             )
         candidates = [s for s in sorted(needing) if credentials[s].user_id == login.user_id]
-        hashes = [credentials[symbol].password_hash for symbol in candidates]
-        # scrypt takes tens of milliseconds by design: off the event loop
-        matches = await asyncio.to_thread(_verified, login.password, hashes)
-        accepted = {symbol for symbol, match in zip(candidates, matches, strict=True) if match}
-        if not accepted:
+        # A userId is throttled only where it could log in: another peer's failures with
+        # it cannot lock its owner out.
+        keys = [f"address {host}", *([f"userId {login.user_id}"] if candidates else [])]
+        now = asyncio.get_running_loop().time()
+        locked = self.throttle.locked(keys, now)
+        if locked is not None:
+            metrics.REJECTIONS.labels("login-locked").inc()
+            log.warning("login refused: too many failures", user_id=login.user_id, key=locked)
             return Refusal(
-                "Prompt-1 credentials not accepted",
-                f"userId {login.user_id!r} and this password are not a peer's; closing",
+                "Prompt-1 login refused for now",
+                f"too many failed logins ({locked}); try again later",
                 close=True,
             )
-        identity.peers &= accepted
-        return None
+        accepted = await self._verified(login, credentials, candidates)
+        if accepted:
+            self.throttle.succeeded(keys)
+            identity.peers &= accepted
+            return None
+        delay = self.throttle.failed(keys, now)
+        metrics.REJECTIONS.labels("login-failed").inc()
+        log.warning("login failed", user_id=login.user_id, delay=round(delay, 3))
+        await asyncio.sleep(delay)  # the answer waits: guessing is slow
+        return Refusal(
+            "Prompt-1 credentials not accepted",
+            f"userId {login.user_id!r} and this password are not a peer's; closing",
+            close=True,
+        )
+
+    @staticmethod
+    async def _verified(
+        login: Login, credentials: dict[str, Credential], candidates: list[str]
+    ) -> set[str]:
+        """The candidates whose password the login has; scrypt takes tens of milliseconds
+        by design, so off the event loop."""
+        hashes = [credentials[symbol].password_hash for symbol in candidates]
+        matches = await asyncio.to_thread(_verified, login.password, hashes)
+        return {symbol for symbol, match in zip(candidates, matches, strict=True) if match}
 
 
 def _verified(password: bytes, hashes: Iterable[str]) -> list[bool]:
@@ -176,7 +189,3 @@ def _address(host: str) -> IPv4Address | IPv6Address | None:
     if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
     return address
-
-
-def _listed(symbols: Iterable[str]) -> str:
-    return ", ".join(sorted(symbols)) or "no peer"

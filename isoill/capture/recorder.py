@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 
 import dpkt
 
-from isoill import logs
+from isoill import logs, private
 
 FORMS = ("pcapng", "pcap")
 SEGMENT_SIZE = 65000  # payload bytes a segment: fits an IPv4 packet's 16-bit length
@@ -82,17 +82,18 @@ class Recorder:
     @classmethod
     def open(cls, directory: Path, form: str = "pcapng") -> Recorder:
         """A new file ``isoill-YYYYmmddTHHMMSSZ.pcapng`` (``-1``, ``-2``... after it if that
-        name is taken) in ``directory``, created if need be. If it cannot be created, the
-        failure is logged and the recorder records nothing."""
+        name is taken) in ``directory``, created if need be; both readable by the daemon's
+        user alone (:mod:`isoill.private`). If it cannot be created, the failure is logged and
+        the recorder records nothing."""
         if form not in FORMS:
             raise ValueError(f"unknown capture format {form!r} (known: {', '.join(FORMS)})")
         stem = f"isoill-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
         path = directory / f"{stem}.{form}"
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            private.make_directory(directory)
             for number in count(1):
                 try:
-                    file = path.open("xb")
+                    file = private.open_new(path, exclusive=True)
                     break
                 except FileExistsError:
                     path = directory / f"{stem}-{number}.{form}"

@@ -1,5 +1,6 @@
 """``isoill routes check FILE``: validate a routes file and show its routes, like ``nginx -t``;
-``isoill routes reload``: check, then have the running daemon swap its table (SIGHUP)."""
+``isoill routes reload``: check the routes and the credentials file, then have the running
+daemon read both again (SIGHUP)."""
 
 from __future__ import annotations
 
@@ -73,7 +74,9 @@ def _reload(args: argparse.Namespace) -> None:
     except (OSError, ValueError) as error:
         raise BadInput(f"no running daemon found through {pid_file}: {error}") from None
     sys.stdout.write(
-        f"routes {config.routes}: ok, {len(table.routes)} peers; reload sent to pid {pid}\n"
+        f"routes {config.routes}: ok, {len(table.routes)} peers; credentials"
+        f" {config.access.credentials}: ok, {len(config.credentials)} entries;"
+        f" reload sent to pid {pid}\n"
     )
 
 

@@ -170,6 +170,7 @@ def _summary(record: TransactionRecord) -> str:
         ("requester state", record.requester_state or "(not tracked)"),
         ("responder", record.responder_symbol or "(unknown)"),
         ("responder state", record.responder_state or "(not tracked)"),
+        ("forwarded by", ", ".join(record.intermediaries) or "-"),
         ("created", when(record.created_at)),
         ("updated", when(record.updated_at)),
     ]
