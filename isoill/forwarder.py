@@ -199,7 +199,8 @@ class Forwarder:
         store = self.gateway.db
         log = self.log.bind(address=delivery.address, id=delivery.message_id)
         try:
-            reply = await self._exchange(delivery)
+            scrubbed = self._scrubbed(delivery)
+            reply = await self._exchange(delivery, scrubbed or delivery.ber)
         except (DeliveryError, CodecError, OSError, TimeoutError) as error:
             self._drop(delivery.address)
             if isinstance(error, OSError | TimeoutError):  # not a refusal: nobody answered
@@ -215,7 +216,7 @@ class Forwarder:
             return False
         self.gateway.unreachable.discard(delivery.address)
         now = datetime.now(UTC)
-        write = store.delivered_write(delivery.id, now, self._scrubbed(delivery))
+        write = store.delivered_write(delivery.id, now, scrubbed)
         outcomes.append(self.gateway.writer.queue(write, lazy=True))
         peer = self.gateway.metric_peer(delivery.target_symbol)
         metrics.APDUS_OUT.labels(delivery.apdu_type, peer).inc()
@@ -269,22 +270,23 @@ class Forwarder:
         cut = without_extensions(delivery.ber, PROMPT_1)
         return None if cut == delivery.ber else cut
 
-    async def _exchange(self, delivery: Delivery) -> bytes | None:
-        """Send one APDU; return the peer's own APDU if it answered with one.
+    async def _exchange(self, delivery: Delivery, recorded: bytes) -> bytes | None:
+        """Send one APDU; return the peer's own APDU if it answered with one. The capture
+        records it as ``recorded``: without a login it carries.
 
         A kept connection the peer has closed since is not an attempt: it is dropped and the
         APDU sent again on a fresh one.
         """
         reused = delivery.address in self._streams
         try:
-            return await self._send_once(delivery)
+            return await self._send_once(delivery, recorded)
         except OSError:
             if not reused:
                 raise
             self._drop(delivery.address)
-            return await self._send_once(delivery)
+            return await self._send_once(delivery, recorded)
 
-    async def _send_once(self, delivery: Delivery) -> bytes | None:
+    async def _send_once(self, delivery: Delivery, recorded: bytes) -> bytes | None:
         settings = self.config.delivery
         peer = self.config.peer(delivery.target_symbol)
         target = delivery.target_symbol or delivery.address
@@ -292,7 +294,7 @@ class Forwarder:
         tap = self._taps[delivery.address]
         if peer.capture:
             comment = f"isoill -> {target} {delivery.apdu_type}"
-            tap.apdu(True, delivery.ber, time.time(), comment)
+            tap.apdu(True, recorded, time.time(), comment)
         writer.write(delivery.ber)
         await writer.drain()
         if not peer.expects_reply:

@@ -96,6 +96,7 @@ class _Incoming:
     rule: str  # which routing rule chose the target
     addresses: tuple[str, ...]  # empty: unroutable, for the reason below
     unroutable: str
+    speaker: str | None  # whose settings apply (see AccessControl.speaker)
     peer: Peer  # the sender's settings
     role: Role | None  # the sender's role in the transaction
     dedup_key: str
@@ -105,6 +106,12 @@ class _Incoming:
     def done(self) -> bool:
         """Whether the sender expects the connection closed once it has its answer."""
         return self.peer.connection == "per-apdu"
+
+    @property
+    def kept_as(self) -> str:
+        """Whom the store names as the APDU's sender: its sender, else the one peer its
+        connection speaks for in registered mode, else the connection's address."""
+        return self.speaker or self.origin.address
 
 
 @dataclass(frozen=True)
@@ -351,7 +358,7 @@ class Gateway:
         goes out even if the store cannot take it now: the sender learns of it either way."""
         try:
             write = self.db.record_refused_write(
-                peer=incoming.sender or incoming.origin.address,
+                peer=incoming.kept_as,
                 apdu_type=incoming.apdu.apdu_type,
                 transaction_key=incoming.key,
                 target_symbol=incoming.target,
@@ -419,6 +426,7 @@ class Gateway:
             unroutable = f"{target} is the sender: the APDU would come back to it"
         else:
             unroutable = f"no route to {target}" if target else "no target symbol for this APDU"
+        speaker = self.access.speaker(sender, origin.identity)
         # The sender's login is the gateway's to read, not the target's, unless it asks.
         cut, cut_ber = _without_prompt1(apdu, ber)
         forwarded_login = ber != cut_ber and self.config.peer(target).forward_sender_login
@@ -438,7 +446,8 @@ class Gateway:
             rule=chosen.rule,
             addresses=tuple(str(address) for address in addresses),
             unroutable=unroutable,
-            peer=self.config.peer(self.access.speaker(sender, origin.identity)),
+            speaker=speaker,
+            peer=self.config.peer(speaker),
             role=role,
             dedup_key=dedup_key(cut, key, cut_ber),
             security=security,
@@ -447,7 +456,7 @@ class Gateway:
     async def _unroutable(self, incoming: _Incoming) -> StatusOrErrorReport:
         """Keep an APDU that has nowhere to go for operators to see, and say so."""
         write = self.db.accept_unroutable_write(
-            peer=incoming.sender or incoming.origin.address,
+            peer=incoming.kept_as,
             apdu_type=incoming.apdu.apdu_type,
             transaction_key=incoming.key,
             ber=incoming.ber,
@@ -480,7 +489,7 @@ class Gateway:
         received = incoming.ber if incoming.login_ber is None else incoming.login_ber
         ber = _for_target(received, apdu, self.config.peer(target), log)
         message: dict[str, Any] = {
-            "peer": incoming.sender or incoming.origin.address,
+            "peer": incoming.kept_as,
             "apdu_type": apdu.apdu_type,
             "transaction_key": incoming.key,
             "target_symbol": target,

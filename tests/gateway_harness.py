@@ -6,16 +6,38 @@ Everything runs in the test's event loop on loopback; nothing is mocked.
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+import structlog
+
+from isoill import logs
 from isoill.acknowledgement import acknowledgement
 from isoill.cli import main
 from isoill.codec.framing import Framer
 from isoill.config import load as load_config
 from isoill.server import Server
+
+
+@contextmanager
+def json_logs(level: str = "info") -> Iterator[None]:
+    """The daemon's JSON log lines on stderr, as ``isoill serve`` writes them. (Enter it in
+    the test itself: stderr is captured anew for the test's call.)"""
+    logs.configure("json", level)
+    try:
+        yield
+    finally:
+        structlog.reset_defaults()
+
+
+def log_lines(capsys: pytest.CaptureFixture[str], event: str) -> list[dict[str, str]]:
+    lines = (line for line in capsys.readouterr().err.splitlines() if line.startswith("{"))
+    return [entry for entry in map(json.loads, lines) if entry["event"] == event]
 
 
 class RecordingPeer:
@@ -72,6 +94,46 @@ class RecordingPeer:
             writer.close()
 
 
+class AnsweringTarget:
+    """A target that answers the first APDU delivered to it with ``answer``, an APDU of its
+    own, and keeps what the gateway writes back."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.answer = answer
+        self.delivered: list[bytes] = []
+        self.replies: list[bytes] = []
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> AnsweringTarget:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self
+
+    @property
+    def address(self) -> str:
+        assert self._server is not None
+        return f"127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    async def stop(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        framer = Framer()
+        try:
+            while data := await reader.read(65536):
+                framer.feed(data)
+                while (ber := framer.next_apdu()) is not None:
+                    if self.delivered and len(self.replies) < len(self.delivered):
+                        self.replies.append(ber)
+                        continue
+                    self.delivered.append(ber)
+                    writer.write(self.answer)
+                    await writer.drain()
+        finally:
+            writer.close()
+
+
 def write_config(
     directory: Path, routes: str, *, extra: str = "", default_target: str | None = None
 ) -> Path:
@@ -103,14 +165,16 @@ level = "info"
     return path
 
 
-async def spawn_daemon(config_path: Path) -> asyncio.subprocess.Process:
-    """``isoill serve`` as a separate process, its log lines (JSON) on a pipe."""
+async def spawn_daemon(config_path: Path, umask: int = -1) -> asyncio.subprocess.Process:
+    """``isoill serve`` as a separate process, its log lines (JSON) on a pipe; with its own
+    ``umask`` if one is given."""
     return await asyncio.create_subprocess_exec(
         str(Path(sys.executable).with_name("isoill")),
         "serve",
         "--config",
         str(config_path),
         stderr=asyncio.subprocess.PIPE,
+        umask=umask,
     )
 
 
@@ -136,9 +200,13 @@ def routes_for(peers: dict[str, list[str]]) -> str:
     )
 
 
-async def exchange(port: int, apdus: list[bytes], timeout: float = 10.0) -> list[bytes]:
-    """Send APDUs lock-step on one connection; return the gateway's answer to each."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+async def exchange(
+    port: int, apdus: list[bytes], timeout: float = 10.0, source: str | None = None
+) -> list[bytes]:
+    """Send APDUs lock-step on one connection (from the loopback address ``source``, if
+    given: 127.0.0.2, say); return the gateway's answer to each."""
+    local = None if source is None else (source, 0)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=local)
     answers = []
     framer = Framer()
     try:

@@ -40,7 +40,7 @@ def test_passwd_from_stdin_writes_a_hash_only(
     file = tmp_path / "credentials.toml"
     assert out == (
         f"REQLIB: Prompt-1 userId 'REQLIB' and password set in {file};"
-        " the daemon reads it when it starts\n"
+        " the daemon reads it at start and on SIGHUP (isoill routes reload)\n"
     )
     assert "s3cret" not in file.read_text()
     assert stat.S_IMODE(file.stat().st_mode) == 0o600

@@ -1,6 +1,7 @@
-"""Prompt-1 credentials are the gateway's alone, end to end: the daemon in this process, in
-``[access] mode = "registered"``, cuts them out of the APDU once it has read the login, so
-no password reaches the target, the store or the capture."""
+"""Prompt-1 credentials are the gateway's alone, end to end: the daemon in this process cuts
+them out of the APDU (in ``[access] mode = "registered"`` once it has read the login, and in
+open mode too), so no password reaches the target, the store or the capture; unless the
+target asks for the sender's login (``forward_sender_login``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from access_support import request
-from gateway_harness import RecordingPeer
+from gateway_harness import RecordingPeer, json_logs, routes_for, start_gateway, until, write_config
 from test_gateway_access import (
     PASSWORD,
     acknowledged,
@@ -29,6 +30,7 @@ from isoill.codec.encoder import encode
 from isoill.codec.jsonform import from_json, to_json
 from isoill.codec.models import External, ILLRequest
 from isoill.codec.splice import without_extensions
+from isoill.server import Server
 
 pytestmark = pytest.mark.asyncio
 
@@ -142,3 +144,51 @@ async def test_yaz_illclient_password_stays_with_the_gateway(
     assert [state for state, _ in stored(tmp_path)] == ["accepted", "refused"]
     assert without_extensions(sent, PROMPT_1) in captured(tmp_path)
     assert_nowhere(tmp_path, [PASSWORD, WRONG])
+
+
+async def open_gateway(directory: Path, peer: RecordingPeer, target: str = "") -> Server:
+    """An open-mode gateway routing RESPLIB to ``peer``, recording a capture."""
+    routes = routes_for({"RESPLIB": [peer.address]})
+    return await start_gateway(write_config(directory, routes, extra=CAPTURE + target))
+
+
+async def test_open_mode_keeps_no_login(
+    tmp_path: Path, peer: RecordingPeer, yaz_illclient: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In open mode too the sender's login is cut out: neither the store, the capture, the
+    target's bytes nor a debug log line holds the password."""
+    with json_logs("debug"):
+        server = await open_gateway(tmp_path, peer)
+        try:
+            login = ("-o", "-u", "reqlib", "-p", PASSWORD)
+            assert await illclient(yaz_illclient, server.ports[0], tmp_path, *login) == (0, "Ok")
+            (received,) = await peer.wait_for(1)
+        finally:
+            await server.stop()
+    sent = (tmp_path / "req.apdu").read_bytes()
+    assert PASSWORD.encode() in sent
+    assert received == without_extensions(sent, PROMPT_1) != sent
+    assert_nowhere(tmp_path, [PASSWORD])
+    log = capsys.readouterr().err
+    assert '"level": "debug"' in log and '"event": "accepted"' in log
+    assert PASSWORD not in log
+
+
+async def test_a_target_that_takes_the_senders_login(
+    tmp_path: Path, peer: RecordingPeer, yaz_illclient: str
+) -> None:
+    """``forward_sender_login``: the target gets the APDU with the sender's login, which the
+    store keeps until the APDU is delivered, and no longer."""
+    opt_in = "[peers.RESPLIB]\nforward_sender_login = true\n"
+    server = await open_gateway(tmp_path, peer, opt_in)
+    try:
+        login = ("-o", "-u", "reqlib", "-p", PASSWORD)
+        assert await illclient(yaz_illclient, server.ports[0], tmp_path, *login) == (0, "Ok")
+        (received,) = await peer.wait_for(1)
+        sent = (tmp_path / "req.apdu").read_bytes()
+        assert received == sent
+        cut = without_extensions(sent, PROMPT_1)
+        await until(lambda: stored(tmp_path) == [("accepted", cut)])  # the delivery committed
+    finally:
+        await server.stop()
+    assert_nowhere(tmp_path, [PASSWORD])  # the capture records the APDU without it, too

@@ -5,20 +5,24 @@ connections whose senders are not configured."""
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
-import structlog
-from gateway_harness import RecordingPeer, exchange, routes_for, start_gateway, write_config
+from gateway_harness import (
+    AnsweringTarget,
+    RecordingPeer,
+    exchange,
+    json_logs,
+    log_lines,
+    routes_for,
+    start_gateway,
+    write_config,
+)
 from prometheus_client import REGISTRY
 from transaction_apdus import REQUESTER, RESPONDER, apdu
 
-from isoill import logs
 from isoill.codec.decoder import decode
-from isoill.codec.framing import Framer
 from isoill.codec.models import StatusOrErrorReport, TransactionIdProblem, UnableToPerform
 from isoill.codec.values import ApduModel
 from isoill.forwarder import Forwarder
@@ -44,22 +48,6 @@ def report(answer: bytes) -> StatusOrErrorReport:
 
 def acknowledged(answer: bytes) -> bool:
     return report(answer).error_report is None
-
-
-@contextmanager
-def json_logs() -> Iterator[None]:
-    """The daemon's JSON log lines on stderr, as ``isoill serve`` writes them. (Configured in
-    the test itself: stderr is captured anew for its call.)"""
-    logs.configure("json", "info")
-    try:
-        yield
-    finally:
-        structlog.reset_defaults()
-
-
-def log_lines(capsys: pytest.CaptureFixture[str], event: str) -> list[dict[str, str]]:
-    lines = (line for line in capsys.readouterr().err.splitlines() if line.startswith("{"))
-    return [entry for entry in map(json.loads, lines) if entry["event"] == event]
 
 
 def buggy(qualifier: str) -> Profile:
@@ -156,46 +144,6 @@ async def deliver_after_the_bug(server: Server, peer: RecordingPeer, bugs: list[
     finally:
         await server.stop()
         await peer.stop()
-
-
-class AnsweringTarget:
-    """A target that answers the first APDU delivered to it with ``answer``, an APDU of its
-    own, and keeps what the gateway writes back."""
-
-    def __init__(self, answer: bytes) -> None:
-        self.answer = answer
-        self.delivered: list[bytes] = []
-        self.replies: list[bytes] = []
-        self._server: asyncio.Server | None = None
-
-    async def start(self) -> AnsweringTarget:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return self
-
-    @property
-    def address(self) -> str:
-        assert self._server is not None
-        return f"127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
-
-    async def stop(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        framer = Framer()
-        try:
-            while data := await reader.read(65536):
-                framer.feed(data)
-                while (ber := framer.next_apdu()) is not None:
-                    if self.delivered and len(self.replies) < len(self.delivered):
-                        self.replies.append(ber)
-                        continue
-                    self.delivered.append(ber)
-                    writer.write(self.answer)
-                    await writer.drain()
-        finally:
-            writer.close()
 
 
 async def test_a_target_reads_the_refusal_of_its_own_apdu(tmp_path: Path) -> None:

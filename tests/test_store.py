@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -24,6 +25,7 @@ from isoill.store import (
     _NEXT_DUE,
     GATEWAY_PEER,
     SCHEMA_VERSION,
+    Forward,
     Notice,
     RetryPolicy,
     Store,
@@ -349,6 +351,99 @@ def test_failed_upgrade_leaves_version_2_as_it_was(db_path: Path) -> None:
         ]
     finally:
         raw.close()
+
+
+# Version 3's tables, as that version created them (its indexes are today's).
+V3_SCHEMA = """
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, peer TEXT NOT NULL,
+    apdu_type TEXT NOT NULL, transaction_key TEXT, target_symbol TEXT, ber BLOB NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('accepted', 'unroutable', 'held', 'refused')),
+    reason TEXT, dedup_key TEXT
+);
+CREATE TABLE deliveries (
+    id INTEGER PRIMARY KEY, message_id INTEGER NOT NULL REFERENCES messages (id),
+    address TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER, last_attempt_at INTEGER,
+    last_error TEXT, delivered_at INTEGER
+);
+CREATE TABLE transactions (
+    id INTEGER PRIMARY KEY, transaction_key TEXT NOT NULL UNIQUE, requester_symbol TEXT,
+    responder_symbol TEXT, requester_state TEXT, responder_state TEXT,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+);
+PRAGMA user_version = 3;
+"""
+
+
+def test_version_3_database_is_upgraded_keeping_its_rows(db_path: Path) -> None:
+    raw = sqlite3.connect(db_path)
+    raw.executescript(
+        V3_SCHEMA
+        + f"""
+        INSERT INTO messages VALUES
+            (1, {T0_MICROS}, 'BRW', 'ill-request', 'tx-1', 'LND', x'{BER.hex()}', 'accepted',
+             NULL, 'd-1');
+        INSERT INTO deliveries (id, message_id, address, state, next_attempt_at)
+            VALUES (1, 1, '{OLD}', 'pending', {T0_MICROS});
+        INSERT INTO transactions VALUES
+            (7, 'tx-1', 'BRW', 'LND', 'PENDING', 'IN-PROCESS', {T0_MICROS}, {T0_MICROS});
+        """
+    )
+    raw.close()
+    store = Store(db_path)
+    try:
+        old = TransactionRecord(7, "tx-1", "BRW", "LND", "PENDING", "IN-PROCESS", T0, T0)
+        assert store.transaction("tx-1") == old
+        assert store.find_duplicate("d-1") == 1
+        [delivery] = store.due(T0)
+        assert (delivery.message_id, delivery.ber) == (1, BER)
+        forwarded = store.accept(
+            peer="LND",
+            apdu_type="Forward-Notification",
+            transaction_key="tx-1",
+            target_symbol="BRW",
+            ber=BER,
+            addresses=[NEW],
+            requester_symbol="BRW",
+            responder_symbol="NEXT",
+            now=T0,
+            forward=Forward(responder="NEXT", intermediary="LND"),
+        )
+        assert forwarded.transaction == replace(
+            old, responder_symbol="NEXT", intermediaries=("LND",)
+        )
+    finally:
+        store.close()
+    raw = sqlite3.connect(db_path)
+    try:
+        assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    finally:
+        raw.close()
+
+
+def test_parties_stay_and_only_a_forward_moves_the_responder(store: Store) -> None:
+    accept(store, requester="BRW", responder="LND")
+    accept(store, requester="OTHER", responder="ELSE")  # a later APDU naming others
+    assert store.counterpart("tx-1") == ("BRW", "LND")
+    for intermediary, responder in (("LND", "NEXT"), ("NEXT", "LAST")):
+        store.accept(
+            peer=intermediary,
+            apdu_type="Forward-Notification",
+            transaction_key="tx-1",
+            target_symbol="BRW",
+            ber=BER,
+            addresses=[OLD],
+            requester_symbol="BRW",
+            responder_symbol=responder,
+            now=T0,
+            forward=Forward(responder=responder, intermediary=intermediary),
+        )
+    record = store.transaction("tx-1")
+    assert record is not None
+    assert (record.requester_symbol, record.responder_symbol) == ("BRW", "LAST")
+    assert record.intermediaries == ("LND", "NEXT")
 
 
 def test_naive_time_is_refused(store: Store) -> None:

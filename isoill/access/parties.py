@@ -123,13 +123,15 @@ def _either(
     ids = (("requester-id", named.requester), ("responder-id", named.responder))
     if parties is None:
         given = [(element, symbol) for element, symbol in ids if symbol is not None]
-        if given and all(symbol not in peers for _, symbol in given):
-            listed = " nor ".join(f"{element} {symbol}" for element, symbol in given)
-            return Refusal(
-                f"{'neither ' if len(given) > 1 else ''}{listed} is a peer of this connection",
-                f"this connection speaks for {_listed(peers)} only",
-            )
-        return None
+        if not given or any(symbol in peers for _, symbol in given):
+            return None
+        if len(given) == 1:
+            return _not_ours(*given[0], peers)
+        listed = " nor ".join(f"{element} {symbol}" for element, symbol in given)
+        return Refusal(
+            f"neither {listed} is a peer of this connection",
+            f"this connection speaks for {_listed(peers)} only",
+        )
     roles = [
         (element, symbol)
         for (element, symbol), party in zip(

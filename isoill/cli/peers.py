@@ -63,7 +63,7 @@ def _passwd(args: argparse.Namespace) -> None:
         raise BadInput(f"{path}: {error.strerror}") from None
     sys.stdout.write(
         f"{symbol}: Prompt-1 userId {user_id!r} and password set in {path};"
-        " the daemon reads it when it starts\n"
+        " the daemon reads it at start and on SIGHUP (isoill routes reload)\n"
     )
 
 
