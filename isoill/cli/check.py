@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 from isoill.cli import inputs
 from isoill.cli.common import BadInput
@@ -21,27 +20,6 @@ from isoill.rules.profiles import BUILT_IN
 from isoill.rules.standard import ALL_APDUS
 
 EXIT_REFUSED = 1
-
-
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    check = commands.add_parser("check", help="run a rules profile on APDU files")
-    check.add_argument("files", nargs="+", metavar="FILE", help="APDU files, - for stdin")
-    check.add_argument("--profile", required=True, help="profile name (see isoill rules)")
-    check.add_argument("--form", choices=inputs.FORMS, default="ber", help="input form")
-    check.add_argument("--at", help="judge as at this UTC time (ISO 8601; default now)")
-    _add_config_option(check)
-    check.set_defaults(run=_check)
-
-    rules = commands.add_parser("rules", help="list the rules profiles and their rules")
-    rules.add_argument("--markdown", action="store_true", help="print the docs/rules.md table")
-    _add_config_option(rules)
-    rules.set_defaults(run=_rules)
-
-
-def _add_config_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config", type=Path, help="also know the profiles this configuration defines"
-    )
 
 
 def _profiles(args: argparse.Namespace) -> dict[str, Profile]:
@@ -63,7 +41,7 @@ def _moment(text: str | None) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _check(args: argparse.Namespace) -> None:
+def run_check(args: argparse.Namespace) -> None:
     profiles = _profiles(args)
     profile = profiles.get(args.profile)
     if profile is None:
@@ -82,7 +60,7 @@ def _check(args: argparse.Namespace) -> None:
         sys.exit(EXIT_REFUSED)
 
 
-def _rules(args: argparse.Namespace) -> None:
+def run_rules(args: argparse.Namespace) -> None:
     profiles = _profiles(args)
     sys.stdout.write(markdown(profiles) if args.markdown else _listing(profiles))
 

@@ -23,7 +23,6 @@ from isoill import reports
 from isoill.cli.common import BadInput
 from isoill.cli.storeopts import (
     DELIVERY_COLUMNS,
-    add_db_option,
     database,
     json_default,
     message_rows,
@@ -37,7 +36,7 @@ from isoill.config import Config, ConfigError, load
 from isoill.forwarder import IDLE_POLL
 from isoill.gateway import symbol_of
 from isoill.router import RoutesError, RoutingTable
-from isoill.store import MESSAGE_STATES, MessageView, Notice
+from isoill.store import MessageView, Notice
 
 _COLUMNS = (
     "ID",
@@ -52,51 +51,6 @@ _COLUMNS = (
 )
 
 
-def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``queue list``, ``resend``, ``release`` and ``refuse`` to the ``isoill`` command."""
-    queue = subparsers.add_parser("queue", help="list, resend, release and refuse queued APDUs")
-    actions = queue.add_subparsers(required=True, metavar="ACTION")
-
-    list_cmd = actions.add_parser("list", help="the newest messages and their deliveries")
-    list_cmd.add_argument("--state", choices=MESSAGE_STATES, help="only messages in this state")
-    list_cmd.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
-    list_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    add_db_option(list_cmd)
-    list_cmd.set_defaults(run=_list)
-
-    resend_cmd = actions.add_parser("resend", help="queue a message's failed deliveries again")
-    resend_cmd.add_argument("id", type=int, metavar="ID", help="message id from queue list")
-    add_db_option(resend_cmd)
-    resend_cmd.set_defaults(run=_resend)
-
-    release_cmd = actions.add_parser("release", help="deliver a held request to its target")
-    release_cmd.add_argument("id", type=int, metavar="ID", help="message id from queue list")
-    _add_config_option(release_cmd)
-    release_cmd.set_defaults(run=_release)
-
-    refuse_cmd = actions.add_parser(
-        "refuse", help="refuse a held request and tell its requester, if it has a route"
-    )
-    refuse_cmd.add_argument("id", type=int, metavar="ID", help="message id from queue list")
-    refuse_cmd.add_argument(
-        "--reason",
-        default="refused by the gateway's operator",
-        metavar="TEXT",
-        help="kept with the message and sent to the requester as the report's note",
-    )
-    _add_config_option(refuse_cmd)
-    refuse_cmd.set_defaults(run=_refuse)
-
-
-def _add_config_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config",
-        type=Path,
-        required=True,
-        help="the daemon's configuration: its store, and its routes for the addresses",
-    )
-
-
 def _config_and_routes(path: Path) -> tuple[Config, RoutingTable]:
     try:
         config = load(path)
@@ -105,7 +59,7 @@ def _config_and_routes(path: Path) -> tuple[Config, RoutingTable]:
         raise BadInput(str(error)) from None
 
 
-def _list(args: argparse.Namespace) -> None:
+def run_list(args: argparse.Namespace) -> None:
     if args.limit < 1:
         raise BadInput(f"--limit must be at least 1, not {args.limit}")
     with open_store(database(args)) as store:
@@ -120,7 +74,7 @@ def _list(args: argparse.Namespace) -> None:
         sys.stdout.write("no messages\n")
 
 
-def _resend(args: argparse.Namespace) -> None:
+def run_resend(args: argparse.Namespace) -> None:
     with open_store(database(args)) as store:
         try:
             count = store.resend(args.id, datetime.now(UTC))
@@ -131,7 +85,7 @@ def _resend(args: argparse.Namespace) -> None:
     sys.stdout.write(f"message {args.id}: {_deliveries(count)} due now\n")
 
 
-def _release(args: argparse.Namespace) -> None:
+def run_release(args: argparse.Namespace) -> None:
     config, routes = _config_and_routes(args.config)
     now = datetime.now(UTC)
     with open_store(config.store) as store, _about(args.id):
@@ -146,7 +100,7 @@ def _release(args: argparse.Namespace) -> None:
     )
 
 
-def _refuse(args: argparse.Namespace) -> None:
+def run_refuse(args: argparse.Namespace) -> None:
     config, routes = _config_and_routes(args.config)
     now = datetime.now(UTC)
     with open_store(config.store) as store, _about(args.id):

@@ -1,5 +1,6 @@
 """What the commands that read the store (``isoill queue``, ``isoill tx``) share: the database
-option, opening it, and printing times, messages and tables. Nothing here prints APDU bytes."""
+their options name, opening it, and printing times, messages and tables. Nothing here prints
+APDU bytes."""
 
 from __future__ import annotations
 
@@ -14,22 +15,12 @@ from isoill.cli.common import BadInput
 from isoill.config import ConfigError, load
 from isoill.store import MessageView, Store, StoreError
 
-DEFAULT_DB = Path("var/isoill.sqlite3")
-
 #: The columns :func:`message_rows` adds after a message's own.
 DELIVERY_COLUMNS = ("ADDRESS", "DELIVERY", "TRIES", "NEXT TRY", "NOTE")
 
 
-def add_db_option(parser: argparse.ArgumentParser) -> None:
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--config", type=Path, help="the daemon's configuration: use its store")
-    where.add_argument(
-        "--db", type=Path, default=DEFAULT_DB, help=f"queue database (default {DEFAULT_DB})"
-    )
-
-
 def database(args: argparse.Namespace) -> Path:
-    """The database that :func:`add_db_option`'s options name."""
+    """The database that ``--config`` or ``--db`` names."""
     if args.config is None:
         path: Path = args.db
         return path
