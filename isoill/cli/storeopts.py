@@ -1,6 +1,6 @@
 """What the commands that read the store (``isoill queue``, ``isoill tx``) share: the database
 their options name, opening it, and printing times, messages and tables. Nothing here prints
-APDU bytes."""
+APDU bytes, and nothing here imports the codec or, without ``--config``, the configuration."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from datetime import datetime
 from pathlib import Path
 
 from isoill.cli.common import BadInput
-from isoill.config import ConfigError, load
 from isoill.store import MessageView, Store, StoreError
 
 #: The columns :func:`message_rows` adds after a message's own.
@@ -24,6 +23,10 @@ def database(args: argparse.Namespace) -> Path:
     if args.config is None:
         path: Path = args.db
         return path
+    # Imported for --config alone: the configuration (pydantic, and the codec's plan through
+    # the rules) takes longer to import than a listing takes to run.
+    from isoill.config import ConfigError, load  # noqa: PLC0415
+
     try:
         return load(args.config).store
     except ConfigError as error:
@@ -50,6 +53,11 @@ def json_default(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def deliveries(count: int) -> str:
+    """``1 delivery``, ``2 deliveries``."""
+    return f"{count} delivery" if count == 1 else f"{count} deliveries"
 
 
 def when(moment: datetime | None) -> str:
