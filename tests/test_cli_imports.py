@@ -114,6 +114,14 @@ def test_store_listings_import_nothing_heavy(
     assert loaded == []
 
 
+def test_rules_does_not_build_the_decoder(tmp_path: Path) -> None:
+    status, loaded, out = imported(tmp_path, "rules")
+    assert status == 0
+    assert "ipig" in out
+    assert "isoill.codec.decoder" not in loaded
+    assert "isoill.config" in loaded  # the probe sees what a command does import
+
+
 def test_decode_imports_the_decoder(tmp_path: Path) -> None:
     status, loaded, _ = imported(tmp_path, "decode", "--format", "json", "/dev/null")
     assert status == 0

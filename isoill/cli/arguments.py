@@ -74,7 +74,7 @@ def _check(commands: Commands) -> None:
     rules = commands.add_parser("rules", help="list the rules profiles and their rules")
     rules.add_argument("--markdown", action="store_true", help="print the docs/rules.md table")
     _add_profiles_option(rules)
-    _runs(rules, "check", "run_rules")
+    _runs(rules, "rules", "run_rules")
 
 
 def _add_profiles_option(command: argparse.ArgumentParser) -> None:
