@@ -122,6 +122,14 @@ def test_rules_does_not_build_the_decoder(tmp_path: Path) -> None:
     assert "isoill.config" in loaded  # the probe sees what a command does import
 
 
+def test_routes_check_imports_no_configuration(tmp_path: Path) -> None:
+    status, loaded, out = imported(tmp_path, "routes", "check", "config/routes.toml")
+    assert status == 0
+    assert ": ok," in out
+    assert "isoill.config" not in loaded
+    assert "isoill.codec.plan" not in loaded
+
+
 def test_decode_imports_the_decoder(tmp_path: Path) -> None:
     status, loaded, _ = imported(tmp_path, "decode", "--format", "json", "/dev/null")
     assert status == 0

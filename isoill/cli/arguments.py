@@ -107,7 +107,7 @@ def _routes(commands: Commands) -> None:
         "reload", help="check the routes file, then tell the running daemon to reload it"
     )
     reload.add_argument("--config", required=True, type=Path, help="the daemon's configuration")
-    _runs(reload, "routes", "run_reload")
+    _runs(reload, "reload", "run_reload")
 
 
 def _instant(text: str) -> datetime:

@@ -1,17 +1,15 @@
-"""``isoill routes check FILE``: validate a routes file and show its routes, like ``nginx -t``;
-``isoill routes reload``: check, then have the running daemon swap its table (SIGHUP)."""
+"""``isoill routes check FILE``: validate a routes file and show its routes, like ``nginx -t``.
+It reads no configuration, so it imports neither that nor the codec its rules profiles stand
+on; ``isoill routes reload``, which reads one, is :mod:`isoill.cli.reload`."""
 
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from isoill.cli.common import BadInput
-from isoill.config import ConfigError, load
 from isoill.router import Address, Phase, RoutesError, RouteStatus, RoutingTable
 
 
@@ -26,23 +24,6 @@ def run_check(args: argparse.Namespace) -> None:
     for row in table.effective(now):
         out.writelines(_lines(row, now))
     out.write(f"routes {args.file}: ok, {len(table.routes)} peers\n")
-
-
-def run_reload(args: argparse.Namespace) -> None:
-    try:
-        config = load(args.config)
-        table = RoutingTable.load(config.routes)
-    except (ConfigError, RoutesError) as error:
-        raise BadInput(f"{error}; nothing reloaded") from None
-    pid_file = config.pid_file
-    try:
-        pid = int(pid_file.read_text())
-        os.kill(pid, signal.SIGHUP)
-    except (OSError, ValueError) as error:
-        raise BadInput(f"no running daemon found through {pid_file}: {error}") from None
-    sys.stdout.write(
-        f"routes {config.routes}: ok, {len(table.routes)} peers; reload sent to pid {pid}\n"
-    )
 
 
 def _lines(row: RouteStatus, now: datetime) -> Iterable[str]:
