@@ -35,7 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from isoill.store import GroupWriter, Store  # noqa: E402
+from isoill.groupwriter import GroupWriter  # noqa: E402
+from isoill.store import Store  # noqa: E402
 
 BER = bytes(range(256)) * 2  # an ILL-Request's size: about half a kilobyte
 

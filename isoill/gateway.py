@@ -3,7 +3,7 @@ say what to answer. The server feeds it APDUs from connections; the forwarder fe
 APDUs peers send back on delivery connections.
 
 The store is SQLite, used from one worker thread so that its connection stays on one thread and
-writes never block the event loop, through a :class:`isoill.store.GroupWriter`: APDUs stored
+writes never block the event loop, through a :class:`isoill.groupwriter.GroupWriter`: APDUs stored
 while a commit is being made are committed together in the next one (each acknowledged only
 once the commit holding it has returned), and the transactions in use are kept in memory for
 the checks of each APDU.
@@ -45,10 +45,11 @@ from isoill.codec.models import (
 from isoill.codec.splice import without_extensions, without_field
 from isoill.codec.values import ApduModel
 from isoill.config import Config, ConfigError, Peer
+from isoill.groupwriter import GroupWriter
 from isoill.handoff import Handoff
 from isoill.router import APDU_FLOW, Flow, RoutingTable, select_target
 from isoill.rules.engine import Context, judge
-from isoill.store import Forward, GroupWriter, Store, StoreError, TransactionRecord, Write, fault
+from isoill.store import Forward, Store, StoreError, TransactionRecord, Write, fault
 from isoill.transactions.machine import Role, States, advance, event_of, may_follow
 from isoill.transactions.tracking import NEW, TransactionLocks, dedup_key, sender_role, states_of
 

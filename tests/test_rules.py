@@ -22,7 +22,7 @@ from isoill import reports
 from isoill.asn1.ext.ipig_user_error import OID as ADDITIONAL_USER_ERROR_INFORMATION
 from isoill.asn1.ext.oclc_ill_request import OID as OCLC_ILL_REQUEST
 from isoill.asn1.ext.oclc_specific_results import OID as OCLC_SPECIFIC_RESULTS
-from isoill.cli.check import markdown
+from isoill.cli.rules import markdown
 from isoill.codec import plan
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode

@@ -16,7 +16,8 @@ import pytest_asyncio
 from fault_support import fill_disk, fill_filesystem, free_disk, locked, tiny_filesystem
 from store_values import OLD, T0
 
-from isoill.store import GroupWriter, Store, Stored, Write, fault
+from isoill.groupwriter import GroupWriter
+from isoill.store import Store, Stored, Write, fault
 
 pytestmark = pytest.mark.asyncio
 

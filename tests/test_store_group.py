@@ -16,10 +16,9 @@ import pytest
 import pytest_asyncio
 from store_values import BER, NEW, OLD, T0
 
+from isoill.groupwriter import LAZY_WAIT, GroupWriter
 from isoill.store import (
-    LAZY_WAIT,
     Failed,
-    GroupWriter,
     Known,
     Store,
     Stored,

@@ -1,8 +1,7 @@
 """``isoill check``: run a rules profile offline on APDU files and print each verdict, so that
-operators can test their traffic before going live; ``isoill rules``: list the profiles and
-their rules (``--markdown`` writes the table in ``docs/rules.md``).
+operators can test their traffic before going live.
 
-``check`` exits 0 when every APDU passes (warnings allowed), 1 when a rule refuses one.
+Exits 0 when every APDU passes (warnings allowed), 1 when a rule refuses one.
 """
 
 from __future__ import annotations
@@ -10,47 +9,14 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 from isoill.cli import inputs
 from isoill.cli.common import BadInput
+from isoill.cli.rules import profiles_of
 from isoill.codec.framing import DEFAULT_MAX_APDU_SIZE
-from isoill.config import ConfigError, load
-from isoill.rules.engine import Context, Profile, Severity
-from isoill.rules.profiles import BUILT_IN
-from isoill.rules.standard import ALL_APDUS
+from isoill.rules.engine import Context
 
 EXIT_REFUSED = 1
-
-
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    check = commands.add_parser("check", help="run a rules profile on APDU files")
-    check.add_argument("files", nargs="+", metavar="FILE", help="APDU files, - for stdin")
-    check.add_argument("--profile", required=True, help="profile name (see isoill rules)")
-    check.add_argument("--form", choices=inputs.FORMS, default="ber", help="input form")
-    check.add_argument("--at", help="judge as at this UTC time (ISO 8601; default now)")
-    _add_config_option(check)
-    check.set_defaults(run=_check)
-
-    rules = commands.add_parser("rules", help="list the rules profiles and their rules")
-    rules.add_argument("--markdown", action="store_true", help="print the docs/rules.md table")
-    _add_config_option(rules)
-    rules.set_defaults(run=_rules)
-
-
-def _add_config_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config", type=Path, help="also know the profiles this configuration defines"
-    )
-
-
-def _profiles(args: argparse.Namespace) -> dict[str, Profile]:
-    if args.config is None:
-        return dict(BUILT_IN)
-    try:
-        return load(args.config).rule_profiles()
-    except ConfigError as error:
-        raise BadInput(str(error)) from None
 
 
 def _moment(text: str | None) -> datetime:
@@ -63,8 +29,8 @@ def _moment(text: str | None) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _check(args: argparse.Namespace) -> None:
-    profiles = _profiles(args)
+def run_check(args: argparse.Namespace) -> None:
+    profiles = profiles_of(args)
     profile = profiles.get(args.profile)
     if profile is None:
         raise BadInput(f"unknown profile {args.profile!r} (known: {', '.join(profiles)})")
@@ -80,37 +46,3 @@ def _check(args: argparse.Namespace) -> None:
             refused += verdict.refused
     if refused:
         sys.exit(EXIT_REFUSED)
-
-
-def _rules(args: argparse.Namespace) -> None:
-    profiles = _profiles(args)
-    sys.stdout.write(markdown(profiles) if args.markdown else _listing(profiles))
-
-
-def _listing(profiles: dict[str, Profile]) -> str:
-    lines = []
-    for profile in profiles.values():
-        lines.append(f"{profile.name}: {profile.summary}")
-        for rule, severity in profile.rules:
-            lines.append(f"  {severity.value:6} {rule.name}: {rule.summary}")
-    return "\n".join(lines) + "\n"
-
-
-def markdown(profiles: dict[str, Profile]) -> str:
-    """One row per rule: what it demands, its report, and its severity in each profile."""
-    names = [name for name, profile in profiles.items() if profile.rules]
-    rules = {rule.name: rule for name in names for rule, _ in profiles[name].rules}
-    severity = {(name, rule.name): level for name in names for rule, level in profiles[name].rules}
-    head = ["rule", "APDUs", "demands", "report", *names]
-    rows = [head, ["---"] * len(head)]
-    for rule in rules.values():
-        types = "all" if rule.apdu_types == ALL_APDUS else ", ".join(sorted(rule.apdu_types))
-        report = (
-            f"provider-error {rule.provider_problem.asn1_name}"
-            if rule.provider_problem is not None
-            else "user-error unable-to-perform + IPIG 13.6"
-        )
-        demands = rule.summary + (f"; else {rule.advice}" if rule.advice else "")
-        cells = [severity.get((name, rule.name), Severity.OFF).value for name in names]
-        rows.append([f"`{rule.name}`", types, demands, report, *cells])
-    return "".join("| " + " | ".join(row) + " |\n" for row in rows)

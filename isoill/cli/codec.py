@@ -12,32 +12,11 @@ from isoill.cli import inputs
 from isoill.cli.common import BadInput
 from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError
-from isoill.codec.framing import DEFAULT_MAX_APDU_SIZE
 from isoill.codec.jsonform import to_json
 from isoill.codec.textform import render
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    decode_cmd = commands.add_parser("decode", help="decode BER APDUs to text or JSON")
-    decode_cmd.add_argument("files", nargs="+", metavar="FILE", help="APDU files, - for stdin")
-    decode_cmd.add_argument("--hex", action="store_true", help="input is hex text")
-    decode_cmd.add_argument(
-        "--format",
-        choices=("text", "json"),
-        help="output form (default: text on a terminal, json otherwise)",
-    )
-    decode_cmd.add_argument(
-        "--max-size", type=int, default=DEFAULT_MAX_APDU_SIZE, help="largest APDU in bytes"
-    )
-    decode_cmd.set_defaults(run=_decode)
-
-    encode_cmd = commands.add_parser("encode", help="encode the JSON form of APDUs to BER")
-    encode_cmd.add_argument("file", metavar="FILE.json", help="one APDU or a list; - for stdin")
-    encode_cmd.add_argument("-o", "--output", metavar="OUT", help="output file (default stdout)")
-    encode_cmd.set_defaults(run=_encode)
-
-
-def _decode(args: argparse.Namespace) -> None:
+def run_decode(args: argparse.Namespace) -> None:
     out: TextIO = sys.stdout
     form = args.format or ("text" if out.isatty() else "json")
     documents = []
@@ -52,7 +31,7 @@ def _decode(args: argparse.Namespace) -> None:
         out.write("\n")
 
 
-def _encode(args: argparse.Namespace) -> None:
+def run_encode(args: argparse.Namespace) -> None:
     encoded = []
     for index, apdu in enumerate(inputs.apdus(args.file, "json", 0)):
         try:

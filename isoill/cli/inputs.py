@@ -15,8 +15,6 @@ from isoill.codec.framing import Framer
 from isoill.codec.jsonform import from_json
 from isoill.codec.values import ApduModel
 
-FORMS = ("ber", "hex", "json")
-
 
 def read(name: str) -> bytes:
     """The bytes of file ``name``; ``-`` is stdin."""

@@ -9,43 +9,13 @@ import argparse
 import asyncio
 import signal
 import sys
-from pathlib import Path
 from typing import BinaryIO
 
 from isoill.cli.common import BadInput
-from isoill.cli.send import address
 from isoill.tools.peer import Arrival, Script, ScriptError, SimulatedPeer
 
 
-def _listen_address(text: str) -> tuple[str, int]:
-    return address(text, any_port=True)
-
-
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    command = commands.add_parser(
-        "peer",
-        help="run a simulated ILL peer that answers by script",
-        description="Listen as the ILL peer SYMBOL, answer each APDU by the script (by default"
-        " with a status-report) and print a line per APDU: time, sender's address, type,"
-        " transaction-id and answer. Stops on SIGINT or SIGTERM.",
-    )
-    command.add_argument(
-        "--listen", required=True, type=_listen_address, metavar="HOST:PORT", help="port 0: any"
-    )
-    command.add_argument("--symbol", required=True, help="this peer's library symbol")
-    command.add_argument("--script", type=Path, metavar="FILE", help="answers by APDU type (TOML)")
-    command.add_argument(
-        "--record", type=Path, metavar="FILE", help="append every APDU received to FILE (BER)"
-    )
-    command.add_argument(
-        "--close-after-answer",
-        action="store_true",
-        help="close each connection after answering its first APDU (a per-APDU peer)",
-    )
-    command.set_defaults(run=_peer)
-
-
-def _peer(args: argparse.Namespace) -> None:
+def run_peer(args: argparse.Namespace) -> None:
     try:
         script = Script.load(args.script) if args.script is not None else Script.DEFAULT
     except ScriptError as error:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from pathlib import Path
 
 from isoill.access import credentials as credentials_file
 from isoill.access.credentials import Credential, CredentialsError
@@ -17,24 +16,7 @@ from isoill.cli.common import BadInput
 from isoill.config import ConfigError, load
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    peers = commands.add_parser("peers", help="peers' credentials")
-    subcommands = peers.add_subparsers(required=True, metavar="COMMAND")
-    passwd = subcommands.add_parser(
-        "passwd", help="set the Prompt-1 userId and password a peer must authenticate with"
-    )
-    passwd.add_argument("symbol", metavar="SYMBOL", help="the peer, as under [peers]")
-    passwd.add_argument("--config", required=True, type=Path, help="the daemon's configuration")
-    passwd.add_argument(
-        "--user", metavar="USERID", help="Prompt-1 userId (default: as before, else SYMBOL)"
-    )
-    passwd.add_argument(
-        "--stdin", action="store_true", help="read the password from stdin's first line"
-    )
-    passwd.set_defaults(run=_passwd)
-
-
-def _passwd(args: argparse.Namespace) -> None:
+def run_passwd(args: argparse.Namespace) -> None:
     try:
         config = load(args.config)
     except ConfigError as error:

@@ -1,11 +1,11 @@
 """``isoill queue``: what operators do with the store-and-forward queue.
 
 ``isoill queue list`` shows the newest messages and the state of each delivery;
-``isoill queue resend ID`` puts a message's failed deliveries back in the queue, due now;
-``isoill queue release ID`` and ``isoill queue refuse ID`` decide on a held ILL-Request (one
-from a requester not in the configuration's peers). None ever prints an APDU's bytes: they may
-carry patron data. The running daemon's forwarder polls the store every few seconds, so what
-these commands queue is sent without signalling it.
+``isoill queue resend ID`` puts a message's failed deliveries back in the queue, due now.
+Neither ever prints an APDU's bytes: they may carry patron data. ``release`` and ``refuse``,
+an operator's decision on a held ILL-Request, are in :mod:`isoill.cli.held`. The running
+daemon's forwarder polls the store every few seconds, so what these commands queue is sent
+without signalling it.
 """
 
 from __future__ import annotations
@@ -14,30 +14,20 @@ import argparse
 import dataclasses
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 
-from isoill import reports
 from isoill.cli.common import BadInput
 from isoill.cli.storeopts import (
     DELIVERY_COLUMNS,
-    add_db_option,
     database,
+    deliveries,
     json_default,
     message_rows,
     open_store,
     table,
     when,
 )
-from isoill.codec.decoder import decode
-from isoill.codec.encoder import encode
-from isoill.config import Config, ConfigError, load
-from isoill.forwarder import IDLE_POLL
-from isoill.gateway import symbol_of
-from isoill.router import RoutesError, RoutingTable
-from isoill.store import MESSAGE_STATES, MessageView, Notice
+from isoill.store import MessageView
 
 _COLUMNS = (
     "ID",
@@ -52,60 +42,7 @@ _COLUMNS = (
 )
 
 
-def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``queue list``, ``resend``, ``release`` and ``refuse`` to the ``isoill`` command."""
-    queue = subparsers.add_parser("queue", help="list, resend, release and refuse queued APDUs")
-    actions = queue.add_subparsers(required=True, metavar="ACTION")
-
-    list_cmd = actions.add_parser("list", help="the newest messages and their deliveries")
-    list_cmd.add_argument("--state", choices=MESSAGE_STATES, help="only messages in this state")
-    list_cmd.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
-    list_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    add_db_option(list_cmd)
-    list_cmd.set_defaults(run=_list)
-
-    resend_cmd = actions.add_parser("resend", help="queue a message's failed deliveries again")
-    resend_cmd.add_argument("id", type=int, metavar="ID", help="message id from queue list")
-    add_db_option(resend_cmd)
-    resend_cmd.set_defaults(run=_resend)
-
-    release_cmd = actions.add_parser("release", help="deliver a held request to its target")
-    release_cmd.add_argument("id", type=int, metavar="ID", help="message id from queue list")
-    _add_config_option(release_cmd)
-    release_cmd.set_defaults(run=_release)
-
-    refuse_cmd = actions.add_parser(
-        "refuse", help="refuse a held request and tell its requester, if it has a route"
-    )
-    refuse_cmd.add_argument("id", type=int, metavar="ID", help="message id from queue list")
-    refuse_cmd.add_argument(
-        "--reason",
-        default="refused by the gateway's operator",
-        metavar="TEXT",
-        help="kept with the message and sent to the requester as the report's note",
-    )
-    _add_config_option(refuse_cmd)
-    refuse_cmd.set_defaults(run=_refuse)
-
-
-def _add_config_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config",
-        type=Path,
-        required=True,
-        help="the daemon's configuration: its store, and its routes for the addresses",
-    )
-
-
-def _config_and_routes(path: Path) -> tuple[Config, RoutingTable]:
-    try:
-        config = load(path)
-        return config, RoutingTable.load(config.routes)
-    except (ConfigError, RoutesError) as error:
-        raise BadInput(str(error)) from None
-
-
-def _list(args: argparse.Namespace) -> None:
+def run_list(args: argparse.Namespace) -> None:
     if args.limit < 1:
         raise BadInput(f"--limit must be at least 1, not {args.limit}")
     with open_store(database(args)) as store:
@@ -120,7 +57,7 @@ def _list(args: argparse.Namespace) -> None:
         sys.stdout.write("no messages\n")
 
 
-def _resend(args: argparse.Namespace) -> None:
+def run_resend(args: argparse.Namespace) -> None:
     with open_store(database(args)) as store:
         try:
             count = store.resend(args.id, datetime.now(UTC))
@@ -128,58 +65,7 @@ def _resend(args: argparse.Namespace) -> None:
             raise BadInput(f"no message {args.id}") from None
     if count == 0:
         raise BadInput(f"message {args.id} has no deliveries (unroutable, held or refused)")
-    sys.stdout.write(f"message {args.id}: {_deliveries(count)} due now\n")
-
-
-def _release(args: argparse.Namespace) -> None:
-    config, routes = _config_and_routes(args.config)
-    now = datetime.now(UTC)
-    with open_store(config.store) as store, _about(args.id):
-        target = store.held(args.id).target_symbol
-        addresses = [str(a) for a in routes.addresses(target, now)] if target else []
-        if not addresses:
-            raise BadInput(f"message {args.id}: no route to {target}; it stays held")
-        count = store.release(args.id, addresses, now)
-    sys.stdout.write(
-        f"message {args.id}: released to {target}, {_deliveries(count)} due now;"
-        f" the running daemon sends it within {IDLE_POLL:g} seconds\n"
-    )
-
-
-def _refuse(args: argparse.Namespace) -> None:
-    config, routes = _config_and_routes(args.config)
-    now = datetime.now(UTC)
-    with open_store(config.store) as store, _about(args.id):
-        request = decode(store.held(args.id).ber)  # it was decoded once already, when received
-        requester = symbol_of(getattr(request, "requester_id", None))
-        addresses = [str(a) for a in routes.addresses(requester, now)] if requester else []
-        notice = None
-        if requester and addresses:
-            report = reports.not_registered(request, requester, args.reason, now)
-            notice = Notice(report.apdu_type, requester, encode(report), addresses)
-        report_id = store.refuse(args.id, args.reason, now, notice)
-    if report_id is None:
-        who = f"requester {requester} has no route" if requester else "it names no requester"
-        sys.stdout.write(f"message {args.id}: refused; {who}, so it could not be told\n")
-    else:
-        sys.stdout.write(
-            f"message {args.id}: refused; report to {requester} queued as message {report_id}\n"
-        )
-
-
-@contextmanager
-def _about(message_id: int) -> Iterator[None]:
-    """The store's refusals of an action on one message (unknown, or not held) as bad input."""
-    try:
-        yield
-    except KeyError:
-        raise BadInput(f"no message {message_id}") from None
-    except ValueError as error:
-        raise BadInput(str(error)) from None
-
-
-def _deliveries(count: int) -> str:
-    return f"{count} delivery" if count == 1 else f"{count} deliveries"
+    sys.stdout.write(f"message {args.id}: {deliveries(count)} due now\n")
 
 
 def _rows(message: MessageView) -> list[tuple[str, ...]]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from pathlib import Path
 
 from isoill.capture.reader import CapturedApdu, CaptureError, read_capture
 from isoill.cli.common import BadInput
@@ -18,20 +17,7 @@ from isoill.tools.peer import ScriptError
 EXIT_FAILED = 1
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    command = commands.add_parser("replay", help="replay a capture against a gateway and check")
-    command.add_argument("capture", type=Path, metavar="CAPTURE", help="pcap, pcapng, BER or hex")
-    command.add_argument("--to", required=True, metavar="HOST:PORT", help="the gateway")
-    command.add_argument("--expect", type=Path, metavar="FILE", help="expectations (TOML)")
-    command.add_argument("--timing", choices=("asis", "fast"), default="fast")
-    command.add_argument("--form", choices=("auto", "ber", "hex", "pcap", "pcapng"), default="auto")
-    command.add_argument("--port", type=int, help="only connections to this server port")
-    command.add_argument("--stream", type=int, help="only this TCP stream (from 0)")
-    command.add_argument("--timeout", type=float, default=30.0, help="seconds per reply")
-    command.set_defaults(run=_replay)
-
-
-def _replay(args: argparse.Namespace) -> None:
+def run_replay(args: argparse.Namespace) -> None:
     host, _, port = args.to.rpartition(":")
     if not host or not port.isdigit():
         raise BadInput(f"--to {args.to}: expected HOST:PORT")

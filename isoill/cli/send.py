@@ -25,44 +25,8 @@ from isoill.codec.textform import render
 from isoill.codec.values import ApduModel
 from isoill.tools.send import Exchange, send, worst
 
-DEFAULT_TIMEOUT = 30.0
 
-
-def address(text: str, *, any_port: bool = False) -> tuple[str, int]:
-    """``host:port`` (an IPv6 host in brackets) as host and port; port 0 only with
-    ``any_port``. For argparse: a bad one is a usage error."""
-    host, colon, port = text.rpartition(":")
-    host = host.removeprefix("[").removesuffix("]")
-    lowest = 0 if any_port else 1
-    if not colon or not host or not port.isdigit() or not lowest <= int(port) <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
-    return host, int(port)
-
-
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    command = commands.add_parser(
-        "send",
-        help="send APDUs to an ILL server and print its replies",
-        description="Send APDUs lock-step (each reply read before the next APDU goes) and print"
-        " every reply. Exit status as yaz-illclient's: 0 acknowledged, 7 error report, 6 wrong"
-        " reply, 5 no reply, 4 no connection; with several APDUs the worst (4, 5, 6, 7, 0).",
-    )
-    command.add_argument("address", type=address, metavar="HOST:PORT", help="the server")
-    command.add_argument("files", nargs="+", metavar="FILE", help="APDU files, - for stdin")
-    command.add_argument("--form", choices=inputs.FORMS, default="ber", help="input form")
-    command.add_argument("--per-apdu", action="store_true", help="one connection per APDU")
-    command.add_argument(
-        "--timeout",
-        type=float,
-        default=DEFAULT_TIMEOUT,
-        metavar="SECONDS",
-        help=f"to connect, and for each reply (default {DEFAULT_TIMEOUT:g})",
-    )
-    command.add_argument("--json", action="store_true", help="print the replies in the JSON form")
-    command.set_defaults(run=_send)
-
-
-def _send(args: argparse.Namespace) -> None:
+def run_send(args: argparse.Namespace) -> None:
     labelled = [
         (f"{name} #{index}", apdu)
         for name in args.files

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from pathlib import Path
 
 import uvloop
 
@@ -15,13 +14,7 @@ from isoill.router import RoutesError
 from isoill.server import Server
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    serve = commands.add_parser("serve", help="run the gateway daemon")
-    serve.add_argument("--config", required=True, type=Path, help="configuration file")
-    serve.set_defaults(run=_serve)
-
-
-def _serve(args: argparse.Namespace) -> None:
+def run_serve(args: argparse.Namespace) -> None:
     try:
         config = load(args.config)
     except ConfigError as error:

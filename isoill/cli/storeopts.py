@@ -1,5 +1,6 @@
 """What the commands that read the store (``isoill queue``, ``isoill tx``) share: the database
-option, opening it, and printing times, messages and tables. Nothing here prints APDU bytes."""
+their options name, opening it, and printing times, messages and tables. Nothing here prints
+APDU bytes, and nothing here imports the codec or, without ``--config``, the configuration."""
 
 from __future__ import annotations
 
@@ -11,28 +12,21 @@ from datetime import datetime
 from pathlib import Path
 
 from isoill.cli.common import BadInput
-from isoill.config import ConfigError, load
 from isoill.store import MessageView, Store, StoreError
-
-DEFAULT_DB = Path("var/isoill.sqlite3")
 
 #: The columns :func:`message_rows` adds after a message's own.
 DELIVERY_COLUMNS = ("ADDRESS", "DELIVERY", "TRIES", "NEXT TRY", "NOTE")
 
 
-def add_db_option(parser: argparse.ArgumentParser) -> None:
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--config", type=Path, help="the daemon's configuration: use its store")
-    where.add_argument(
-        "--db", type=Path, default=DEFAULT_DB, help=f"queue database (default {DEFAULT_DB})"
-    )
-
-
 def database(args: argparse.Namespace) -> Path:
-    """The database that :func:`add_db_option`'s options name."""
+    """The database that ``--config`` or ``--db`` names."""
     if args.config is None:
         path: Path = args.db
         return path
+    # Imported for --config alone: the configuration (pydantic, and the codec's plan through
+    # the rules) takes longer to import than a listing takes to run.
+    from isoill.config import ConfigError, load  # noqa: PLC0415
+
     try:
         return load(args.config).store
     except ConfigError as error:
@@ -59,6 +53,11 @@ def json_default(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def deliveries(count: int) -> str:
+    """``1 delivery``, ``2 deliveries``."""
+    return f"{count} delivery" if count == 1 else f"{count} deliveries"
 
 
 def when(moment: datetime | None) -> str:

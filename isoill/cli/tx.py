@@ -16,7 +16,6 @@ from typing import Any
 from isoill.cli.common import BadInput
 from isoill.cli.storeopts import (
     DELIVERY_COLUMNS,
-    add_db_option,
     database,
     json_default,
     message_rows,
@@ -42,35 +41,7 @@ _HISTORY_COLUMNS = ("ID", "RECEIVED", "APDU", "DIRECTION", "STATE", *DELIVERY_CO
 _ID_PARTS = ("initial_requester", "group_qualifier", "qualifier", "sub_qualifier")
 
 
-def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``tx list`` and ``tx show`` to the ``isoill`` command."""
-    tx = subparsers.add_parser("tx", help="list transactions and show their history")
-    actions = tx.add_subparsers(required=True, metavar="ACTION")
-
-    list_cmd = actions.add_parser("list", help="the newest transactions, parties and states")
-    list_cmd.add_argument(
-        "--state",
-        metavar="S",
-        help="only those where either party's machine is in state S (e.g. PENDING; any case)",
-    )
-    list_cmd.add_argument(
-        "--peer",
-        metavar="SYMBOL",
-        help="only those with SYMBOL as requester or responder (any case)",
-    )
-    list_cmd.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
-    list_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    add_db_option(list_cmd)
-    list_cmd.set_defaults(run=_list)
-
-    show_cmd = actions.add_parser("show", help="a transaction and every APDU of it")
-    show_cmd.add_argument("id", type=int, metavar="ID", help="transaction id from tx list")
-    show_cmd.add_argument("--json", action="store_true", help="print JSON instead of text")
-    add_db_option(show_cmd)
-    show_cmd.set_defaults(run=_show)
-
-
-def _list(args: argparse.Namespace) -> None:
+def run_list(args: argparse.Namespace) -> None:
     if args.limit < 1:
         raise BadInput(f"--limit must be at least 1, not {args.limit}")
     with open_store(database(args)) as store:
@@ -83,7 +54,7 @@ def _list(args: argparse.Namespace) -> None:
         sys.stdout.write("no transactions\n")
 
 
-def _show(args: argparse.Namespace) -> None:
+def run_show(args: argparse.Namespace) -> None:
     with open_store(database(args)) as store:
         try:
             record, messages = store.transaction_history(args.id)

@@ -1,0 +1,293 @@
+"""The ``isoill`` command line: every command's arguments and help, and what runs it.
+
+A command names the function that runs it (``run``: a module of :mod:`isoill.cli` and a
+function in it) rather than holding it, and this module imports nothing that a command uses:
+building the parser, all that ``isoill --help`` does, stays cheap, and a command imports its
+module, and what that uses, only when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+from pathlib import Path
+from typing import TypeAlias
+
+from isoill.codec.framing import DEFAULT_MAX_APDU_SIZE
+from isoill.store import MESSAGE_STATES
+
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+#: The forms of APDU files (:func:`isoill.cli.inputs.apdus`).
+FORMS = ("ber", "hex", "json")
+
+#: The queue database of ``isoill queue`` and ``isoill tx`` without ``--config`` or ``--db``.
+DEFAULT_DB = Path("var/isoill.sqlite3")
+
+#: Seconds ``isoill send`` waits to connect, and for each reply.
+DEFAULT_TIMEOUT = 30.0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The parser of every ``isoill`` command; each one's ``run`` is ``(module, function)``."""
+    isoill = argparse.ArgumentParser(prog="isoill", description="ISO 10161 ILL gateway")
+    commands = isoill.add_subparsers(required=True, metavar="COMMAND")
+    for add in (_codec, _check, _serve, _routes, _peers, _queue, _tx, _send, _peer, _replay):
+        add(commands)
+    return isoill
+
+
+def _runs(command: argparse.ArgumentParser, module: str, function: str) -> None:
+    """``command`` runs ``function`` of ``isoill.cli.<module>``."""
+    command.set_defaults(run=(module, function))
+
+
+def _codec(commands: Commands) -> None:
+    decode_cmd = commands.add_parser("decode", help="decode BER APDUs to text or JSON")
+    decode_cmd.add_argument("files", nargs="+", metavar="FILE", help="APDU files, - for stdin")
+    decode_cmd.add_argument("--hex", action="store_true", help="input is hex text")
+    decode_cmd.add_argument(
+        "--format",
+        choices=("text", "json"),
+        help="output form (default: text on a terminal, json otherwise)",
+    )
+    decode_cmd.add_argument(
+        "--max-size", type=int, default=DEFAULT_MAX_APDU_SIZE, help="largest APDU in bytes"
+    )
+    _runs(decode_cmd, "codec", "run_decode")
+
+    encode_cmd = commands.add_parser("encode", help="encode the JSON form of APDUs to BER")
+    encode_cmd.add_argument("file", metavar="FILE.json", help="one APDU or a list; - for stdin")
+    encode_cmd.add_argument("-o", "--output", metavar="OUT", help="output file (default stdout)")
+    _runs(encode_cmd, "codec", "run_encode")
+
+
+def _check(commands: Commands) -> None:
+    check = commands.add_parser("check", help="run a rules profile on APDU files")
+    check.add_argument("files", nargs="+", metavar="FILE", help="APDU files, - for stdin")
+    check.add_argument("--profile", required=True, help="profile name (see isoill rules)")
+    check.add_argument("--form", choices=FORMS, default="ber", help="input form")
+    check.add_argument("--at", help="judge as at this UTC time (ISO 8601; default now)")
+    _add_profiles_option(check)
+    _runs(check, "check", "run_check")
+
+    rules = commands.add_parser("rules", help="list the rules profiles and their rules")
+    rules.add_argument("--markdown", action="store_true", help="print the docs/rules.md table")
+    _add_profiles_option(rules)
+    _runs(rules, "rules", "run_rules")
+
+
+def _add_profiles_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--config", type=Path, help="also know the profiles this configuration defines"
+    )
+
+
+def _serve(commands: Commands) -> None:
+    serve = commands.add_parser("serve", help="run the gateway daemon")
+    serve.add_argument("--config", required=True, type=Path, help="configuration file")
+    _runs(serve, "serve", "run_serve")
+
+
+def _routes(commands: Commands) -> None:
+    routes = commands.add_parser("routes", help="routing table tools")
+    actions = routes.add_subparsers(required=True, metavar="COMMAND")
+    check = actions.add_parser(
+        "check", help="validate a routes file and print the routes in effect"
+    )
+    check.add_argument("file", metavar="FILE", help="routes file (TOML)")
+    check.add_argument(
+        "--at",
+        type=_instant,
+        metavar="DATETIME",
+        help="show the routes in effect at this instant, e.g. 2026-12-15T00:00:00Z (default: now)",
+    )
+    _runs(check, "routes", "run_check")
+    reload = actions.add_parser(
+        "reload", help="check the routes file, then tell the running daemon to reload it"
+    )
+    reload.add_argument("--config", required=True, type=Path, help="the daemon's configuration")
+    _runs(reload, "reload", "run_reload")
+
+
+def _instant(text: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date-time: {text!r}") from None
+    if instant.utcoffset() is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no timezone: add Z or an offset")
+    return instant
+
+
+def _peers(commands: Commands) -> None:
+    peers = commands.add_parser("peers", help="peers' credentials")
+    actions = peers.add_subparsers(required=True, metavar="COMMAND")
+    passwd = actions.add_parser(
+        "passwd", help="set the Prompt-1 userId and password a peer must authenticate with"
+    )
+    passwd.add_argument("symbol", metavar="SYMBOL", help="the peer, as under [peers]")
+    passwd.add_argument("--config", required=True, type=Path, help="the daemon's configuration")
+    passwd.add_argument(
+        "--user", metavar="USERID", help="Prompt-1 userId (default: as before, else SYMBOL)"
+    )
+    passwd.add_argument(
+        "--stdin", action="store_true", help="read the password from stdin's first line"
+    )
+    _runs(passwd, "peers", "run_passwd")
+
+
+def _queue(commands: Commands) -> None:
+    queue = commands.add_parser("queue", help="list, resend, release and refuse queued APDUs")
+    actions = queue.add_subparsers(required=True, metavar="ACTION")
+
+    list_cmd = actions.add_parser("list", help="the newest messages and their deliveries")
+    list_cmd.add_argument("--state", choices=MESSAGE_STATES, help="only messages in this state")
+    list_cmd.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    list_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_db_option(list_cmd)
+    _runs(list_cmd, "queue", "run_list")
+
+    resend_cmd = actions.add_parser("resend", help="queue a message's failed deliveries again")
+    resend_cmd.add_argument("id", type=int, metavar="ID", help="message id from queue list")
+    _add_db_option(resend_cmd)
+    _runs(resend_cmd, "queue", "run_resend")
+
+    release_cmd = actions.add_parser("release", help="deliver a held request to its target")
+    release_cmd.add_argument("id", type=int, metavar="ID", help="message id from queue list")
+    _add_daemon_config_option(release_cmd)
+    _runs(release_cmd, "held", "run_release")
+
+    refuse_cmd = actions.add_parser(
+        "refuse", help="refuse a held request and tell its requester, if it has a route"
+    )
+    refuse_cmd.add_argument("id", type=int, metavar="ID", help="message id from queue list")
+    refuse_cmd.add_argument(
+        "--reason",
+        default="refused by the gateway's operator",
+        metavar="TEXT",
+        help="kept with the message and sent to the requester as the report's note",
+    )
+    _add_daemon_config_option(refuse_cmd)
+    _runs(refuse_cmd, "held", "run_refuse")
+
+
+def _add_daemon_config_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--config",
+        type=Path,
+        required=True,
+        help="the daemon's configuration: its store, and its routes for the addresses",
+    )
+
+
+def _tx(commands: Commands) -> None:
+    tx = commands.add_parser("tx", help="list transactions and show their history")
+    actions = tx.add_subparsers(required=True, metavar="ACTION")
+
+    list_cmd = actions.add_parser("list", help="the newest transactions, parties and states")
+    list_cmd.add_argument(
+        "--state",
+        metavar="S",
+        help="only those where either party's machine is in state S (e.g. PENDING; any case)",
+    )
+    list_cmd.add_argument(
+        "--peer",
+        metavar="SYMBOL",
+        help="only those with SYMBOL as requester or responder (any case)",
+    )
+    list_cmd.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    list_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_db_option(list_cmd)
+    _runs(list_cmd, "tx", "run_list")
+
+    show_cmd = actions.add_parser("show", help="a transaction and every APDU of it")
+    show_cmd.add_argument("id", type=int, metavar="ID", help="transaction id from tx list")
+    show_cmd.add_argument("--json", action="store_true", help="print JSON instead of text")
+    _add_db_option(show_cmd)
+    _runs(show_cmd, "tx", "run_show")
+
+
+def _add_db_option(command: argparse.ArgumentParser) -> None:
+    """The store a command reads: ``--config``'s or ``--db`` (see
+    :func:`isoill.cli.storeopts.database`)."""
+    where = command.add_mutually_exclusive_group()
+    where.add_argument("--config", type=Path, help="the daemon's configuration: use its store")
+    where.add_argument(
+        "--db", type=Path, default=DEFAULT_DB, help=f"queue database (default {DEFAULT_DB})"
+    )
+
+
+def _send(commands: Commands) -> None:
+    command = commands.add_parser(
+        "send",
+        help="send APDUs to an ILL server and print its replies",
+        description="Send APDUs lock-step (each reply read before the next APDU goes) and print"
+        " every reply. Exit status as yaz-illclient's: 0 acknowledged, 7 error report, 6 wrong"
+        " reply, 5 no reply, 4 no connection; with several APDUs the worst (4, 5, 6, 7, 0).",
+    )
+    command.add_argument("address", type=_address, metavar="HOST:PORT", help="the server")
+    command.add_argument("files", nargs="+", metavar="FILE", help="APDU files, - for stdin")
+    command.add_argument("--form", choices=FORMS, default="ber", help="input form")
+    command.add_argument("--per-apdu", action="store_true", help="one connection per APDU")
+    command.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"to connect, and for each reply (default {DEFAULT_TIMEOUT:g})",
+    )
+    command.add_argument("--json", action="store_true", help="print the replies in the JSON form")
+    _runs(command, "send", "run_send")
+
+
+def _address(text: str, *, any_port: bool = False) -> tuple[str, int]:
+    """``host:port`` (an IPv6 host in brackets) as host and port; port 0 only with
+    ``any_port``. For argparse: a bad one is a usage error."""
+    host, colon, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    lowest = 0 if any_port else 1
+    if not colon or not host or not port.isdigit() or not lowest <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
+    return host, int(port)
+
+
+def _listen_address(text: str) -> tuple[str, int]:
+    return _address(text, any_port=True)
+
+
+def _peer(commands: Commands) -> None:
+    command = commands.add_parser(
+        "peer",
+        help="run a simulated ILL peer that answers by script",
+        description="Listen as the ILL peer SYMBOL, answer each APDU by the script (by default"
+        " with a status-report) and print a line per APDU: time, sender's address, type,"
+        " transaction-id and answer. Stops on SIGINT or SIGTERM.",
+    )
+    command.add_argument(
+        "--listen", required=True, type=_listen_address, metavar="HOST:PORT", help="port 0: any"
+    )
+    command.add_argument("--symbol", required=True, help="this peer's library symbol")
+    command.add_argument("--script", type=Path, metavar="FILE", help="answers by APDU type (TOML)")
+    command.add_argument(
+        "--record", type=Path, metavar="FILE", help="append every APDU received to FILE (BER)"
+    )
+    command.add_argument(
+        "--close-after-answer",
+        action="store_true",
+        help="close each connection after answering its first APDU (a per-APDU peer)",
+    )
+    _runs(command, "peer", "run_peer")
+
+
+def _replay(commands: Commands) -> None:
+    command = commands.add_parser("replay", help="replay a capture against a gateway and check")
+    command.add_argument("capture", type=Path, metavar="CAPTURE", help="pcap, pcapng, BER or hex")
+    command.add_argument("--to", required=True, metavar="HOST:PORT", help="the gateway")
+    command.add_argument("--expect", type=Path, metavar="FILE", help="expectations (TOML)")
+    command.add_argument("--timing", choices=("asis", "fast"), default="fast")
+    command.add_argument("--form", choices=("auto", "ber", "hex", "pcap", "pcapng"), default="auto")
+    command.add_argument("--port", type=int, help="only connections to this server port")
+    command.add_argument("--stream", type=int, help="only this TCP stream (from 0)")
+    command.add_argument("--timeout", type=float, default=30.0, help="seconds per reply")
+    _runs(command, "replay", "run_replay")

@@ -1,0 +1,33 @@
+"""``isoill routes reload --config FILE``: check the configuration's routes file and its
+credentials file, then have the running daemon (found through its pid file) read both again,
+with SIGHUP. Nothing is sent when either does not load."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+
+from isoill.cli.common import BadInput
+from isoill.config import ConfigError, load
+from isoill.router import RoutesError, RoutingTable
+
+
+def run_reload(args: argparse.Namespace) -> None:
+    try:
+        config = load(args.config)
+        table = RoutingTable.load(config.routes)
+    except (ConfigError, RoutesError) as error:
+        raise BadInput(f"{error}; nothing reloaded") from None
+    pid_file = config.pid_file
+    try:
+        pid = int(pid_file.read_text())
+        os.kill(pid, signal.SIGHUP)
+    except (OSError, ValueError) as error:
+        raise BadInput(f"no running daemon found through {pid_file}: {error}") from None
+    sys.stdout.write(
+        f"routes {config.routes}: ok, {len(table.routes)} peers; credentials"
+        f" {config.access.credentials}: ok, {len(config.credentials)} entries;"
+        f" reload sent to pid {pid}\n"
+    )
