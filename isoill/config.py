@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from isoill.access import credentials as credentials_file
-from isoill.access.credentials import Credential, CredentialsError
+from isoill.access.credentials import Credentials, CredentialsError
 from isoill.rules.engine import Profile
 from isoill.rules.profiles import BUILT_IN, compose
 from isoill.store import BUSY_TIMEOUT_SECONDS, RetryPolicy
@@ -244,7 +244,7 @@ class Config(_Section):
     hold_unknown_requesters: bool = False
     """Hold ILL-Requests whose requester is not in ``peers`` for an operator to release or
     refuse (``isoill queue release|refuse``) instead of forwarding them."""
-    credentials: dict[str, Credential] = {}
+    credentials: Credentials = Credentials()
     """Prompt-1 credentials by peer symbol: read from ``[access] credentials`` by :func:`load`,
     never from the configuration file itself."""
 
@@ -345,17 +345,23 @@ def _rebased(listener: Listener, base: Path) -> Listener:
     return listener.model_copy(update={"tls": tls.model_copy(update=paths)})
 
 
-def load_credentials(access: Access, peers: dict[str, Peer]) -> dict[str, Credential]:
-    """The credentials file's entries, each for a configured peer, in registered mode only;
+def load_credentials(access: Access, peers: dict[str, Peer]) -> Credentials:
+    """The credentials file's entries, each for a configured peer: peers' logins in
+    registered mode only, the gateway's own logins at targets in either mode;
     :class:`ConfigError` names what is wrong."""
     path = access.credentials
     try:
         credentials = credentials_file.load(path)
     except CredentialsError as error:
         raise ConfigError(str(error)) from None
-    if credentials and access.mode != "registered":
+    if credentials.peers and access.mode != "registered":
         raise ConfigError(f'{path}: Prompt-1 credentials need [access] mode = "registered"')
-    for symbol in credentials:
+    for symbol in sorted(credentials.peers.keys() | credentials.logins.keys()):
         if symbol not in peers:
             raise ConfigError(f"{path}: {symbol} is not under [peers]")
+        if symbol in credentials.logins and peers[symbol].forward_sender_login:
+            raise ConfigError(
+                f"{path}: {symbol} gets the gateway's own login; forward_sender_login would"
+                " give it the sender's: set one of them"
+            )
     return credentials

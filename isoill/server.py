@@ -120,7 +120,8 @@ class Server:
         except ConfigError as error:
             self.log.error("credentials reload refused; the old ones stay", error=str(error))
             return False
-        self.gateway.access.credentials = credentials
+        self.gateway.access.credentials = credentials.peers
+        self.gateway.access.logins = credentials.logins
         self.log.info("credentials reloaded", source=str(access.credentials))
         return True
 

@@ -14,7 +14,7 @@ from access_support import request
 from transaction_apdus import apdu as transaction_apdu
 
 from isoill.access import credentials, passwords
-from isoill.access.credentials import Credential, CredentialsError
+from isoill.access.credentials import Credential, Credentials, CredentialsError, GatewayLogin
 from isoill.access.identity import AccessControl, Identity
 from isoill.access.passwords import PasswordHashError
 from isoill.access.prompt import login_of
@@ -63,18 +63,25 @@ def test_unusable_hashes_are_refused_not_computed(encoded: str, message: str) ->
 
 def test_credentials_file_round_trip_readable_by_owner_only(tmp_path: Path) -> None:
     path = tmp_path / "credentials.toml"
-    assert credentials.load(path) == {}
+    assert credentials.load(path) == Credentials()
     hashed = passwords.hash_password(b"pw")
     odd = 'o"dd\\ \x7f ü'  # TOML escapes: quote, backslash, DEL; UTF-8 as is
-    written = {
-        "REQLIB": Credential(user_id="reqlib", password_hash=hashed),
-        "A B": Credential(user_id=odd, password_hash=hashed),
-    }
+    written = Credentials(
+        peers={
+            "REQLIB": Credential(user_id="reqlib", password_hash=hashed),
+            "A B": Credential(user_id=odd, password_hash=hashed),
+        },
+        logins={
+            "A B": GatewayLogin(user_id=odd, password=odd),
+            "OCLC": GatewayLogin(user_id="100-123", password="gateway's own"),
+        },
+    )
     credentials.save(path, written)
     assert credentials.load(path) == written
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert [p.name for p in tmp_path.iterdir()] == ["credentials.toml"]  # no temporary left
-    assert hashed not in repr(written) and hashed not in str(written["REQLIB"])
+    assert hashed not in repr(written) and hashed not in str(written.peers["REQLIB"])
+    assert "gateway's own" not in repr(written) and "gateway's own" not in str(written.logins)
 
 
 def test_bad_credentials_file_names_the_entry(tmp_path: Path) -> None:
@@ -84,6 +91,12 @@ def test_bad_credentials_file_names_the_entry(tmp_path: Path) -> None:
         credentials.load(path)
     path.write_text('[REQLIB]\nuser_id = ""\npassword_hash = "x"\n')
     with pytest.raises(CredentialsError, match=r"REQLIB\.user_id"):
+        credentials.load(path)
+    path.write_text('[REQLIB]\nuser_id = "reqlib"\n')
+    with pytest.raises(CredentialsError, match=r"REQLIB: .*user_id and password_hash go together"):
+        credentials.load(path)
+    path.write_text('[OCLC.login]\nuser_id = "gw"\n')
+    with pytest.raises(CredentialsError, match=r"OCLC\.login\.password: Field required"):
         credentials.load(path)
 
 
@@ -110,7 +123,7 @@ def registered(peers: dict[str, Peer], logins: dict[str, Credential] | None = No
             "peers": peers,
         }
     )
-    return config.model_copy(update={"credentials": logins or {}})
+    return config.model_copy(update={"credentials": Credentials(peers=logins or {})})
 
 
 def peer(*networks: str, cn: str | None = None, sha256: str | None = None) -> Peer:
@@ -210,7 +223,9 @@ def test_registered_config_with_tls_paths_and_credentials(tmp_path: Path) -> Non
     assert tls is not None and tls.certificate == tmp_path / "tls/gw.pem"
     assert tls.client_ca == tmp_path / "ca.pem"
     assert config.peers["REQLIB"].certificate_sha256 == FINGERPRINT
-    assert config.credentials == {"REQLIB": Credential(user_id="u", password_hash=hashed)}
+    assert config.credentials == Credentials(
+        peers={"REQLIB": Credential(user_id="u", password_hash=hashed)}
+    )
     assert config.access.credentials == tmp_path / "credentials.toml"
 
 

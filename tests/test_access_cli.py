@@ -44,7 +44,7 @@ def test_passwd_from_stdin_writes_a_hash_only(
     )
     assert "s3cret" not in file.read_text()
     assert stat.S_IMODE(file.stat().st_mode) == 0o600
-    (entry,) = credentials.load(file).values()
+    (entry,) = credentials.load(file).peers.values()
     assert entry.user_id == "REQLIB"
     assert passwords.verify(b"s3cret pw", entry.password_hash)
 
@@ -52,7 +52,7 @@ def test_passwd_from_stdin_writes_a_hash_only(
     assert passwd(capsys, monkeypatch, "another\n", *args)[0] == 0
     # a new password for REQLIB keeps its userId and leaves OTHER as it was
     assert passwd(capsys, monkeypatch, "new\n", "REQLIB", "--config", str(path), "--stdin")[0] == 0
-    stored = credentials.load(file)
+    stored = credentials.load(file).peers
     assert stored["REQLIB"].user_id == "REQLIB"
     assert passwords.verify(b"new", stored["REQLIB"].password_hash)
     assert stored["OTHER"].user_id == "other-1"

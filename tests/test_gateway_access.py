@@ -15,7 +15,7 @@ from gateway_harness import RecordingPeer, exchange, routes_for, start_gateway, 
 from prometheus_client import REGISTRY
 
 from isoill.access import credentials
-from isoill.access.credentials import Credential
+from isoill.access.credentials import Credential, Credentials
 from isoill.access.passwords import hash_password
 from isoill.asn1.ext.prompt1 import OID as PROMPT_1
 from isoill.codec.decoder import decode
@@ -65,7 +65,7 @@ async def gateway(
     if logins:
         hashed = hash_password(PASSWORD.encode())
         entry = Credential(user_id="reqlib", password_hash=hashed)
-        credentials.save(directory / "credentials.toml", {"REQLIB": entry})
+        credentials.save(directory / "credentials.toml", Credentials(peers={"REQLIB": entry}))
     config = write_config(
         directory,
         routes_for({"RESPLIB": [peer.address]}),

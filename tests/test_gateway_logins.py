@@ -28,7 +28,7 @@ from prometheus_client import REGISTRY
 from test_gateway_access import acknowledged, security_problem
 
 from isoill.access import credentials
-from isoill.access.credentials import Credential
+from isoill.access.credentials import Credential, Credentials
 from isoill.access.passwords import hash_password
 
 pytestmark = pytest.mark.asyncio
@@ -38,13 +38,11 @@ THROTTLE = "login_delay = 0.01\nlogin_max_delay = 0.04\nlogin_lockout_after = 5\
 
 
 def registered_config(directory: Path, peer: RecordingPeer) -> Path:
-    credentials.save(
-        directory / "credentials.toml",
-        {
-            "ALIB": Credential(user_id="alib", password_hash=hash_password(ALIB_PASSWORD.encode())),
-            "BLIB": Credential(user_id="blib", password_hash=hash_password(BLIB_PASSWORD.encode())),
-        },
-    )
+    peers = {
+        "ALIB": Credential(user_id="alib", password_hash=hash_password(ALIB_PASSWORD.encode())),
+        "BLIB": Credential(user_id="blib", password_hash=hash_password(BLIB_PASSWORD.encode())),
+    }
+    credentials.save(directory / "credentials.toml", Credentials(peers=peers))
     return write_config(
         directory,
         routes_for({"RESPLIB": [peer.address]}),

@@ -1,12 +1,21 @@
-"""The credentials file: each peer's Prompt-1 userId and password hash, by peer symbol.
+"""The credentials file, by peer symbol: the Prompt-1 userId and password hash a peer's
+connections must log in with, and the gateway's own Prompt-1 login at a target that wants one.
 
 It lives apart from the configuration (``[access] credentials``, by default
 ``credentials.toml`` beside it) so that the configuration can be shared and versioned while
-the hashes stay readable by the daemon's user alone. ``isoill peers passwd`` writes it::
+the secrets stay readable by the daemon's user alone. ``isoill peers passwd`` and ``isoill
+peers login`` write it::
 
     ["REQLIB"]
     user_id = "reqlib"
     password_hash = "scrypt$16384$8$1$...$..."
+
+    ["OCLC".login]
+    user_id = "100-123-456"
+    password = "..."
+
+The gateway's login must be kept in clear, since the gateway sends it; it is never logged,
+stored with an APDU or recorded in a capture.
 """
 
 from __future__ import annotations
@@ -15,20 +24,55 @@ import json
 import os
 import tempfile
 import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from isoill.access import passwords
 
 HEADER = (
-    "# Prompt-1 credentials of isoill's peers, written by `isoill peers passwd`.\n"
-    "# Passwords are kept as salted scrypt hashes only; keep this file readable by the daemon.\n"
+    "# Prompt-1 credentials of isoill's peers, written by `isoill peers passwd` and `login`.\n"
+    "# Peers' passwords are kept as salted scrypt hashes only; the gateway's own logins at\n"
+    "# targets are in clear: keep this file readable by the daemon's user alone.\n"
 )
 
 
 class CredentialsError(Exception):
     """The credentials file cannot be used; the message says where and why."""
+
+
+class GatewayLogin(BaseModel):
+    """The Prompt-1 userId and password the gateway logs in with at one target."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    user_id: str = Field(min_length=1)
+    password: str = Field(min_length=1)
+
+    def __repr__(self) -> str:  # never show the password
+        return f"GatewayLogin(user_id={self.user_id!r})"
+
+    __str__ = __repr__
+
+
+class _Entry(BaseModel):
+    """One symbol's table in the file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    user_id: str | None = Field(None, min_length=1)
+    password_hash: str | None = None
+    login: GatewayLogin | None = None
+
+    @model_validator(mode="after")
+    def _whole(self) -> _Entry:
+        if (self.user_id is None) != (self.password_hash is None):
+            raise ValueError("user_id and password_hash go together")
+        return self
+
+    def __repr__(self) -> str:
+        return f"_Entry(user_id={self.user_id!r}, login={self.login!r})"
 
 
 class Credential(BaseModel):
@@ -52,39 +96,60 @@ class Credential(BaseModel):
     __str__ = __repr__
 
 
-def load(path: Path) -> dict[str, Credential]:
-    """The credentials by peer symbol (upper case); none when the file does not exist."""
+@dataclass(frozen=True)
+class Credentials:
+    """What the file holds: peers' logins to check, and the gateway's own logins."""
+
+    peers: dict[str, Credential] = field(default_factory=dict)
+    logins: dict[str, GatewayLogin] = field(default_factory=dict)
+
+
+def load(path: Path) -> Credentials:
+    """The file's credentials by peer symbol (upper case); none when it does not exist."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return {}
+        return Credentials()
     except OSError as error:
         raise CredentialsError(f"{path}: {error.strerror}") from None
     except tomllib.TOMLDecodeError as error:
         raise CredentialsError(f"{path}: {error}") from None
-    credentials: dict[str, Credential] = {}
-    for symbol, entry in data.items():
+    found = Credentials()
+    for symbol, table in data.items():
         try:
-            credentials[symbol.strip().upper()] = Credential.model_validate(entry)
+            entry = _Entry.model_validate(table)
+            if entry.user_id is not None and entry.password_hash is not None:
+                credential = Credential(user_id=entry.user_id, password_hash=entry.password_hash)
+                found.peers[symbol.strip().upper()] = credential
         except ValidationError as error:
             problems = "; ".join(
                 ".".join((symbol, *(str(p) for p in item["loc"]))) + f": {item['msg']}"
                 for item in error.errors(include_input=False)
             )
             raise CredentialsError(f"{path}: {problems}") from None
-    return credentials
+        if entry.login is not None:
+            found.logins[symbol.strip().upper()] = entry.login
+    return found
 
 
-def save(path: Path, credentials: dict[str, Credential]) -> None:
+def save(path: Path, credentials: Credentials) -> None:
     """Write the whole file anew, readable by its owner only, replacing the old one at once."""
     lines = [HEADER]
-    for symbol in sorted(credentials):
-        credential = credentials[symbol]
-        lines.append(
-            f"\n[{_string(symbol)}]\n"
-            f"user_id = {_string(credential.user_id)}\n"
-            f"password_hash = {_string(credential.password_hash)}\n"
-        )
+    for symbol in sorted(credentials.peers.keys() | credentials.logins.keys()):
+        credential = credentials.peers.get(symbol)
+        login = credentials.logins.get(symbol)
+        if credential is not None:
+            lines.append(
+                f"\n[{_string(symbol)}]\n"
+                f"user_id = {_string(credential.user_id)}\n"
+                f"password_hash = {_string(credential.password_hash)}\n"
+            )
+        if login is not None:
+            lines.append(
+                f"\n[{_string(symbol)}.login]\n"
+                f"user_id = {_string(login.user_id)}\n"
+                f"password = {_string(login.password)}\n"
+            )
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as file:  # mkstemp creates it with mode 0600

@@ -20,7 +20,7 @@ from typing import Any
 
 from isoill import metrics
 from isoill.access import passwords
-from isoill.access.credentials import Credential
+from isoill.access.credentials import Credential, GatewayLogin
 from isoill.access.parties import Refusal
 from isoill.access.prompt import Login, login_of
 from isoill.access.throttle import LoginThrottle
@@ -42,8 +42,10 @@ class Identity:
 class AccessControl:
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.credentials: dict[str, Credential] = config.credentials
+        self.credentials: dict[str, Credential] = config.credentials.peers
         """The peers' Prompt-1 credentials; replaced by a reload of the credentials file."""
+        self.logins: dict[str, GatewayLogin] = config.credentials.logins
+        """The gateway's own Prompt-1 login at each target that has one; replaced likewise."""
         access = config.access
         self.throttle = LoginThrottle(
             access.login_delay,

@@ -135,6 +135,17 @@ def _peers(commands: Commands) -> None:
         "--stdin", action="store_true", help="read the password from stdin's first line"
     )
     _runs(passwd, "peers", "run_passwd")
+    login = actions.add_parser(
+        "login", help="set the gateway's own Prompt-1 login at a target that wants one"
+    )
+    login.add_argument("symbol", metavar="SYMBOL", help="the target, as under [peers]")
+    login.add_argument("--config", required=True, type=Path, help="the daemon's configuration")
+    login.add_argument("--user", metavar="USERID", help="the gateway's Prompt-1 userId there")
+    login.add_argument(
+        "--stdin", action="store_true", help="read the password from stdin's first line"
+    )
+    login.add_argument("--remove", action="store_true", help="send no login there any more")
+    _runs(login, "peers", "run_login")
 
 
 def _queue(commands: Commands) -> None:

@@ -28,6 +28,7 @@ def run_reload(args: argparse.Namespace) -> None:
         raise BadInput(f"no running daemon found through {pid_file}: {error}") from None
     sys.stdout.write(
         f"routes {config.routes}: ok, {len(table.routes)} peers; credentials"
-        f" {config.access.credentials}: ok, {len(config.credentials)} entries;"
+        f" {config.access.credentials}: ok, {len(config.credentials.peers)} peers' logins and"
+        f" {len(config.credentials.logins)} of the gateway's;"
         f" reload sent to pid {pid}\n"
     )
