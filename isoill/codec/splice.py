@@ -1,13 +1,14 @@
 """An APDU's top-level components, read from its BER without decoding them: which are present
 (:func:`present_fields`, enough to tell an acknowledgement from a refusal), their encodings
 (:func:`components`, :func:`members`, to build an answer from the sender's own elements),
-and removing one, or some of its extensions (:func:`without_field`,
-:func:`without_extensions`), without re-encoding anything else.
+removing one, or some of its extensions (:func:`without_field`, :func:`without_extensions`),
+and adding an extension (:func:`with_extension`, the gateway's own Prompt-1 login), without
+re-encoding anything else.
 
 An ILL-APDU is ``[APPLICATION n]`` (an explicit tag: the module has no IMPLICIT TAGS) around a
 SEQUENCE, so two headers enclose the components; the extensions component is the last, its
 tag IMPLICIT in every APDU type but Overdue, whose ``[49]`` is explicit around a SEQUENCE OF.
-Cutting an element out changes only the lengths of the headers that enclose it: a
+Cutting or adding an element changes only the lengths of the headers that enclose it: a
 definite length is rewritten in minimal form (its identifier octets kept), an indefinite one
 stays as it is. Every other byte is the sender's.
 """
@@ -28,7 +29,7 @@ from isoill.codec.ber import (
     tag_name,
 )
 from isoill.codec.decoder import decode_node
-from isoill.codec.errors import DecodeError, UnrecognizedApdu
+from isoill.codec.errors import CodecError, DecodeError, UnrecognizedApdu
 from isoill.codec.schema import Field, Node
 
 _COMPONENTS = frozenset(field.name for node in plan.APDUS.values() for field in node.fields)
@@ -82,7 +83,7 @@ def without_extensions(ber: bytes, oid: str) -> bytes:
         found = _span(node, spans, field.name)
         if found is None:
             return ber
-        inside = _enclosed(ber, found[0], found[1], _tags(field.node))
+        inside = _enclosed(ber, *found, _tags(field.node))
     except NeedMore:
         raise DecodeError("truncated APDU", offset=len(ber)) from None
     cut = [
@@ -95,6 +96,38 @@ def without_extensions(ber: bytes, oid: str) -> bytes:
     if len(cut) == len(inside.elements):
         return without_field(ber, field.name)
     return _splice(ber, [*headers, *inside.headers], cut)
+
+
+def with_extension(ber: bytes, extension: bytes) -> bytes:
+    """``ber``, one whole ILL-APDU, with ``extension`` (the whole encoding of one Extension,
+    e.g. from :func:`~isoill.codec.encoder.encode_extension`) after the Extensions of its
+    ``...-extensions`` component. An APDU without the component gets one, with a definite
+    length, after its other components (it is the last of every APDU type).
+
+    Raises a :class:`~isoill.codec.errors.CodecError` when ``ber`` is not one BER-framed
+    ILL-APDU, and ``ValueError`` when ``extension`` is not the encoding of one Extension.
+    """
+    try:  # decoded whole, so that an APDU that decodes still does with it
+        _, end = decode_node(plan.EXTENSION, extension, 0, len(extension))
+        if end != len(extension):
+            raise DecodeError(f"{len(extension) - end} bytes after it", offset=end)
+    except CodecError as error:
+        raise ValueError(f"not one Extension: {error}") from None
+    try:
+        node, headers, spans = _layout(ber)
+        field = _extensions_field(node)
+        tags = _tags(field.node)
+        found = _span(node, spans, field.name)
+        if found is None:
+            at = spans[-1][2] if spans else headers[-1].content
+            for key in reversed(tags):
+                extension = encode_header(key, True, len(extension)) + extension
+        else:
+            inside = _enclosed(ber, *found, tags)
+            headers, at = [*headers, *inside.headers], inside.contents_end
+    except NeedMore:
+        raise DecodeError("truncated APDU", offset=len(ber)) from None
+    return _splice(ber, headers, [(at, at, extension)])
 
 
 def present_fields(ber: bytes) -> tuple[str, frozenset[str]]:
