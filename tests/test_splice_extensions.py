@@ -16,6 +16,7 @@ from test_splice import CHANGES, QUICK, corrupt, elements, outer_headers, refram
 
 from isoill.access.prompt import extensions_of, login_of
 from isoill.asn1.ext.prompt1 import OID as PROMPT_1
+from isoill.codec import plan
 from isoill.codec.ber import CONTEXT, INDEFINITE, encode_header, read_header, tag_key
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
@@ -26,6 +27,7 @@ from isoill.codec.splice import present_fields, without_extensions, without_fiel
 from isoill.codec.values import ApduModel
 
 EXTENSIONS = tag_key(CONTEXT, 49)  # every APDU's ...-extensions, [49] IMPLICIT SEQUENCE OF
+# (but Overdue's: [49] explicit around the SEQUENCE OF)
 FIELD = "iLL-request-extensions"
 PASSWORDS = {"login": "s3cret-one", "login2": "s3cret-two", "login3": "s3cret-three"}
 PROMPT_1_OID = bytes.fromhex("06072a8648ce130801")
@@ -72,7 +74,8 @@ def without_logins(apdu: ApduModel) -> ApduModel:
 class Anatomy(NamedTuple):
     """An APDU's BER around its extensions component."""
 
-    headers: list[tuple[bytes, int, int]]  # octets, tag, length: [APPLICATION n], SEQUENCE, [49]
+    # octets, tag, length: [APPLICATION n], SEQUENCE, [49] (and Overdue's SEQUENCE OF)
+    headers: list[tuple[bytes, int, int]]
     before: bytes  # the SEQUENCE's contents before the extensions component
     extensions: list[bytes]  # each Extension's encoding
     after: bytes  # after the component: later components, end-of-contents octets
@@ -82,11 +85,18 @@ def anatomy(ber: bytes) -> Anatomy:
     outer = outer_headers(ber)
     body = ber[outer[1][3] :]
     ((start, end),) = [(start, end) for key, start, end in elements(body) if key == EXTENSIONS]
-    _, _, length, content = read_header(body, start)
-    inner = body[content : end - 2] if length == INDEFINITE else body[content:end]
+    headers = [(ber[pos:contents], key, size) for pos, key, size, contents in outer]
+    component = plan.BY_TAG[outer[0][1]].fields[-1].node
+    assert component.tag is not None
+    pos, stop = start, end
+    for expected in (*component.wrappers, component.tag):  # each the only element inside
+        key, _, length, content = read_header(body, pos)
+        assert key == expected
+        headers.append((body[pos:content], key, length))
+        pos, stop = content, stop - 2 if length == INDEFINITE else content + length
+    inner = body[pos:stop]
     return Anatomy(
-        [(ber[pos:contents], key, size) for pos, key, size, contents in outer]
-        + [(body[start:content], EXTENSIONS, length)],
+        headers,
         body[:start],
         [inner[first:last] for _, first, last in elements(inner)],
         body[end:],
@@ -157,13 +167,19 @@ def test_only_prompt1_takes_the_component_with_it(names: list[str], form: str) -
     assert decode(spliced) == decode(ber).model_copy(update={"ill_request_extensions": None})
 
 
-@pytest.mark.parametrize("apdu", ["Shipped", "Status-Query", "Status-Or-Error-Report"])
-def test_any_apdu_type_loses_its_prompt1(apdu: str) -> None:
-    ber = with_extensions(["raw", "login"], apdu)
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("apdu", list(plan.APDUS))
+def test_any_apdu_type_loses_its_prompt1(apdu: str, form: str) -> None:
+    """Overdue's too, whose extensions are one layer deeper."""
+    ber = FORMS[form](with_extensions(["raw", "login"], apdu))
     spliced = without_extensions(ber, PROMPT_1)
     assert decode(spliced) == without_logins(decode(ber))
     assert len(extensions_of(decode(spliced))) == 1
     assert_cut(ber, spliced, [0])
+    assert PASSWORDS["login"].encode() not in spliced
+    only = FORMS[form](with_extensions(["login"], apdu))
+    _, left = present_fields(without_extensions(only, PROMPT_1))
+    assert not any(name.endswith("-extensions") for name in left)
 
 
 def test_without_prompt1_the_bytes_are_left_alone() -> None:

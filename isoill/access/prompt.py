@@ -1,6 +1,7 @@
 """The Prompt-1 credentials an APDU carries: a ``response`` of the Z39.50 Prompt-1 extension
 (1.2.840.10003.8.1) in the APDU's extensions, with a userId and a password string, as OCLC
 wants on the first ILL-Request of a connection (``yaz-illclient -o -u USER -p PASSWORD``).
+Read with :func:`login_of`; :func:`login_extension` writes one, for the gateway's own login.
 """
 
 from __future__ import annotations
@@ -8,11 +9,22 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from isoill.asn1.ext.prompt1 import OID
-from isoill.codec.models import Extension, External, PromptObject, ResponseItem
-from isoill.codec.values import ApduModel
+from isoill.codec.encoder import encode_extension
+from isoill.codec.models import (
+    EnummeratedPrompt,
+    Extension,
+    External,
+    ExternalEncoding,
+    PromptId,
+    PromptObject,
+    PromptResponse,
+    ResponseItem,
+)
+from isoill.codec.values import ApduModel, Text
 
 USER_ID = 1  # PromptId enummeratedPrompt type userId(1)
 PASSWORD = 2  # and password(2)
+IDENTIFIER = 1  # the Extension's identifier yaz-illclient gives its Prompt-1
 
 
 class Login(NamedTuple):
@@ -35,6 +47,27 @@ def login_of(apdu: ApduModel) -> Login | None:
             if login is not None:
                 return login
     return None
+
+
+def login_extension(user_id: str, password: bytes) -> bytes:
+    """BER of one Extension carrying ``user_id`` (written in UTF-8) and ``password`` as a
+    Prompt-1 response, as ``yaz-illclient -o -u -p`` writes it: identifier 1, critical false,
+    the userId prompt then the password prompt, each answer an InternationalString. The
+    lengths are definite; yaz's are too while an element's contents fit in 127 octets (it
+    writes longer constructed elements with indefinite lengths)."""
+    answers = ((USER_ID, user_id.encode()), (PASSWORD, password))
+    response = tuple(
+        ResponseItem(
+            promptid=PromptId(enummeratedprompt=EnummeratedPrompt(type=prompt)),
+            promptresponse=PromptResponse(string=Text(answer)),
+        )
+        for prompt, answer in answers
+    )
+    item = External(
+        direct_reference=OID,
+        encoding=ExternalEncoding(single_asn1_type=PromptObject(response=response)),
+    )
+    return encode_extension(Extension(identifier=IDENTIFIER, critical=False, item=item))
 
 
 def extensions_of(apdu: ApduModel) -> tuple[Extension, ...]:

@@ -11,6 +11,7 @@ from typing import Any
 from isoill.codec import plan
 from isoill.codec.ber import encode_header
 from isoill.codec.errors import EncodeError
+from isoill.codec.models import Extension
 from isoill.codec.schema import Kind, Node
 from isoill.codec.values import ApduModel, AsnModel, ExternalModel, Text
 
@@ -20,6 +21,12 @@ plan.bound()
 def encode(apdu: ApduModel) -> bytes:
     """BER of one ILL-APDU model."""
     return encode_node(plan.APDUS[apdu.apdu_type], apdu)
+
+
+def encode_extension(extension: Extension) -> bytes:
+    """BER of one Extension, as it stands inside an APDU's ``...-extensions`` component (to
+    add to an APDU's own bytes with :func:`isoill.codec.splice.with_extension`)."""
+    return encode_node(plan.EXTENSION, extension)
 
 
 def encode_node(node: Node, value: Any) -> bytes:

@@ -12,6 +12,7 @@ from types import ModuleType
 
 from isoill.asn1.ext import EXTENSION_SYNTAXES
 from isoill.asn1.external import External
+from isoill.asn1.ill9702 import Extension
 from isoill.codec.schema import MODEL_KINDS, Compiler, Node, apdu_specs
 from isoill.codec.values import ExternalModel
 
@@ -27,6 +28,9 @@ EXTENSIONS: dict[str, Node] = {
 
 #: EXTERNAL as met inside an ANY (an Extension's item).
 EXTERNAL: Node = _compiler.compile(External(), "EXTERNAL")
+
+#: Extension, the element of every APDU's ``...-extensions`` (the same node as theirs).
+EXTENSION: Node = _compiler.compile(Extension(), "Extension")
 
 #: Outermost tag key -> APDU node.
 BY_TAG: dict[int, Node] = {node.wrappers[0]: node for node in APDUS.values()}

@@ -1,14 +1,16 @@
 """An APDU's top-level components, read from its BER without decoding them: which are present
 (:func:`present_fields`, enough to tell an acknowledgement from a refusal), their encodings
-(:func:`components`, :func:`members`, to build an answer from the sender's own elements), and
-removing one, or some of its extensions, without re-encoding anything else
-(:func:`without_field`, :func:`without_extensions`).
+(:func:`components`, :func:`members`, to build an answer from the sender's own elements),
+removing one, or some of its extensions (:func:`without_field`, :func:`without_extensions`),
+and adding an extension (:func:`with_extension`, the gateway's own Prompt-1 login), without
+re-encoding anything else.
 
 An ILL-APDU is ``[APPLICATION n]`` (an explicit tag: the module has no IMPLICIT TAGS) around a
-SEQUENCE, so two headers enclose the components. Cutting a component out changes only their
-lengths (cutting an extension, also the extensions component's): a definite length is
-rewritten in minimal form (its identifier octets kept), an indefinite one stays as it is.
-Every other byte is the sender's.
+SEQUENCE, so two headers enclose the components; the extensions component is the last, its
+tag IMPLICIT in every APDU type but Overdue, whose ``[49]`` is explicit around a SEQUENCE OF.
+Cutting or adding an element changes only the lengths of the headers that enclose it: a
+definite length is rewritten in minimal form (its identifier octets kept), an indefinite one
+stays as it is. Every other byte is the sender's.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from isoill.codec.ber import (
     tag_name,
 )
 from isoill.codec.decoder import decode_node
-from isoill.codec.errors import DecodeError, UnrecognizedApdu
-from isoill.codec.schema import Node
+from isoill.codec.errors import CodecError, DecodeError, UnrecognizedApdu
+from isoill.codec.schema import Field, Node
 
 _COMPONENTS = frozenset(field.name for node in plan.APDUS.values() for field in node.fields)
 _APDU_NAMES = {id(node): name for name, node in plan.APDUS.items()}
@@ -59,13 +61,10 @@ def without_field(ber: bytes, field: str) -> bytes:
         node, headers, components = _layout(ber)
     except NeedMore:
         raise DecodeError("truncated APDU", offset=len(ber)) from None
-    tags = {key for key, member in node.by_tag.items() if member.name == field}
-    found = [(start, end) for key, start, end in components if key in tags]
-    if not found:
+    found = _span(node, components, field)
+    if found is None:
         return ber
-    if len(found) > 1:
-        raise DecodeError(f"{field} appears twice", offset=found[1][0])
-    return _cut(ber, headers, found)
+    return _splice(ber, headers, [(*found, b"")])
 
 
 def without_extensions(ber: bytes, oid: str) -> bytes:
@@ -80,31 +79,55 @@ def without_extensions(ber: bytes, oid: str) -> bytes:
     """
     try:
         node, headers, spans = _layout(ber)
-        field = next(member.name for member in node.fields if member.name.endswith("-extensions"))
-        tags = {key for key, member in node.by_tag.items() if member.name == field}
-        found = [(start, end) for key, start, end in spans if key in tags]
-        if not found:
+        field = _extensions_field(node)
+        found = _span(node, spans, field.name)
+        if found is None:
             return ber
-        if len(found) > 1:
-            raise DecodeError(f"{field} appears twice", offset=found[1][0])
-        start, end = found[0]
-        _, constructed, length, content = read_header(ber, start)
-        if not constructed:
-            raise DecodeError(f"{field} must be constructed", offset=start)
-        extensions: list[tuple[int, int]] = []
-        pos = content
-        while pos < end and not (length == INDEFINITE and ber[pos : pos + 2] == _END_OF_CONTENTS):
-            extensions.append((pos, _element(ber, pos, end)[1]))
-            pos = extensions[-1][1]
+        inside = _enclosed(ber, *found, _tags(field.node))
     except NeedMore:
         raise DecodeError("truncated APDU", offset=len(ber)) from None
-    cut = [(first, last) for first, last in extensions if _direct_reference(ber[first:last]) == oid]
+    cut = [
+        (start, end, b"")
+        for _, start, end in inside.elements
+        if _direct_reference(ber[start:end]) == oid
+    ]
     if not cut:
         return ber
-    if len(cut) == len(extensions):
-        return without_field(ber, field)
-    component = _Header(start, _identifier_end(ber, start), content, length)
-    return _cut(ber, [*headers, component], cut)
+    if len(cut) == len(inside.elements):
+        return without_field(ber, field.name)
+    return _splice(ber, [*headers, *inside.headers], cut)
+
+
+def with_extension(ber: bytes, extension: bytes) -> bytes:
+    """``ber``, one whole ILL-APDU, with ``extension`` (the whole encoding of one Extension,
+    e.g. from :func:`~isoill.codec.encoder.encode_extension`) after the Extensions of its
+    ``...-extensions`` component. An APDU without the component gets one, with a definite
+    length, after its other components (it is the last of every APDU type).
+
+    Raises a :class:`~isoill.codec.errors.CodecError` when ``ber`` is not one BER-framed
+    ILL-APDU, and ``ValueError`` when ``extension`` is not the encoding of one Extension.
+    """
+    try:  # decoded whole, so that an APDU that decodes still does with it
+        _, end = decode_node(plan.EXTENSION, extension, 0, len(extension))
+        if end != len(extension):
+            raise DecodeError(f"{len(extension) - end} bytes after it", offset=end)
+    except CodecError as error:
+        raise ValueError(f"not one Extension: {error}") from None
+    try:
+        node, headers, spans = _layout(ber)
+        field = _extensions_field(node)
+        tags = _tags(field.node)
+        found = _span(node, spans, field.name)
+        if found is None:
+            at = spans[-1][2] if spans else headers[-1].content
+            for key in reversed(tags):
+                extension = encode_header(key, True, len(extension)) + extension
+        else:
+            inside = _enclosed(ber, *found, tags)
+            headers, at = [*headers, *inside.headers], inside.contents_end
+    except NeedMore:
+        raise DecodeError("truncated APDU", offset=len(ber)) from None
+    return _splice(ber, headers, [(at, at, extension)])
 
 
 def present_fields(ber: bytes) -> tuple[str, frozenset[str]]:
@@ -159,32 +182,52 @@ def retagged(element: bytes, key: int) -> bytes:
     return identifier + element[_identifier_end(element, 0) :]
 
 
-def _cut(ber: bytes, headers: list[_Header], spans: list[tuple[int, int]]) -> bytes:
-    """``ber`` without the ``spans`` (start, end; in order, all inside the innermost of
-    ``headers``), with the definite lengths of ``headers`` (outermost first, each inside the
-    one before) rewritten."""
-    shrink = sum(end - start for start, end in spans)
+def _splice(ber: bytes, headers: list[_Header], edits: list[tuple[int, int, bytes]]) -> bytes:
+    """``ber`` with each edit's bytes (start, end, replacement; in order, all inside the
+    innermost of ``headers``) replaced, and the definite lengths of ``headers`` (outermost
+    first, each inside the one before) rewritten to match."""
+    growth = sum(len(new) - (end - start) for start, end, new in edits)
     rewritten: list[bytes] = []
-    for header in reversed(headers):  # innermost first: an inner header may shrink too
+    for header in reversed(headers):  # innermost first: an inner header may change size too
         old = ber[header.start : header.content]
         if header.length == INDEFINITE:
             rewritten.append(old)
             continue
         # [UNIVERSAL 0] has a one-octet identifier, so this slice is the length octets alone.
-        length_octets = encode_header(0, False, header.length - shrink)[1:]
+        length_octets = encode_header(0, False, header.length + growth)[1:]
         new = ber[header.start : header.length_at] + length_octets
-        shrink += len(old) - len(new)
+        growth += len(new) - len(old)
         rewritten.append(new)
     pieces: list[bytes] = []
     pos = 0
     for header, new in zip(headers, reversed(rewritten), strict=True):
         pieces += (ber[pos : header.start], new)
         pos = header.content
-    for start, end in spans:
-        pieces.append(ber[pos:start])
+    for start, end, new in edits:
+        pieces += (ber[pos:start], new)
         pos = end
     pieces.append(ber[pos:])
     return b"".join(pieces)
+
+
+def _extensions_field(node: Node) -> Field:
+    """The APDU's ``...-extensions`` component."""
+    return next(member for member in node.fields if member.name.endswith("-extensions"))
+
+
+def _tags(node: Node) -> tuple[int, ...]:
+    """The tags of a constructed node's headers, outermost first."""
+    assert node.tag is not None
+    return (*node.wrappers, node.tag)
+
+
+def _span(node: Node, components: list[tuple[int, int, int]], field: str) -> tuple[int, int] | None:
+    """(start, end) of the APDU's component ``field``, if it has it."""
+    tags = {key for key, member in node.by_tag.items() if member.name == field}
+    found = [(start, end) for key, start, end in components if key in tags]
+    if len(found) > 1:
+        raise DecodeError(f"{field} appears twice", offset=found[1][0])
+    return found[0] if found else None
 
 
 def _direct_reference(extension: bytes) -> str | None:
@@ -213,24 +256,41 @@ def _layout(ber: bytes) -> tuple[Node, list[_Header], list[tuple[int, int, int]]
     node = plan.BY_TAG.get(key)
     if node is None:
         raise UnrecognizedApdu(f"{tag_name(key)} is not an ILL-APDU", offset=0)
-    assert node.tag is not None  # every APDU is a SEQUENCE
+    apdu = _enclosed(ber, 0, len(ber), _tags(node))
+    if apdu.end != len(ber):
+        raise DecodeError(f"{len(ber) - apdu.end} bytes after the APDU", offset=apdu.end)
+    return node, apdu.headers, apdu.elements
+
+
+class _Enclosed(NamedTuple):
+    headers: list[_Header]  # outermost first
+    elements: list[tuple[int, int, int]]  # inside the innermost: (tag, start, end)
+    contents_end: int  # where the innermost's contents end (its end-of-contents, if any)
+    end: int  # where the outermost ends
+
+
+def _enclosed(ber: bytes, pos: int, limit: int, tags: tuple[int, ...]) -> _Enclosed:
+    """The constructed headers ``tags`` (outermost first, each the only element inside the one
+    before) at ``pos``, ending by ``limit``, and the elements inside the innermost."""
     headers: list[_Header] = []
-    pos, limit = 0, len(ber)
-    for expected in (*node.wrappers, node.tag):
+    for expected in tags:
         key, constructed, length, content = read_header(ber, pos)
-        if key != expected or not constructed:
+        if key != expected:
             raise DecodeError(f"expected {tag_name(expected)}, found {tag_name(key)}", offset=pos)
+        if not constructed:
+            raise DecodeError(f"{tag_name(key)} must be constructed", offset=pos)
         if content > limit or (length != INDEFINITE and content + length > limit):
             raise DecodeError("length runs past the enclosing element", offset=pos)
         if length != INDEFINITE:
             limit = content + length
         headers.append(_Header(pos, _identifier_end(ber, pos), content, length))
         pos = content
-    components: list[tuple[int, int, int]] = []
+    elements: list[tuple[int, int, int]] = []
     while not _closes(ber, pos, headers[-1], limit):
         key, end = _element(ber, pos, limit)
-        components.append((key, pos, end))
+        elements.append((key, pos, end))
         pos = end
+    contents_end = pos
     for header in reversed(headers):
         if header.length == INDEFINITE:
             if ber[pos : pos + 2] != _END_OF_CONTENTS:
@@ -238,9 +298,7 @@ def _layout(ber: bytes) -> tuple[Node, list[_Header], list[tuple[int, int, int]]
             pos += 2
         elif pos != header.content + header.length:
             raise DecodeError("more than one element inside an explicit tag", offset=pos)
-    if pos != len(ber):
-        raise DecodeError(f"{len(ber) - pos} bytes after the APDU", offset=pos)
-    return node, headers, components
+    return _Enclosed(headers, elements, contents_end, pos)
 
 
 def _closes(ber: bytes, pos: int, sequence: _Header, limit: int) -> bool:
