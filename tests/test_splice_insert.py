@@ -10,7 +10,7 @@ import pytest
 from apdu_examples import full_apdu
 from hypothesis import given
 from hypothesis import strategies as st
-from paths import LOCAL_CAPTURES
+from paths import CAPTURES
 from test_asn1_extensions import to_indefinite
 from test_codec_properties import _parse, _serialize_headers, _with_texts
 from test_splice import CHANGES, QUICK, corrupt, elements, outer_headers
@@ -29,7 +29,7 @@ from isoill.codec.values import ApduModel
 
 NAMES = list(plan.APDUS)
 LOGIN = login_extension("gateway", b"s3cret-gw")
-LOCAL = sorted(LOCAL_CAPTURES.glob("*.ber"))
+LOCAL = sorted(CAPTURES.glob("*.ber"))
 
 
 def extension_model(ber: bytes) -> Extension:
@@ -151,7 +151,7 @@ def test_an_empty_component_gets_the_extension(name: str) -> None:
 def test_lengths_grow_into_the_long_form() -> None:
     """A yaz-illclient request of 125 bytes (``61 7b 30 79``): its headers need two length
     octets once the login is in, the identifier octets unchanged."""
-    ber = (LOCAL_CAPTURES / "search-need-before.ber").read_bytes()
+    ber = (CAPTURES / "search-need-before.ber").read_bytes()
     assert ber[:4] == bytes.fromhex("617b3079")
     added = with_extension(ber, LOGIN)
     total = len(ber) + len(LOGIN) + 3 + 2  # [49] header, a length octet more in each header
@@ -181,7 +181,7 @@ SAMPLES = [
     encode(apdu("ILL-Request", 2)),
     to_indefinite(encode(apdu("Overdue", 1))),
     encode(apdu("Overdue", component=False)),
-    (LOCAL_CAPTURES / "client-id.ber").read_bytes(),
+    (CAPTURES / "client-id.ber").read_bytes(),
 ]
 
 
@@ -309,9 +309,9 @@ def test_any_apdu_in_any_length_form_gets_the_login(
 ) -> None:
     """Random texts (lengths across 127) and, element by element, the shortest, a long or an
     indefinite length."""
-    model = _with_texts(apdu(name, variant, component=component), data.draw, TEXTS)
+    model = _with_texts(apdu(name, variant, component=component), data, TEXTS)
     assert isinstance(model, ApduModel)
-    ber = _serialize_headers(_parse(encode(model))[0], data.draw)
+    ber = _serialize_headers(_parse(encode(model))[0], data)
     extension = login_extension(*login)
     added = with_extension(ber, extension)
     assert_added(ber, added, extension)
