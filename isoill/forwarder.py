@@ -29,13 +29,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from isoill import logs, metrics, streams
+from isoill.access.credentials import GatewayLogin
 from isoill.access.identity import Identity
+from isoill.access.prompt import login_extension
 from isoill.asn1.ext.prompt1 import OID as PROMPT_1
 from isoill.capture.recorder import Tap, socket_address
 from isoill.codec.decoder import decode
 from isoill.codec.errors import CodecError
 from isoill.codec.framing import Framer
-from isoill.codec.splice import present_fields, without_extensions
+from isoill.codec.splice import present_fields, with_extension, without_extensions
 from isoill.gateway import Gateway, Origin, Outcome
 from isoill.handoff import RUN, Run
 from isoill.store import Delivery, Store
@@ -262,6 +264,15 @@ class Forwarder:
         if outcome.close:
             self._drop(delivery.address)
 
+    def _on_the_wire(self, delivery: Delivery) -> bytes:
+        """The bytes sent: as stored, but with the gateway's own Prompt-1 login (in place of
+        any other) for a target that wants one. They are never stored or recorded."""
+        symbol = delivery.target_symbol
+        login = self.gateway.access.logins.get(symbol) if symbol is not None else None
+        if login is None:
+            return delivery.ber
+        return with_extension(without_extensions(delivery.ber, PROMPT_1), _login_bytes(login))
+
     def _scrubbed(self, delivery: Delivery) -> bytes | None:
         """For a target that takes the sender's Prompt-1 login: the APDU as it is kept once
         delivered, without it (``None``: as it is)."""
@@ -295,7 +306,7 @@ class Forwarder:
         if peer.capture:
             comment = f"isoill -> {target} {delivery.apdu_type}"
             tap.apdu(True, recorded, time.time(), comment)
-        writer.write(delivery.ber)
+        writer.write(self._on_the_wire(delivery))
         await writer.drain()
         if not peer.expects_reply:
             return None
@@ -344,6 +355,11 @@ class Forwarder:
         tap = self._taps.pop(address, None)
         if tap is not None:
             tap.close(time.time())
+
+
+@functools.lru_cache(maxsize=64)
+def _login_bytes(login: GatewayLogin) -> bytes:
+    return login_extension(login.user_id, login.password.encode("utf-8"))
 
 
 def _poll(store: Store, now: datetime, busy: list[str]) -> tuple[list[Delivery], datetime | None]:

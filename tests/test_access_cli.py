@@ -1,4 +1,5 @@
-"""``isoill peers passwd``: the hash goes into the credentials file, the password nowhere."""
+"""``isoill peers passwd``: the hash goes into the credentials file, the password nowhere;
+``isoill peers login``: the gateway's own login at a target goes there too."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import pytest
 from gateway_harness import run_cli
 
 from isoill.access import credentials, passwords
+from isoill.access.credentials import Credentials, GatewayLogin
+from isoill.config import ConfigError, load
 
 CONFIG = '[[listeners]]\nport = 0\n[access]\nmode = "{mode}"\n[peers.REQLIB]\n[peers.OTHER]\n'
 
@@ -101,3 +104,54 @@ def test_passwd_refusals(
     code, _, err = passwd(capsys, monkeypatch, stdin, symbol, "--config", str(path), "--stdin")
     assert code == 3 and message in err
     assert not (tmp_path / "credentials.toml").exists()
+
+
+def peers_login(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, stdin: str, *argv: str
+) -> tuple[int, str, str]:
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code = run_cli(["peers", "login", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_gateways_own_login_at_a_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept beside the peers' hashes, in clear (the gateway sends it), in either mode."""
+    path = config(tmp_path, "open")
+    file = tmp_path / "credentials.toml"
+    argv = ("other", "--config", str(path), "--user", "gw-1", "--stdin")
+    code, out, _ = peers_login(capsys, monkeypatch, "gw secret\n", *argv)
+    assert code == 0
+    assert out == (
+        f"OTHER: the gateway logs in as 'gw-1' with each APDU it delivers there (set in {file});"
+        " the daemon reads it at start and on SIGHUP (isoill routes reload)\n"
+    )
+    assert stat.S_IMODE(file.stat().st_mode) == 0o600
+    assert credentials.load(file) == Credentials(
+        logins={"OTHER": GatewayLogin(user_id="gw-1", password="gw secret")}
+    )
+    assert load(path).credentials.logins["OTHER"].user_id == "gw-1"  # the daemon reads it
+    assert peers_login(capsys, monkeypatch, "", "OTHER", "--config", str(path), "--remove")[0] == 0
+    assert credentials.load(file) == Credentials()
+
+
+def test_the_gateways_own_login_refusals(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = config(tmp_path)
+    path.write_text(path.read_text() + "forward_sender_login = true\n")  # for [peers.OTHER]
+    argv = ("--config", str(path), "--user", "gw", "--stdin")
+    code, _, err = peers_login(capsys, monkeypatch, "pw\n", "OTHER", *argv)
+    assert code == 3 and "OTHER has forward_sender_login" in err
+    code, _, err = peers_login(capsys, monkeypatch, "pw\n", "NEWLIB", *argv)
+    assert code == 3 and "NEWLIB is not under [peers]" in err
+    code, _, err = peers_login(capsys, monkeypatch, "pw\n", "REQLIB", "--config", str(path))
+    assert code == 3 and "--user USERID is needed" in err
+    assert not (tmp_path / "credentials.toml").exists()
+    # Written by hand, the same conflict stops the daemon's configuration from loading.
+    login = GatewayLogin(user_id="gw", password="pw")
+    credentials.save(tmp_path / "credentials.toml", Credentials(logins={"OTHER": login}))
+    with pytest.raises(ConfigError, match="OTHER gets the gateway's own login"):
+        load(path)

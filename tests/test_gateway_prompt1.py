@@ -12,7 +12,15 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from access_support import request
-from gateway_harness import RecordingPeer, json_logs, routes_for, start_gateway, until, write_config
+from gateway_harness import (
+    RecordingPeer,
+    exchange,
+    json_logs,
+    routes_for,
+    start_gateway,
+    until,
+    write_config,
+)
 from test_gateway_access import (
     PASSWORD,
     acknowledged,
@@ -22,14 +30,16 @@ from test_gateway_access import (
     security_problem,
 )
 
-from isoill.access.prompt import extensions_of
+from isoill.access import credentials
+from isoill.access.credentials import Credentials, GatewayLogin
+from isoill.access.prompt import extensions_of, login_extension, login_of
 from isoill.asn1.ext.prompt1 import OID as PROMPT_1
 from isoill.capture.reader import read_capture
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.jsonform import from_json, to_json
 from isoill.codec.models import External, ILLRequest
-from isoill.codec.splice import without_extensions
+from isoill.codec.splice import with_extension, without_extensions
 from isoill.server import Server
 
 pytestmark = pytest.mark.asyncio
@@ -192,3 +202,26 @@ async def test_a_target_that_takes_the_senders_login(
     finally:
         await server.stop()
     assert_nowhere(tmp_path, [PASSWORD])  # the capture records the APDU without it, too
+
+
+async def test_a_target_gets_the_gateways_own_login(tmp_path: Path, peer: RecordingPeer) -> None:
+    """``isoill peers login``: every APDU delivered to the target carries the gateway's login
+    (a sender's own login cut out and replaced); the store and the capture hold none."""
+    login = GatewayLogin(user_id="isoill-gw", password="gateway's secret")
+    credentials.save(tmp_path / "credentials.toml", Credentials(logins={"RESPLIB": login}))
+    server = await open_gateway(tmp_path, peer, "[peers.RESPLIB]\n")
+    plain = request(1, requester="REQLIB")
+    own = request(2, requester="REQLIB", login=("reqlib", PASSWORD))
+    try:
+        for ber in (plain, own):  # one connection each, as yaz-illclient does
+            (answer,) = await exchange(server.ports[0], [ber])
+            assert acknowledged(answer)
+        received = await peer.wait_for(2)
+    finally:
+        await server.stop()
+    extension = login_extension(login.user_id, login.password.encode())
+    cut = [without_extensions(ber, PROMPT_1) for ber in (plain, own)]
+    assert received == [with_extension(ber, extension) for ber in cut]
+    assert [login_of(decode(ber)) for ber in received] == [("isoill-gw", b"gateway's secret")] * 2
+    assert stored(tmp_path) == sorted(("accepted", ber) for ber in cut)
+    assert_nowhere(tmp_path, [PASSWORD, login.password])
