@@ -325,8 +325,8 @@ class Forwarder:
             if peer.capture:
                 tap.apdu(False, answer, time.time(), f"{target} -> isoill unreadable APDU")
             raise DeliveryError(f"unreadable answer: {error}") from None
-        if peer.capture:
-            tap.apdu(False, answer, time.time(), f"{target} -> isoill {apdu_type}")
+        if peer.capture and tap.recorder is not None:
+            tap.apdu(False, _kept(answer, fields), time.time(), f"{target} -> isoill {apdu_type}")
         if apdu_type == "Status-Or-Error-Report":
             if "error-report" in fields:
                 raise DeliveryError(f"refused: {_refusal(answer)}")
@@ -355,6 +355,17 @@ class Forwarder:
         tap = self._taps.pop(address, None)
         if tap is not None:
             tap.close(time.time())
+
+
+def _kept(answer: bytes, fields: frozenset[str]) -> bytes:
+    """A peer's answer as the gateway records it: without a Prompt-1 login it carries (as
+    received when its extensions are not BER: then nothing in them can be cut reliably)."""
+    if not any(name.endswith("-extensions") for name in fields):
+        return answer
+    try:
+        return without_extensions(answer, PROMPT_1)
+    except CodecError:
+        return answer
 
 
 @functools.lru_cache(maxsize=64)

@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 from access_support import request
 from gateway_harness import (
+    AnsweringTarget,
     RecordingPeer,
     exchange,
     json_logs,
@@ -29,6 +30,7 @@ from test_gateway_access import (
     lockstep,
     security_problem,
 )
+from transaction_apdus import apdu as transaction_apdu
 
 from isoill.access import credentials
 from isoill.access.credentials import Credentials, GatewayLogin
@@ -225,3 +227,28 @@ async def test_a_target_gets_the_gateways_own_login(tmp_path: Path, peer: Record
     assert [login_of(decode(ber)) for ber in received] == [("isoill-gw", b"gateway's secret")] * 2
     assert stored(tmp_path) == sorted(("accepted", ber) for ber in cut)
     assert_nowhere(tmp_path, [PASSWORD, login.password])
+
+
+async def test_a_login_in_a_targets_own_apdu_is_cut_too(
+    tmp_path: Path, peer: RecordingPeer
+) -> None:
+    """A target answers its delivery with a Shipped that carries a login: the capture, the
+    store and the requester get the Shipped without it."""
+    secret = "the target's secret"
+    shipped = decode(transaction_apdu("Shipped", "ANSWERED"))
+    shipped_ber = encode(shipped)
+    target = await AnsweringTarget(
+        with_extension(shipped_ber, login_extension("resplib", secret.encode()))
+    ).start()
+    routes = routes_for({"RESPLIB": [target.address], "REQLIB": [peer.address]})
+    server = await start_gateway(write_config(tmp_path, routes, extra=CAPTURE))
+    try:
+        (answer,) = await exchange(server.ports[0], [transaction_apdu("ILL-Request", "ANSWERED")])
+        assert acknowledged(answer)
+        assert await peer.wait_for(1) == [shipped_ber]
+        await until(lambda: bool(target.replies))
+    finally:
+        await server.stop()
+        await target.stop()
+    assert ("accepted", shipped_ber) in stored(tmp_path)
+    assert_nowhere(tmp_path, [secret])
