@@ -1,0 +1,199 @@
+"""What the intake core is given about one APDU, and what it decides: plain frozen values.
+
+An :class:`Incoming` APDU (transport-neutral: an ISO 10161 connection, a delivery link, an
+HTTP request) and a :class:`View` of what the store knows go into
+:func:`isoill.core.intake.decide`, which returns one :class:`Decision`. The service carries it
+out: it stores what the decision says to store, sends its ``reply`` only once that is
+durable, and logs and counts its :data:`Note` values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeAlias
+
+from isoill.access.parties import Named, Refusal
+from isoill.codec.models import StatusOrErrorReport
+from isoill.codec.values import ApduModel
+from isoill.rules.engine import Finding
+from isoill.store import Forward, TransactionRecord
+from isoill.transactions.machine import Role
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where an APDU came from, as far as intake is concerned."""
+
+    address: str
+    symbols: frozenset[str]
+    """The sender symbols seen on it (open mode), or the peers it speaks for (registered)."""
+    registered: bool = False
+    """In registered mode (or a delivery connection there): ``symbols`` are all it may name."""
+    listener_default: str | None = None
+
+
+@dataclass(frozen=True)
+class Read:
+    """What is read off an APDU before anything else is known: its keys, the parties it
+    names, and the APDU without the sender's Prompt-1 login."""
+
+    apdu: ApduModel
+    ber: bytes
+    key: str  # the whole transaction-id (isoill.gateway.transaction_key's form)
+    dedup_key: str
+    named: Named
+    sender: str | None  # the symbol in the element that says who sends it
+    cut: ApduModel  # without Prompt-1
+    cut_ber: bytes
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One decoded APDU on its way in."""
+
+    read: Read
+    connection: Connection
+    now: datetime
+    authentication: Refusal | None = None
+    """The first APDU's Prompt-1 login refused (the service checked it)."""
+
+
+@dataclass(frozen=True)
+class View:
+    """What the store knows that intake decides by."""
+
+    record: TransactionRecord | None
+    duplicate: int | None = None
+    """The id of a message stored before with this APDU's dedup key (not refused)."""
+    unreachable: Container[str] = frozenset()
+    """Addresses whose last delivery attempt found nobody (for status from history)."""
+
+
+# -- notes: what the service logs and counts beside carrying the decision out ---------------
+
+
+@dataclass(frozen=True)
+class RuleFinding:
+    finding: Finding
+
+
+@dataclass(frozen=True)
+class Prohibited:
+    """The transaction's state forbids the APDU; ``mode`` is the sender's ``state_machine``."""
+
+    reason: str
+    mode: str
+
+
+@dataclass(frozen=True)
+class ClientIdWithheld:
+    pass
+
+
+Note: TypeAlias = RuleFinding | Prohibited | ClientIdWithheld
+
+
+# -- decisions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Who sent the APDU and where it goes, as every decision knows it."""
+
+    sender: str | None  # the symbol that says who sends it, if the APDU type says
+    speaker: str | None  # whose settings apply (``sender``, else the connection's one peer)
+    role: Role | None  # the sender's role in the transaction
+    target: str | None
+    rule: str  # which routing rule chose the target
+    addresses: tuple[str, ...]  # where it goes now; empty: unroutable
+    looping: bool = False  # the target is the sender itself
+
+
+@dataclass(frozen=True)
+class Message:
+    """An APDU to store, as the store keeps it."""
+
+    peer: str  # whom the store names as its sender
+    apdu_type: str
+    transaction_key: str
+    target_symbol: str | None
+    ber: bytes
+    requester_symbol: str | None = None
+    responder_symbol: str | None = None
+    dedup_key: str | None = None
+    states: tuple[str, str] | None = None  # requester's, responder's; None: unchanged
+    forward: Forward | None = None
+
+
+@dataclass(frozen=True)
+class Accept:
+    """Store ``message`` for delivery to the routing's addresses (or hold it, ``held`` saying
+    why), then answer ``reply`` (``None``: the sender wants no acknowledgement)."""
+
+    routing: Routing
+    message: Message
+    held: str | None
+    reply: bytes | None
+    notes: tuple[Note, ...] = ()
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """Received before (message ``earlier``): acknowledge again, store nothing."""
+
+    routing: Routing
+    earlier: int
+    reply: bytes | None
+    notes: tuple[Note, ...] = ()
+
+
+@dataclass(frozen=True)
+class Refuse:
+    """Answer ``report`` and forward nothing; keep the APDU as refused (``keep``) for the
+    transaction's history. ``cause`` is the rejection's metric label (``None``: counted as
+    its notes say)."""
+
+    routing: Routing
+    report: StatusOrErrorReport
+    cause: str | None
+    keep: Message | None
+    close: bool = False
+    notes: tuple[Note, ...] = ()
+
+
+@dataclass(frozen=True)
+class Unroutable:
+    """Keep ``message`` for operators (nowhere to go, ``reason``) and answer ``report``."""
+
+    routing: Routing
+    message: Message
+    reason: str
+    report: StatusOrErrorReport
+    notes: tuple[Note, ...] = ()
+
+
+@dataclass(frozen=True)
+class AnswerFromHistory:
+    """A Status-Query the gateway answers itself: its target cannot be reached. The report
+    needs the transaction's last service, which the service reads
+    (:func:`isoill.core.intake.history_report`)."""
+
+    routing: Routing
+    notes: tuple[Note, ...] = ()
+
+
+@dataclass(frozen=True)
+class WaitForPredecessor:
+    """An APDU that may only have overtaken the one it follows (a Received before its
+    Shipped): decide again once the transaction changes, or once patience runs out."""
+
+    routing: Routing
+    state: str  # the state that forbids it now
+    notes: tuple[Note, ...] = ()
+
+
+Decision: TypeAlias = (
+    Accept | Duplicate | Refuse | Unroutable | AnswerFromHistory | WaitForPredecessor
+)
