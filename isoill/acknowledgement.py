@@ -24,8 +24,7 @@ from isoill.codec.encoder import encode_node
 from isoill.codec.models import CurrentState, MostRecentService, ReasonNoReport
 from isoill.codec.schema import Node
 from isoill.codec.splice import components, members, retagged
-from isoill.reports import PROTOCOL_VERSION
-from isoill.rules.standard import SUPPORTED_VERSIONS
+from isoill.ill.versions import reply_version
 
 Party = Literal["requester-id", "responder-id"]
 
@@ -97,7 +96,7 @@ def _version(element: bytes) -> bytes:
     """The APDU's protocol version, or the gateway's when it is not one the gateway speaks."""
     node = _FIELDS["protocol-version-num"]
     version = decode_node(node, element, 0, len(element))[0]
-    return encode_node(node, version if version in SUPPORTED_VERSIONS else PROTOCOL_VERSION)
+    return encode_node(node, reply_version(version))
 
 
 @functools.lru_cache(maxsize=4)

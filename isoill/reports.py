@@ -44,10 +44,8 @@ from isoill.codec.models import (
     UserErrorReport,
 )
 from isoill.codec.values import ApduModel, Text
+from isoill.ill.versions import PROTOCOL_VERSION, reply_version
 from isoill.rules.engine import Finding, Problem
-from isoill.rules.standard import SUPPORTED_VERSIONS
-
-PROTOCOL_VERSION = 2
 
 
 def status_from_history(
@@ -257,8 +255,7 @@ def _report(
     this_service = {"date": now.strftime("%Y%m%d"), "time": now.strftime("%H%M%S")}
     version = getattr(apdu, "protocol_version_num", PROTOCOL_VERSION)
     return StatusOrErrorReport(
-        # an unsupported version is answered in ours (protocol-version-not-supported)
-        protocol_version_num=version if version in SUPPORTED_VERSIONS else PROTOCOL_VERSION,
+        protocol_version_num=reply_version(version),
         transaction_id=getattr(apdu, "transaction_id", None)
         or TransactionId(transaction_group_qualifier=Text(b""), transaction_qualifier=Text(b"")),
         service_date_time=ServiceDateTime.model_validate(

@@ -15,11 +15,11 @@ from isoill.codec.models import GeneralProblem, ILLAnswer, TransactionResults
 from isoill.codec.plan import APDUS
 from isoill.codec.schema import Kind, Node
 from isoill.codec.values import ApduModel, AsnEnum
+from isoill.ill.versions import SUPPORTED_VERSIONS
 from isoill.rules.elements import required, walk
 from isoill.rules.engine import Context, Problem, Rule, Violation
 
 ALL_APDUS = frozenset(APDUS)
-SUPPORTED_VERSIONS = (1, 2)  # Protocol-Version-Num: version-1 (1), version-2 (2)
 
 
 def _protocol_version(apdu: ApduModel, context: Context) -> Iterable[Violation]:

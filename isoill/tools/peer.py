@@ -59,6 +59,7 @@ from isoill.codec.models import (
 )
 from isoill.codec.plan import APDUS
 from isoill.codec.values import ApduModel, AsnEnum, Text
+from isoill.ill.versions import PROTOCOL_VERSION, reply_version
 from isoill.router import APDU_FLOW, Flow
 
 READ_CHUNK = 65536
@@ -304,8 +305,7 @@ def _parties(apdu: ApduModel, symbol: str) -> tuple[SystemId | None, SystemId | 
 
 
 def _version(apdu: ApduModel) -> int:
-    version = getattr(apdu, "protocol_version_num", reports.PROTOCOL_VERSION)
-    return version if version in (1, 2) else reports.PROTOCOL_VERSION
+    return reply_version(getattr(apdu, "protocol_version_num", PROTOCOL_VERSION))
 
 
 def _transaction_id(apdu: ApduModel) -> TransactionId:
