@@ -24,9 +24,10 @@ from isoill.codec.framing import Framer
 from isoill.codec.models import StatusOrErrorReport
 from isoill.codec.splice import components, present_fields, without_field
 from isoill.codec.values import ApduModel
+from isoill.ill.apdus import Role
 from isoill.rules.engine import Context, judge
 from isoill.rules.profiles import BUILT_IN
-from isoill.transactions.machine import Role, State, States, advance, event_of, may_follow
+from isoill.transactions.machine import State, States, advance, event_of, may_follow
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
 CONTEXT = Context(NOW)

@@ -47,10 +47,11 @@ from isoill.codec.values import ApduModel
 from isoill.config import Config, ConfigError, Peer
 from isoill.groupwriter import GroupWriter
 from isoill.handoff import Handoff
-from isoill.router import APDU_FLOW, Flow, RoutingTable, select_target
+from isoill.ill.apdus import APDU_FLOW, Flow, Role
+from isoill.router import RoutingTable, select_target
 from isoill.rules.engine import Context, judge
 from isoill.store import Forward, Store, StoreError, TransactionRecord, Write, fault
-from isoill.transactions.machine import Role, States, advance, event_of, may_follow
+from isoill.transactions.machine import States, advance, event_of, may_follow
 from isoill.transactions.tracking import NEW, TransactionLocks, dedup_key, sender_role, states_of
 
 T = TypeVar("T")

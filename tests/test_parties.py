@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from isoill.access.parties import Named, Parties, Refusal, check, sender_of, shown
-from isoill.router import APDU_FLOW, Flow
+from isoill.ill.apdus import APDU_FLOW, Flow
 
 ALIB, BLIB, RESP, NEW = "ALIB", "BLIB", "RESPLIB", "NEWLIB"
 TX = 'ALIB/"grp"/"42"'

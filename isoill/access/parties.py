@@ -25,7 +25,7 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from isoill.router import APDU_FLOW, Flow
+from isoill.ill.apdus import APDU_FLOW, Flow
 
 
 @dataclass(frozen=True)

@@ -59,8 +59,8 @@ from isoill.codec.models import (
 )
 from isoill.codec.plan import APDUS
 from isoill.codec.values import ApduModel, AsnEnum, Text
+from isoill.ill.apdus import APDU_FLOW, Flow
 from isoill.ill.versions import PROTOCOL_VERSION, reply_version
-from isoill.router import APDU_FLOW, Flow
 
 READ_CHUNK = 65536
 LOAN_PERIOD = timedelta(days=28)

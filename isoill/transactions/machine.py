@@ -29,7 +29,7 @@ from isoill.codec.models import (
     ShippedServiceType,
 )
 from isoill.codec.values import ApduModel
-from isoill.router import APDU_FLOW, Flow
+from isoill.ill.apdus import APDU_FLOW, Flow, Role
 
 __all__ = [
     "NO_CHANGE",
@@ -37,7 +37,6 @@ __all__ = [
     "TABLES",
     "Event",
     "Prohibited",
-    "Role",
     "State",
     "States",
     "Transition",
@@ -89,15 +88,6 @@ _CURRENT_STATE: Final[Mapping[State, CurrentState]] = MappingProxyType(
     }
     | {state: CurrentState[state.name] for state in State if state.name in CurrentState.__members__}
 )
-
-
-class Role(enum.Enum):
-    REQUESTER = "requester"
-    RESPONDER = "responder"
-
-    @property
-    def other(self) -> Role:
-        return Role.RESPONDER if self is Role.REQUESTER else Role.REQUESTER
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from isoill.codec.values import ApduModel
-from isoill.router import APDU_FLOW, Flow
+from isoill.ill.apdus import APDU_FLOW, Flow, Role
 from isoill.store import TransactionRecord
-from isoill.transactions.machine import Role, State, States
+from isoill.transactions.machine import State, States
 
 #: The states of a transaction the gateway has not seen yet.
 NEW = States(State.IDLE, State.IDLE)
