@@ -23,7 +23,6 @@ from isoill.codec.models import (
     ExternalEncoding,
     GeneralProblem,
     HistoryReport,
-    ILLAPDUType,
     IntermediaryProblem,
     IPIGAdditionalUserErrorInformationItem,
     MostRecentService,
@@ -44,6 +43,7 @@ from isoill.codec.models import (
     UserErrorReport,
 )
 from isoill.codec.values import ApduModel, Text
+from isoill.ill.enumerated import ILL_APDU_TYPE, MOST_RECENT_SERVICE
 from isoill.ill.versions import PROTOCOL_VERSION, reply_version
 from isoill.rules.engine import Finding, Problem
 
@@ -58,7 +58,7 @@ def status_from_history(
 ) -> StatusOrErrorReport:
     """The answer to a Status-Query from what the gateway knows of the transaction: its
     last service passed through the gateway, and the queried party's state after it."""
-    service = _service(last_service) or MostRecentService.STATUS_OR_ERROR_REPORT
+    service = MOST_RECENT_SERVICE.get(last_service, MostRecentService.STATUS_OR_ERROR_REPORT)
     when = last_service_at.strftime("%Y%m%d")
     history = HistoryReport(
         date_of_last_transition=when,
@@ -71,16 +71,13 @@ def status_from_history(
     return _report(query, now, status_report=status, note=note)
 
 
-def _service(apdu_type: str) -> MostRecentService | None:
-    return MostRecentService.__members__.get(apdu_type.upper().replace("-", "_"))
-
-
 def state_transition_prohibited(
     apdu: ApduModel, state: CurrentState, reason: str, now: datetime
 ) -> StatusOrErrorReport:
     """Refusal of an APDU its transaction's state does not allow."""
-    apdu_type = ILLAPDUType[apdu.apdu_type.upper().replace("-", "_")]
-    prohibited = StateTransitionProhibited(apdu_type=apdu_type, current_state=state)
+    prohibited = StateTransitionProhibited(
+        apdu_type=ILL_APDU_TYPE[apdu.apdu_type], current_state=state
+    )
     report = ProviderErrorReport(state_transition_prohibited=prohibited)
     return _provider_report(apdu, report, reason, now)
 

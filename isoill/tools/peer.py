@@ -44,7 +44,6 @@ from isoill.codec.errors import CodecError, FramingError
 from isoill.codec.framing import Framer
 from isoill.codec.models import (
     GeneralProblem,
-    ILLAPDUType,
     ILLRequest,
     IntermediaryProblem,
     Received,
@@ -60,6 +59,7 @@ from isoill.codec.models import (
 from isoill.codec.plan import APDUS
 from isoill.codec.values import ApduModel, AsnEnum, Text
 from isoill.ill.apdus import APDU_FLOW, Flow
+from isoill.ill.enumerated import ILL_APDU_TYPE
 from isoill.ill.versions import PROTOCOL_VERSION, reply_version
 
 READ_CHUNK = 65536
@@ -184,7 +184,7 @@ class Answer:
         problem, _, value = self.argument.partition(" ")
         source, _, default = PROBLEMS[problem]
         if problem == "state-transition-prohibited":
-            apdu_type = ILLAPDUType[apdu.apdu_type.upper().replace("-", "_")]
+            apdu_type = ILL_APDU_TYPE[apdu.apdu_type]
             detail: object = {"aPDU-type": apdu_type, "current-state": "uNKNOWN"}
         else:
             detail = value.strip() or default
