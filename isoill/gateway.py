@@ -38,7 +38,6 @@ from isoill.codec.models import (
     GeneralProblem,
     ILLRequest,
     StatusOrErrorReport,
-    SystemId,
     TransactionId,
     TransactionIdProblem,
 )
@@ -48,6 +47,7 @@ from isoill.config import Config, ConfigError, Peer
 from isoill.groupwriter import GroupWriter
 from isoill.handoff import Handoff
 from isoill.ill.apdus import APDU_FLOW, Flow, Role
+from isoill.ill.symbols import symbol_key, symbol_of, system_id
 from isoill.router import RoutingTable, select_target
 from isoill.rules.engine import Context, judge
 from isoill.store import Forward, Store, StoreError, TransactionRecord, Write, fault
@@ -134,19 +134,6 @@ class Outcome:
     received: bytes | None = None
     """The APDU as kept and recorded (without Prompt-1 credentials); ``None``: as read, for
     an APDU that could not be decoded."""
-
-
-def symbol_of(system_id: SystemId | None) -> str | None:
-    """The library symbol a System-Id carries (institution or person), normalised."""
-    if system_id is None or system_id.person_or_institution_symbol is None:
-        return None
-    _, text = system_id.person_or_institution_symbol.chosen
-    symbol = str(text).strip().upper()
-    return symbol or None
-
-
-def _system_id(symbol: str) -> SystemId:
-    return SystemId.model_validate({"person-or-institution-symbol": {"institution-symbol": symbol}})
 
 
 def transaction_key(transaction_id: TransactionId) -> str:
@@ -422,7 +409,7 @@ class Gateway:
             default=origin.listener_default,
         )
         target = chosen.symbol
-        looping = target is not None and target.upper() in origin.symbols
+        looping = target is not None and symbol_key(target) in origin.symbols
         addresses = self.routes.addresses(target, now) if target and not looping else ()
         if looping:
             unroutable = f"{target} is the sender: the APDU would come back to it"
@@ -607,7 +594,7 @@ class Gateway:
         if record is not None and APDU_FLOW[service] is not Flow.EITHER:
             by_requester = APDU_FLOW[service] is Flow.FROM_REQUESTER
             symbol = record.requester_symbol if by_requester else record.responder_symbol
-            initiator = _system_id(symbol) if symbol else None
+            initiator = system_id(symbol) if symbol else None
         report = reports.status_from_history(
             incoming.apdu, service, at, initiator, asked.current_state, incoming.now
         )

@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from isoill.ill.apdus import APDU_FLOW, Flow
+from isoill.ill.symbols import symbol_key
 
 __all__ = [
     "Address",
@@ -42,7 +43,6 @@ __all__ = [
     "Rule",
     "Target",
     "select_target",
-    "symbol_key",
 ]
 
 _HOSTNAME = re.compile(r"[A-Za-z0-9._-]+")
@@ -55,11 +55,6 @@ class RoutesError(Exception):
         self.source = source
         self.problems = tuple(problems)
         super().__init__("\n".join(f"{source}: {problem}" for problem in self.problems))
-
-
-def symbol_key(symbol: str) -> str:
-    """The form under which symbols are compared: case-insensitive, outer spaces ignored."""
-    return symbol.strip().casefold()
 
 
 def _symbol(value: str) -> str:

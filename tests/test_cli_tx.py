@@ -111,7 +111,7 @@ def test_list_filters_and_json(
     db: tuple[Path, dict[str, int]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     path, ids = db
-    assert tx(path, "list", "--peer", "oth", "--json") == 0
+    assert tx(path, "list", "--peer", " oth ", "--json") == 0
     [copy] = json.loads(capsys.readouterr().out)
     assert copy == {
         "id": ids[COPY],

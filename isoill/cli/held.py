@@ -21,7 +21,7 @@ from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.config import Config, ConfigError, load
 from isoill.forwarder import IDLE_POLL
-from isoill.gateway import symbol_of
+from isoill.ill.symbols import symbol_of
 from isoill.router import RoutesError, RoutingTable
 from isoill.store import Notice
 

@@ -23,6 +23,7 @@ from isoill.cli.storeopts import (
     table,
     when,
 )
+from isoill.ill.symbols import symbol_key
 from isoill.store import MessageView, TransactionRecord
 
 _LIST_COLUMNS = (
@@ -45,7 +46,8 @@ def run_list(args: argparse.Namespace) -> None:
     if args.limit < 1:
         raise BadInput(f"--limit must be at least 1, not {args.limit}")
     with open_store(database(args)) as store:
-        records = store.list_transactions(args.state, args.peer, args.limit)
+        peer = None if args.peer is None else symbol_key(args.peer)  # as symbols are kept
+        records = store.list_transactions(args.state, peer, args.limit)
     if args.json:
         _dump([_record_json(record) for record in records])
     elif records:

@@ -57,9 +57,10 @@ from isoill.codec.models import (
     UnableToPerform,
 )
 from isoill.codec.plan import APDUS
-from isoill.codec.values import ApduModel, AsnEnum, Text
+from isoill.codec.values import ApduModel, AsnEnum
 from isoill.ill.apdus import APDU_FLOW, Flow
 from isoill.ill.enumerated import ILL_APDU_TYPE
+from isoill.ill.symbols import symbol_of, system_id
 from isoill.ill.versions import PROTOCOL_VERSION, reply_version
 
 READ_CHUNK = 65536
@@ -107,18 +108,6 @@ PROBLEMS: Mapping[str, tuple[str, type[AsnEnum] | None, str | None]] = MappingPr
 
 class ScriptError(Exception):
     """A script that cannot be used; one line per problem, each naming the file."""
-
-
-def _system_id(symbol: str) -> SystemId:
-    return SystemId.model_validate({"person-or-institution-symbol": {"institution-symbol": symbol}})
-
-
-def _named(party: SystemId | None) -> bool:
-    """Whether a System-Id carries a symbol (peers send empty ones)."""
-    if party is None or party.person_or_institution_symbol is None:
-        return False
-    _, symbol = party.person_or_institution_symbol.chosen
-    return isinstance(symbol, Text) and bool(symbol.text.strip())
 
 
 @dataclass(frozen=True)
@@ -212,7 +201,7 @@ class Answer:
                 return {"shipped-service-type": service, "supply-details": details}
             case "ILL-Answer":
                 result = TransactionResults.from_value(self.argument)
-                explanation = _explanation(result, later, _system_id(symbol))
+                explanation = _explanation(result, later, system_id(symbol))
                 return {"transaction-results": result, "results-explanation": explanation}
             case "Conditional-Reply" | "Cancel-Reply":
                 return {"answer": yes}
@@ -298,9 +287,9 @@ def _parties(apdu: ApduModel, symbol: str) -> tuple[SystemId | None, SystemId | 
     requester: SystemId | None = getattr(apdu, "requester_id", None)
     responder: SystemId | None = getattr(apdu, "responder_id", None)
     if _receiver_is_responder(apdu):
-        responder = responder if _named(responder) else _system_id(symbol)
+        responder = responder if symbol_of(responder) else system_id(symbol)
     else:
-        requester = requester if _named(requester) else _system_id(symbol)
+        requester = requester if symbol_of(requester) else system_id(symbol)
     return requester, responder
 
 
