@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import sqlite3
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
@@ -38,7 +37,6 @@ from isoill.codec.models import (
     GeneralProblem,
     ILLRequest,
     StatusOrErrorReport,
-    TransactionId,
     TransactionIdProblem,
 )
 from isoill.codec.splice import without_extensions, without_field
@@ -48,6 +46,7 @@ from isoill.groupwriter import GroupWriter
 from isoill.handoff import Handoff
 from isoill.ill.apdus import APDU_FLOW, Flow, Role
 from isoill.ill.symbols import symbol_key, symbol_of, system_id
+from isoill.ill.transaction_id import shown, transaction_key
 from isoill.router import RoutingTable, select_target
 from isoill.rules.engine import Context, judge
 from isoill.store import Forward, Store, StoreError, TransactionRecord, Write, fault
@@ -86,7 +85,7 @@ class _Incoming:
     apdu: ApduModel
     ber: bytes  # without the sender's Prompt-1 login
     login_ber: bytes | None  # as received, with it: for a target that wants the sender's login
-    key: str  # the whole transaction-id, see transaction_key
+    key: str  # the whole transaction-id (isoill.ill.transaction_id)
     now: datetime
     log: Any
     origin: Origin
@@ -134,18 +133,6 @@ class Outcome:
     received: bytes | None = None
     """The APDU as kept and recorded (without Prompt-1 credentials); ``None``: as read, for
     an APDU that could not be decoded."""
-
-
-def transaction_key(transaction_id: TransactionId) -> str:
-    """The whole transaction-id as one string: initial requester, group, qualifier, sub."""
-    sub = transaction_id.sub_transaction_qualifier
-    parts = [
-        symbol_of(transaction_id.initial_requester_id),
-        transaction_id.transaction_group_qualifier.text,
-        transaction_id.transaction_qualifier.text,
-        sub.text if sub is not None else None,
-    ]
-    return json.dumps(parts, ensure_ascii=False)
 
 
 class Gateway:
@@ -394,7 +381,7 @@ class Gateway:
                 named,
                 frozenset(origin.identity.peers),
                 None if record is None else _parties(record, named.initial),
-                parties.shown(key),
+                shown(key),
                 self.config.peers,
             )
         role = sender_role(

@@ -3,12 +3,18 @@ transaction-id as a key."""
 
 from __future__ import annotations
 
+import json
 from typing import get_args
 
-from isoill.codec.models import APDU, ILLAPDUType, MostRecentService
+import pytest
+
+from isoill.codec.models import APDU, ILLAPDUType, MostRecentService, SystemId, TransactionId
 from isoill.codec.plan import APDUS
+from isoill.codec.values import Text
 from isoill.ill.apdus import APDU_FLOW, ApduType, Flow, Role
 from isoill.ill.enumerated import ILL_APDU_TYPE, MOST_RECENT_SERVICE
+from isoill.ill.symbols import system_id
+from isoill.ill.transaction_id import KeyParts, key_parts, shown, transaction_key
 from isoill.ill.versions import PROTOCOL_VERSION, SUPPORTED_VERSIONS, reply_version
 
 FROM_REQUESTER = [
@@ -75,3 +81,67 @@ def test_most_recent_service_names_every_apdu_type_but_overdue_and_renew() -> No
     for apdu_type, value in MOST_RECENT_SERVICE.items():
         assert value.asn1_name.casefold() == apdu_type.casefold()
         assert int(value) == int(ILL_APDU_TYPE[apdu_type])  # the two number APDUs alike
+
+
+def transaction_id(
+    initial: SystemId | None, group: bytes, qualifier: bytes, sub: bytes | None = None
+) -> TransactionId:
+    return TransactionId(
+        initial_requester_id=initial,
+        transaction_group_qualifier=Text(group),
+        transaction_qualifier=Text(qualifier),
+        sub_transaction_qualifier=None if sub is None else Text(sub),
+    )
+
+
+@pytest.mark.parametrize(
+    ("tid", "key"),
+    [
+        (transaction_id(system_id("ALIB"), b"grp", b"42"), '["ALIB", "grp", "42", null]'),
+        # the symbol as kept, the qualifiers as sent, not ASCII-escaped
+        (
+            transaction_id(system_id(" alib "), b"", "Ü 1".encode(), b"s"),
+            '["ALIB", "", "Ü 1", "s"]',
+        ),
+        (transaction_id(None, b"g", b"\xe9"), '[null, "g", "é", null]'),  # Latin-1, decoded
+        (transaction_id(SystemId(), b"g", b'"q"'), '[null, "g", "\\"q\\"", null]'),
+    ],
+)
+def test_the_key_of_a_transaction_id_is_stored_form_byte_for_byte(
+    tid: TransactionId, key: str
+) -> None:
+    assert transaction_key(tid) == key
+    parts = key_parts(key)
+    assert parts is not None
+    assert parts.group_qualifier == tid.transaction_group_qualifier.text
+    assert parts.qualifier == tid.transaction_qualifier.text
+
+
+def test_a_key_comes_apart_into_the_transaction_ids_parts() -> None:
+    assert key_parts('["ALIB", "grp", "42", null]') == KeyParts("ALIB", "grp", "42", None)
+    parts = key_parts('[null, "", "Ü 1", "sub"]')
+    assert parts is not None
+    assert parts._asdict() == {
+        "initial_requester": None,
+        "group_qualifier": "",
+        "qualifier": "Ü 1",
+        "sub_qualifier": "sub",
+    }
+
+
+@pytest.mark.parametrize(
+    "other",
+    ["", "ALIB/grp/42", "{}", '"ALIB"', '["ALIB", "grp", "42"]', '["A", "g", "q", null, null]',
+     '["A", null, "q", null]', '["A", "g", 42, null]', '[1, "g", "q", null]', '["A", "g", "q", 1]'],
+)  # fmt: skip
+def test_a_string_of_another_form_is_no_key(other: str) -> None:
+    assert key_parts(other) is None
+    assert shown(other) == json.dumps(other, ensure_ascii=False)
+
+
+def test_the_key_as_people_read_it() -> None:
+    assert shown('["ALIB", "grp", "42", null]') == 'ALIB/"grp"/"42"'
+    assert shown('[null, "", "Ü 1", "sub"]') == '-/""/"Ü 1"/"sub"'
+    assert shown('["ALIB", "g\\n", "\\u0007", null]') == 'ALIB/"g\\n"/"\\u0007"'  # escaped
+    # the simulated peer showed the initial requester as sent; now as kept, as everywhere
+    assert shown(transaction_key(transaction_id(system_id(" alib "), b"g", b"1"))) == 'ALIB/"g"/"1"'

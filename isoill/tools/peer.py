@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -61,6 +60,7 @@ from isoill.codec.values import ApduModel, AsnEnum
 from isoill.ill.apdus import APDU_FLOW, Flow
 from isoill.ill.enumerated import ILL_APDU_TYPE
 from isoill.ill.symbols import symbol_of, system_id
+from isoill.ill.transaction_id import shown, transaction_key
 from isoill.ill.versions import PROTOCOL_VERSION, reply_version
 
 READ_CHUNK = 65536
@@ -374,7 +374,7 @@ class Arrival:
     source: str
     ber: bytes
     apdu_type: str  # "undecodable" for bytes that are no ILL-APDU
-    transaction: str  # the transaction-id on one line: REQLIB/"grp"/"42"; "-" if unknown
+    transaction: str  # shown on one line (REQLIB/"grp"/"42"); "-" if unknown
     answer: str  # the answer's APDU type, or "none"
     reply_to: str | None = None
     """The type of the peer's own APDU this one answers (it is not answered), if it does."""
@@ -493,7 +493,7 @@ class SimulatedPeer:
             apdu_type, transaction = "undecodable", "-"
         else:
             answer = self.script.answer_for(apdu.apdu_type).respond(apdu, self.symbol, now)
-            apdu_type, transaction = apdu.apdu_type, _transaction(apdu)
+            apdu_type, transaction = apdu.apdu_type, shown(transaction_key(_transaction_id(apdu)))
         arrival = Arrival(
             now, source, ber, apdu_type, transaction, answer.apdu_type if answer else "none"
         )
@@ -509,7 +509,7 @@ class SimulatedPeer:
             return False
         if not isinstance(reply, StatusOrErrorReport):
             return False
-        now, transaction = datetime.now(UTC), _transaction(reply)
+        now, transaction = datetime.now(UTC), shown(transaction_key(reply.transaction_id))
         arrival = Arrival(now, source, ber, reply.apdu_type, transaction, "none", reply_to)
         await self._arrive(arrival, self.replies)
         return True
@@ -521,20 +521,6 @@ class SimulatedPeer:
             self._arrived.notify_all()
         if self._on_arrival is not None:
             self._on_arrival(arrival)
-
-
-def _transaction(apdu: ApduModel) -> str:
-    """``REQLIB/"grp"/"42"``: the initial requester's symbol (``-`` if none), the quoted
-    group qualifier and qualifier, and the sub-qualifier if there is one."""
-    transaction = _transaction_id(apdu)
-    initial = transaction.initial_requester_id
-    symbol = "-"
-    if initial is not None and initial.person_or_institution_symbol is not None:
-        symbol = str(initial.person_or_institution_symbol.chosen[1]).strip() or "-"
-    qualifiers = [transaction.transaction_group_qualifier, transaction.transaction_qualifier]
-    if transaction.sub_transaction_qualifier is not None:
-        qualifiers.append(transaction.sub_transaction_qualifier)
-    return "/".join([symbol, *(json.dumps(q.text, ensure_ascii=False) for q in qualifiers)])
 
 
 def _address(sockname: object) -> str:
