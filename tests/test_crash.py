@@ -258,7 +258,7 @@ level = "warning"
 def identity(ber: bytes) -> str:
     """What makes an APDU the same APDU: the gateway's duplicate key."""
     apdu = decode(ber)
-    return dedup_key(apdu, transaction_key(apdu.transaction_id), ber)  # type: ignore[attr-defined]
+    return dedup_key(apdu, transaction_key(apdu.transaction_id), ber)
 
 
 async def drive(

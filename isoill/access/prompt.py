@@ -8,8 +8,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from isoill.asn1.ext.prompt1 import OID
-from isoill.codec.models import Extension, External, PromptObject, ResponseItem
-from isoill.codec.values import ApduModel
+from isoill.codec.models import Extension, External, IllApdu, PromptObject, ResponseItem
 
 USER_ID = 1  # PromptId enummeratedPrompt type userId(1)
 PASSWORD = 2  # and password(2)
@@ -23,7 +22,7 @@ class Login(NamedTuple):
         return f"Login(user_id={self.user_id!r})"
 
 
-def login_of(apdu: ApduModel) -> Login | None:
+def login_of(apdu: IllApdu) -> Login | None:
     """The userId and password of the first Prompt-1 response in ``apdu`` that has both."""
     for extension in extensions_of(apdu):
         item = extension.item
@@ -37,7 +36,7 @@ def login_of(apdu: ApduModel) -> Login | None:
     return None
 
 
-def extensions_of(apdu: ApduModel) -> tuple[Extension, ...]:
+def extensions_of(apdu: IllApdu) -> tuple[Extension, ...]:
     """The extensions of any ILL-APDU: each type has one ``...-extensions`` component."""
     for name in type(apdu).model_fields:
         if name.endswith("_extensions"):

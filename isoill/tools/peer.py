@@ -43,6 +43,7 @@ from isoill.codec.errors import CodecError, FramingError
 from isoill.codec.framing import Framer
 from isoill.codec.models import (
     GeneralProblem,
+    IllApdu,
     ILLRequest,
     IntermediaryProblem,
     Received,
@@ -50,18 +51,17 @@ from isoill.codec.models import (
     ShippedServiceType,
     StatusOrErrorReport,
     SystemId,
-    TransactionId,
     TransactionIdProblem,
     TransactionResults,
     UnableToPerform,
 )
 from isoill.codec.plan import APDUS
-from isoill.codec.values import ApduModel, AsnEnum
+from isoill.codec.values import AsnEnum
 from isoill.ill.apdus import APDU_FLOW, Flow
 from isoill.ill.enumerated import ILL_APDU_TYPE
 from isoill.ill.symbols import symbol_of, system_id
 from isoill.ill.transaction_id import shown, transaction_key
-from isoill.ill.versions import PROTOCOL_VERSION, reply_version
+from isoill.ill.versions import reply_version
 
 READ_CHUNK = 65536
 LOAN_PERIOD = timedelta(days=28)
@@ -140,7 +140,7 @@ class Answer:
     def __str__(self) -> str:
         return self.kind if self.argument is None else f"{self.kind} {self.argument}"
 
-    def respond(self, apdu: ApduModel, symbol: str, now: datetime) -> ApduModel | None:
+    def respond(self, apdu: IllApdu, symbol: str, now: datetime) -> IllApdu | None:
         """What a peer with library ``symbol`` answers to ``apdu`` at ``now``."""
         if self.kind == "none":
             return None
@@ -151,8 +151,8 @@ class Answer:
             ack = decode(acknowledgement(apdu.ber or encode(apdu), now, initiator=initiator))
             return ack.model_copy(update={"requester_id": requester, "responder_id": responder})
         envelope: dict[str, Any] = {
-            "protocol-version-num": _version(apdu),
-            "transaction-id": _transaction_id(apdu),
+            "protocol-version-num": reply_version(apdu.protocol_version_num),
+            "transaction-id": apdu.transaction_id,
             "service-date-time": {
                 "date-time-of-this-service": {
                     "date": now.strftime("%Y%m%d"),
@@ -165,10 +165,10 @@ class Answer:
         if self.kind == "error":
             return StatusOrErrorReport.model_validate(envelope | self._error(apdu, symbol))
         fields = self._fields(apdu, symbol, now)
-        model: type[ApduModel] = APDUS[self.kind].model
+        model: type[IllApdu] = APDUS[self.kind].model
         return model.model_validate(envelope | fields)
 
-    def _error(self, apdu: ApduModel, symbol: str) -> dict[str, Any]:
+    def _error(self, apdu: IllApdu, symbol: str) -> dict[str, Any]:
         assert self.argument is not None
         problem, _, value = self.argument.partition(" ")
         source, _, default = PROBLEMS[problem]
@@ -179,14 +179,14 @@ class Answer:
             detail = value.strip() or default
         return {
             "error-report": {
-                "correlation-information": _transaction_id(apdu).transaction_qualifier,
+                "correlation-information": apdu.transaction_id.transaction_qualifier,
                 "report-source": source,
                 f"{source}-error-report": {problem: detail},
             },
             "note": f"simulated peer {symbol} answers {self}",
         }
 
-    def _fields(self, apdu: ApduModel, symbol: str, now: datetime) -> dict[str, Any]:
+    def _fields(self, apdu: IllApdu, symbol: str, now: datetime) -> dict[str, Any]:
         """The fields of the APDU answer beyond the envelope: what its type requires."""
         today = now.strftime("%Y%m%d")
         due = (now + LOAN_PERIOD).strftime("%Y%m%d")
@@ -275,17 +275,16 @@ def _explanation(result: TransactionResults, later: str, me: SystemId) -> dict[s
     return {"estimate-results": {"cost-estimate": "no charge"}}
 
 
-def _receiver_is_responder(apdu: ApduModel) -> bool:
+def _receiver_is_responder(apdu: IllApdu) -> bool:
     """Whether the peer receiving ``apdu`` plays the responder: it receives what a requester
     sends (and, by default, what either party sends)."""
     return APDU_FLOW.get(apdu.apdu_type) is not Flow.FROM_RESPONDER
 
 
-def _parties(apdu: ApduModel, symbol: str) -> tuple[SystemId | None, SystemId | None]:
+def _parties(apdu: IllApdu, symbol: str) -> tuple[SystemId | None, SystemId | None]:
     """The requester-id and responder-id of the answer: those of ``apdu``, the peer's own
     side signed with ``symbol`` if ``apdu`` leaves it without one."""
-    requester: SystemId | None = getattr(apdu, "requester_id", None)
-    responder: SystemId | None = getattr(apdu, "responder_id", None)
+    requester, responder = apdu.requester_id, apdu.responder_id
     if _receiver_is_responder(apdu):
         responder = responder if symbol_of(responder) else system_id(symbol)
     else:
@@ -293,16 +292,7 @@ def _parties(apdu: ApduModel, symbol: str) -> tuple[SystemId | None, SystemId | 
     return requester, responder
 
 
-def _version(apdu: ApduModel) -> int:
-    return reply_version(getattr(apdu, "protocol_version_num", PROTOCOL_VERSION))
-
-
-def _transaction_id(apdu: ApduModel) -> TransactionId:
-    transaction: TransactionId = apdu.transaction_id  # type: ignore[attr-defined]  # every APDU's
-    return transaction
-
-
-def _service_type(apdu: ApduModel) -> str:
+def _service_type(apdu: IllApdu) -> str:
     """The service type of a Shipped or Received answering ``apdu``: that of a Shipped; the
     first of loan and copy-non-returnable an ILL-Request asks for; else loan."""
     if isinstance(apdu, Shipped | Received):
@@ -482,18 +472,18 @@ class SimulatedPeer:
             del self._connections[task]
             writer.close()
 
-    async def _take(self, ber: bytes, source: str) -> ApduModel | None:
+    async def _take(self, ber: bytes, source: str) -> IllApdu | None:
         """Record one APDU and return the answer, if any."""
         now = datetime.now(UTC)
         try:
             apdu = decode(ber)
         except CodecError as error:
             problem = GeneralProblem.from_value(error.general_problem)
-            answer: ApduModel | None = reports.provider_error(None, problem, str(error), now)
+            answer: IllApdu | None = reports.provider_error(None, problem, str(error), now)
             apdu_type, transaction = "undecodable", "-"
         else:
             answer = self.script.answer_for(apdu.apdu_type).respond(apdu, self.symbol, now)
-            apdu_type, transaction = apdu.apdu_type, shown(transaction_key(_transaction_id(apdu)))
+            apdu_type, transaction = apdu.apdu_type, shown(transaction_key(apdu.transaction_id))
         arrival = Arrival(
             now, source, ber, apdu_type, transaction, answer.apdu_type if answer else "none"
         )

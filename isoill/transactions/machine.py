@@ -24,11 +24,11 @@ from isoill.codec.models import (
     ConditionalReply,
     CurrentState,
     ILLAnswer,
+    IllApdu,
     RenewAnswer,
     Shipped,
     ShippedServiceType,
 )
-from isoill.codec.values import ApduModel
 from isoill.ill.apdus import APDU_FLOW, Flow, Role
 
 __all__ = [
@@ -394,7 +394,7 @@ _SENT: Final[Mapping[Role, tuple[Event, ...]]] = MappingProxyType(
 # --- the machine ------------------------------------------------------------------------------
 
 
-def event_of(apdu: ApduModel) -> Event:
+def event_of(apdu: IllApdu) -> Event:
     """The event an APDU is to the machines."""
     if isinstance(apdu, ILLAnswer):
         return Event(apdu.apdu_type, apdu.transaction_results.asn1_name)
