@@ -1,10 +1,10 @@
 """Library symbols (a System-Id's person-or-institution-symbol) as the gateway keeps and
 compares them.
 
-One rule, :func:`symbol_key`: outer spaces stripped, then upper case (Python's full case mapping:
-``straße`` is ``STRASSE``, the dotless i U+0131 is ``I``). A symbol is kept in that form (in
-the store, in transaction keys, in ``[peers]`` and the credentials file as read), and two
-symbols are the same when their keys are equal: in routes and aliases, ``[peers]``,
+One rule, :func:`symbol_key`: outer spaces stripped, then upper case (Python's full case
+mapping: ``straße`` is ``STRASSE``, the dotless i U+0131 is ``I``). A symbol is kept in that
+form (in the store, in transaction keys, in ``[peers]`` and the credentials file as read),
+and two symbols are the same when their keys are equal: in routes and aliases, ``[peers]``,
 credentials, target selection and the loop check alike.
 
 Why upper case and not :meth:`str.casefold`: stores hold symbols upper-cased already and

@@ -1,9 +1,10 @@
 """The transaction-id as the key the gateway keeps a transaction under, and as people read it.
 
 A transaction-id is unique only whole: initial requester, group qualifier, qualifier and
-sub-qualifier. The key is those four as a JSON list, the initial requester's symbol as a
-:func:`~isoill.ill.symbols.key` and the qualifiers as their text: ``["ALIB", "grp", "42",
-null]``. Stores hold keys in that form, byte for byte, so it does not change.
+sub-qualifier. The key is those four as a JSON list, the initial requester's symbol as
+:func:`~isoill.ill.symbols.symbol_key` keeps it and the qualifiers as their text:
+``["ALIB", "grp", "42", null]``. Stores hold keys in that form, byte for byte, so it does not
+change.
 """
 
 from __future__ import annotations
