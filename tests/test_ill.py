@@ -4,6 +4,8 @@ transaction-id as a key."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import get_args
 
 import pytest
@@ -24,6 +26,8 @@ FROM_RESPONDER = [
     "Forward-Notification", "Shipped", "ILL-Answer", "Cancel-Reply", "Recall", "Checked-In",
     "Overdue", "Renew-Answer",
 ]  # fmt: skip
+MODULES = ["apdus", "enumerated", "symbols", "transaction_id", "versions"]
+
 EITHER = ["Lost", "Damaged", "Message", "Status-Query", "Status-Or-Error-Report", "Expired"]
 
 
@@ -145,3 +149,20 @@ def test_the_key_as_people_read_it() -> None:
     assert shown('["ALIB", "g\\n", "\\u0007", null]') == 'ALIB/"g\\n"/"\\u0007"'  # escaped
     # the simulated peer showed the initial requester as sent; now as kept, as everywhere
     assert shown(transaction_key(transaction_id(system_id(" alib "), b"g", b"1"))) == 'ALIB/"g"/"1"'
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_a_module_imports_nothing_but_the_codec_and_no_io(module: str) -> None:
+    """Each in a fresh interpreter: what it loads of isoill, and whether asyncio."""
+    probe = (
+        f"import json, sys, isoill.ill.{module}; "
+        "print(json.dumps([n for n in sys.modules if n.startswith(('isoill.', 'asyncio'))]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = json.loads(done.stdout)
+    assert f"isoill.ill.{module}" in loaded  # the probe sees what it imports
+    assert [name for name in loaded if not name.startswith(("isoill.ill", "isoill.codec"))] == []
+    if module != "enumerated":  # the others serve commands that must not build the models
+        assert "isoill.codec.models" not in loaded
