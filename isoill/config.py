@@ -22,6 +22,7 @@ from pydantic import (
 
 from isoill.access import credentials as credentials_file
 from isoill.access.credentials import Credentials, CredentialsError
+from isoill.ill.symbols import symbol_key
 from isoill.rules.engine import Profile
 from isoill.rules.profiles import BUILT_IN, compose
 from isoill.store import BUSY_TIMEOUT_SECONDS, RetryPolicy
@@ -297,7 +298,7 @@ class Config(_Section):
         """Settings for a peer symbol; the defaults for one not configured."""
         if symbol is None:
             return self.default_peer
-        return self.peers.get(symbol.strip().upper(), self.default_peer)
+        return self.peers.get(symbol_key(symbol), self.default_peer)
 
 
 def load(path: Path) -> Config:
@@ -317,7 +318,7 @@ def load(path: Path) -> Config:
         )
         raise ConfigError(f"{path}: {problems}") from None
     base = path.parent
-    peers = {symbol.strip().upper(): peer for symbol, peer in config.peers.items()}
+    peers = {symbol_key(symbol): peer for symbol, peer in config.peers.items()}
     capture = config.capture
     if capture is not None:
         capture = capture.model_copy(update={"directory": base / capture.directory})

@@ -40,6 +40,7 @@ from isoill.codec.framing import Framer
 from isoill.codec.splice import present_fields, with_extension, without_extensions
 from isoill.gateway import Gateway, Origin, Outcome
 from isoill.handoff import RUN, Run
+from isoill.ill.symbols import symbol_key
 from isoill.store import Delivery, Store
 
 IDLE_POLL = 5.0  # seconds between store polls when nothing is due and nothing wakes us
@@ -236,7 +237,7 @@ class Forwarder:
         if delivery.target_symbol is not None:
             route = self.gateway.routes.route(delivery.target_symbol)
             names = (route.symbol, *route.aliases) if route is not None else ()
-            symbols = {name.strip().upper() for name in (delivery.target_symbol, *names)}
+            symbols = {symbol_key(name) for name in (delivery.target_symbol, *names)}
         if not self.gateway.access.registered:
             return Origin(delivery.address, symbols=symbols)
         identity = Identity(symbols, authenticated=True)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import sqlite3
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
@@ -36,21 +35,22 @@ from isoill.codec.errors import CodecError
 from isoill.codec.models import (
     External,
     GeneralProblem,
+    IllApdu,
     ILLRequest,
     StatusOrErrorReport,
-    SystemId,
-    TransactionId,
     TransactionIdProblem,
 )
 from isoill.codec.splice import without_extensions, without_field
-from isoill.codec.values import ApduModel
 from isoill.config import Config, ConfigError, Peer
 from isoill.groupwriter import GroupWriter
 from isoill.handoff import Handoff
-from isoill.router import APDU_FLOW, Flow, RoutingTable, select_target
+from isoill.ill.apdus import APDU_FLOW, Flow, Role
+from isoill.ill.symbols import symbol_key, symbol_of, system_id
+from isoill.ill.transaction_id import shown, transaction_key
+from isoill.router import RoutingTable, select_target
 from isoill.rules.engine import Context, judge
 from isoill.store import Forward, Store, StoreError, TransactionRecord, Write, fault
-from isoill.transactions.machine import Role, States, advance, event_of, may_follow
+from isoill.transactions.machine import States, advance, event_of, may_follow
 from isoill.transactions.tracking import NEW, TransactionLocks, dedup_key, sender_role, states_of
 
 T = TypeVar("T")
@@ -82,10 +82,10 @@ class Origin:
 class _Incoming:
     """One decoded APDU on its way through the gateway: who sent it and where it goes."""
 
-    apdu: ApduModel
+    apdu: IllApdu
     ber: bytes  # without the sender's Prompt-1 login
     login_ber: bytes | None  # as received, with it: for a target that wants the sender's login
-    key: str  # the whole transaction-id, see transaction_key
+    key: str  # the whole transaction-id (isoill.ill.transaction_id)
     now: datetime
     log: Any
     origin: Origin
@@ -133,31 +133,6 @@ class Outcome:
     received: bytes | None = None
     """The APDU as kept and recorded (without Prompt-1 credentials); ``None``: as read, for
     an APDU that could not be decoded."""
-
-
-def symbol_of(system_id: SystemId | None) -> str | None:
-    """The library symbol a System-Id carries (institution or person), normalised."""
-    if system_id is None or system_id.person_or_institution_symbol is None:
-        return None
-    _, text = system_id.person_or_institution_symbol.chosen
-    symbol = str(text).strip().upper()
-    return symbol or None
-
-
-def _system_id(symbol: str) -> SystemId:
-    return SystemId.model_validate({"person-or-institution-symbol": {"institution-symbol": symbol}})
-
-
-def transaction_key(transaction_id: TransactionId) -> str:
-    """The whole transaction-id as one string: initial requester, group, qualifier, sub."""
-    sub = transaction_id.sub_transaction_qualifier
-    parts = [
-        symbol_of(transaction_id.initial_requester_id),
-        transaction_id.transaction_group_qualifier.text,
-        transaction_id.transaction_qualifier.text,
-        sub.text if sub is not None else None,
-    ]
-    return json.dumps(parts, ensure_ascii=False)
 
 
 class Gateway:
@@ -276,7 +251,7 @@ class Gateway:
         it. Never raises but for cancellation: a bug below is answered with a temporary
         refusal, logged with its traceback and counted (``isoill_internal_errors_total``)."""
         now = datetime.now(UTC)
-        apdu: ApduModel | None = None
+        apdu: IllApdu | None = None
         try:
             apdu = decode(ber)
         except CodecError as error:
@@ -294,7 +269,7 @@ class Gateway:
         except Exception:
             return self._internal_error(apdu, origin, now)
 
-    async def _receive(self, apdu: ApduModel, ber: bytes, origin: Origin, now: datetime) -> Outcome:
+    async def _receive(self, apdu: IllApdu, ber: bytes, origin: Origin, now: datetime) -> Outcome:
         log = origin.log
         try:
             incoming = await self._route(apdu, ber, origin, log, now)
@@ -314,7 +289,7 @@ class Gateway:
             received=incoming.ber,
         )
 
-    def _internal_error(self, apdu: ApduModel | None, origin: Origin, now: datetime) -> Outcome:
+    def _internal_error(self, apdu: IllApdu | None, origin: Origin, now: datetime) -> Outcome:
         """The answer to an APDU the gateway failed on: a temporary refusal. Called from an
         ``except`` block: the log line carries the traceback. Nothing is recorded in the
         capture, since what the sender's settings allow is not known for sure."""
@@ -382,7 +357,7 @@ class Gateway:
         return Outcome(encode(report), close=refusal.close, done=incoming.done)
 
     async def _route(
-        self, apdu: ApduModel, ber: bytes, origin: Origin, log: Any, now: datetime
+        self, apdu: IllApdu, ber: bytes, origin: Origin, log: Any, now: datetime
     ) -> _Incoming:
         """Who sent the APDU, whether it may, and where it goes (see
         :func:`isoill.router.select_target`)."""
@@ -394,7 +369,7 @@ class Gateway:
         security = await self.access.authenticate(apdu, origin.identity, host, log)
         if sender is not None and origin.identity is None:
             origin.symbols.add(sender)
-        key = transaction_key(apdu.transaction_id)  # type: ignore[attr-defined]
+        key = transaction_key(apdu.transaction_id)
         metrics.APDUS_IN.labels(apdu.apdu_type, self.metric_peer(sender, origin.symbols)).inc()
         record = await self.writer.transaction(key)  # in memory, or one lookup
         known = (
@@ -406,7 +381,7 @@ class Gateway:
                 named,
                 frozenset(origin.identity.peers),
                 None if record is None else _parties(record, named.initial),
-                parties.shown(key),
+                shown(key),
                 self.config.peers,
             )
         role = sender_role(
@@ -421,7 +396,7 @@ class Gateway:
             default=origin.listener_default,
         )
         target = chosen.symbol
-        looping = target is not None and target.upper() in origin.symbols
+        looping = target is not None and symbol_key(target) in origin.symbols
         addresses = self.routes.addresses(target, now) if target and not looping else ()
         if looping:
             unroutable = f"{target} is the sender: the APDU would come back to it"
@@ -474,7 +449,7 @@ class Gateway:
 
     @staticmethod
     def _cannot_store(
-        apdu: ApduModel, log: Any, error: Exception, now: datetime
+        apdu: IllApdu, log: Any, error: Exception, now: datetime
     ) -> StatusOrErrorReport:
         """The temporary refusal of an APDU the store could not take (or answer a lookup
         for), logged and counted."""
@@ -606,7 +581,7 @@ class Gateway:
         if record is not None and APDU_FLOW[service] is not Flow.EITHER:
             by_requester = APDU_FLOW[service] is Flow.FROM_REQUESTER
             symbol = record.requester_symbol if by_requester else record.responder_symbol
-            initiator = _system_id(symbol) if symbol else None
+            initiator = system_id(symbol) if symbol else None
         report = reports.status_from_history(
             incoming.apdu, service, at, initiator, asked.current_state, incoming.now
         )
@@ -614,7 +589,7 @@ class Gateway:
         incoming.log.info("status answered from history", state=asked.value)
         return Outcome(encode(report), done=incoming.done)
 
-    def _held_because(self, apdu: ApduModel, requester: str | None) -> str | None:
+    def _held_because(self, apdu: IllApdu, requester: str | None) -> str | None:
         """Why an ILL-Request is held for an operator to release or refuse (with
         ``hold_unknown_requesters``, when its requester is not in ``peers``); ``None`` when
         it goes on."""
@@ -647,7 +622,7 @@ class Gateway:
         return reports.rule_refusal(apdu, verdict.refusals, incoming.now)
 
     @staticmethod
-    def _sender(apdu: ApduModel) -> str | None:
+    def _sender(apdu: IllApdu) -> str | None:
         """The sending party's symbol, where the APDU type says which party sends it."""
         return parties.sender_of(apdu.apdu_type, _named(apdu))[1]
 
@@ -670,12 +645,12 @@ def _forward(incoming: _Incoming) -> Forward | None:
     return Forward(incoming.responder, incoming.intermediary)
 
 
-def _named(apdu: ApduModel) -> parties.Named:
+def _named(apdu: IllApdu) -> parties.Named:
     return parties.Named(
-        requester=symbol_of(getattr(apdu, "requester_id", None)),
-        responder=symbol_of(getattr(apdu, "responder_id", None)),
+        requester=symbol_of(apdu.requester_id),
+        responder=symbol_of(apdu.responder_id),
         intermediary=symbol_of(getattr(apdu, "intermediary_id", None)),
-        initial=symbol_of(apdu.transaction_id.initial_requester_id),  # type: ignore[attr-defined]
+        initial=symbol_of(apdu.transaction_id.initial_requester_id),
     )
 
 
@@ -697,7 +672,7 @@ def _other_party(known: tuple[str | None, str | None], senders: set[str]) -> str
     return responder or requester
 
 
-def _without_prompt1(apdu: ApduModel, ber: bytes) -> tuple[ApduModel, bytes]:
+def _without_prompt1(apdu: IllApdu, ber: bytes) -> tuple[IllApdu, bytes]:
     """The APDU without its Prompt-1 extensions (userId and password in clear), before the
     store, the capture or a target sees it; decoded again, so that what the rules and the
     reports read is what is kept. The decoded extensions say whether there is one: most
@@ -711,7 +686,7 @@ def _without_prompt1(apdu: ApduModel, ber: bytes) -> tuple[ApduModel, bytes]:
     return decode(cut), cut
 
 
-def _for_target(ber: bytes, apdu: ApduModel, target: Peer, log: Any) -> bytes:
+def _for_target(ber: bytes, apdu: IllApdu, target: Peer, log: Any) -> bytes:
     """The bytes to store and forward: an ILL-Request loses its client-id (the patron) when
     the target withholds it; nothing else is re-encoded."""
     if not target.withhold_client_id or not isinstance(apdu, ILLRequest) or apdu.client_id is None:

@@ -14,7 +14,7 @@ from isoill.config import load
 from isoill.store import Store
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-LOAN = json.dumps(["BRW", "", "42", None])  # as isoill.gateway.transaction_key writes it
+LOAN = json.dumps(["BRW", "", "42", None])  # as isoill.ill.transaction_id writes keys
 COPY = json.dumps(["LND", "2024", "7", "b"])
 SECRET = b"Patron Jane Doe, 12 Elm Street"  # stands in for an APDU's bytes
 
@@ -111,7 +111,7 @@ def test_list_filters_and_json(
     db: tuple[Path, dict[str, int]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     path, ids = db
-    assert tx(path, "list", "--peer", "oth", "--json") == 0
+    assert tx(path, "list", "--peer", " oth ", "--json") == 0
     [copy] = json.loads(capsys.readouterr().out)
     assert copy == {
         "id": ids[COPY],

@@ -205,7 +205,7 @@ def _tx(commands: Commands) -> None:
     list_cmd.add_argument(
         "--peer",
         metavar="SYMBOL",
-        help="only those with SYMBOL as requester or responder (any case)",
+        help="only those with SYMBOL as requester or responder (any case, outer spaces ignored)",
     )
     list_cmd.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     list_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")

@@ -21,7 +21,7 @@ from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.config import Config, ConfigError, load
 from isoill.forwarder import IDLE_POLL
-from isoill.gateway import symbol_of
+from isoill.ill.symbols import symbol_of
 from isoill.router import RoutesError, RoutingTable
 from isoill.store import Notice
 
@@ -54,7 +54,7 @@ def run_refuse(args: argparse.Namespace) -> None:
     now = datetime.now(UTC)
     with open_store(config.store) as store, _about(args.id):
         request = decode(store.held(args.id).ber)  # it was decoded once already, when received
-        requester = symbol_of(getattr(request, "requester_id", None))
+        requester = symbol_of(request.requester_id)
         addresses = [str(a) for a in routes.addresses(requester, now)] if requester else []
         notice = None
         if requester and addresses:
