@@ -22,9 +22,10 @@ from pydantic import (
 
 from isoill.access import credentials as credentials_file
 from isoill.access.credentials import Credentials, CredentialsError
+from isoill.core.retry import RetryPolicy
 from isoill.rules.engine import Profile
 from isoill.rules.profiles import BUILT_IN, compose
-from isoill.store import BUSY_TIMEOUT_SECONDS, RetryPolicy
+from isoill.store.backend import BUSY_TIMEOUT_SECONDS
 
 
 class ConfigError(Exception):

@@ -8,7 +8,6 @@ import asyncio
 import sqlite3
 import threading
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,8 @@ from isoill.codec.encoder import encode
 from isoill.codec.models import ILLRequest, StatusOrErrorReport, SystemId
 from isoill.codec.values import Text
 from isoill.server import Server
-from isoill.store import Stored, Write
+from isoill.store.records import Failed, Stored
+from isoill.store.writes import Delivered, Write, WriteResult
 
 pytestmark = pytest.mark.asyncio
 
@@ -76,7 +76,7 @@ async def test_acknowledgement_waits_for_the_commit(tmp_path: Path) -> None:
     committing, go_on = threading.Event(), threading.Event()
     commit_all = store.commit_all
 
-    def held_up(writes: Sequence[Write[Any]]) -> list[Any]:
+    def held_up(writes: Sequence[Write[WriteResult]]) -> list[WriteResult | Failed]:
         committing.set()
         go_on.wait(10)
         return commit_all(writes)
@@ -112,7 +112,7 @@ async def test_concurrent_senders_share_commits(tmp_path: Path) -> None:
     accepted: list[int] = []  # the APDUs accepted in each commit that accepted any
     commit_all = store.commit_all
 
-    def counted(writes: Sequence[Write[Any]]) -> list[Any]:
+    def counted(writes: Sequence[Write[WriteResult]]) -> list[WriteResult | Failed]:
         results = commit_all(writes)
         if count := sum(isinstance(result, Stored) for result in results):
             accepted.append(count)
@@ -147,19 +147,15 @@ async def test_delivery_goes_on_while_outcomes_are_committed(tmp_path: Path) -> 
     server: Server = await start_gateway(config)
     store = server.gateway.db
     recording, go_on = threading.Event(), threading.Event()
-    delivered_write = store.delivered_write
+    commit_all = store.commit_all
 
-    def held_up(delivery_id: int, now: datetime, scrubbed: bytes | None = None) -> Write[None]:
-        write = delivered_write(delivery_id, now, scrubbed)
-
-        def run(db: sqlite3.Connection) -> None:
+    def held_up(writes: Sequence[Write[WriteResult]]) -> list[WriteResult | Failed]:
+        if any(isinstance(write, Delivered) for write in writes):  # an outcome's commit
             recording.set()
             go_on.wait(10)
-            write(db)
+        return commit_all(writes)
 
-        return run
-
-    store.delivered_write = held_up  # type: ignore[method-assign]
+    store.commit_all = held_up  # type: ignore[method-assign]
     peer = None
     requests = [request(number) for number in range(1, 4)]
     try:

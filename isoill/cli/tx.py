@@ -23,7 +23,8 @@ from isoill.cli.storeopts import (
     table,
     when,
 )
-from isoill.store import MessageView, TransactionRecord
+from isoill.core.views import TransactionRecord
+from isoill.store.records import MessageView
 
 _LIST_COLUMNS = (
     "ID",

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from isoill.codec.values import ApduModel
+from isoill.core.views import TransactionRecord
 from isoill.router import APDU_FLOW, Flow
-from isoill.store import TransactionRecord
 from isoill.transactions.machine import Role, State, States
 
 #: The states of a transaction the gateway has not seen yet.
