@@ -1,6 +1,7 @@
 """Group commit through the daemon: an APDU is acknowledged only once the commit that holds it
-has returned, concurrent senders share commits, and deliveries to an address go on while
-their outcomes are committed, without sending any twice."""
+has returned, concurrent senders share commits, deliveries to an address go on while their
+outcomes are committed, without sending any twice, and an APDU another writer stored first is
+a duplicate."""
 
 from __future__ import annotations
 
@@ -14,14 +15,16 @@ from typing import Any
 import pytest
 from gateway_harness import RecordingPeer, exchange, routes_for, start_gateway, write_config
 from paths import CAPTURES
+from prometheus_client import REGISTRY
 
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.models import ILLRequest, StatusOrErrorReport, SystemId
 from isoill.codec.values import Text
 from isoill.server import Server
-from isoill.store.records import Failed, Stored
-from isoill.store.writes import Delivered, Write, WriteResult
+from isoill.store.open import open_store
+from isoill.store.records import Duplicate, Failed, Stored
+from isoill.store.writes import Accept, Delivered, Write, WriteResult
 
 pytestmark = pytest.mark.asyncio
 
@@ -209,6 +212,42 @@ async def test_a_steady_flow_goes_to_its_sender_without_polls(tmp_path: Path) ->
             await peer.wait_for(len(peer.received) + 1)
         assert peer.received == requests
         assert polls <= 2, polls  # one APDU each would have been 20
+    finally:
+        await server.stop()
+        await peer.stop()
+
+
+async def test_an_apdu_stored_meanwhile_by_another_writer_is_a_duplicate(tmp_path: Path) -> None:
+    """Between the gateway's duplicate check and its commit, another writer of the store (a
+    second gateway, on a store several share) stores the same APDU: the unique key refuses the
+    gateway's copy, and the APDU is acknowledged as a duplicate, stored and delivered once."""
+    peer = await RecordingPeer().start()
+    config = write_config(tmp_path, routes_for({"RESPLIB": [peer.address]}))
+    server = await start_gateway(config)
+    store = server.gateway.db
+    commit_all = store.commit_all
+    results: list[WriteResult | Failed] = []
+
+    def raced(writes: Sequence[Write[WriteResult]]) -> list[WriteResult | Failed]:
+        other = open_store(config.parent / "store.sqlite3")
+        try:
+            for write in writes:
+                if isinstance(write, Accept):
+                    other.commit(write)  # the same APDU, stored first by the other writer
+        finally:
+            other.close()
+        results.extend(commit_all(writes))
+        return results
+
+    store.commit_all = raced  # type: ignore[method-assign]
+    duplicates = REGISTRY.get_sample_value("isoill_duplicates_total") or 0.0
+    try:
+        (ack,) = await exchange(server.ports[0], [request(1)])
+        assert acknowledged(ack)
+        assert [type(result) for result in results] == [Duplicate]
+        assert REGISTRY.get_sample_value("isoill_duplicates_total") == duplicates + 1
+        assert stored_messages(config) == 1
+        assert await peer.wait_for(1) == [request(1)]
     finally:
         await server.stop()
         await peer.stop()
