@@ -16,6 +16,8 @@ import pytest
 from store_support import accept, accepting, parties, states
 from store_values import BER, NEW, OLD, T0
 
+from isoill.cli import main
+from isoill.config import ConfigError, load
 from isoill.core.views import TransactionRecord
 from isoill.store.errors import StoreError, StoreFault
 from isoill.store.open import open_store
@@ -117,6 +119,22 @@ def test_open_store_opens_a_path_and_refuses_postgresql(tmp_path: Path) -> None:
                 open_store(setting)
             assert "secret" not in str(info.value)
     assert not (tmp_path / "postgresql:").exists() and not Path("postgresql:").exists()
+
+
+def test_a_postgresql_store_in_the_configuration_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "isoill.toml"
+    config.write_text(
+        'store = "postgresql://db.example/isoill"\n[[listeners]]\nhost = "127.0.0.1"\nport = 1499\n'
+    )
+    with pytest.raises(ConfigError, match="PostgreSQL store is not supported yet"):
+        load(config)
+
+
+def test_queue_list_refuses_a_postgresql_url(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["queue", "list", "--db", "postgresql://db.example/isoill"])
+    assert exit_info.value.code == 3
+    assert "PostgreSQL store is not supported yet" in capsys.readouterr().err
 
 
 def test_an_unknown_write_is_refused(store: SqliteBackend) -> None:

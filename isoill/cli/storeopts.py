@@ -13,6 +13,7 @@ from pathlib import Path
 from isoill.cli.common import BadInput
 from isoill.store.backend import Backend
 from isoill.store.errors import StoreError
+from isoill.store.open import check_setting
 from isoill.store.open import open_store as open_backend
 from isoill.store.records import MessageView
 
@@ -38,6 +39,10 @@ def database(args: argparse.Namespace) -> Path:
 @contextmanager
 def open_store(path: Path) -> Iterator[Backend]:
     """The store at ``path``; an operator's typo must not create an empty database."""
+    try:
+        check_setting(path)
+    except StoreError as error:
+        raise BadInput(str(error)) from None
     if not path.is_file():
         raise BadInput(f"{path}: no queue database")
     try:
