@@ -4,10 +4,9 @@ APDUs peers send back on delivery connections.
 
 The store (:mod:`isoill.store`) is used from one worker thread so that its connection stays on
 one thread and writes never block the event loop, through a
-:class:`isoill.store.group.GroupWriter`: APDUs stored
-while a commit is being made are committed together in the next one (each acknowledged only
-once the commit holding it has returned), and the transactions in use are kept in memory for
-the checks of each APDU.
+:class:`isoill.store.group.GroupWriter`: APDUs stored while a commit is being made are
+committed together in the next one (each acknowledged only once the commit holding it has
+returned), and the transactions in use are kept in memory for the checks of each APDU.
 """
 
 from __future__ import annotations
