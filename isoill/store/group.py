@@ -36,8 +36,8 @@ LAZY_WAIT = 0.05
 
 
 # What is asked of GroupWriter: a call (anything on the store), the lookup of a transaction
-# (its key), or a write; each with the future its caller awaits (of any type: each holds its
-# own request's result).
+# (its key), or a write; each with the future its caller awaits (a call's and a write's of any
+# type: each holds its own request's result).
 
 
 @dataclass(eq=False)
@@ -49,7 +49,7 @@ class _Call:
 @dataclass(eq=False)
 class _Load:
     transaction_key: str
-    future: asyncio.Future[Any]
+    future: asyncio.Future[TransactionView]
 
 
 @dataclass(eq=False)
