@@ -2,11 +2,11 @@
 say what to answer. The server feeds it APDUs from connections; the forwarder feeds it the
 APDUs peers send back on delivery connections.
 
-The store is SQLite, used from one worker thread so that its connection stays on one thread and
-writes never block the event loop, through a :class:`isoill.groupwriter.GroupWriter`: APDUs stored
-while a commit is being made are committed together in the next one (each acknowledged only
-once the commit holding it has returned), and the transactions in use are kept in memory for
-the checks of each APDU.
+The store (:mod:`isoill.store`) is used from one worker thread so that its connection stays on
+one thread and writes never block the event loop, through a
+:class:`isoill.store.group.GroupWriter`: APDUs stored while a commit is being made are
+committed together in the next one (each acknowledged only once the commit holding it has
+returned), and the transactions in use are kept in memory for the checks of each APDU.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import sqlite3
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -42,18 +41,24 @@ from isoill.codec.models import (
 )
 from isoill.codec.splice import without_extensions, without_field
 from isoill.config import Config, ConfigError, Peer
-from isoill.groupwriter import GroupWriter
+from isoill.core.views import TransactionRecord
 from isoill.handoff import Handoff
 from isoill.ill.apdus import APDU_FLOW, Flow, Role
 from isoill.ill.symbols import symbol_key, symbol_of, system_id
 from isoill.ill.transaction_id import shown, transaction_key
 from isoill.router import RoutingTable, select_target
 from isoill.rules.engine import Context, judge
-from isoill.store import Forward, Store, StoreError, TransactionRecord, Write, fault
+from isoill.store.backend import Backend
+from isoill.store.errors import StoreError
+from isoill.store.group import GroupWriter
+from isoill.store.open import open_store
+from isoill.store.records import Duplicate, Forward
+from isoill.store.writes import Accept, Keep, Write, WriteResult
 from isoill.transactions.machine import States, advance, event_of, may_follow
 from isoill.transactions.tracking import NEW, TransactionLocks, dedup_key, sender_role, states_of
 
 T = TypeVar("T")
+W = TypeVar("W", bound=WriteResult)
 P = ParamSpec("P")
 
 #: The ``peer`` label of metrics for a sender or target that is not configured.
@@ -141,11 +146,11 @@ class Gateway:
         self.routes = routes
         self.profiles = config.rule_profiles()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="isoill-store")
-        self._store: Store | None = None
+        self._store: Backend | None = None
         # The forwarder's queries run on a connection of their own, beside the writer's
         # (WAL lets them): a query for due deliveries does not wait behind a commit.
         self._read_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="isoill-read")
-        self._reader: Store | None = None
+        self._reader: Backend | None = None
         self._writer: GroupWriter | None = None
         self.handoff = Handoff()  # what is stored for delivery, on its way to the forwarder
         self.unreachable: set[str] = set()  # addresses whose last delivery attempt failed
@@ -163,7 +168,7 @@ class Gateway:
             if problem is not None:
                 raise ConfigError(problem)
         self._store = await self._run(
-            Store,
+            open_store,
             self.config.store,
             self.config.delivery.policy(),
             self.config.limits.store_busy_timeout,
@@ -172,7 +177,7 @@ class Gateway:
         self._writer.start()
         loop = asyncio.get_running_loop()
         self._reader = await loop.run_in_executor(
-            self._read_executor, Store, self.config.store, self.config.delivery.policy()
+            self._read_executor, open_store, self.config.store, self.config.delivery.policy()
         )
         capture = self.config.capture
         if capture is not None:
@@ -184,7 +189,7 @@ class Gateway:
         if self._store is not None:
             await self._run(self._store.close)
         if self._reader is not None:
-            await self.read(Store.close)
+            await self.read(_close)
         self._executor.shutdown(wait=True)
         self._read_executor.shutdown(wait=True)
         if self.recorder is not None:
@@ -216,9 +221,9 @@ class Gateway:
         return await self.writer.call(method, *args, **kwargs)
 
     async def read(
-        self, query: Callable[Concatenate[Store, P], T], *args: P.args, **kwargs: P.kwargs
+        self, query: Callable[Concatenate[Backend, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """Run a reading :class:`Store` method (``Store.due``, ...) on the reading connection:
+        """Run a query of the store (a function of a :class:`Backend`) on the reading connection:
         it sees what has been committed, whatever commit is under way."""
         assert self._reader is not None, "gateway not opened"
         reader = self._reader
@@ -227,13 +232,13 @@ class Gateway:
             self._read_executor, functools.partial(query, reader, *args, **kwargs)
         )
 
-    async def write(self, write: Write[T]) -> T:
-        """Commit a store write (``self.db.accept_write(...)``, ...) with the next group
+    async def write(self, write: Write[W]) -> W:
+        """Commit a store write (``Accept(...)``, ...) with the next group
         commit; its result once that commit has returned."""
         return await self.writer.write(write)
 
     @property
-    def db(self) -> Store:
+    def db(self) -> Backend:
         assert self._store is not None, "gateway not opened"
         return self._store
 
@@ -276,7 +281,7 @@ class Gateway:
             async with self._locks.holding(incoming.key) as transaction:
                 outcome = await self._within_transaction(incoming, transaction)
                 transaction.notify_all()  # an early APDU of this transaction may go on now
-        except (sqlite3.Error, StoreError) as error:  # a lookup failed: nothing was stored
+        except StoreError as error:  # a lookup failed: nothing was stored
             refusal = self._cannot_store(apdu, log, error, now)
             done = self.config.default_peer.connection == "per-apdu"
             return Outcome(encode(refusal), done=done, sender=origin.address)
@@ -333,17 +338,18 @@ class Gateway:
         """Keep a refused APDU with the reason, for the transaction's history. The refusal
         goes out even if the store cannot take it now: the sender learns of it either way."""
         try:
-            write = self.db.record_refused_write(
+            write = Keep(
                 peer=incoming.kept_as,
                 apdu_type=incoming.apdu.apdu_type,
                 transaction_key=incoming.key,
                 target_symbol=incoming.target,
                 ber=incoming.ber,
+                state="refused",
                 reason=str(refusal.note),
                 now=incoming.now,
             )
             await self.write(write)
-        except Exception as error:
+        except StoreError as error:
             incoming.log.error("store failed", error=repr(error))
 
     async def _refuse_security(self, incoming: _Incoming, refusal: Refusal) -> Outcome:
@@ -431,17 +437,19 @@ class Gateway:
 
     async def _unroutable(self, incoming: _Incoming) -> StatusOrErrorReport:
         """Keep an APDU that has nowhere to go for operators to see, and say so."""
-        write = self.db.accept_unroutable_write(
+        write = Keep(
             peer=incoming.kept_as,
             apdu_type=incoming.apdu.apdu_type,
             transaction_key=incoming.key,
+            target_symbol=None,
             ber=incoming.ber,
+            state="unroutable",
             reason=incoming.unroutable,
             now=incoming.now,
         )
         try:
             await self.write(write)
-        except Exception as error:  # not kept: refused for now, so that it comes again
+        except StoreError as error:  # not kept: refused for now, so that it comes again
             return self._cannot_store(incoming.apdu, incoming.log, error, incoming.now)
         metrics.REJECTIONS.labels("unroutable").inc()
         incoming.log.warning("unroutable", reason=incoming.unroutable)
@@ -449,13 +457,13 @@ class Gateway:
 
     @staticmethod
     def _cannot_store(
-        apdu: IllApdu, log: Any, error: Exception, now: datetime
+        apdu: IllApdu, log: Any, error: StoreError, now: datetime
     ) -> StatusOrErrorReport:
         """The temporary refusal of an APDU the store could not take (or answer a lookup
         for), logged and counted."""
         metrics.REJECTIONS.labels("store").inc()
         log.error("store failed; APDU refused for now", error=repr(error))
-        return reports.temporary_refusal(apdu, fault(error), now)
+        return reports.temporary_refusal(apdu, error.reason, now)
 
     async def _accept(self, incoming: _Incoming, states: States | None) -> Outcome:
         """Store the APDU for delivery (or hold it for an operator), with its transaction's
@@ -479,18 +487,20 @@ class Gateway:
         }
         held = self._held_because(apdu, incoming.requester)
         try:
-            if held is None:
-                addresses = list(incoming.addresses)
-                write = self.db.accept_write(**message, addresses=addresses)
-            else:
-                write = self.db.accept_held_write(**message, reason=held)
+            addresses = incoming.addresses if held is None else ()
+            write = Accept(**message, addresses=addresses, held=held)
             # Returns once the commit that holds it has: only then is the APDU acknowledged.
             stored = await self.write(write)
-        except Exception as error:  # the store refused: say so, never acknowledge
+        except StoreError as error:  # the store refused: say so, never acknowledge
             return Outcome(
                 encode(self._cannot_store(incoming.apdu, incoming.log, error, incoming.now)),
                 done=incoming.done,
             )
+        if isinstance(stored, Duplicate):  # stored meanwhile (by another gateway on the store)
+            metrics.DUPLICATES.inc()
+            log.info("duplicate", id=stored.existing_id)
+            record = await self.writer.transaction(incoming.key)
+            return self._acknowledge(incoming, states_of(record))
         message_id = stored.message_id
         if held is None:
             self.handoff.offer(stored.deliveries)
@@ -693,3 +703,8 @@ def _for_target(ber: bytes, apdu: IllApdu, target: Peer, log: Any) -> bytes:
         return ber
     log.info("client-id withheld")
     return without_field(ber, "client-id")
+
+
+def _close(store: Backend) -> None:
+    """Close the reading connection (on its thread: :meth:`Gateway.read`)."""
+    store.close()

@@ -27,7 +27,7 @@ from isoill.codec.models import IllApdu, StatusOrErrorReport, TransactionIdProbl
 from isoill.forwarder import Forwarder
 from isoill.rules.engine import Context, Profile, Rule, Severity, Violation
 from isoill.server import Server
-from isoill.store import Delivery
+from isoill.store.records import Delivery
 
 pytestmark = pytest.mark.asyncio
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TypeAlias
 
 from isoill.codec.framing import DEFAULT_MAX_APDU_SIZE
-from isoill.store import MESSAGE_STATES
+from isoill.store.records import MESSAGE_STATES
 
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 

@@ -23,9 +23,10 @@ from isoill.cli.storeopts import (
     table,
     when,
 )
+from isoill.core.views import TransactionRecord
 from isoill.ill.symbols import symbol_key
 from isoill.ill.transaction_id import key_parts, shown
-from isoill.store import MessageView, TransactionRecord
+from isoill.store.records import MessageView
 
 _LIST_COLUMNS = (
     "ID",

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from isoill.codec.models import IllApdu
+from isoill.core.views import TransactionRecord
 from isoill.ill.apdus import APDU_FLOW, Flow, Role
-from isoill.store import TransactionRecord
 from isoill.transactions.machine import State, States
 
 #: The states of a transaction the gateway has not seen yet.
