@@ -21,12 +21,12 @@ from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError, FramingError
 from isoill.codec.framing import Framer
-from isoill.codec.models import StatusOrErrorReport
+from isoill.codec.models import IllApdu, StatusOrErrorReport
 from isoill.codec.splice import components, present_fields, without_field
-from isoill.codec.values import ApduModel
+from isoill.ill.apdus import Role
 from isoill.rules.engine import Context, judge
 from isoill.rules.profiles import BUILT_IN
-from isoill.transactions.machine import Role, State, States, advance, event_of, may_follow
+from isoill.transactions.machine import State, States, advance, event_of, may_follow
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
 CONTEXT = Context(NOW)
@@ -83,7 +83,7 @@ def _framed(pieces: list[bytes]) -> tuple[list[bytes], FramingError | None]:
     return found, None
 
 
-def _decode(ber: bytes, tally: Counter[str]) -> ApduModel | None:
+def _decode(ber: bytes, tally: Counter[str]) -> IllApdu | None:
     try:
         apdu = decode(ber)
     except CodecError as error:
@@ -93,7 +93,7 @@ def _decode(ber: bytes, tally: Counter[str]) -> ApduModel | None:
     return apdu
 
 
-def _splice(ber: bytes, apdu: ApduModel | None, rng: random.Random, tally: Counter[str]) -> None:
+def _splice(ber: bytes, apdu: IllApdu | None, rng: random.Random, tally: Counter[str]) -> None:
     """present_fields and without_field on any bytes; on an APDU that decodes, they must agree
     with the decoder."""
     try:
@@ -121,7 +121,7 @@ def _splice(ber: bytes, apdu: ApduModel | None, rng: random.Random, tally: Count
         _check_without(apdu, field, shorter)
 
 
-def _check_present(apdu: ApduModel, apdu_type: str, names: frozenset[str]) -> None:
+def _check_present(apdu: IllApdu, apdu_type: str, names: frozenset[str]) -> None:
     node = plan.APDUS[apdu.apdu_type]
     carried = {m.name for m in node.fields if getattr(apdu, m.attr) is not None}
     defaults = {m.name for m in node.fields if m.default is not None}
@@ -129,7 +129,7 @@ def _check_present(apdu: ApduModel, apdu_type: str, names: frozenset[str]) -> No
         raise Inconsistent(f"present_fields {apdu_type} {sorted(names)}, decoded {carried}")
 
 
-def _check_without(apdu: ApduModel, field: str, shorter: bytes) -> None:
+def _check_without(apdu: IllApdu, field: str, shorter: bytes) -> None:
     """Without an optional component the APDU decodes to the same, less that component."""
     node = plan.APDUS[apdu.apdu_type]
     member = next((m for m in node.fields if m.name == field), None)
@@ -148,13 +148,13 @@ def _check_without(apdu: ApduModel, field: str, shorter: bytes) -> None:
         raise Inconsistent(f"without_field({field}) changed more than {field}")
 
 
-def _round_trip(apdu: ApduModel) -> None:
+def _round_trip(apdu: IllApdu) -> None:
     again = decode(encode(apdu))
     if again != apdu:
         raise Inconsistent("decode(encode(apdu)) differs from apdu")
 
 
-def _rules(apdu: ApduModel, tally: Counter[str]) -> None:
+def _rules(apdu: IllApdu, tally: Counter[str]) -> None:
     for profiles in (*((p,) for p in PROFILES), PROFILES):
         verdict = judge(apdu, CONTEXT, profiles)
         for finding in verdict.findings:
@@ -171,7 +171,7 @@ def _acknowledge(ber: bytes, rng: random.Random) -> None:
         raise Inconsistent("the acknowledgement is no Status-Or-Error-Report")
 
 
-def _machine(apdu: ApduModel, rng: random.Random) -> None:
+def _machine(apdu: IllApdu, rng: random.Random) -> None:
     event = event_of(apdu)
     for _ in range(3):
         states, sender = rng.choice(STATES), rng.choice(SENDERS)

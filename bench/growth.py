@@ -32,7 +32,7 @@ from e2e import HEADER, Daemon, Peers, Phase, Serials, measure, row, warm_up
 from traffic import LIFECYCLE, Template, lifecycle
 
 from isoill.codec.decoder import decode
-from isoill.store import Store
+from isoill.store.open import open_store
 from isoill.transactions.machine import States, advance, event_of
 from isoill.transactions.tracking import NEW
 
@@ -55,7 +55,7 @@ def prefill(store: Path, transactions: int) -> float:
     started = time.monotonic()
     templates = lifecycle("OLDREQ", "OLDRESP")
     states = finished_states(templates)
-    Store(store).close()  # the schema of the isoill being measured
+    open_store(store).close()  # the schema of the isoill being measured
     db = sqlite3.connect(store, isolation_level=None)
     db.execute("PRAGMA synchronous = OFF")
     now = int(datetime.now(UTC).timestamp() * 1e6)

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import report
 
-from isoill.store import Store
+from isoill.store.open import open_store
+from isoill.store.writes import Accept
 
 ISOILL = Path(sys.executable).with_name("isoill")
 MESSAGES = 50
@@ -37,19 +38,21 @@ MESSAGES = 50
 
 def fill(path: Path) -> None:
     """A store of ``MESSAGES`` ILL-Requests, each of its own transaction, with one delivery."""
-    store = Store(path)
+    store = open_store(path)
     try:
         for number in range(MESSAGES):
-            store.accept(
-                peer="REQLIB",
-                apdu_type="ILL-Request",
-                transaction_key=f'["REQLIB", null, "{number}", null]',
-                target_symbol="RESPLIB",
-                ber=b"\xa1\x00",  # never read by the listings
-                addresses=["127.0.0.1:4101"],
-                requester_symbol="REQLIB",
-                responder_symbol="RESPLIB",
-                now=datetime.now(UTC),
+            store.commit(
+                Accept(
+                    peer="REQLIB",
+                    apdu_type="ILL-Request",
+                    transaction_key=f'["REQLIB", null, "{number}", null]',
+                    target_symbol="RESPLIB",
+                    ber=b"\xa1\x00",  # never read by the listings
+                    addresses=["127.0.0.1:4101"],
+                    requester_symbol="REQLIB",
+                    responder_symbol="RESPLIB",
+                    now=datetime.now(UTC),
+                )
             )
     finally:
         store.close()

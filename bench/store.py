@@ -6,12 +6,12 @@ one a new transaction, on a fresh SQLite file (WAL, ``synchronous=FULL``) in ``-
 system's temporary directory by default: say where the disk to measure is). Each way runs on the
 store's one thread, as in the daemon:
 
-- ``accept, one commit each``: ``Store.accept`` through the executor, one transaction (and one
-  fsync) per APDU.
+- ``accept, one commit each``: ``Backend.commit(Accept(...))`` through the executor, one
+  transaction (and one fsync) per APDU.
 - ``gateway path before``: what the gateway asked per APDU before group commit: the
   counterpart, the duplicate check and the transaction's states (one executor call each), then
-  ``accept``.
-- ``accept, group commit``: ``GroupWriter.write(Store.accept_write(...))``.
+  the commit.
+- ``accept, group commit``: ``GroupWriter.write(Accept(...))``.
 - ``gateway path now``: ``GroupWriter.transaction`` and ``.duplicate`` (one lookup for a
   transaction not in memory, none for one that is), then ``GroupWriter.write``.
 
@@ -35,68 +35,69 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from isoill.groupwriter import GroupWriter  # noqa: E402
-from isoill.store import Store  # noqa: E402
+from isoill.store.backend import Backend  # noqa: E402
+from isoill.store.group import GroupWriter  # noqa: E402
+from isoill.store.open import open_store  # noqa: E402
+from isoill.store.writes import Accept  # noqa: E402
 
 BER = bytes(range(256)) * 2  # an ILL-Request's size: about half a kilobyte
 
 
-def message(caller: int, n: int) -> dict[str, object]:
+def message(caller: int, n: int) -> Accept:
     key = f'["REQLIB", "grp", "B-{caller}-{n}", null]'
-    return {
-        "peer": "REQLIB",
-        "apdu_type": "ILL-Request",
-        "transaction_key": key,
-        "target_symbol": "RESPLIB",
-        "ber": BER,
-        "addresses": ["127.0.0.1:9001"],
-        "requester_symbol": "REQLIB",
-        "responder_symbol": "RESPLIB",
-        "now": datetime.now(UTC),
-        "dedup_key": f"{key}/ILL-Request",
-        "states": ("PENDING", "IN-PROCESS"),
-    }
+    return Accept(
+        peer="REQLIB",
+        apdu_type="ILL-Request",
+        transaction_key=key,
+        target_symbol="RESPLIB",
+        ber=BER,
+        addresses=["127.0.0.1:9001"],
+        requester_symbol="REQLIB",
+        responder_symbol="RESPLIB",
+        now=datetime.now(UTC),
+        dedup_key=f"{key}/ILL-Request",
+        states=("PENDING", "IN-PROCESS"),
+    )
 
 
-Step = Callable[[Store, GroupWriter | None, ThreadPoolExecutor, int, int], Awaitable[None]]
+Step = Callable[[Backend, GroupWriter | None, ThreadPoolExecutor, int, int], Awaitable[None]]
 
 
 async def one_commit_each(
-    store: Store, writer: GroupWriter | None, executor: ThreadPoolExecutor, caller: int, n: int
+    store: Backend, writer: GroupWriter | None, executor: ThreadPoolExecutor, caller: int, n: int
 ) -> None:
     loop = asyncio.get_running_loop()
-    fields = message(caller, n)
-    await loop.run_in_executor(executor, lambda: store.accept(**fields))  # type: ignore[arg-type]
+    await loop.run_in_executor(executor, store.commit, message(caller, n))
 
 
 async def path_before(
-    store: Store, writer: GroupWriter | None, executor: ThreadPoolExecutor, caller: int, n: int
+    store: Backend, writer: GroupWriter | None, executor: ThreadPoolExecutor, caller: int, n: int
 ) -> None:
     loop = asyncio.get_running_loop()
-    fields = message(caller, n)
-    key, dedup = str(fields["transaction_key"]), str(fields["dedup_key"])
-    await loop.run_in_executor(executor, store.counterpart, key)
-    await loop.run_in_executor(executor, store.find_duplicate, dedup)
-    await loop.run_in_executor(executor, store.transaction, key)
-    await loop.run_in_executor(executor, lambda: store.accept(**fields))  # type: ignore[arg-type]
+    write = message(caller, n)
+    assert write.dedup_key is not None
+    await loop.run_in_executor(executor, store.transaction, write.transaction_key)  # counterpart
+    await loop.run_in_executor(executor, store.find_duplicate, write.dedup_key)
+    await loop.run_in_executor(executor, store.transaction, write.transaction_key)
+    await loop.run_in_executor(executor, store.commit, write)
 
 
 async def group_commit(
-    store: Store, writer: GroupWriter | None, executor: ThreadPoolExecutor, caller: int, n: int
+    store: Backend, writer: GroupWriter | None, executor: ThreadPoolExecutor, caller: int, n: int
 ) -> None:
     assert writer is not None
-    await writer.write(store.accept_write(**message(caller, n)))  # type: ignore[arg-type]
+    await writer.write(message(caller, n))
 
 
 async def path_now(
-    store: Store, writer: GroupWriter | None, executor: ThreadPoolExecutor, caller: int, n: int
+    store: Backend, writer: GroupWriter | None, executor: ThreadPoolExecutor, caller: int, n: int
 ) -> None:
     assert writer is not None
-    fields = message(caller, n)
-    key, dedup = str(fields["transaction_key"]), str(fields["dedup_key"])
-    await writer.transaction(key)
-    await writer.duplicate(key, dedup)
-    await writer.write(store.accept_write(**fields))  # type: ignore[arg-type]
+    write = message(caller, n)
+    assert write.dedup_key is not None
+    await writer.transaction(write.transaction_key)
+    await writer.duplicate(write.transaction_key, write.dedup_key)
+    await writer.write(write)
 
 
 async def measure(
@@ -105,7 +106,7 @@ async def measure(
     """APDUs per second, and APDUs per commit."""
     path = Path(tempfile.mkdtemp(dir=directory)) / "bench.sqlite3"
     executor = ThreadPoolExecutor(max_workers=1)
-    store = executor.submit(Store, path).result()
+    store = executor.submit(open_store, path).result()
     writer = GroupWriter(store, executor) if grouped else None
     if writer is not None:
         writer.start()

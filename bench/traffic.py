@@ -23,7 +23,7 @@ from isoill import acknowledgement as acknowledgements
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.jsonform import from_json
-from isoill.codec.values import ApduModel
+from isoill.codec.models import IllApdu
 from isoill.tools.peer import Answer
 
 MARKER = b"bench-"
@@ -47,7 +47,7 @@ def key(serial: int, ber: bytes) -> int:
     return serial << 8 | ber[0]
 
 
-def _request(requester: str, responder: str, now: datetime) -> ApduModel:
+def _request(requester: str, responder: str, now: datetime) -> IllApdu:
     """An ILL-Request like those yaz-illclient sends, that OCLC's profile accepts."""
 
     def party(symbol: str) -> dict[str, Any]:

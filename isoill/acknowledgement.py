@@ -21,11 +21,11 @@ from isoill.codec import plan
 from isoill.codec.ber import encode_header
 from isoill.codec.decoder import decode_node
 from isoill.codec.encoder import encode_node
-from isoill.codec.models import CurrentState, MostRecentService, ReasonNoReport
+from isoill.codec.models import CurrentState, ReasonNoReport
 from isoill.codec.schema import Node
 from isoill.codec.splice import components, members, retagged
-from isoill.reports import PROTOCOL_VERSION
-from isoill.rules.standard import SUPPORTED_VERSIONS
+from isoill.ill.enumerated import MOST_RECENT_SERVICE
+from isoill.ill.versions import reply_version
 
 Party = Literal["requester-id", "responder-id"]
 
@@ -36,9 +36,6 @@ _HISTORY = {field.name: field.node for field in _STATUS["user-status-report"].fi
 _ITEM_ID = next(field.node for field in plan.APDUS["ILL-Request"].fields if field.name == "item-id")
 _ITEM = {field.name: field.node for field in _ITEM_ID.fields}
 _COPIED = ("transaction-id", "requester-id", "responder-id")
-_SERVICES = {
-    name: MostRecentService.__members__.get(name.upper().replace("-", "_")) for name in plan.APDUS
-}
 
 
 def acknowledgement(
@@ -56,7 +53,7 @@ def acknowledgement(
         "service-date-time": _service_date_time(now.strftime("%Y%m%d"), now.strftime("%H%M%S")),
         **{name: received[name] for name in _COPIED if name in received},
     }
-    if _SERVICES.get(apdu_type) is None:
+    if apdu_type not in MOST_RECENT_SERVICE:
         elements["reason-no-report"] = _encoded(
             _FIELDS["reason-no-report"], ReasonNoReport.TEMPORARY
         )
@@ -97,7 +94,7 @@ def _version(element: bytes) -> bytes:
     """The APDU's protocol version, or the gateway's when it is not one the gateway speaks."""
     node = _FIELDS["protocol-version-num"]
     version = decode_node(node, element, 0, len(element))[0]
-    return encode_node(node, version if version in SUPPORTED_VERSIONS else PROTOCOL_VERSION)
+    return encode_node(node, reply_version(version))
 
 
 @functools.lru_cache(maxsize=4)
@@ -111,7 +108,7 @@ def _service_date_time(date: str, time: str) -> bytes:
 def _dates_and_service(apdu_type: str, today: str) -> dict[str, bytes]:
     values: dict[str, object] = {
         "date-of-last-transition": today,
-        "most-recent-service": _SERVICES[apdu_type],
+        "most-recent-service": MOST_RECENT_SERVICE[apdu_type],
         "date-of-most-recent-service": today,
     }
     if apdu_type == "ILL-Request":

@@ -22,9 +22,13 @@ from pydantic import (
 
 from isoill.access import credentials as credentials_file
 from isoill.access.credentials import Credentials, CredentialsError
+from isoill.core.retry import RetryPolicy
+from isoill.ill.symbols import symbol_key
 from isoill.rules.engine import Profile
 from isoill.rules.profiles import BUILT_IN, compose
-from isoill.store import BUSY_TIMEOUT_SECONDS, RetryPolicy
+from isoill.store.backend import BUSY_TIMEOUT_SECONDS
+from isoill.store.errors import StoreError
+from isoill.store.open import check_setting
 
 
 class ConfigError(Exception):
@@ -228,6 +232,7 @@ class Config(_Section):
     """What ``isoill serve`` runs on: uvloop (libuv: the same code, about a fifth less CPU
     per APDU, see docs/performance.md), or the standard library's loop."""
     store: Path = Path("../var/isoill.sqlite3")
+    """The SQLite file of the store-and-forward queue (see :func:`isoill.store.open.open_store`)."""
     routes: Path = Path("routes.toml")
     listeners: tuple[Listener, ...] = Field(min_length=1)
     limits: Limits = Limits()
@@ -247,6 +252,16 @@ class Config(_Section):
     credentials: Credentials = Credentials()
     """Prompt-1 credentials by peer symbol: read from ``[access] credentials`` by :func:`load`,
     never from the configuration file itself."""
+
+    @field_validator("store", mode="before")
+    @classmethod
+    def _store_supported(cls, value: object) -> object:
+        if isinstance(value, str | Path):
+            try:
+                check_setting(value)
+            except StoreError as error:
+                raise ValueError(str(error)) from None
+        return value
 
     @model_validator(mode="after")
     def _access_rules(self) -> Self:
@@ -297,7 +312,7 @@ class Config(_Section):
         """Settings for a peer symbol; the defaults for one not configured."""
         if symbol is None:
             return self.default_peer
-        return self.peers.get(symbol.strip().upper(), self.default_peer)
+        return self.peers.get(symbol_key(symbol), self.default_peer)
 
 
 def load(path: Path) -> Config:
@@ -317,7 +332,7 @@ def load(path: Path) -> Config:
         )
         raise ConfigError(f"{path}: {problems}") from None
     base = path.parent
-    peers = {symbol.strip().upper(): peer for symbol, peer in config.peers.items()}
+    peers = {symbol_key(symbol): peer for symbol, peer in config.peers.items()}
     capture = config.capture
     if capture is not None:
         capture = capture.model_copy(update={"directory": base / capture.directory})

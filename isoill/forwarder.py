@@ -40,7 +40,10 @@ from isoill.codec.framing import Framer
 from isoill.codec.splice import present_fields, with_extension, without_extensions
 from isoill.gateway import Gateway, Origin, Outcome
 from isoill.handoff import RUN, Run
-from isoill.store import Delivery, Store
+from isoill.ill.symbols import symbol_key
+from isoill.store.backend import Backend
+from isoill.store.records import Delivery
+from isoill.store.writes import Delivered, RetryLater
 
 IDLE_POLL = 5.0  # seconds between store polls when nothing is due and nothing wakes us
 COUNTS_EVERY = 1.0  # seconds between queue-depth counts for the metrics, at least
@@ -116,7 +119,7 @@ class Forwarder:
         if loop.time() - self._counted_at >= COUNTS_EVERY:  # counting costs a range scan
             self._counted_at = loop.time()
             with contextlib.suppress(Exception):  # only a metric: the next count will do
-                counts = await gateway.read(Store.counts)
+                counts = await gateway.read(_counts)
                 for state, count in counts.items():
                     metrics.QUEUE_DEPTH.labels(state).set(count)
         delay = IDLE_POLL if next_due is None else (next_due - now).total_seconds()
@@ -198,7 +201,6 @@ class Forwarder:
 
     async def _attempt(self, delivery: Delivery, outcomes: list[asyncio.Future[Any]]) -> bool:
         """One attempt; its outcome's write is added to ``outcomes``. ``False``: failed."""
-        store = self.gateway.db
         log = self.log.bind(address=delivery.address, id=delivery.message_id)
         try:
             scrubbed = self._scrubbed(delivery)
@@ -209,16 +211,14 @@ class Forwarder:
                 self.gateway.unreachable.add(delivery.address)
             now = datetime.now(UTC)
             outcomes.append(
-                self.gateway.writer.queue(
-                    store.retry_later_write(delivery.id, str(error), now), lazy=True
-                )
+                self.gateway.writer.queue(RetryLater(delivery.id, str(error), now), lazy=True)
             )
             metrics.RETRIES.inc()
             log.warning("delivery failed", error=str(error), attempts=delivery.attempts + 1)
             return False
         self.gateway.unreachable.discard(delivery.address)
         now = datetime.now(UTC)
-        write = store.delivered_write(delivery.id, now, scrubbed)
+        write = Delivered(delivery.id, now, scrubbed)
         outcomes.append(self.gateway.writer.queue(write, lazy=True))
         peer = self.gateway.metric_peer(delivery.target_symbol)
         metrics.APDUS_OUT.labels(delivery.apdu_type, peer).inc()
@@ -236,7 +236,7 @@ class Forwarder:
         if delivery.target_symbol is not None:
             route = self.gateway.routes.route(delivery.target_symbol)
             names = (route.symbol, *route.aliases) if route is not None else ()
-            symbols = {name.strip().upper() for name in (delivery.target_symbol, *names)}
+            symbols = {symbol_key(name) for name in (delivery.target_symbol, *names)}
         if not self.gateway.access.registered:
             return Origin(delivery.address, symbols=symbols)
         identity = Identity(symbols, authenticated=True)
@@ -373,10 +373,14 @@ def _login_bytes(login: GatewayLogin) -> bytes:
     return login_extension(login.user_id, login.password.encode("utf-8"))
 
 
-def _poll(store: Store, now: datetime, busy: list[str]) -> tuple[list[Delivery], datetime | None]:
+def _poll(store: Backend, now: datetime, busy: list[str]) -> tuple[list[Delivery], datetime | None]:
     """What to send now (but not to the ``busy`` addresses) and when to look again: one trip
     to the reading thread for both."""
     return store.due(now, 500, RUN, exclude=busy), store.next_due_at(now)
+
+
+def _counts(store: Backend) -> dict[str, int]:
+    return store.counts()
 
 
 def _refusal(answer: bytes) -> str:

@@ -2,11 +2,11 @@
 say what to answer. The server feeds it APDUs from connections; the forwarder feeds it the
 APDUs peers send back on delivery connections.
 
-The store is SQLite, used from one worker thread so that its connection stays on one thread and
-writes never block the event loop, through a :class:`isoill.groupwriter.GroupWriter`: APDUs stored
-while a commit is being made are committed together in the next one (each acknowledged only
-once the commit holding it has returned), and the transactions in use are kept in memory for
-the checks of each APDU.
+The store (:mod:`isoill.store`) is used from one worker thread so that its connection stays on
+one thread and writes never block the event loop, through a
+:class:`isoill.store.group.GroupWriter`: APDUs stored while a commit is being made are
+committed together in the next one (each acknowledged only once the commit holding it has
+returned), and the transactions in use are kept in memory for the checks of each APDU.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
-import sqlite3
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -36,24 +34,31 @@ from isoill.codec.errors import CodecError
 from isoill.codec.models import (
     External,
     GeneralProblem,
+    IllApdu,
     ILLRequest,
     StatusOrErrorReport,
-    SystemId,
-    TransactionId,
     TransactionIdProblem,
 )
 from isoill.codec.splice import without_extensions, without_field
-from isoill.codec.values import ApduModel
 from isoill.config import Config, ConfigError, Peer
-from isoill.groupwriter import GroupWriter
+from isoill.core.views import TransactionRecord
 from isoill.handoff import Handoff
-from isoill.router import APDU_FLOW, Flow, RoutingTable, select_target
+from isoill.ill.apdus import APDU_FLOW, Flow, Role
+from isoill.ill.symbols import symbol_key, symbol_of, system_id
+from isoill.ill.transaction_id import shown, transaction_key
+from isoill.router import RoutingTable, select_target
 from isoill.rules.engine import Context, judge
-from isoill.store import Forward, Store, StoreError, TransactionRecord, Write, fault
-from isoill.transactions.machine import Role, States, advance, event_of, may_follow
+from isoill.store.backend import Backend
+from isoill.store.errors import StoreError
+from isoill.store.group import GroupWriter
+from isoill.store.open import open_store
+from isoill.store.records import Duplicate, Forward
+from isoill.store.writes import Accept, Keep, Write, WriteResult
+from isoill.transactions.machine import States, advance, event_of, may_follow
 from isoill.transactions.tracking import NEW, TransactionLocks, dedup_key, sender_role, states_of
 
 T = TypeVar("T")
+W = TypeVar("W", bound=WriteResult)
 P = ParamSpec("P")
 
 #: The ``peer`` label of metrics for a sender or target that is not configured.
@@ -82,10 +87,10 @@ class Origin:
 class _Incoming:
     """One decoded APDU on its way through the gateway: who sent it and where it goes."""
 
-    apdu: ApduModel
+    apdu: IllApdu
     ber: bytes  # without the sender's Prompt-1 login
     login_ber: bytes | None  # as received, with it: for a target that wants the sender's login
-    key: str  # the whole transaction-id, see transaction_key
+    key: str  # the whole transaction-id (isoill.ill.transaction_id)
     now: datetime
     log: Any
     origin: Origin
@@ -135,42 +140,17 @@ class Outcome:
     an APDU that could not be decoded."""
 
 
-def symbol_of(system_id: SystemId | None) -> str | None:
-    """The library symbol a System-Id carries (institution or person), normalised."""
-    if system_id is None or system_id.person_or_institution_symbol is None:
-        return None
-    _, text = system_id.person_or_institution_symbol.chosen
-    symbol = str(text).strip().upper()
-    return symbol or None
-
-
-def _system_id(symbol: str) -> SystemId:
-    return SystemId.model_validate({"person-or-institution-symbol": {"institution-symbol": symbol}})
-
-
-def transaction_key(transaction_id: TransactionId) -> str:
-    """The whole transaction-id as one string: initial requester, group, qualifier, sub."""
-    sub = transaction_id.sub_transaction_qualifier
-    parts = [
-        symbol_of(transaction_id.initial_requester_id),
-        transaction_id.transaction_group_qualifier.text,
-        transaction_id.transaction_qualifier.text,
-        sub.text if sub is not None else None,
-    ]
-    return json.dumps(parts, ensure_ascii=False)
-
-
 class Gateway:
     def __init__(self, config: Config, routes: RoutingTable) -> None:
         self.config = config
         self.routes = routes
         self.profiles = config.rule_profiles()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="isoill-store")
-        self._store: Store | None = None
+        self._store: Backend | None = None
         # The forwarder's queries run on a connection of their own, beside the writer's
         # (WAL lets them): a query for due deliveries does not wait behind a commit.
         self._read_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="isoill-read")
-        self._reader: Store | None = None
+        self._reader: Backend | None = None
         self._writer: GroupWriter | None = None
         self.handoff = Handoff()  # what is stored for delivery, on its way to the forwarder
         self.unreachable: set[str] = set()  # addresses whose last delivery attempt failed
@@ -188,7 +168,7 @@ class Gateway:
             if problem is not None:
                 raise ConfigError(problem)
         self._store = await self._run(
-            Store,
+            open_store,
             self.config.store,
             self.config.delivery.policy(),
             self.config.limits.store_busy_timeout,
@@ -197,7 +177,7 @@ class Gateway:
         self._writer.start()
         loop = asyncio.get_running_loop()
         self._reader = await loop.run_in_executor(
-            self._read_executor, Store, self.config.store, self.config.delivery.policy()
+            self._read_executor, open_store, self.config.store, self.config.delivery.policy()
         )
         capture = self.config.capture
         if capture is not None:
@@ -209,7 +189,7 @@ class Gateway:
         if self._store is not None:
             await self._run(self._store.close)
         if self._reader is not None:
-            await self.read(Store.close)
+            await self.read(_close)
         self._executor.shutdown(wait=True)
         self._read_executor.shutdown(wait=True)
         if self.recorder is not None:
@@ -241,9 +221,9 @@ class Gateway:
         return await self.writer.call(method, *args, **kwargs)
 
     async def read(
-        self, query: Callable[Concatenate[Store, P], T], *args: P.args, **kwargs: P.kwargs
+        self, query: Callable[Concatenate[Backend, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """Run a reading :class:`Store` method (``Store.due``, ...) on the reading connection:
+        """Run a query of the store (a function of a :class:`Backend`) on the reading connection:
         it sees what has been committed, whatever commit is under way."""
         assert self._reader is not None, "gateway not opened"
         reader = self._reader
@@ -252,13 +232,13 @@ class Gateway:
             self._read_executor, functools.partial(query, reader, *args, **kwargs)
         )
 
-    async def write(self, write: Write[T]) -> T:
-        """Commit a store write (``self.db.accept_write(...)``, ...) with the next group
+    async def write(self, write: Write[W]) -> W:
+        """Commit a store write (``Accept(...)``, ...) with the next group
         commit; its result once that commit has returned."""
         return await self.writer.write(write)
 
     @property
-    def db(self) -> Store:
+    def db(self) -> Backend:
         assert self._store is not None, "gateway not opened"
         return self._store
 
@@ -276,7 +256,7 @@ class Gateway:
         it. Never raises but for cancellation: a bug below is answered with a temporary
         refusal, logged with its traceback and counted (``isoill_internal_errors_total``)."""
         now = datetime.now(UTC)
-        apdu: ApduModel | None = None
+        apdu: IllApdu | None = None
         try:
             apdu = decode(ber)
         except CodecError as error:
@@ -294,14 +274,14 @@ class Gateway:
         except Exception:
             return self._internal_error(apdu, origin, now)
 
-    async def _receive(self, apdu: ApduModel, ber: bytes, origin: Origin, now: datetime) -> Outcome:
+    async def _receive(self, apdu: IllApdu, ber: bytes, origin: Origin, now: datetime) -> Outcome:
         log = origin.log
         try:
             incoming = await self._route(apdu, ber, origin, log, now)
             async with self._locks.holding(incoming.key) as transaction:
                 outcome = await self._within_transaction(incoming, transaction)
                 transaction.notify_all()  # an early APDU of this transaction may go on now
-        except (sqlite3.Error, StoreError) as error:  # a lookup failed: nothing was stored
+        except StoreError as error:  # a lookup failed: nothing was stored
             refusal = self._cannot_store(apdu, log, error, now)
             done = self.config.default_peer.connection == "per-apdu"
             return Outcome(encode(refusal), done=done, sender=origin.address)
@@ -314,7 +294,7 @@ class Gateway:
             received=incoming.ber,
         )
 
-    def _internal_error(self, apdu: ApduModel | None, origin: Origin, now: datetime) -> Outcome:
+    def _internal_error(self, apdu: IllApdu | None, origin: Origin, now: datetime) -> Outcome:
         """The answer to an APDU the gateway failed on: a temporary refusal. Called from an
         ``except`` block: the log line carries the traceback. Nothing is recorded in the
         capture, since what the sender's settings allow is not known for sure."""
@@ -358,17 +338,18 @@ class Gateway:
         """Keep a refused APDU with the reason, for the transaction's history. The refusal
         goes out even if the store cannot take it now: the sender learns of it either way."""
         try:
-            write = self.db.record_refused_write(
+            write = Keep(
                 peer=incoming.kept_as,
                 apdu_type=incoming.apdu.apdu_type,
                 transaction_key=incoming.key,
                 target_symbol=incoming.target,
                 ber=incoming.ber,
+                state="refused",
                 reason=str(refusal.note),
                 now=incoming.now,
             )
             await self.write(write)
-        except Exception as error:
+        except StoreError as error:
             incoming.log.error("store failed", error=repr(error))
 
     async def _refuse_security(self, incoming: _Incoming, refusal: Refusal) -> Outcome:
@@ -382,7 +363,7 @@ class Gateway:
         return Outcome(encode(report), close=refusal.close, done=incoming.done)
 
     async def _route(
-        self, apdu: ApduModel, ber: bytes, origin: Origin, log: Any, now: datetime
+        self, apdu: IllApdu, ber: bytes, origin: Origin, log: Any, now: datetime
     ) -> _Incoming:
         """Who sent the APDU, whether it may, and where it goes (see
         :func:`isoill.router.select_target`)."""
@@ -394,7 +375,7 @@ class Gateway:
         security = await self.access.authenticate(apdu, origin.identity, host, log)
         if sender is not None and origin.identity is None:
             origin.symbols.add(sender)
-        key = transaction_key(apdu.transaction_id)  # type: ignore[attr-defined]
+        key = transaction_key(apdu.transaction_id)
         metrics.APDUS_IN.labels(apdu.apdu_type, self.metric_peer(sender, origin.symbols)).inc()
         record = await self.writer.transaction(key)  # in memory, or one lookup
         known = (
@@ -406,7 +387,7 @@ class Gateway:
                 named,
                 frozenset(origin.identity.peers),
                 None if record is None else _parties(record, named.initial),
-                parties.shown(key),
+                shown(key),
                 self.config.peers,
             )
         role = sender_role(
@@ -421,7 +402,7 @@ class Gateway:
             default=origin.listener_default,
         )
         target = chosen.symbol
-        looping = target is not None and target.upper() in origin.symbols
+        looping = target is not None and symbol_key(target) in origin.symbols
         addresses = self.routes.addresses(target, now) if target and not looping else ()
         if looping:
             unroutable = f"{target} is the sender: the APDU would come back to it"
@@ -456,17 +437,19 @@ class Gateway:
 
     async def _unroutable(self, incoming: _Incoming) -> StatusOrErrorReport:
         """Keep an APDU that has nowhere to go for operators to see, and say so."""
-        write = self.db.accept_unroutable_write(
+        write = Keep(
             peer=incoming.kept_as,
             apdu_type=incoming.apdu.apdu_type,
             transaction_key=incoming.key,
+            target_symbol=None,
             ber=incoming.ber,
+            state="unroutable",
             reason=incoming.unroutable,
             now=incoming.now,
         )
         try:
             await self.write(write)
-        except Exception as error:  # not kept: refused for now, so that it comes again
+        except StoreError as error:  # not kept: refused for now, so that it comes again
             return self._cannot_store(incoming.apdu, incoming.log, error, incoming.now)
         metrics.REJECTIONS.labels("unroutable").inc()
         incoming.log.warning("unroutable", reason=incoming.unroutable)
@@ -474,13 +457,13 @@ class Gateway:
 
     @staticmethod
     def _cannot_store(
-        apdu: ApduModel, log: Any, error: Exception, now: datetime
+        apdu: IllApdu, log: Any, error: StoreError, now: datetime
     ) -> StatusOrErrorReport:
         """The temporary refusal of an APDU the store could not take (or answer a lookup
         for), logged and counted."""
         metrics.REJECTIONS.labels("store").inc()
         log.error("store failed; APDU refused for now", error=repr(error))
-        return reports.temporary_refusal(apdu, fault(error), now)
+        return reports.temporary_refusal(apdu, error.reason, now)
 
     async def _accept(self, incoming: _Incoming, states: States | None) -> Outcome:
         """Store the APDU for delivery (or hold it for an operator), with its transaction's
@@ -504,18 +487,20 @@ class Gateway:
         }
         held = self._held_because(apdu, incoming.requester)
         try:
-            if held is None:
-                addresses = list(incoming.addresses)
-                write = self.db.accept_write(**message, addresses=addresses)
-            else:
-                write = self.db.accept_held_write(**message, reason=held)
+            addresses = incoming.addresses if held is None else ()
+            write = Accept(**message, addresses=addresses, held=held)
             # Returns once the commit that holds it has: only then is the APDU acknowledged.
             stored = await self.write(write)
-        except Exception as error:  # the store refused: say so, never acknowledge
+        except StoreError as error:  # the store refused: say so, never acknowledge
             return Outcome(
                 encode(self._cannot_store(incoming.apdu, incoming.log, error, incoming.now)),
                 done=incoming.done,
             )
+        if isinstance(stored, Duplicate):  # stored meanwhile (by another gateway on the store)
+            metrics.DUPLICATES.inc()
+            log.info("duplicate", id=stored.existing_id)
+            record = await self.writer.transaction(incoming.key)
+            return self._acknowledge(incoming, states_of(record))
         message_id = stored.message_id
         if held is None:
             self.handoff.offer(stored.deliveries)
@@ -606,7 +591,7 @@ class Gateway:
         if record is not None and APDU_FLOW[service] is not Flow.EITHER:
             by_requester = APDU_FLOW[service] is Flow.FROM_REQUESTER
             symbol = record.requester_symbol if by_requester else record.responder_symbol
-            initiator = _system_id(symbol) if symbol else None
+            initiator = system_id(symbol) if symbol else None
         report = reports.status_from_history(
             incoming.apdu, service, at, initiator, asked.current_state, incoming.now
         )
@@ -614,7 +599,7 @@ class Gateway:
         incoming.log.info("status answered from history", state=asked.value)
         return Outcome(encode(report), done=incoming.done)
 
-    def _held_because(self, apdu: ApduModel, requester: str | None) -> str | None:
+    def _held_because(self, apdu: IllApdu, requester: str | None) -> str | None:
         """Why an ILL-Request is held for an operator to release or refuse (with
         ``hold_unknown_requesters``, when its requester is not in ``peers``); ``None`` when
         it goes on."""
@@ -647,7 +632,7 @@ class Gateway:
         return reports.rule_refusal(apdu, verdict.refusals, incoming.now)
 
     @staticmethod
-    def _sender(apdu: ApduModel) -> str | None:
+    def _sender(apdu: IllApdu) -> str | None:
         """The sending party's symbol, where the APDU type says which party sends it."""
         return parties.sender_of(apdu.apdu_type, _named(apdu))[1]
 
@@ -670,12 +655,12 @@ def _forward(incoming: _Incoming) -> Forward | None:
     return Forward(incoming.responder, incoming.intermediary)
 
 
-def _named(apdu: ApduModel) -> parties.Named:
+def _named(apdu: IllApdu) -> parties.Named:
     return parties.Named(
-        requester=symbol_of(getattr(apdu, "requester_id", None)),
-        responder=symbol_of(getattr(apdu, "responder_id", None)),
+        requester=symbol_of(apdu.requester_id),
+        responder=symbol_of(apdu.responder_id),
         intermediary=symbol_of(getattr(apdu, "intermediary_id", None)),
-        initial=symbol_of(apdu.transaction_id.initial_requester_id),  # type: ignore[attr-defined]
+        initial=symbol_of(apdu.transaction_id.initial_requester_id),
     )
 
 
@@ -697,7 +682,7 @@ def _other_party(known: tuple[str | None, str | None], senders: set[str]) -> str
     return responder or requester
 
 
-def _without_prompt1(apdu: ApduModel, ber: bytes) -> tuple[ApduModel, bytes]:
+def _without_prompt1(apdu: IllApdu, ber: bytes) -> tuple[IllApdu, bytes]:
     """The APDU without its Prompt-1 extensions (userId and password in clear), before the
     store, the capture or a target sees it; decoded again, so that what the rules and the
     reports read is what is kept. The decoded extensions say whether there is one: most
@@ -711,10 +696,15 @@ def _without_prompt1(apdu: ApduModel, ber: bytes) -> tuple[ApduModel, bytes]:
     return decode(cut), cut
 
 
-def _for_target(ber: bytes, apdu: ApduModel, target: Peer, log: Any) -> bytes:
+def _for_target(ber: bytes, apdu: IllApdu, target: Peer, log: Any) -> bytes:
     """The bytes to store and forward: an ILL-Request loses its client-id (the patron) when
     the target withholds it; nothing else is re-encoded."""
     if not target.withhold_client_id or not isinstance(apdu, ILLRequest) or apdu.client_id is None:
         return ber
     log.info("client-id withheld")
     return without_field(ber, "client-id")
+
+
+def _close(store: Backend) -> None:
+    """Close the reading connection (on its thread: :meth:`Gateway.read`)."""
+    store.close()

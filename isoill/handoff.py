@@ -16,7 +16,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable, Iterable
 
-from isoill.store import Delivery, Queued
+from isoill.store.records import Delivery, Queued
 
 RUN = 64  # deliveries one run takes at most: after a crash, at most these go again
 

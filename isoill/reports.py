@@ -23,7 +23,7 @@ from isoill.codec.models import (
     ExternalEncoding,
     GeneralProblem,
     HistoryReport,
-    ILLAPDUType,
+    IllApdu,
     IntermediaryProblem,
     IPIGAdditionalUserErrorInformationItem,
     MostRecentService,
@@ -43,15 +43,19 @@ from isoill.codec.models import (
     UnrecognizedData,
     UserErrorReport,
 )
-from isoill.codec.values import ApduModel, Text
+from isoill.codec.values import Text
+from isoill.ill.enumerated import ILL_APDU_TYPE, MOST_RECENT_SERVICE
+from isoill.ill.versions import PROTOCOL_VERSION, reply_version
 from isoill.rules.engine import Finding, Problem
-from isoill.rules.standard import SUPPORTED_VERSIONS
 
-PROTOCOL_VERSION = 2
+#: The transaction-id of a report about an APDU that could not be decoded.
+_UNKNOWN_TRANSACTION = TransactionId(
+    transaction_group_qualifier=Text(b""), transaction_qualifier=Text(b"")
+)
 
 
 def status_from_history(
-    query: ApduModel,
+    query: IllApdu,
     last_service: str,
     last_service_at: datetime,
     initiator: SystemId | None,
@@ -60,7 +64,7 @@ def status_from_history(
 ) -> StatusOrErrorReport:
     """The answer to a Status-Query from what the gateway knows of the transaction: its
     last service passed through the gateway, and the queried party's state after it."""
-    service = _service(last_service) or MostRecentService.STATUS_OR_ERROR_REPORT
+    service = MOST_RECENT_SERVICE.get(last_service, MostRecentService.STATUS_OR_ERROR_REPORT)
     when = last_service_at.strftime("%Y%m%d")
     history = HistoryReport(
         date_of_last_transition=when,
@@ -73,22 +77,19 @@ def status_from_history(
     return _report(query, now, status_report=status, note=note)
 
 
-def _service(apdu_type: str) -> MostRecentService | None:
-    return MostRecentService.__members__.get(apdu_type.upper().replace("-", "_"))
-
-
 def state_transition_prohibited(
-    apdu: ApduModel, state: CurrentState, reason: str, now: datetime
+    apdu: IllApdu, state: CurrentState, reason: str, now: datetime
 ) -> StatusOrErrorReport:
     """Refusal of an APDU its transaction's state does not allow."""
-    apdu_type = ILLAPDUType[apdu.apdu_type.upper().replace("-", "_")]
-    prohibited = StateTransitionProhibited(apdu_type=apdu_type, current_state=state)
+    prohibited = StateTransitionProhibited(
+        apdu_type=ILL_APDU_TYPE[apdu.apdu_type], current_state=state
+    )
     report = ProviderErrorReport(state_transition_prohibited=prohibited)
     return _provider_report(apdu, report, reason, now)
 
 
 def transaction_id_problem(
-    apdu: ApduModel, problem: TransactionIdProblem, reason: str, now: datetime
+    apdu: IllApdu, problem: TransactionIdProblem, reason: str, now: datetime
 ) -> StatusOrErrorReport:
     """Refusal of an APDU for a transaction nobody started, or of an ILL-Request whose
     transaction exists already."""
@@ -96,14 +97,14 @@ def transaction_id_problem(
 
 
 def provider_error(
-    apdu: ApduModel | None, problem: GeneralProblem, reason: str, now: datetime
+    apdu: IllApdu | None, problem: GeneralProblem, reason: str, now: datetime
 ) -> StatusOrErrorReport:
     """Refusal of an APDU that is not a well-formed ILL-APDU."""
     return _provider_report(apdu, ProviderErrorReport(general_problem=problem), reason, now)
 
 
 def _provider_report(
-    apdu: ApduModel | None, report: ProviderErrorReport, reason: str, now: datetime
+    apdu: IllApdu | None, report: ProviderErrorReport, reason: str, now: datetime
 ) -> StatusOrErrorReport:
     error = ErrorReport(
         correlation_information=_correlation(apdu),
@@ -113,7 +114,7 @@ def _provider_report(
     return _report(apdu, now, error_report=error, note=Text.of(reason))
 
 
-def cannot_send_onward(apdu: ApduModel, reason: str, now: datetime) -> StatusOrErrorReport:
+def cannot_send_onward(apdu: IllApdu, reason: str, now: datetime) -> StatusOrErrorReport:
     """Refusal of an APDU the gateway has no route for."""
     return _user_error(
         apdu,
@@ -124,7 +125,7 @@ def cannot_send_onward(apdu: ApduModel, reason: str, now: datetime) -> StatusOrE
 
 
 def not_registered(
-    apdu: ApduModel, requester: str, reason: str, now: datetime
+    apdu: IllApdu, requester: str, reason: str, now: datetime
 ) -> StatusOrErrorReport:
     """Refusal of a held request whose requester the gateway does not know."""
     problem = Text.of(f"requester {requester} is not registered with this gateway")
@@ -132,28 +133,28 @@ def not_registered(
 
 
 def security_problem(
-    apdu: ApduModel, problem: str, reason: str, now: datetime
+    apdu: IllApdu, problem: str, reason: str, now: datetime
 ) -> StatusOrErrorReport:
     """Refusal of an APDU its connection may not send: credentials missing or wrong, or a
     sender that is not the connection's peer."""
     return _user_error(apdu, UserErrorReport(security_problem=Text.of(problem)), reason, now)
 
 
-def temporary_refusal(apdu: ApduModel, fault: str, now: datetime) -> StatusOrErrorReport:
+def temporary_refusal(apdu: IllApdu, fault: str, now: datetime) -> StatusOrErrorReport:
     """Refusal of an APDU the gateway could not store because of ``fault`` (``its disk is
     full``): nothing of it was kept, and the same APDU sent again later will be taken."""
     note = f"temporary: the gateway cannot store this APDU now ({fault}); send it again later"
     return _temporary(apdu, note, now)
 
 
-def internal_error(apdu: ApduModel | None, now: datetime) -> StatusOrErrorReport:
+def internal_error(apdu: IllApdu | None, now: datetime) -> StatusOrErrorReport:
     """Refusal of an APDU the gateway failed on (a bug, logged with its traceback). If it was
     stored before the failure, the same APDU sent again is recognised and acknowledged."""
     note = "temporary: the gateway failed on this APDU (an internal error); send it again later"
     return _temporary(apdu, note, now)
 
 
-def _temporary(apdu: ApduModel | None, note: str, now: datetime) -> StatusOrErrorReport:
+def _temporary(apdu: IllApdu | None, note: str, now: datetime) -> StatusOrErrorReport:
     """A refusal that passes. ISO 10161 has one user error for it: unable-to-perform
     resource-limitation. OCLC's systems read the same from their own extension,
     OCLC-Prism-ILL-Error resource-limitation; the note says it in words for staff (ILLiad
@@ -179,9 +180,7 @@ def _temporary(apdu: ApduModel | None, note: str, now: datetime) -> StatusOrErro
     )
 
 
-def rule_refusal(
-    apdu: ApduModel, findings: Sequence[Finding], now: datetime
-) -> StatusOrErrorReport:
+def rule_refusal(apdu: IllApdu, findings: Sequence[Finding], now: datetime) -> StatusOrErrorReport:
     """Refusal of an APDU that broke rules. The note lists every finding, with what to do.
 
     A broken protocol rule (an unsupported version) is a provider error with its
@@ -224,7 +223,7 @@ def _additional_information(finding: Finding) -> IPIGAdditionalUserErrorInformat
 
 
 def _user_error(
-    apdu: ApduModel | None,
+    apdu: IllApdu | None,
     report: UserErrorReport,
     reason: str,
     now: datetime,
@@ -238,14 +237,13 @@ def _user_error(
     return _report(apdu, now, error_report=error, note=Text.of(reason), extensions=extensions)
 
 
-def _correlation(apdu: ApduModel | None) -> Text:
+def _correlation(apdu: IllApdu | None) -> Text:
     """The transaction-qualifier of the APDU the report is about, as peers correlate by it."""
-    transaction = getattr(apdu, "transaction_id", None)
-    return transaction.transaction_qualifier if transaction is not None else Text(b"")
+    return apdu.transaction_id.transaction_qualifier if apdu is not None else Text(b"")
 
 
 def _report(
-    apdu: ApduModel | None,
+    apdu: IllApdu | None,
     now: datetime,
     *,
     reason_no_report: ReasonNoReport | None = None,
@@ -255,17 +253,20 @@ def _report(
     extensions: tuple[Extension, ...] | None = None,
 ) -> StatusOrErrorReport:
     this_service = {"date": now.strftime("%Y%m%d"), "time": now.strftime("%H%M%S")}
-    version = getattr(apdu, "protocol_version_num", PROTOCOL_VERSION)
+    if apdu is None:
+        version, transaction_id = PROTOCOL_VERSION, _UNKNOWN_TRANSACTION
+        requester_id = responder_id = None
+    else:
+        version, transaction_id = reply_version(apdu.protocol_version_num), apdu.transaction_id
+        requester_id, responder_id = apdu.requester_id, apdu.responder_id
     return StatusOrErrorReport(
-        # an unsupported version is answered in ours (protocol-version-not-supported)
-        protocol_version_num=version if version in SUPPORTED_VERSIONS else PROTOCOL_VERSION,
-        transaction_id=getattr(apdu, "transaction_id", None)
-        or TransactionId(transaction_group_qualifier=Text(b""), transaction_qualifier=Text(b"")),
+        protocol_version_num=version,
+        transaction_id=transaction_id,
         service_date_time=ServiceDateTime.model_validate(
             {"date-time-of-this-service": this_service}
         ),
-        requester_id=getattr(apdu, "requester_id", None),
-        responder_id=getattr(apdu, "responder_id", None),
+        requester_id=requester_id,
+        responder_id=responder_id,
         reason_no_report=reason_no_report,
         status_report=status_report,
         error_report=error_report,

@@ -13,10 +13,10 @@ import tomllib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from enum import Enum, StrEnum
+from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, Final, Self
+from typing import Annotated, Any, Self
 
 from pydantic import (
     AfterValidator,
@@ -28,11 +28,12 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from isoill.ill.apdus import APDU_FLOW, Flow
+from isoill.ill.symbols import symbol_key
+
 __all__ = [
-    "APDU_FLOW",
     "Address",
     "Change",
-    "Flow",
     "Move",
     "Phase",
     "Route",
@@ -42,7 +43,6 @@ __all__ = [
     "Rule",
     "Target",
     "select_target",
-    "symbol_key",
 ]
 
 _HOSTNAME = re.compile(r"[A-Za-z0-9._-]+")
@@ -55,11 +55,6 @@ class RoutesError(Exception):
         self.source = source
         self.problems = tuple(problems)
         super().__init__("\n".join(f"{source}: {problem}" for problem in self.problems))
-
-
-def symbol_key(symbol: str) -> str:
-    """The form under which symbols are compared: case-insensitive, outer spaces ignored."""
-    return symbol.strip().casefold()
 
 
 def _symbol(value: str) -> str:
@@ -357,41 +352,6 @@ def _index(routes: Iterable[Route]) -> tuple[dict[str, Route], list[str]]:
                     f"peer {route.symbol}: alias {name!r} already names peer {other.symbol}"
                 )
     return index, problems
-
-
-class Flow(Enum):
-    """Which party may send an APDU type (ISO 10161-1)."""
-
-    FROM_REQUESTER = "requester"
-    FROM_RESPONDER = "responder"
-    EITHER = "either"
-
-
-#: APDU name in the standard -> the party that sends it.
-APDU_FLOW: Final[Mapping[str, Flow]] = MappingProxyType(
-    {
-        "ILL-Request": Flow.FROM_REQUESTER,
-        "Forward-Notification": Flow.FROM_RESPONDER,
-        "Shipped": Flow.FROM_RESPONDER,
-        "ILL-Answer": Flow.FROM_RESPONDER,
-        "Conditional-Reply": Flow.FROM_REQUESTER,
-        "Cancel": Flow.FROM_REQUESTER,
-        "Cancel-Reply": Flow.FROM_RESPONDER,
-        "Received": Flow.FROM_REQUESTER,
-        "Recall": Flow.FROM_RESPONDER,
-        "Returned": Flow.FROM_REQUESTER,
-        "Checked-In": Flow.FROM_RESPONDER,
-        "Overdue": Flow.FROM_RESPONDER,
-        "Renew": Flow.FROM_REQUESTER,
-        "Renew-Answer": Flow.FROM_RESPONDER,
-        "Lost": Flow.EITHER,
-        "Damaged": Flow.EITHER,
-        "Message": Flow.EITHER,
-        "Status-Query": Flow.EITHER,
-        "Status-Or-Error-Report": Flow.EITHER,
-        "Expired": Flow.EITHER,
-    }
-)
 
 
 class Rule(StrEnum):

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from isoill.codec import plan
+from isoill.codec.models import IllApdu
 from isoill.codec.schema import Kind, Node
-from isoill.codec.values import NULL, ApduModel, Text
+from isoill.codec.values import NULL, Text
 
 models = plan.bound()
 
@@ -88,7 +89,7 @@ def _external(variant: int, depth: int) -> Any:
     )
 
 
-def full_apdu(name: str, variant: int = 0) -> ApduModel:
+def full_apdu(name: str, variant: int = 0) -> IllApdu:
     value = full_value(plan.APDUS[name], variant)
-    assert isinstance(value, ApduModel)
+    assert isinstance(value, IllApdu)
     return value

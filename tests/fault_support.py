@@ -13,19 +13,22 @@ from pathlib import Path
 
 import pytest
 
-from isoill.store import Store
+from isoill.store.backend import Backend
+from isoill.store.sqlite.backend import SqliteBackend
 
 
-def fill_disk(store: Store) -> None:
+def fill_disk(store: Backend) -> None:
     """The store's file may grow no more: what needs a new page fails as on a full disk.
     Runs on the store's thread (``GroupWriter.call``)."""
+    assert isinstance(store, SqliteBackend)
     db = store._db  # max_page_count belongs to the connection that writes
     (pages,) = db.execute("PRAGMA page_count").fetchone()
     db.execute(f"PRAGMA max_page_count = {pages}")
 
 
-def free_disk(store: Store) -> None:
+def free_disk(store: Backend) -> None:
     """Room again (see :func:`fill_disk`)."""
+    assert isinstance(store, SqliteBackend)
     store._db.execute("PRAGMA max_page_count = 1073741823")
 
 

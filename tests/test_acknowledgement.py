@@ -17,6 +17,7 @@ from isoill.codec.encoder import encode
 from isoill.codec.models import (
     CurrentState,
     HistoryReport,
+    IllApdu,
     MostRecentService,
     ReasonNoReport,
     ServiceDateTime,
@@ -25,19 +26,19 @@ from isoill.codec.models import (
     SystemId,
 )
 from isoill.codec.splice import components
-from isoill.codec.values import ApduModel
 
 NOW = datetime(2026, 11, 22, 19, 5, 7, tzinfo=UTC)
 INITIATORS: tuple[Party | None, ...] = (None, "requester-id", "responder-id")
 
 
-def expected(apdu: ApduModel, initiator: Party | None, state: CurrentState) -> StatusOrErrorReport:
+def expected(apdu: IllApdu, initiator: Party | None, state: CurrentState) -> StatusOrErrorReport:
     """What the acknowledgement means, built field by field from the decoded APDU."""
     service = MostRecentService.__members__.get(apdu.apdu_type.upper().replace("-", "_"))
     status = None
     if service is not None:
         item = getattr(apdu, "item_id", None)
-        sender = getattr(apdu, initiator.replace("-", "_")) if initiator else None
+        parties = {"requester-id": apdu.requester_id, "responder-id": apdu.responder_id}
+        sender = parties[initiator] if initiator else None
         history = HistoryReport(
             date_requested="20261122" if apdu.apdu_type == "ILL-Request" else None,
             author=getattr(item, "author", None),
@@ -48,15 +49,15 @@ def expected(apdu: ApduModel, initiator: Party | None, state: CurrentState) -> S
             initiator_of_most_recent_service=sender or SystemId(),
         )
         status = StatusReport(user_status_report=history, provider_status_report=state)
-    version = apdu.protocol_version_num  # type: ignore[attr-defined]
+    version = apdu.protocol_version_num
     return StatusOrErrorReport(
         protocol_version_num=version if version in (1, 2) else 2,
-        transaction_id=apdu.transaction_id,  # type: ignore[attr-defined]
+        transaction_id=apdu.transaction_id,
         service_date_time=ServiceDateTime.model_validate(
             {"date-time-of-this-service": {"date": "20261122", "time": "190507"}}
         ),
-        requester_id=getattr(apdu, "requester_id", None),
-        responder_id=getattr(apdu, "responder_id", None),
+        requester_id=apdu.requester_id,
+        responder_id=apdu.responder_id,
         reason_no_report=None if service is not None else ReasonNoReport.TEMPORARY,
         status_report=status,
     )

@@ -17,7 +17,8 @@ import pytest
 
 from isoill.cli import command
 from isoill.cli.arguments import parser
-from isoill.store import Store
+from isoill.store.open import open_store
+from isoill.store.writes import Accept
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,18 +72,20 @@ def imported(tmp_path: Path, *argv: str) -> tuple[int, list[str], str]:
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
     path = tmp_path / "store.sqlite3"
-    db = Store(path)
+    db = open_store(path)
     try:
-        db.accept(
-            peer="BRW",
-            apdu_type="ILL-Request",
-            transaction_key=json.dumps(["BRW", "", "42", None]),
-            target_symbol="LND",
-            ber=b"\xa1\x00",
-            addresses=["lnd.example:499"],
-            requester_symbol="BRW",
-            responder_symbol="LND",
-            now=datetime(2024, 5, 1, 12, 0, tzinfo=UTC),
+        db.commit(
+            Accept(
+                peer="BRW",
+                apdu_type="ILL-Request",
+                transaction_key=json.dumps(["BRW", "", "42", None]),
+                target_symbol="LND",
+                ber=b"\xa1\x00",
+                addresses=["lnd.example:499"],
+                requester_symbol="BRW",
+                responder_symbol="LND",
+                now=datetime(2024, 5, 1, 12, 0, tzinfo=UTC),
+            )
         )
     finally:
         db.close()

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 from gateway_harness import run_cli, write_config
+from store_support import stored
 
 from isoill.config import load
-from isoill.store import Store
+from isoill.store.open import open_store
+from isoill.store.writes import Accept, Delivered, Keep, RetryLater
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-LOAN = json.dumps(["BRW", "", "42", None])  # as isoill.gateway.transaction_key writes it
+LOAN = json.dumps(["BRW", "", "42", None])  # as isoill.ill.transaction_id writes keys
 COPY = json.dumps(["LND", "2024", "7", "b"])
 SECRET = b"Patron Jane Doe, 12 Elm Street"  # stands in for an APDU's bytes
 
@@ -22,57 +24,67 @@ SECRET = b"Patron Jane Doe, 12 Elm Street"  # stands in for an APDU's bytes
 def fill(path: Path) -> dict[str, int]:
     """A loan from BRW to LND (request delivered, shipped failing, a refused Received) and an
     untracked copy request from LND to OTH; the transactions' ids."""
-    store = Store(path)
+    store = open_store(path)
     try:
-        request = store.accept(
-            peer="BRW",
-            apdu_type="ILL-Request",
-            transaction_key=LOAN,
-            target_symbol="LND",
-            ber=SECRET,
-            addresses=["lnd.example:499"],
-            requester_symbol="BRW",
-            responder_symbol="LND",
-            now=T0,
-            dedup_key="r",
-            states=("PENDING", "IN-PROCESS"),
+        request = stored(
+            store,
+            Accept(
+                peer="BRW",
+                apdu_type="ILL-Request",
+                transaction_key=LOAN,
+                target_symbol="LND",
+                ber=SECRET,
+                addresses=["lnd.example:499"],
+                requester_symbol="BRW",
+                responder_symbol="LND",
+                now=T0,
+                dedup_key="r",
+                states=("PENDING", "IN-PROCESS"),
+            ),
         ).message_id
         [delivery] = store.due(T0)
-        store.delivered(delivery.id, T0)
+        store.commit(Delivered(delivery.id, T0))
         later = T0 + timedelta(hours=1)
-        store.accept(
-            peer="LND",
-            apdu_type="Shipped",
-            transaction_key=LOAN,
-            target_symbol="BRW",
-            ber=SECRET,
-            addresses=["brw.example:499"],
-            requester_symbol="BRW",
-            responder_symbol="LND",
-            now=later,
-            states=("SHIPPED", "SHIPPED"),
+        store.commit(
+            Accept(
+                peer="LND",
+                apdu_type="Shipped",
+                transaction_key=LOAN,
+                target_symbol="BRW",
+                ber=SECRET,
+                addresses=["brw.example:499"],
+                requester_symbol="BRW",
+                responder_symbol="LND",
+                now=later,
+                states=("SHIPPED", "SHIPPED"),
+            )
         )
         [delivery] = store.due(later)
-        store.retry_later(delivery.id, "connection refused", later)
-        store.record_refused(
-            peer="LND",
-            apdu_type="Received",
-            transaction_key=LOAN,
-            target_symbol="BRW",
-            ber=SECRET,
-            reason="Received is not sent by a responder",
-            now=later,
+        store.commit(RetryLater(delivery.id, "connection refused", later))
+        store.commit(
+            Keep(
+                peer="LND",
+                apdu_type="Received",
+                transaction_key=LOAN,
+                target_symbol="BRW",
+                ber=SECRET,
+                state="refused",
+                reason="Received is not sent by a responder",
+                now=later,
+            )
         )
-        store.accept_held(
-            peer="LND",
-            apdu_type="ILL-Request",
-            transaction_key=COPY,
-            target_symbol="OTH",
-            ber=SECRET,
-            requester_symbol="LND",
-            responder_symbol="OTH",
-            reason="requester LND is not a configured peer",
-            now=later,
+        store.commit(
+            Accept(
+                peer="LND",
+                apdu_type="ILL-Request",
+                transaction_key=COPY,
+                target_symbol="OTH",
+                ber=SECRET,
+                requester_symbol="LND",
+                responder_symbol="OTH",
+                held="requester LND is not a configured peer",
+                now=later,
+            )
         )
         assert request == 1
         return {t.key: t.id for t in store.list_transactions()}
@@ -111,7 +123,7 @@ def test_list_filters_and_json(
     db: tuple[Path, dict[str, int]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     path, ids = db
-    assert tx(path, "list", "--peer", "oth", "--json") == 0
+    assert tx(path, "list", "--peer", " oth ", "--json") == 0
     [copy] = json.loads(capsys.readouterr().out)
     assert copy == {
         "id": ids[COPY],
@@ -211,27 +223,32 @@ def test_a_key_of_another_form_is_shown_as_it_is(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = write_config(tmp_path, "")
-    store = Store(load(config).store)
-    store.record_refused(
-        peer="BRW",
-        apdu_type="Shipped",
-        transaction_key="tx-1",
-        target_symbol=None,
-        ber=SECRET,
-        reason="no",
-        now=T0,
+    store = open_store(load(config).store)
+    store.commit(
+        Keep(
+            peer="BRW",
+            apdu_type="Shipped",
+            transaction_key="tx-1",
+            target_symbol=None,
+            ber=SECRET,
+            state="refused",
+            reason="no",
+            now=T0,
+        )
     )  # a refusal alone makes no transaction
     assert store.list_transactions() == []
-    store.accept_held(
-        peer="BRW",
-        apdu_type="ILL-Request",
-        transaction_key="tx-1",
-        target_symbol=None,
-        ber=SECRET,
-        requester_symbol=None,
-        responder_symbol=None,
-        reason="no requester",
-        now=T0,
+    store.commit(
+        Accept(
+            peer="BRW",
+            apdu_type="ILL-Request",
+            transaction_key="tx-1",
+            target_symbol=None,
+            ber=SECRET,
+            requester_symbol=None,
+            responder_symbol=None,
+            held="no requester",
+            now=T0,
+        )
     )
     store.close()
     assert run_cli(["tx", "show", "1", "--config", str(config)]) == 0

@@ -23,7 +23,8 @@ from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError, FramingError
 from isoill.codec.framing import Framer
 from isoill.codec.jsonform import from_json, to_json
-from isoill.codec.values import ApduModel, Text
+from isoill.codec.models import IllApdu
+from isoill.codec.values import Text
 
 CAPTURE_BYTES = [(CAPTURES / f"yaz-illclient-{n}.ber").read_bytes() for n in (1, 2, 3)]
 
@@ -39,7 +40,7 @@ QUICK = settings(
 )
 
 
-def frame_and_decode(data: bytes) -> list[ApduModel]:
+def frame_and_decode(data: bytes) -> list[IllApdu]:
     """Everything a server would do with ``data`` arriving on a socket; CodecError passes."""
     decoded = []
     framer = Framer(max_apdu_size=1 << 16)
@@ -53,7 +54,7 @@ def frame_and_decode(data: bytes) -> list[ApduModel]:
     return decoded
 
 
-def decode_or_none(data: bytes) -> ApduModel | None:
+def decode_or_none(data: bytes) -> IllApdu | None:
     try:
         return decode(data)
     except CodecError:
@@ -78,7 +79,7 @@ def assert_as_validated(decoded: object, validated: object) -> None:
         assert decoded == validated
 
 
-def assert_round_trips(apdu: ApduModel) -> None:
+def assert_round_trips(apdu: IllApdu) -> None:
     again = decode(encode(apdu))
     assert again == apdu
     validated = type(again).model_validate(again.model_dump(exclude_unset=True))
@@ -415,7 +416,7 @@ TEXTS = st.one_of(
 @given(st.sampled_from(NAMES), st.sampled_from(VARIANTS), st.data())
 def test_round_trip_with_any_text(name: str, variant: int, data: st.DataObject) -> None:
     apdu = _with_texts(full_apdu(name, variant), data, TEXTS)
-    assert isinstance(apdu, ApduModel)
+    assert isinstance(apdu, IllApdu)
     encoded = encode(apdu)
     decoded = decode(encoded)
     assert decoded == apdu

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from apdu_examples import full_apdu
-from apdu_types import any_apdu
 from paths import CAPTURES
 from pyasn1.codec.ber import decoder as ber_decoder
 
@@ -19,8 +18,8 @@ from isoill.asn1.ill9702 import ILLAPDU
 from isoill.codec import plan
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
-from isoill.codec.models import ILLRequest
-from isoill.codec.values import ApduModel, Text
+from isoill.codec.models import IllApdu, ILLRequest
+from isoill.codec.values import Text
 
 CAPTURE_FILES = sorted(CAPTURES.glob("*.ber"))
 
@@ -38,8 +37,7 @@ def ill_string_bytes(value: Any) -> bytes:
     return bytes(value.getComponent().asOctets())
 
 
-def assert_agrees(pyasn1_value: Any, model: ApduModel) -> None:
-    apdu = any_apdu(model)
+def assert_agrees(pyasn1_value: Any, apdu: IllApdu) -> None:
     assert pyasn1_value.getName() == apdu.apdu_type
     body = pyasn1_value.getComponent()
     assert int(body["protocol-version-num"]) == apdu.protocol_version_num

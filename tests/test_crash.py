@@ -43,8 +43,8 @@ from gateway_harness import routes_for
 from traffic import LIFECYCLE
 
 from isoill.codec.decoder import decode
-from isoill.gateway import transaction_key
 from isoill.handoff import RUN
+from isoill.ill.transaction_id import transaction_key
 from isoill.transactions.tracking import dedup_key
 
 pytestmark = [pytest.mark.crash, pytest.mark.asyncio]
@@ -258,7 +258,7 @@ level = "warning"
 def identity(ber: bytes) -> str:
     """What makes an APDU the same APDU: the gateway's duplicate key."""
     apdu = decode(ber)
-    return dedup_key(apdu, transaction_key(apdu.transaction_id), ber)  # type: ignore[attr-defined]
+    return dedup_key(apdu, transaction_key(apdu.transaction_id), ber)
 
 
 async def drive(

@@ -163,7 +163,7 @@ async def test_apdu_naming_another_peer_is_refused_with_security_problem(
         assert acknowledged(own) and acknowledged(unnamed)
         assert not closed  # a refused APDU does not end a persistent connection
         delivered = await peer.wait_for(2)
-        assert {decode(ber).transaction_id.transaction_qualifier.text for ber in delivered} == {  # type: ignore[attr-defined]
+        assert {decode(ber).transaction_id.transaction_qualifier.text for ber in delivered} == {
             "TX-0003",
             "TX-0004",
         }

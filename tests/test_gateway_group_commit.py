@@ -1,6 +1,7 @@
 """Group commit through the daemon: an APDU is acknowledged only once the commit that holds it
-has returned, concurrent senders share commits, and deliveries to an address go on while
-their outcomes are committed, without sending any twice."""
+has returned, concurrent senders share commits, deliveries to an address go on while their
+outcomes are committed, without sending any twice, and an APDU another writer stored first is
+a duplicate."""
 
 from __future__ import annotations
 
@@ -8,20 +9,22 @@ import asyncio
 import sqlite3
 import threading
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from gateway_harness import RecordingPeer, exchange, routes_for, start_gateway, write_config
 from paths import CAPTURES
+from prometheus_client import REGISTRY
 
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.models import ILLRequest, StatusOrErrorReport, SystemId
 from isoill.codec.values import Text
 from isoill.server import Server
-from isoill.store import Stored, Write
+from isoill.store.open import open_store
+from isoill.store.records import Duplicate, Failed, Stored
+from isoill.store.writes import Accept, Delivered, Write, WriteResult
 
 pytestmark = pytest.mark.asyncio
 
@@ -76,7 +79,7 @@ async def test_acknowledgement_waits_for_the_commit(tmp_path: Path) -> None:
     committing, go_on = threading.Event(), threading.Event()
     commit_all = store.commit_all
 
-    def held_up(writes: Sequence[Write[Any]]) -> list[Any]:
+    def held_up(writes: Sequence[Write[WriteResult]]) -> list[WriteResult | Failed]:
         committing.set()
         go_on.wait(10)
         return commit_all(writes)
@@ -112,7 +115,7 @@ async def test_concurrent_senders_share_commits(tmp_path: Path) -> None:
     accepted: list[int] = []  # the APDUs accepted in each commit that accepted any
     commit_all = store.commit_all
 
-    def counted(writes: Sequence[Write[Any]]) -> list[Any]:
+    def counted(writes: Sequence[Write[WriteResult]]) -> list[WriteResult | Failed]:
         results = commit_all(writes)
         if count := sum(isinstance(result, Stored) for result in results):
             accepted.append(count)
@@ -147,19 +150,15 @@ async def test_delivery_goes_on_while_outcomes_are_committed(tmp_path: Path) -> 
     server: Server = await start_gateway(config)
     store = server.gateway.db
     recording, go_on = threading.Event(), threading.Event()
-    delivered_write = store.delivered_write
+    commit_all = store.commit_all
 
-    def held_up(delivery_id: int, now: datetime, scrubbed: bytes | None = None) -> Write[None]:
-        write = delivered_write(delivery_id, now, scrubbed)
-
-        def run(db: sqlite3.Connection) -> None:
+    def held_up(writes: Sequence[Write[WriteResult]]) -> list[WriteResult | Failed]:
+        if any(isinstance(write, Delivered) for write in writes):  # an outcome's commit
             recording.set()
             go_on.wait(10)
-            write(db)
+        return commit_all(writes)
 
-        return run
-
-    store.delivered_write = held_up  # type: ignore[method-assign]
+    store.commit_all = held_up  # type: ignore[method-assign]
     peer = None
     requests = [request(number) for number in range(1, 4)]
     try:
@@ -213,6 +212,42 @@ async def test_a_steady_flow_goes_to_its_sender_without_polls(tmp_path: Path) ->
             await peer.wait_for(len(peer.received) + 1)
         assert peer.received == requests
         assert polls <= 2, polls  # one APDU each would have been 20
+    finally:
+        await server.stop()
+        await peer.stop()
+
+
+async def test_an_apdu_stored_meanwhile_by_another_writer_is_a_duplicate(tmp_path: Path) -> None:
+    """Between the gateway's duplicate check and its commit, another writer of the store (a
+    second gateway, on a store several share) stores the same APDU: the unique key refuses the
+    gateway's copy, and the APDU is acknowledged as a duplicate, stored and delivered once."""
+    peer = await RecordingPeer().start()
+    config = write_config(tmp_path, routes_for({"RESPLIB": [peer.address]}))
+    server = await start_gateway(config)
+    store = server.gateway.db
+    commit_all = store.commit_all
+    results: list[WriteResult | Failed] = []
+
+    def raced(writes: Sequence[Write[WriteResult]]) -> list[WriteResult | Failed]:
+        other = open_store(config.parent / "store.sqlite3")
+        try:
+            for write in writes:
+                if isinstance(write, Accept):
+                    other.commit(write)  # the same APDU, stored first by the other writer
+        finally:
+            other.close()
+        results.extend(commit_all(writes))
+        return results
+
+    store.commit_all = raced  # type: ignore[method-assign]
+    duplicates = REGISTRY.get_sample_value("isoill_duplicates_total") or 0.0
+    try:
+        (ack,) = await exchange(server.ports[0], [request(1)])
+        assert acknowledged(ack)
+        assert [type(result) for result in results] == [Duplicate]
+        assert REGISTRY.get_sample_value("isoill_duplicates_total") == duplicates + 1
+        assert stored_messages(config) == 1
+        assert await peer.wait_for(1) == [request(1)]
     finally:
         await server.stop()
         await peer.stop()

@@ -49,9 +49,7 @@ def between(
         "requester_id": party(requester) if requester else None,
         "responder_id": party(responder) if responder else None,
     }
-    transaction = decoded.transaction_id.model_copy(  # type: ignore[attr-defined]
-        update={"initial_requester_id": party(initial)}
-    )
+    transaction = decoded.transaction_id.model_copy(update={"initial_requester_id": party(initial)})
     return encode(decoded.model_copy(update={**ids, "transaction_id": transaction}))
 
 

@@ -23,12 +23,11 @@ from prometheus_client import REGISTRY
 from transaction_apdus import REQUESTER, RESPONDER, apdu
 
 from isoill.codec.decoder import decode
-from isoill.codec.models import StatusOrErrorReport, TransactionIdProblem, UnableToPerform
-from isoill.codec.values import ApduModel
+from isoill.codec.models import IllApdu, StatusOrErrorReport, TransactionIdProblem, UnableToPerform
 from isoill.forwarder import Forwarder
 from isoill.rules.engine import Context, Profile, Rule, Severity, Violation
 from isoill.server import Server
-from isoill.store import Delivery
+from isoill.store.records import Delivery
 
 pytestmark = pytest.mark.asyncio
 
@@ -53,8 +52,8 @@ def acknowledged(answer: bytes) -> bool:
 def buggy(qualifier: str) -> Profile:
     """A profile whose one rule raises ``KeyError`` on the ILL-Request of one transaction."""
 
-    def check(request: ApduModel, context: Context) -> Iterable[Violation]:
-        if request.transaction_id.transaction_qualifier.text == qualifier:  # type: ignore[attr-defined]
+    def check(request: IllApdu, context: Context) -> Iterable[Violation]:
+        if request.transaction_id.transaction_qualifier.text == qualifier:
             raise KeyError("a bug in a rule")
         return ()
 

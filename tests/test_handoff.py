@@ -11,7 +11,7 @@ import pytest
 from store_values import BER, OLD, T0
 
 from isoill.handoff import RUN, Handoff, Run
-from isoill.store import Delivery, Queued
+from isoill.store.records import Delivery, Queued
 
 pytestmark = pytest.mark.asyncio
 

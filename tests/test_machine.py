@@ -21,14 +21,13 @@ from isoill.codec.models import (
     ShippedServiceType,
     TransactionResults,
 )
-from isoill.router import APDU_FLOW, Flow
+from isoill.ill.apdus import APDU_FLOW, Flow, Role
 from isoill.transactions.machine import (
     NO_CHANGE,
     SOURCES,
     TABLES,
     Event,
     Prohibited,
-    Role,
     State,
     States,
     Transition,

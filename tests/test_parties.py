@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from isoill.access.parties import Named, Parties, Refusal, check, sender_of, shown
-from isoill.router import APDU_FLOW, Flow
+from isoill.access.parties import Named, Parties, Refusal, check, sender_of
+from isoill.ill.apdus import APDU_FLOW, Flow
 
 ALIB, BLIB, RESP, NEW = "ALIB", "BLIB", "RESPLIB", "NEWLIB"
 TX = 'ALIB/"grp"/"42"'
@@ -23,11 +23,6 @@ def judged(
 def not_a_party(sender: str) -> Refusal:
     text = f"{sender} is not a party to transaction {TX}"
     return Refusal(text, text)
-
-
-def test_the_transaction_key_as_people_read_it() -> None:
-    assert shown('["ALIB", "grp", "42", null]') == TX
-    assert shown('[null, "", "Ü 1", "sub"]') == '-/""/"Ü 1"/"sub"'
 
 
 def test_the_element_that_names_the_sender() -> None:

@@ -7,13 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_ill import EITHER, FROM_REQUESTER, FROM_RESPONDER
 
 from isoill import cli
-from isoill.codec.plan import APDUS
 from isoill.router import (
-    APDU_FLOW,
     Address,
-    Flow,
     Phase,
     RoutesError,
     RoutingTable,
@@ -344,26 +342,6 @@ def test_peer_without_move_never_changes(table: RoutingTable) -> None:
 
 
 # --- target selection -----------------------------------------------------------------------
-
-FROM_REQUESTER = [
-    "ILL-Request", "Conditional-Reply", "Cancel", "Received", "Returned", "Renew"
-]  # fmt: skip
-FROM_RESPONDER = [
-    "Forward-Notification", "Shipped", "ILL-Answer", "Cancel-Reply", "Recall", "Checked-In",
-    "Overdue", "Renew-Answer",
-]  # fmt: skip
-EITHER = ["Lost", "Damaged", "Message", "Status-Query", "Status-Or-Error-Report", "Expired"]
-
-
-def test_flow_table_covers_the_codec_apdus() -> None:
-    assert set(APDU_FLOW) == set(APDUS)
-    assert {name for name, flow in APDU_FLOW.items() if flow is Flow.FROM_REQUESTER} == set(
-        FROM_REQUESTER
-    )
-    assert {name for name, flow in APDU_FLOW.items() if flow is Flow.FROM_RESPONDER} == set(
-        FROM_RESPONDER
-    )
-    assert {name for name, flow in APDU_FLOW.items() if flow is Flow.EITHER} == set(EITHER)
 
 
 def target(

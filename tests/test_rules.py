@@ -29,6 +29,7 @@ from isoill.codec.encoder import encode
 from isoill.codec.jsonform import from_json, to_json
 from isoill.codec.models import (
     External,
+    IllApdu,
     IPIGAdditionalUserErrorInformationItem,
     ProviderErrorReport,
     ReportSource,
@@ -37,7 +38,7 @@ from isoill.codec.models import (
     UnableToPerform,
     UserErrorReport,
 )
-from isoill.codec.values import ApduModel, Text
+from isoill.codec.values import Text
 from isoill.rules.engine import (
     Context,
     Finding,
@@ -58,7 +59,7 @@ RULES_DOC = Path(__file__).resolve().parents[1] / "docs" / "rules.md"
 # --- building APDUs ---------------------------------------------------------------------------
 
 
-def edited(apdu: ApduModel, changes: Mapping[str, object]) -> ApduModel:
+def edited(apdu: IllApdu, changes: Mapping[str, object]) -> IllApdu:
     """``apdu`` with the element at each dotted path (``item-id.title``) set to a JSON-form
     value, or removed for ``None``. Missing parents are created; removing an absent element
     is an error, so a misspelt path cannot make a variant that equals its base."""
@@ -77,7 +78,7 @@ def edited(apdu: ApduModel, changes: Mapping[str, object]) -> ApduModel:
     return from_json(document)
 
 
-def changed(apdu: ApduModel, path: str, value: object) -> ApduModel:
+def changed(apdu: IllApdu, path: str, value: object) -> IllApdu:
     return edited(apdu, {path: value})
 
 
@@ -187,8 +188,8 @@ class Row:
     once, at ``element`` (IPIG's identifier) with ``problem`` and offending ``data``."""
 
     rule: str
-    passing: ApduModel
-    refused: ApduModel
+    passing: IllApdu
+    refused: IllApdu
     element: str
     problem: Problem
     data: str | None = None
@@ -676,15 +677,15 @@ def test_rule(row: Row) -> None:
     report = reports.rule_refusal(row.refused, verdicts[0].refusals, NOW)
     decoded = decode(encode(report))
     assert isinstance(decoded, StatusOrErrorReport)
-    assert decoded.transaction_id == row.refused.transaction_id  # type: ignore[attr-defined]
-    assert decoded.requester_id == row.refused.requester_id  # type: ignore[attr-defined]
-    assert decoded.responder_id == row.refused.responder_id  # type: ignore[attr-defined]
+    assert decoded.transaction_id == row.refused.transaction_id
+    assert decoded.requester_id == row.refused.requester_id
+    assert decoded.responder_id == row.refused.responder_id
     assert decoded.service_date_time.date_time_of_this_service.date == "20250115"
     assert decoded.reason_no_report is None
     assert decoded.status_report is None
     error = decoded.error_report
     assert error is not None
-    assert error.correlation_information == row.refused.transaction_id.transaction_qualifier  # type: ignore[attr-defined]
+    assert error.correlation_information == row.refused.transaction_id.transaction_qualifier
     assert decoded.note is not None
     note = decoded.note.text
     assert note.startswith("refused: ")
@@ -701,7 +702,7 @@ def test_rule(row: Row) -> None:
         )
         assert decoded.status_or_error_report_extensions is None
         return
-    assert decoded.protocol_version_num == row.refused.protocol_version_num  # type: ignore[attr-defined]
+    assert decoded.protocol_version_num == row.refused.protocol_version_num
     assert error.report_source is ReportSource.USER
     assert error.provider_error_report is None
     assert error.user_error_report == UserErrorReport(unable_to_perform=UnableToPerform.OTHER)
@@ -740,7 +741,7 @@ def assert_names_element(report: StatusOrErrorReport, row: Row) -> None:
     [(rule, apdu) for rule, _, apdu in ALSO_PASSING],
     ids=[f"{rule}:{case}" for rule, case, _ in ALSO_PASSING],
 )
-def test_rule_lets_through(rule_name: str, apdu: ApduModel) -> None:
+def test_rule_lets_through(rule_name: str, apdu: IllApdu) -> None:
     assert list(RULES[rule_name].check(apdu, CONTEXT)) == []
     for profile in holders(rule_name):
         assert rule_name not in rule_names(profile.judge(apdu, CONTEXT).findings)
@@ -801,11 +802,11 @@ def test_need_before_is_past_when_it_is_yesterday_in_utc_minus_12(
 def test_protocol_version_refusal_is_answered_in_a_supported_version() -> None:
     apdu = changed(REQUEST, "protocol-version-num", 3)
     report = reports.rule_refusal(apdu, OCLC.judge(apdu, CONTEXT).refusals, NOW)
-    assert decode(encode(report)).protocol_version_num == 2  # type: ignore[attr-defined]
+    assert decode(encode(report)).protocol_version_num == 2
     version_1 = changed(REQUEST, "item-id.title", None)
     version_1 = changed(version_1, "protocol-version-num", 1)
     report = reports.rule_refusal(version_1, OCLC.judge(version_1, CONTEXT).refusals, NOW)
-    assert decode(encode(report)).protocol_version_num == 1  # type: ignore[attr-defined]
+    assert decode(encode(report)).protocol_version_num == 1
 
 
 def test_report_names_every_finding() -> None:

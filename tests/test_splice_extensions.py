@@ -22,9 +22,8 @@ from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError, DecodeError
 from isoill.codec.jsonform import from_json, to_json
-from isoill.codec.models import External
+from isoill.codec.models import External, IllApdu
 from isoill.codec.splice import present_fields, without_extensions, without_field
-from isoill.codec.values import ApduModel
 
 EXTENSIONS = tag_key(CONTEXT, 49)  # every APDU's ...-extensions, [49] IMPLICIT SEQUENCE OF
 # (but Overdue's: [49] explicit around the SEQUENCE OF)
@@ -60,7 +59,7 @@ def with_extensions(names: list[str], apdu: str = "ILL-Request") -> bytes:
     return encode(from_json(document))
 
 
-def without_logins(apdu: ApduModel) -> ApduModel:
+def without_logins(apdu: IllApdu) -> IllApdu:
     """``apdu`` without the Prompt-1 extensions, the component gone when none is left."""
     kept = tuple(
         each

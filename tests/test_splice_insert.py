@@ -23,9 +23,8 @@ from isoill.codec.ber import INDEFINITE, encode_header
 from isoill.codec.decoder import decode, decode_node
 from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError, DecodeError, UnrecognizedApdu
-from isoill.codec.models import Extension
+from isoill.codec.models import Extension, IllApdu
 from isoill.codec.splice import present_fields, with_extension, without_extensions
-from isoill.codec.values import ApduModel
 
 NAMES = list(plan.APDUS)
 LOGIN = login_extension("gateway", b"s3cret-gw")
@@ -39,17 +38,17 @@ def extension_model(ber: bytes) -> Extension:
     return value
 
 
-def extensions_attr(apdu: ApduModel) -> str:
+def extensions_attr(apdu: IllApdu) -> str:
     return next(name for name in type(apdu).model_fields if name.endswith("_extensions"))
 
 
-def appended(apdu: ApduModel, *extensions: bytes) -> ApduModel:
+def appended(apdu: IllApdu, *extensions: bytes) -> IllApdu:
     """``apdu`` with the Extensions encoded as ``extensions`` after its own."""
     added = tuple(extension_model(each) for each in extensions)
     return apdu.model_copy(update={extensions_attr(apdu): (*extensions_of(apdu), *added)})
 
 
-def apdu(name: str, variant: int = 0, *, component: bool = True) -> ApduModel:
+def apdu(name: str, variant: int = 0, *, component: bool = True) -> IllApdu:
     """``full_apdu`` (two Extensions), or without its extensions component."""
     full = full_apdu(name, variant)
     return full if component else full.model_copy(update={extensions_attr(full): None})
@@ -310,7 +309,7 @@ def test_any_apdu_in_any_length_form_gets_the_login(
     """Random texts (lengths across 127) and, element by element, the shortest, a long or an
     indefinite length."""
     model = _with_texts(apdu(name, variant, component=component), data, TEXTS)
-    assert isinstance(model, ApduModel)
+    assert isinstance(model, IllApdu)
     ber = _serialize_headers(_parse(encode(model))[0], data)
     extension = login_extension(*login)
     added = with_extension(ber, extension)

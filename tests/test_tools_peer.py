@@ -28,6 +28,7 @@ from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.models import (
     ILLAnswer,
+    IllApdu,
     ILLRequest,
     ILLServiceType,
     RenewAnswer,
@@ -36,7 +37,7 @@ from isoill.codec.models import (
     StatusOrErrorReport,
     TransactionResults,
 )
-from isoill.codec.values import ApduModel, Text
+from isoill.codec.values import Text
 from isoill.rules.engine import Context
 from isoill.rules.profiles import BUILT_IN
 from isoill.rules.standard import EXPLANATION_FOR
@@ -47,30 +48,30 @@ REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 3, 2, 10, 15, 30, tzinfo=UTC)
 
 
-def request(qualifier: str = "1", *services: ILLServiceType) -> ApduModel:
+def request(qualifier: str = "1", *services: ILLServiceType) -> IllApdu:
     base = decode(apdu("ILL-Request", qualifier))
     if services:
         base = base.model_copy(update={"ill_service_type": services})
     return base
 
 
-def answer(text: str, received: ApduModel, symbol: str = RESPONDER) -> ApduModel:
+def answer(text: str, received: IllApdu, symbol: str = RESPONDER) -> IllApdu:
     """The answer, through its BER and back, so that it is known to encode."""
     built = Answer.parse(text).respond(received, symbol, NOW)
     assert built is not None
     return decode(encode(built))
 
 
-def assert_answers(reply: ApduModel, received: ApduModel) -> None:
+def assert_answers(reply: IllApdu, received: IllApdu) -> None:
     """Same transaction, same parties, this service's time now."""
-    assert reply.transaction_id == received.transaction_id  # type: ignore[attr-defined]
-    assert reply.requester_id == received.requester_id  # type: ignore[attr-defined]
-    assert reply.responder_id == received.responder_id  # type: ignore[attr-defined]
-    when = reply.service_date_time.date_time_of_this_service  # type: ignore[attr-defined]
+    assert reply.transaction_id == received.transaction_id
+    assert reply.requester_id == received.requester_id
+    assert reply.responder_id == received.responder_id
+    when = reply.service_date_time.date_time_of_this_service
     assert (when.date, when.time) == ("20260302", "101530")
 
 
-def assert_meets_the_standard(reply: ApduModel) -> None:
+def assert_meets_the_standard(reply: IllApdu) -> None:
     verdict = BUILT_IN["ipig"].judge(reply, Context(NOW))
     assert not verdict.findings, [finding.describe() for finding in verdict.findings]
 
@@ -191,13 +192,13 @@ def test_the_peer_signs_its_own_side_when_the_apdu_leaves_it_empty() -> None:
     capture = decode((CAPTURES / "yaz-illclient-1.ber").read_bytes())  # empty requester-id
     assert isinstance(capture, ILLRequest)
     reply = answer("ILL-Answer unfilled", capture, symbol="MYLIB")
-    assert reply.responder_id == party("MYLIB")  # type: ignore[attr-defined]
-    assert reply.requester_id == capture.requester_id  # type: ignore[attr-defined]
+    assert reply.responder_id == party("MYLIB")
+    assert reply.requester_id == capture.requester_id
     # a Shipped is a responder's: the peer receiving it is the requester
     shipped = decode(apdu("Shipped", "1")).model_copy(update={"requester_id": None})
     reply = answer("Received", shipped, symbol="MYLIB")
-    assert reply.requester_id == party("MYLIB")  # type: ignore[attr-defined]
-    assert reply.responder_id == party(RESPONDER)  # type: ignore[attr-defined]
+    assert reply.requester_id == party("MYLIB")
+    assert reply.responder_id == party(RESPONDER)
 
 
 def test_script_answers_by_type_then_star_then_status_report() -> None:
@@ -334,7 +335,7 @@ async def test_gateway_routes_the_peers_shipped_back_to_the_requester(tmp_path: 
         (shipped_ber,) = await requester.wait_for(1)
         shipped = decode(shipped_ber)
         assert isinstance(shipped, Shipped)
-        assert shipped.transaction_id == decode(sent).transaction_id  # type: ignore[attr-defined]
+        assert shipped.transaction_id == decode(sent).transaction_id
         assert shipped.requester_id == party(REQUESTER)
         assert shipped.responder_id == party(RESPONDER)
         # The gateway's acknowledgement of that Shipped came back on the delivery connection:

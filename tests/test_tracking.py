@@ -11,7 +11,7 @@ from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.models import ServiceDateTime
 from isoill.codec.values import Text
-from isoill.transactions.machine import Role
+from isoill.ill.apdus import Role
 from isoill.transactions.tracking import TransactionLocks, dedup_key, sender_role
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from isoill.access import passwords
+from isoill.ill.symbols import symbol_key
 
 HEADER = (
     "# Prompt-1 credentials of isoill's peers, written by `isoill peers passwd` and `login`.\n"
@@ -120,7 +121,7 @@ def load(path: Path) -> Credentials:
             entry = _Entry.model_validate(table)
             if entry.user_id is not None and entry.password_hash is not None:
                 credential = Credential(user_id=entry.user_id, password_hash=entry.password_hash)
-                found.peers[symbol.strip().upper()] = credential
+                found.peers[symbol_key(symbol)] = credential
         except ValidationError as error:
             problems = "; ".join(
                 ".".join((symbol, *(str(p) for p in item["loc"]))) + f": {item['msg']}"
@@ -128,7 +129,7 @@ def load(path: Path) -> Credentials:
             )
             raise CredentialsError(f"{path}: {problems}") from None
         if entry.login is not None:
-            found.logins[symbol.strip().upper()] = entry.login
+            found.logins[symbol_key(symbol)] = entry.login
     return found
 
 

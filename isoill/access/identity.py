@@ -25,7 +25,7 @@ from isoill.access.parties import Refusal
 from isoill.access.prompt import Login, login_of
 from isoill.access.throttle import LoginThrottle
 from isoill.access.tls import ClientCertificate
-from isoill.codec.values import ApduModel
+from isoill.codec.models import IllApdu
 from isoill.config import Config, Peer
 
 
@@ -95,7 +95,7 @@ class AccessControl:
         }
 
     async def authenticate(
-        self, apdu: ApduModel, identity: Identity | None, host: str, log: Any
+        self, apdu: IllApdu, identity: Identity | None, host: str, log: Any
     ) -> Refusal | None:
         """Authenticate the connection on its first APDU (its Prompt-1 login, if its peers
         have credentials); ``None``: it may go on; always so in open mode (no ``identity``)."""
@@ -112,7 +112,7 @@ class AccessControl:
         return None
 
     async def _authenticate(
-        self, apdu: ApduModel, identity: Identity, host: str, log: Any
+        self, apdu: IllApdu, identity: Identity, host: str, log: Any
     ) -> Refusal | None:
         credentials = self.credentials
         needing = {symbol for symbol in identity.peers if symbol in credentials}

@@ -21,11 +21,10 @@ Pure decisions on symbols: the gateway reads them from the APDU and from the sto
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from isoill.router import APDU_FLOW, Flow
+from isoill.ill.apdus import APDU_FLOW, Flow
 
 
 @dataclass(frozen=True)
@@ -165,11 +164,3 @@ def _one(symbols: frozenset[str]) -> str:
 
 def _listed(symbols: Collection[str]) -> str:
     return ", ".join(sorted(symbols)) or "no peer"
-
-
-def shown(transaction_key: str) -> str:
-    """The transaction key as people read it: ``ALIB/"grp"/"42"`` (initial requester, ``-``
-    if none, then the quoted qualifiers)."""
-    initial, *qualifiers = json.loads(transaction_key)
-    quoted = [json.dumps(q, ensure_ascii=False) for q in qualifiers if q is not None]
-    return "/".join([initial or "-", *quoted])

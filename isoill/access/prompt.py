@@ -15,12 +15,13 @@ from isoill.codec.models import (
     Extension,
     External,
     ExternalEncoding,
+    IllApdu,
     PromptId,
     PromptObject,
     PromptResponse,
     ResponseItem,
 )
-from isoill.codec.values import ApduModel, Text
+from isoill.codec.values import Text
 
 USER_ID = 1  # PromptId enummeratedPrompt type userId(1)
 PASSWORD = 2  # and password(2)
@@ -35,7 +36,7 @@ class Login(NamedTuple):
         return f"Login(user_id={self.user_id!r})"
 
 
-def login_of(apdu: ApduModel) -> Login | None:
+def login_of(apdu: IllApdu) -> Login | None:
     """The userId and password of the first Prompt-1 response in ``apdu`` that has both."""
     for extension in extensions_of(apdu):
         item = extension.item
@@ -70,7 +71,7 @@ def login_extension(user_id: str, password: bytes) -> bytes:
     return encode_extension(Extension(identifier=IDENTIFIER, critical=False, item=item))
 
 
-def extensions_of(apdu: ApduModel) -> tuple[Extension, ...]:
+def extensions_of(apdu: IllApdu) -> tuple[Extension, ...]:
     """The extensions of any ILL-APDU: each type has one ``...-extensions`` component."""
     for name in type(apdu).model_fields:
         if name.endswith("_extensions"):

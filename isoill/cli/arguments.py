@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TypeAlias
 
 from isoill.codec.framing import DEFAULT_MAX_APDU_SIZE
-from isoill.store import MESSAGE_STATES
+from isoill.store.records import MESSAGE_STATES
 
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -205,7 +205,7 @@ def _tx(commands: Commands) -> None:
     list_cmd.add_argument(
         "--peer",
         metavar="SYMBOL",
-        help="only those with SYMBOL as requester or responder (any case)",
+        help="only those with SYMBOL as requester or responder (any case, outer spaces ignored)",
     )
     list_cmd.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     list_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")

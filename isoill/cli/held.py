@@ -21,9 +21,10 @@ from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.config import Config, ConfigError, load
 from isoill.forwarder import IDLE_POLL
-from isoill.gateway import symbol_of
+from isoill.ill.symbols import symbol_of
 from isoill.router import RoutesError, RoutingTable
-from isoill.store import Notice
+from isoill.store.records import Notice
+from isoill.store.writes import Refuse, Release
 
 
 def _config_and_routes(path: Path) -> tuple[Config, RoutingTable]:
@@ -42,7 +43,7 @@ def run_release(args: argparse.Namespace) -> None:
         addresses = [str(a) for a in routes.addresses(target, now)] if target else []
         if not addresses:
             raise BadInput(f"message {args.id}: no route to {target}; it stays held")
-        count = store.release(args.id, addresses, now)
+        count = store.commit(Release(args.id, addresses, now))
     sys.stdout.write(
         f"message {args.id}: released to {target}, {deliveries(count)} due now;"
         f" the running daemon sends it within {IDLE_POLL:g} seconds\n"
@@ -54,13 +55,13 @@ def run_refuse(args: argparse.Namespace) -> None:
     now = datetime.now(UTC)
     with open_store(config.store) as store, _about(args.id):
         request = decode(store.held(args.id).ber)  # it was decoded once already, when received
-        requester = symbol_of(getattr(request, "requester_id", None))
+        requester = symbol_of(request.requester_id)
         addresses = [str(a) for a in routes.addresses(requester, now)] if requester else []
         notice = None
         if requester and addresses:
             report = reports.not_registered(request, requester, args.reason, now)
             notice = Notice(report.apdu_type, requester, encode(report), addresses)
-        report_id = store.refuse(args.id, args.reason, now, notice)
+        report_id = store.commit(Refuse(args.id, args.reason, now, notice))
     if report_id is None:
         who = f"requester {requester} has no route" if requester else "it names no requester"
         sys.stdout.write(f"message {args.id}: refused; {who}, so it could not be told\n")

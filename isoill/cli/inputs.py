@@ -13,7 +13,7 @@ from isoill.codec.decoder import decode
 from isoill.codec.errors import CodecError
 from isoill.codec.framing import Framer
 from isoill.codec.jsonform import from_json
-from isoill.codec.values import ApduModel
+from isoill.codec.models import IllApdu
 
 
 def read(name: str) -> bytes:
@@ -26,7 +26,7 @@ def read(name: str) -> bytes:
         raise BadInput(f"{name}: {error.strerror}") from None
 
 
-def apdus(name: str, form: str, max_size: int) -> Iterator[ApduModel]:
+def apdus(name: str, form: str, max_size: int) -> Iterator[IllApdu]:
     """Every APDU in file ``name``, decoded; :class:`BadInput` says where one is broken."""
     data = read(name)
     if form == "json":
@@ -40,7 +40,7 @@ def apdus(name: str, form: str, max_size: int) -> Iterator[ApduModel]:
     yield from _from_ber(name, data, max_size)
 
 
-def _from_ber(name: str, data: bytes, max_size: int) -> Iterator[ApduModel]:
+def _from_ber(name: str, data: bytes, max_size: int) -> Iterator[IllApdu]:
     framer = Framer(max_apdu_size=max_size)
     framer.feed(data)
     offset = 0
@@ -59,7 +59,7 @@ def _from_ber(name: str, data: bytes, max_size: int) -> Iterator[ApduModel]:
         raise BadInput(f"{name}: truncated APDU (offset {offset}, {framer.buffered} bytes)")
 
 
-def _from_json(name: str, data: bytes) -> Iterator[ApduModel]:
+def _from_json(name: str, data: bytes) -> Iterator[IllApdu]:
     try:
         document = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:

@@ -18,6 +18,7 @@ from isoill.access.credentials import Credential, Credentials, CredentialsError,
 from isoill.access.passwords import hash_password
 from isoill.cli.common import BadInput
 from isoill.config import Config, ConfigError, load
+from isoill.ill.symbols import symbol_key
 
 RELOAD = "the daemon reads it at start and on SIGHUP (isoill routes reload)"
 
@@ -72,7 +73,7 @@ def _peer(args: argparse.Namespace) -> tuple[Config, str]:
         config = load(args.config)
     except ConfigError as error:
         raise BadInput(str(error)) from None
-    symbol = args.symbol.strip().upper()
+    symbol = symbol_key(args.symbol)
     if symbol not in config.peers:
         raise BadInput(f"{args.config}: {symbol} is not under [peers]")
     return config, symbol

@@ -27,7 +27,8 @@ from isoill.cli.storeopts import (
     table,
     when,
 )
-from isoill.store import MessageView
+from isoill.store.records import MessageView
+from isoill.store.writes import Resend
 
 _COLUMNS = (
     "ID",
@@ -60,7 +61,7 @@ def run_list(args: argparse.Namespace) -> None:
 def run_resend(args: argparse.Namespace) -> None:
     with open_store(database(args)) as store:
         try:
-            count = store.resend(args.id, datetime.now(UTC))
+            count = store.commit(Resend(args.id, datetime.now(UTC)))
         except KeyError:
             raise BadInput(f"no message {args.id}") from None
     if count == 0:

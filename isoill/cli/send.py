@@ -21,8 +21,8 @@ from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError
 from isoill.codec.framing import DEFAULT_MAX_APDU_SIZE
 from isoill.codec.jsonform import to_json
+from isoill.codec.models import IllApdu
 from isoill.codec.textform import render
-from isoill.codec.values import ApduModel
 from isoill.tools.send import Exchange, send, worst
 
 
@@ -56,7 +56,7 @@ def run_send(args: argparse.Namespace) -> None:
         sys.exit(int(status))
 
 
-def _ber(label: str, apdu: ApduModel) -> bytes:
+def _ber(label: str, apdu: IllApdu) -> bytes:
     """The bytes an APDU was read from; one read in the JSON form is encoded."""
     if apdu.ber is not None:
         return apdu.ber
@@ -72,7 +72,7 @@ def _say(line: str) -> None:
     sys.stderr.flush()
 
 
-def _decoded(exchange: Exchange) -> ApduModel | None:
+def _decoded(exchange: Exchange) -> IllApdu | None:
     if exchange.reply is None:
         return None
     try:
@@ -81,9 +81,7 @@ def _decoded(exchange: Exchange) -> ApduModel | None:
         return None  # the reason says why
 
 
-def _record(
-    label: str, apdu: ApduModel, exchange: Exchange, reply: ApduModel | None
-) -> dict[str, Any]:
+def _record(label: str, apdu: IllApdu, exchange: Exchange, reply: IllApdu | None) -> dict[str, Any]:
     return {
         "apdu": label,
         "type": apdu.apdu_type,

@@ -5,14 +5,17 @@ APDU bytes, and nothing here imports the codec or, without ``--config``, the con
 from __future__ import annotations
 
 import argparse
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 from isoill.cli.common import BadInput
-from isoill.store import MessageView, Store, StoreError
+from isoill.store.backend import Backend
+from isoill.store.errors import StoreError
+from isoill.store.open import check_setting
+from isoill.store.open import open_store as open_backend
+from isoill.store.records import MessageView
 
 #: The columns :func:`message_rows` adds after a message's own.
 DELIVERY_COLUMNS = ("ADDRESS", "DELIVERY", "TRIES", "NEXT TRY", "NOTE")
@@ -34,13 +37,17 @@ def database(args: argparse.Namespace) -> Path:
 
 
 @contextmanager
-def open_store(path: Path) -> Iterator[Store]:
+def open_store(path: Path) -> Iterator[Backend]:
     """The store at ``path``; an operator's typo must not create an empty database."""
+    try:
+        check_setting(path)
+    except StoreError as error:
+        raise BadInput(str(error)) from None
     if not path.is_file():
         raise BadInput(f"{path}: no queue database")
     try:
-        store = Store(path)
-    except (sqlite3.Error, StoreError) as error:
+        store = open_backend(path)
+    except StoreError as error:
         raise BadInput(f"{path}: {error}") from None
     try:
         yield store

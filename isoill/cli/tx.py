@@ -23,7 +23,10 @@ from isoill.cli.storeopts import (
     table,
     when,
 )
-from isoill.store import MessageView, TransactionRecord
+from isoill.core.views import TransactionRecord
+from isoill.ill.symbols import symbol_key
+from isoill.ill.transaction_id import key_parts, shown
+from isoill.store.records import MessageView
 
 _LIST_COLUMNS = (
     "ID",
@@ -37,15 +40,13 @@ _LIST_COLUMNS = (
 )
 _HISTORY_COLUMNS = ("ID", "RECEIVED", "APDU", "DIRECTION", "STATE", *DELIVERY_COLUMNS)
 
-#: The parts of a transaction-id, in the order of the gateway's ``transaction_key``.
-_ID_PARTS = ("initial_requester", "group_qualifier", "qualifier", "sub_qualifier")
-
 
 def run_list(args: argparse.Namespace) -> None:
     if args.limit < 1:
         raise BadInput(f"--limit must be at least 1, not {args.limit}")
     with open_store(database(args)) as store:
-        records = store.list_transactions(args.state, args.peer, args.limit)
+        peer = None if args.peer is None else symbol_key(args.peer)  # as symbols are kept
+        records = store.list_transactions(args.state, peer, args.limit)
     if args.json:
         _dump([_record_json(record) for record in records])
     elif records:
@@ -75,24 +76,10 @@ def _dump(value: object) -> None:
     sys.stdout.write("\n")
 
 
-def _id_parts(key: str) -> tuple[str | None, ...] | None:
-    """The transaction-id's parts in a key (see ``isoill.gateway.transaction_key``); ``None``
-    for a key of another form."""
-    try:
-        parts = json.loads(key)
-    except ValueError:
-        return None
-    if not isinstance(parts, list) or len(parts) != len(_ID_PARTS):
-        return None
-    if not all(part is None or isinstance(part, str) for part in parts):
-        return None
-    return tuple(parts)
-
-
 def _record_json(record: TransactionRecord) -> dict[str, Any]:
     """A transaction as JSON, with its transaction-id's parts (``null`` if the key has none)."""
-    parts = _id_parts(record.key)
-    transaction_id = None if parts is None else dict(zip(_ID_PARTS, parts, strict=True))
+    parts = key_parts(record.key)
+    transaction_id = None if parts is None else parts._asdict()
     return {**dataclasses.asdict(record), "transaction_id": transaction_id}
 
 
@@ -102,24 +89,12 @@ def _quoted(part: str | None) -> str:
     return "(none)" if part is None else json.dumps(part, ensure_ascii=False)
 
 
-def _short_key(key: str) -> str:
-    """A transaction-id on one line: ``BRW/"group"/"42"``, then ``/"sub"`` if it has one."""
-    parts = _id_parts(key)
-    if parts is None:
-        return json.dumps(key, ensure_ascii=False)
-    initial, *qualifiers, sub = parts
-    shown = [initial or "-", *map(_quoted, qualifiers)]
-    if sub is not None:
-        shown.append(_quoted(sub))
-    return "/".join(shown)
-
-
 def _list_row(record: TransactionRecord) -> tuple[str, ...]:
     return (
         str(record.id),
         when(record.created_at),
         when(record.updated_at),
-        _short_key(record.key),
+        shown(record.key),
         record.requester_symbol or "-",
         record.requester_state or "-",
         record.responder_symbol or "-",
@@ -129,11 +104,11 @@ def _list_row(record: TransactionRecord) -> tuple[str, ...]:
 
 def _summary(record: TransactionRecord) -> str:
     """The transaction itself, one ``name  value`` line each."""
-    parts = _id_parts(record.key)
+    parts = key_parts(record.key)
     if parts is None:
         key = [("key", _quoted(record.key))]
     else:
-        key = [(n.replace("_", " "), _quoted(p)) for n, p in zip(_ID_PARTS, parts, strict=True)]
+        key = [(name.replace("_", " "), _quoted(part)) for name, part in parts._asdict().items()]
     lines = [
         ("transaction", str(record.id)),
         *key,

@@ -23,8 +23,9 @@ from typing import Any
 from isoill.codec import plan
 from isoill.codec.ber import INDEFINITE, NeedMore, read_header, tag_name
 from isoill.codec.errors import CodecError, DecodeError, UnrecognizedApdu
+from isoill.codec.models import IllApdu
 from isoill.codec.schema import Kind, Node
-from isoill.codec.values import NULL, ApduModel, Text
+from isoill.codec.values import NULL, Text
 
 models = plan.bound()
 
@@ -41,7 +42,7 @@ Decoder = Callable[[bytes, int, int, int], tuple[Any, int]]
 returns the value and the position after it."""
 
 
-def decode(data: bytes) -> ApduModel:
+def decode(data: bytes) -> IllApdu:
     """Decode one whole ILL-APDU. The result keeps ``data`` as its ``ber``."""
     try:
         key = read_header(data, 0)[0]

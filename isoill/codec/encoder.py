@@ -11,14 +11,14 @@ from typing import Any
 from isoill.codec import plan
 from isoill.codec.ber import encode_header
 from isoill.codec.errors import EncodeError
-from isoill.codec.models import Extension
+from isoill.codec.models import Extension, IllApdu
 from isoill.codec.schema import Kind, Node
-from isoill.codec.values import ApduModel, AsnModel, ExternalModel, Text
+from isoill.codec.values import AsnModel, ExternalModel, Text
 
 plan.bound()
 
 
-def encode(apdu: ApduModel) -> bytes:
+def encode(apdu: IllApdu) -> bytes:
     """BER of one ILL-APDU model."""
     return encode_node(plan.APDUS[apdu.apdu_type], apdu)
 

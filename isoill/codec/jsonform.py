@@ -13,16 +13,16 @@ from pydantic import ValidationError
 
 from isoill.codec import plan
 from isoill.codec.errors import DecodeError
-from isoill.codec.values import ApduModel
+from isoill.codec.models import IllApdu
 
 plan.bound()
 
 
-def to_json(apdu: ApduModel) -> dict[str, Any]:
+def to_json(apdu: IllApdu) -> dict[str, Any]:
     return {apdu.apdu_type: apdu.model_dump(mode="json", exclude_none=True)}
 
 
-def from_json(document: object) -> ApduModel:
+def from_json(document: object) -> IllApdu:
     """The APDU a JSON form describes; :class:`DecodeError` naming the field if it is wrong."""
     if not isinstance(document, dict) or len(document) != 1:
         raise DecodeError('expected one object of the form {"<APDU name>": {...}}')

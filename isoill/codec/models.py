@@ -280,7 +280,16 @@ class TransactionId(AsnModel):
     sub_transaction_qualifier: Text | None = Field(None, alias="sub-transaction-qualifier")
 
 
-class ILLRequest(ApduModel):
+class IllApdu(ApduModel):
+    """The components every ILL-APDU begins with; each APDU model declares its own."""
+    protocol_version_num: int = Field(alias="protocol-version-num")
+    transaction_id: TransactionId = Field(alias="transaction-id")
+    service_date_time: ServiceDateTime = Field(alias="service-date-time")
+    requester_id: SystemId | None = Field(None, alias="requester-id")
+    responder_id: SystemId | None = Field(None, alias="responder-id")
+
+
+class ILLRequest(IllApdu):
     apdu_type: ClassVar[str] = "ILL-Request"
     protocol_version_num: int = Field(alias="protocol-version-num")
     transaction_id: TransactionId = Field(alias="transaction-id")
@@ -310,7 +319,7 @@ class ILLRequest(ApduModel):
     ill_request_extensions: tuple[Extension, ...] | None = Field(None, alias="iLL-request-extensions")
 
 
-class ForwardNotification(ApduModel):
+class ForwardNotification(IllApdu):
     apdu_type: ClassVar[str] = "Forward-Notification"
     protocol_version_num: int = Field(alias="protocol-version-num")
     transaction_id: TransactionId = Field(alias="transaction-id")
@@ -382,7 +391,7 @@ class ShippedServiceType(AsnEnum):
     COPY_NON_RETURNABLE = 2, "copy-non-returnable"
 
 
-class Shipped(ApduModel):
+class Shipped(IllApdu):
     apdu_type: ClassVar[str] = "Shipped"
     protocol_version_num: int = Field(alias="protocol-version-num")
     transaction_id: TransactionId = Field(alias="transaction-id")
@@ -561,7 +570,7 @@ class TransactionResults(AsnEnum):
     ESTIMATE = 7, "estimate"
 
 
-class ILLAnswer(ApduModel):
+class ILLAnswer(IllApdu):
     apdu_type: ClassVar[str] = "ILL-Answer"
     protocol_version_num: int = Field(alias="protocol-version-num")
     transaction_id: TransactionId = Field(alias="transaction-id")
@@ -579,7 +588,7 @@ class ILLAnswer(ApduModel):
     ill_answer_extensions: tuple[Extension, ...] | None = Field(None, alias="ill-answer-extensions")
 
 
-class ConditionalReply(ApduModel):
+class ConditionalReply(IllApdu):
     apdu_type: ClassVar[str] = "Conditional-Reply"
     protocol_version_num: int = Field(alias="protocol-version-num")
     transaction_id: TransactionId = Field(alias="transaction-id")
@@ -591,7 +600,7 @@ class ConditionalReply(ApduModel):
     conditional_reply_extensions: tuple[Extension, ...] | None = Field(None, alias="conditional-reply-extensions")
 
 
-class Cancel(ApduModel):
+class Cancel(IllApdu):
     apdu_type: ClassVar[str] = "Cancel"
     protocol_version_num: int = Field(alias="protocol-version-num")
     transaction_id: TransactionId = Field(alias="transaction-id")
@@ -602,7 +611,7 @@ class Cancel(ApduModel):
     cancel_extensions: tuple[Extension, ...] | None = Field(None, alias="cancel-extensions")
 
 
-class CancelReply(ApduModel):
+class CancelReply(IllApdu):
     apdu_type: ClassVar[str] = "Cancel-Reply"
     protocol_version_num: int = Field(alias="protocol-version-num")
     transaction_id: TransactionId = Field(alias="transaction-id")
@@ -614,7 +623,7 @@ class CancelReply(ApduModel):
     cancel_reply_extensions: tuple[Extension, ...] | None = Field(None, alias="cancel-reply-extensions")
 
 
-class Received(ApduModel):
+class Received(IllApdu):
     apdu_type: ClassVar[str] = "Received"
     protocol_version_num: int = Field(alias="protocol-version-num")
     transaction_id: TransactionId = Field(alias="transaction-id")
@@ -629,7 +638,7 @@ class Received(ApduModel):
     received_extensions: tuple[Extension, ...] | None = Field(None, alias="received-extensions")
 
 
-class Recall(ApduModel):
+class Recall(IllApdu):
     apdu_type: ClassVar[str] = "Recall"
     protocol_version_num: int = Field(alias="protocol-version-num")
     transaction_id: TransactionId = Field(alias="transaction-id")
@@ -640,7 +649,7 @@ class Recall(ApduModel):
     recall_extensions: tuple[Extension, ...] | None = Field(None, alias="recall-extensions")
 
 
-class Returned(ApduModel):
+class Returned(IllApdu):
     apdu_type: ClassVar[str] = "Returned"
     protocol_version_num: int = Field(alias="protocol-version-num")
     transaction_id: TransactionId = Field(alias="transaction-id")
@@ -655,7 +664,7 @@ class Returned(ApduModel):
     returned_extensions: tuple[Extension, ...] | None = Field(None, alias="returned-extensions")
 
 
-class CheckedIn(ApduModel):
+class CheckedIn(IllApdu):
     apdu_type: ClassVar[str] = "Checked-In"
     protocol_version_num: int = Field(alias="protocol-version-num")
     transaction_id: TransactionId = Field(alias="transaction-id")
@@ -667,7 +676,7 @@ class CheckedIn(ApduModel):
     checked_in_extensions: tuple[Extension, ...] | None = Field(None, alias="checked-in-extensions")
 
 
-class Overdue(ApduModel):
+class Overdue(IllApdu):
     apdu_type: ClassVar[str] = "Overdue"
     protocol_version_num: int = Field(alias="protocol-version-num")
     transaction_id: TransactionId = Field(alias="transaction-id")
@@ -679,7 +688,7 @@ class Overdue(ApduModel):
     overdue_extensions: tuple[Extension, ...] | None = Field(None, alias="overdue-extensions")
 
 
-class Renew(ApduModel):
+class Renew(IllApdu):
     apdu_type: ClassVar[str] = "Renew"
     protocol_version_num: int = Field(alias="protocol-version-num")
     transaction_id: TransactionId = Field(alias="transaction-id")
@@ -691,7 +700,7 @@ class Renew(ApduModel):
     renew_extensions: tuple[Extension, ...] | None = Field(None, alias="renew-extensions")
 
 
-class RenewAnswer(ApduModel):
+class RenewAnswer(IllApdu):
     apdu_type: ClassVar[str] = "Renew-Answer"
     protocol_version_num: int = Field(alias="protocol-version-num")
     transaction_id: TransactionId = Field(alias="transaction-id")
@@ -704,7 +713,7 @@ class RenewAnswer(ApduModel):
     renew_answer_extensions: tuple[Extension, ...] | None = Field(None, alias="renew-answer-extensions")
 
 
-class Lost(ApduModel):
+class Lost(IllApdu):
     apdu_type: ClassVar[str] = "Lost"
     protocol_version_num: int = Field(alias="protocol-version-num")
     transaction_id: TransactionId = Field(alias="transaction-id")
@@ -725,7 +734,7 @@ class DamagedDetails(AsnModel):
     damaged_portion: DamagedPortion = Field(alias="damaged-portion")
 
 
-class Damaged(ApduModel):
+class Damaged(IllApdu):
     apdu_type: ClassVar[str] = "Damaged"
     protocol_version_num: int = Field(alias="protocol-version-num")
     transaction_id: TransactionId = Field(alias="transaction-id")
@@ -737,7 +746,7 @@ class Damaged(ApduModel):
     damaged_extensions: tuple[Extension, ...] | None = Field(None, alias="damaged-extensions")
 
 
-class Message(ApduModel):
+class Message(IllApdu):
     apdu_type: ClassVar[str] = "Message"
     protocol_version_num: int = Field(alias="protocol-version-num")
     transaction_id: TransactionId = Field(alias="transaction-id")
@@ -748,7 +757,7 @@ class Message(ApduModel):
     message_extensions: tuple[Extension, ...] | None = Field(None, alias="message-extensions")
 
 
-class StatusQuery(ApduModel):
+class StatusQuery(IllApdu):
     apdu_type: ClassVar[str] = "Status-Query"
     protocol_version_num: int = Field(alias="protocol-version-num")
     transaction_id: TransactionId = Field(alias="transaction-id")
@@ -909,7 +918,7 @@ class ReasonNoReport(AsnEnum):
     PERMANENT = 2, "permanent"
 
 
-class StatusOrErrorReport(ApduModel):
+class StatusOrErrorReport(IllApdu):
     apdu_type: ClassVar[str] = "Status-Or-Error-Report"
     protocol_version_num: int = Field(alias="protocol-version-num")
     transaction_id: TransactionId = Field(alias="transaction-id")
@@ -923,7 +932,7 @@ class StatusOrErrorReport(ApduModel):
     status_or_error_report_extensions: tuple[Extension, ...] | None = Field(None, alias="status-or-error-report-extensions")
 
 
-class Expired(ApduModel):
+class Expired(IllApdu):
     apdu_type: ClassVar[str] = "Expired"
     protocol_version_num: int = Field(alias="protocol-version-num")
     transaction_id: TransactionId = Field(alias="transaction-id")
@@ -1449,6 +1458,7 @@ for _model in (
     ServiceDateTime,
     PersonOrInstitutionSymbol,
     TransactionId,
+    IllApdu,
     ILLRequest,
     ForwardNotification,
     UnitsPerMediumType,
@@ -1600,6 +1610,7 @@ __all__ += [
     "IPIGILLRequestExtensionItem",
     "IPIGSystemNumberItem",
     "IPIGSystemNumberItemType",
+    "IllApdu",
     "InfoContentItem",
     "IntermediaryActions",
     "IntermediaryControl",

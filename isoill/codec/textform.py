@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 from isoill.codec.jsonform import to_json
-from isoill.codec.values import ApduModel
+from isoill.codec.models import IllApdu
 
 
-def render(apdu: ApduModel) -> str:
+def render(apdu: IllApdu) -> str:
     lines: list[str] = []
     _walk(to_json(apdu), 0, lines)
     return "\n".join(lines) + "\n"

@@ -260,7 +260,10 @@ def _alternatives(model: type[ChoiceModel]) -> tuple[tuple[str, str], ...]:
 
 
 class ApduModel(AsnModel):
-    """One of the 20 ILL-APDUs. A decoded APDU keeps the bytes it was decoded from."""
+    """One of the 20 ILL-APDUs. A decoded APDU keeps the bytes it was decoded from.
+
+    Code names the generated subclass, :class:`isoill.codec.models.IllApdu`, which declares
+    the components every APDU begins with."""
 
     apdu_type: ClassVar[str]
     _ber: bytes | None = PrivateAttr(None)

@@ -13,9 +13,10 @@ import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from isoill.codec.models import IllApdu
 from isoill.codec.plan import APDUS
 from isoill.codec.schema import Field, Kind, Node, python_name
-from isoill.codec.values import ApduModel, ChoiceModel, Text
+from isoill.codec.values import ChoiceModel, Text
 from isoill.rules.engine import Check, Context, Problem, Violation
 
 
@@ -53,7 +54,7 @@ class Element:
     value: object
 
 
-def walk(apdu: ApduModel, wanted: Callable[[Node], bool]) -> Iterator[Element]:
+def walk(apdu: IllApdu, wanted: Callable[[Node], bool]) -> Iterator[Element]:
     """Every present element of ``apdu`` whose node is ``wanted``, depth first. Only subtrees
     whose types can hold such an element are entered, so a rule about ISO-Dates reads no
     more of an APDU than where dates can be. Elements of a SEQUENCE OF share their list's
@@ -113,7 +114,7 @@ def _walk(node: Node, value: object, path: str, holds: _Holds) -> Iterator[Eleme
 def required(*paths: str, why: str) -> Check:
     """Each path must hold a value (for text: a non-blank one)."""
 
-    def check(apdu: ApduModel, context: Context) -> Iterable[Violation]:
+    def check(apdu: IllApdu, context: Context) -> Iterable[Violation]:
         for path in paths:
             if text_at(apdu, path) is None:
                 yield Violation(Problem.MISSING, path, f"missing; {why}")
@@ -124,7 +125,7 @@ def required(*paths: str, why: str) -> Check:
 def one_of(*paths: str, why: str) -> Check:
     """At least one of the paths must hold a value; reported against the first."""
 
-    def check(apdu: ApduModel, context: Context) -> Iterable[Violation]:
+    def check(apdu: IllApdu, context: Context) -> Iterable[Violation]:
         if all(text_at(apdu, path) is None for path in paths):
             names = ", ".join(paths)
             yield Violation(Problem.MISSING, paths[0], f"none of {names} is present; {why}")
@@ -137,7 +138,7 @@ def allowed(path: str, values: Iterable[str], why: str) -> Check:
     wanted = {value.casefold() for value in values}
     listed = ", ".join(values)
 
-    def check(apdu: ApduModel, context: Context) -> Iterable[Violation]:
+    def check(apdu: IllApdu, context: Context) -> Iterable[Violation]:
         text = text_at(apdu, path)
         if text is not None and text.casefold() not in wanted:
             message = f"{text!r} is not one of {listed}; {why}"

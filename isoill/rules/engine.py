@@ -7,8 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from isoill.codec.models import GeneralProblem
-from isoill.codec.values import ApduModel
+from isoill.codec.models import GeneralProblem, IllApdu
 
 
 class Severity(enum.Enum):
@@ -43,7 +42,7 @@ class Violation:
     data: str | None = None
 
 
-Check = Callable[[ApduModel, Context], Iterable[Violation]]
+Check = Callable[[IllApdu, Context], Iterable[Violation]]
 
 
 @dataclass(frozen=True)
@@ -113,11 +112,11 @@ class Profile:
     summary: str
     rules: tuple[tuple[Rule, Severity], ...]
 
-    def judge(self, apdu: ApduModel, context: Context) -> Verdict:
+    def judge(self, apdu: IllApdu, context: Context) -> Verdict:
         return judge(apdu, context, (self,))
 
 
-def judge(apdu: ApduModel, context: Context, profiles: Iterable[Profile]) -> Verdict:
+def judge(apdu: IllApdu, context: Context, profiles: Iterable[Profile]) -> Verdict:
     """The findings of several profiles on one APDU (the sender's and the target's). A rule in
     more than one profile runs once, with the stricter severity (the first profile's where
     they are equal)."""

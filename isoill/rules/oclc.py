@@ -11,6 +11,7 @@ from datetime import UTC, date, timedelta
 from isoill.codec.models import (
     Conditions,
     ILLAnswer,
+    IllApdu,
     ILLRequest,
     ILLServiceType,
     OCLCILLRequestExtension,
@@ -18,7 +19,6 @@ from isoill.codec.models import (
     ReasonInReview,
     TransactionResults,
 )
-from isoill.codec.values import ApduModel
 from isoill.rules.elements import allowed, one_of, required, text_at
 from isoill.rules.engine import Context, Problem, Rule, Violation
 
@@ -26,7 +26,7 @@ REQUEST = frozenset({"ILL-Request"})
 ANSWER = frozenset({"ILL-Answer"})
 
 
-def _will_supply(apdu: ApduModel, context: Context) -> Iterable[Violation]:
+def _will_supply(apdu: IllApdu, context: Context) -> Iterable[Violation]:
     assert isinstance(apdu, ILLAnswer)
     if apdu.transaction_results is TransactionResults.WILL_SUPPLY:
         message = "OCLC does not take will-supply answers"
@@ -82,7 +82,7 @@ def _about_citation(answer: ILLAnswer) -> bool:
     return _BIBLIOGRAPHIC_WORDS.search(note) is not None
 
 
-def _conditional_citation(apdu: ApduModel, context: Context) -> Iterable[Violation]:
+def _conditional_citation(apdu: IllApdu, context: Context) -> Iterable[Violation]:
     assert isinstance(apdu, ILLAnswer)
     if apdu.transaction_results is TransactionResults.CONDITIONAL and _about_citation(apdu):
         message = "a Conditional-Reply cannot carry a corrected citation"
@@ -135,7 +135,7 @@ _POSTAL_PARTS = (
 )
 
 
-def _ship_to(apdu: ApduModel, context: Context) -> Iterable[Violation]:
+def _ship_to(apdu: IllApdu, context: Context) -> Iterable[Violation]:
     postal = "delivery-address.postal-address"
     if all(text_at(apdu, f"{postal}.{part}") is None for part in _POSTAL_PARTS):
         message = "no postal ship-to address; OCLC requires one"
@@ -159,7 +159,7 @@ BORROWER = Rule(
 OCLC_SERVICE_TYPES = frozenset({ILLServiceType.LOAN, ILLServiceType.COPY_NON_RETURNABLE})
 
 
-def _service_type(apdu: ApduModel, context: Context) -> Iterable[Violation]:
+def _service_type(apdu: IllApdu, context: Context) -> Iterable[Violation]:
     assert isinstance(apdu, ILLRequest)
     for service in apdu.ill_service_type:
         if service not in OCLC_SERVICE_TYPES:
@@ -176,7 +176,7 @@ SERVICE_TYPE = Rule(
 )
 
 
-def _need_before(apdu: ApduModel, context: Context) -> Iterable[Violation]:
+def _need_before(apdu: IllApdu, context: Context) -> Iterable[Violation]:
     text = text_at(apdu, "search-type.need-before-date")
     if text is None or len(text) != 8 or not text.isdigit():
         return  # absent, or malformed: valid-dates reports that
@@ -205,7 +205,7 @@ _COPYRIGHT_VALUE = allowed(
 )
 
 
-def _copyright(apdu: ApduModel, context: Context) -> Iterable[Violation]:
+def _copyright(apdu: IllApdu, context: Context) -> Iterable[Violation]:
     assert isinstance(apdu, ILLRequest)
     if ILLServiceType.COPY_NON_RETURNABLE in apdu.ill_service_type:
         yield from _COPYRIGHT_PRESENT(apdu, context)
@@ -220,7 +220,7 @@ COPYRIGHT = Rule(
 )
 
 
-def _oclc_extension(apdu: ApduModel) -> OCLCILLRequestExtension | None:
+def _oclc_extension(apdu: IllApdu) -> OCLCILLRequestExtension | None:
     for extension in getattr(apdu, "ill_request_extensions", None) or ():
         item = extension.item
         if not isinstance(item, bytes):
@@ -230,7 +230,7 @@ def _oclc_extension(apdu: ApduModel) -> OCLCILLRequestExtension | None:
     return None
 
 
-def _ifm(apdu: ApduModel, context: Context) -> Iterable[Violation]:
+def _ifm(apdu: IllApdu, context: Context) -> Iterable[Violation]:
     extension = _oclc_extension(apdu)
     method = text_at(extension, "paymentMethod") if extension is not None else None
     if method is None or method.upper() != "IFM":

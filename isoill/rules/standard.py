@@ -11,19 +11,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, time
 
-from isoill.codec.models import GeneralProblem, ILLAnswer, TransactionResults
+from isoill.codec.models import GeneralProblem, ILLAnswer, IllApdu, TransactionResults
 from isoill.codec.plan import APDUS
 from isoill.codec.schema import Kind, Node
-from isoill.codec.values import ApduModel, AsnEnum
+from isoill.codec.values import AsnEnum
+from isoill.ill.versions import SUPPORTED_VERSIONS
 from isoill.rules.elements import required, walk
 from isoill.rules.engine import Context, Problem, Rule, Violation
 
 ALL_APDUS = frozenset(APDUS)
-SUPPORTED_VERSIONS = (1, 2)  # Protocol-Version-Num: version-1 (1), version-2 (2)
 
 
-def _protocol_version(apdu: ApduModel, context: Context) -> Iterable[Violation]:
-    version: int = apdu.protocol_version_num  # type: ignore[attr-defined]
+def _protocol_version(apdu: IllApdu, context: Context) -> Iterable[Violation]:
+    version = apdu.protocol_version_num
     if version not in SUPPORTED_VERSIONS:
         message = f"version {version} is not one ISO 10161 defines (1 or 2)"
         yield Violation(Problem.UNRECOGNIZED, "protocol-version-num", message, data=str(version))
@@ -80,7 +80,7 @@ EXPLANATION_NEEDED = frozenset(
 )
 
 
-def _results_explanation(apdu: ApduModel, context: Context) -> Iterable[Violation]:
+def _results_explanation(apdu: IllApdu, context: Context) -> Iterable[Violation]:
     assert isinstance(apdu, ILLAnswer)
     expected = EXPLANATION_FOR.get(apdu.transaction_results)
     if expected is None:  # an unlisted result: the listed-values rule reports it
@@ -133,7 +133,7 @@ def _is_date_or_time(node: Node) -> bool:
     return node.name in _FORMATS
 
 
-def _dates_and_times(apdu: ApduModel, context: Context) -> Iterable[Violation]:
+def _dates_and_times(apdu: IllApdu, context: Context) -> Iterable[Violation]:
     for element in walk(apdu, _is_date_or_time):
         form = _FORMATS[element.node.name]
         if isinstance(element.value, str) and not form[0](element.value):
@@ -153,7 +153,7 @@ def _is_enumerated(node: Node) -> bool:
     return node.kind is Kind.ENUMERATED
 
 
-def _listed_values(apdu: ApduModel, context: Context) -> Iterable[Violation]:
+def _listed_values(apdu: IllApdu, context: Context) -> Iterable[Violation]:
     for element in walk(apdu, _is_enumerated):
         value = element.value
         if isinstance(value, AsnEnum) and not value.listed:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -44,7 +43,7 @@ from isoill.codec.errors import CodecError, FramingError
 from isoill.codec.framing import Framer
 from isoill.codec.models import (
     GeneralProblem,
-    ILLAPDUType,
+    IllApdu,
     ILLRequest,
     IntermediaryProblem,
     Received,
@@ -52,14 +51,17 @@ from isoill.codec.models import (
     ShippedServiceType,
     StatusOrErrorReport,
     SystemId,
-    TransactionId,
     TransactionIdProblem,
     TransactionResults,
     UnableToPerform,
 )
 from isoill.codec.plan import APDUS
-from isoill.codec.values import ApduModel, AsnEnum, Text
-from isoill.router import APDU_FLOW, Flow
+from isoill.codec.values import AsnEnum
+from isoill.ill.apdus import APDU_FLOW, Flow
+from isoill.ill.enumerated import ILL_APDU_TYPE
+from isoill.ill.symbols import symbol_of, system_id
+from isoill.ill.transaction_id import shown, transaction_key
+from isoill.ill.versions import reply_version
 
 READ_CHUNK = 65536
 LOAN_PERIOD = timedelta(days=28)
@@ -108,18 +110,6 @@ class ScriptError(Exception):
     """A script that cannot be used; one line per problem, each naming the file."""
 
 
-def _system_id(symbol: str) -> SystemId:
-    return SystemId.model_validate({"person-or-institution-symbol": {"institution-symbol": symbol}})
-
-
-def _named(party: SystemId | None) -> bool:
-    """Whether a System-Id carries a symbol (peers send empty ones)."""
-    if party is None or party.person_or_institution_symbol is None:
-        return False
-    _, symbol = party.person_or_institution_symbol.chosen
-    return isinstance(symbol, Text) and bool(symbol.text.strip())
-
-
 @dataclass(frozen=True)
 class Answer:
     """One answer of a script: ``kind`` is ``status-report``, ``none``, ``error`` or the APDU
@@ -150,7 +140,7 @@ class Answer:
     def __str__(self) -> str:
         return self.kind if self.argument is None else f"{self.kind} {self.argument}"
 
-    def respond(self, apdu: ApduModel, symbol: str, now: datetime) -> ApduModel | None:
+    def respond(self, apdu: IllApdu, symbol: str, now: datetime) -> IllApdu | None:
         """What a peer with library ``symbol`` answers to ``apdu`` at ``now``."""
         if self.kind == "none":
             return None
@@ -161,8 +151,8 @@ class Answer:
             ack = decode(acknowledgement(apdu.ber or encode(apdu), now, initiator=initiator))
             return ack.model_copy(update={"requester_id": requester, "responder_id": responder})
         envelope: dict[str, Any] = {
-            "protocol-version-num": _version(apdu),
-            "transaction-id": _transaction_id(apdu),
+            "protocol-version-num": reply_version(apdu.protocol_version_num),
+            "transaction-id": apdu.transaction_id,
             "service-date-time": {
                 "date-time-of-this-service": {
                     "date": now.strftime("%Y%m%d"),
@@ -175,28 +165,28 @@ class Answer:
         if self.kind == "error":
             return StatusOrErrorReport.model_validate(envelope | self._error(apdu, symbol))
         fields = self._fields(apdu, symbol, now)
-        model: type[ApduModel] = APDUS[self.kind].model
+        model: type[IllApdu] = APDUS[self.kind].model
         return model.model_validate(envelope | fields)
 
-    def _error(self, apdu: ApduModel, symbol: str) -> dict[str, Any]:
+    def _error(self, apdu: IllApdu, symbol: str) -> dict[str, Any]:
         assert self.argument is not None
         problem, _, value = self.argument.partition(" ")
         source, _, default = PROBLEMS[problem]
         if problem == "state-transition-prohibited":
-            apdu_type = ILLAPDUType[apdu.apdu_type.upper().replace("-", "_")]
+            apdu_type = ILL_APDU_TYPE[apdu.apdu_type]
             detail: object = {"aPDU-type": apdu_type, "current-state": "uNKNOWN"}
         else:
             detail = value.strip() or default
         return {
             "error-report": {
-                "correlation-information": _transaction_id(apdu).transaction_qualifier,
+                "correlation-information": apdu.transaction_id.transaction_qualifier,
                 "report-source": source,
                 f"{source}-error-report": {problem: detail},
             },
             "note": f"simulated peer {symbol} answers {self}",
         }
 
-    def _fields(self, apdu: ApduModel, symbol: str, now: datetime) -> dict[str, Any]:
+    def _fields(self, apdu: IllApdu, symbol: str, now: datetime) -> dict[str, Any]:
         """The fields of the APDU answer beyond the envelope: what its type requires."""
         today = now.strftime("%Y%m%d")
         due = (now + LOAN_PERIOD).strftime("%Y%m%d")
@@ -211,7 +201,7 @@ class Answer:
                 return {"shipped-service-type": service, "supply-details": details}
             case "ILL-Answer":
                 result = TransactionResults.from_value(self.argument)
-                explanation = _explanation(result, later, _system_id(symbol))
+                explanation = _explanation(result, later, system_id(symbol))
                 return {"transaction-results": result, "results-explanation": explanation}
             case "Conditional-Reply" | "Cancel-Reply":
                 return {"answer": yes}
@@ -285,35 +275,24 @@ def _explanation(result: TransactionResults, later: str, me: SystemId) -> dict[s
     return {"estimate-results": {"cost-estimate": "no charge"}}
 
 
-def _receiver_is_responder(apdu: ApduModel) -> bool:
+def _receiver_is_responder(apdu: IllApdu) -> bool:
     """Whether the peer receiving ``apdu`` plays the responder: it receives what a requester
     sends (and, by default, what either party sends)."""
     return APDU_FLOW.get(apdu.apdu_type) is not Flow.FROM_RESPONDER
 
 
-def _parties(apdu: ApduModel, symbol: str) -> tuple[SystemId | None, SystemId | None]:
+def _parties(apdu: IllApdu, symbol: str) -> tuple[SystemId | None, SystemId | None]:
     """The requester-id and responder-id of the answer: those of ``apdu``, the peer's own
     side signed with ``symbol`` if ``apdu`` leaves it without one."""
-    requester: SystemId | None = getattr(apdu, "requester_id", None)
-    responder: SystemId | None = getattr(apdu, "responder_id", None)
+    requester, responder = apdu.requester_id, apdu.responder_id
     if _receiver_is_responder(apdu):
-        responder = responder if _named(responder) else _system_id(symbol)
+        responder = responder if symbol_of(responder) else system_id(symbol)
     else:
-        requester = requester if _named(requester) else _system_id(symbol)
+        requester = requester if symbol_of(requester) else system_id(symbol)
     return requester, responder
 
 
-def _version(apdu: ApduModel) -> int:
-    version = getattr(apdu, "protocol_version_num", reports.PROTOCOL_VERSION)
-    return version if version in (1, 2) else reports.PROTOCOL_VERSION
-
-
-def _transaction_id(apdu: ApduModel) -> TransactionId:
-    transaction: TransactionId = apdu.transaction_id  # type: ignore[attr-defined]  # every APDU's
-    return transaction
-
-
-def _service_type(apdu: ApduModel) -> str:
+def _service_type(apdu: IllApdu) -> str:
     """The service type of a Shipped or Received answering ``apdu``: that of a Shipped; the
     first of loan and copy-non-returnable an ILL-Request asks for; else loan."""
     if isinstance(apdu, Shipped | Received):
@@ -385,7 +364,7 @@ class Arrival:
     source: str
     ber: bytes
     apdu_type: str  # "undecodable" for bytes that are no ILL-APDU
-    transaction: str  # the transaction-id on one line: REQLIB/"grp"/"42"; "-" if unknown
+    transaction: str  # shown on one line (REQLIB/"grp"/"42"); "-" if unknown
     answer: str  # the answer's APDU type, or "none"
     reply_to: str | None = None
     """The type of the peer's own APDU this one answers (it is not answered), if it does."""
@@ -493,18 +472,18 @@ class SimulatedPeer:
             del self._connections[task]
             writer.close()
 
-    async def _take(self, ber: bytes, source: str) -> ApduModel | None:
+    async def _take(self, ber: bytes, source: str) -> IllApdu | None:
         """Record one APDU and return the answer, if any."""
         now = datetime.now(UTC)
         try:
             apdu = decode(ber)
         except CodecError as error:
             problem = GeneralProblem.from_value(error.general_problem)
-            answer: ApduModel | None = reports.provider_error(None, problem, str(error), now)
+            answer: IllApdu | None = reports.provider_error(None, problem, str(error), now)
             apdu_type, transaction = "undecodable", "-"
         else:
             answer = self.script.answer_for(apdu.apdu_type).respond(apdu, self.symbol, now)
-            apdu_type, transaction = apdu.apdu_type, _transaction(apdu)
+            apdu_type, transaction = apdu.apdu_type, shown(transaction_key(apdu.transaction_id))
         arrival = Arrival(
             now, source, ber, apdu_type, transaction, answer.apdu_type if answer else "none"
         )
@@ -520,7 +499,7 @@ class SimulatedPeer:
             return False
         if not isinstance(reply, StatusOrErrorReport):
             return False
-        now, transaction = datetime.now(UTC), _transaction(reply)
+        now, transaction = datetime.now(UTC), shown(transaction_key(reply.transaction_id))
         arrival = Arrival(now, source, ber, reply.apdu_type, transaction, "none", reply_to)
         await self._arrive(arrival, self.replies)
         return True
@@ -532,20 +511,6 @@ class SimulatedPeer:
             self._arrived.notify_all()
         if self._on_arrival is not None:
             self._on_arrival(arrival)
-
-
-def _transaction(apdu: ApduModel) -> str:
-    """``REQLIB/"grp"/"42"``: the initial requester's symbol (``-`` if none), the quoted
-    group qualifier and qualifier, and the sub-qualifier if there is one."""
-    transaction = _transaction_id(apdu)
-    initial = transaction.initial_requester_id
-    symbol = "-"
-    if initial is not None and initial.person_or_institution_symbol is not None:
-        symbol = str(initial.person_or_institution_symbol.chosen[1]).strip() or "-"
-    qualifiers = [transaction.transaction_group_qualifier, transaction.transaction_qualifier]
-    if transaction.sub_transaction_qualifier is not None:
-        qualifiers.append(transaction.sub_transaction_qualifier)
-    return "/".join([symbol, *(json.dumps(q.text, ensure_ascii=False) for q in qualifiers)])
 
 
 def _address(sockname: object) -> str:

@@ -24,12 +24,12 @@ from isoill.codec.models import (
     ConditionalReply,
     CurrentState,
     ILLAnswer,
+    IllApdu,
     RenewAnswer,
     Shipped,
     ShippedServiceType,
 )
-from isoill.codec.values import ApduModel
-from isoill.router import APDU_FLOW, Flow
+from isoill.ill.apdus import APDU_FLOW, Flow, Role
 
 __all__ = [
     "NO_CHANGE",
@@ -37,7 +37,6 @@ __all__ = [
     "TABLES",
     "Event",
     "Prohibited",
-    "Role",
     "State",
     "States",
     "Transition",
@@ -89,15 +88,6 @@ _CURRENT_STATE: Final[Mapping[State, CurrentState]] = MappingProxyType(
     }
     | {state: CurrentState[state.name] for state in State if state.name in CurrentState.__members__}
 )
-
-
-class Role(enum.Enum):
-    REQUESTER = "requester"
-    RESPONDER = "responder"
-
-    @property
-    def other(self) -> Role:
-        return Role.RESPONDER if self is Role.REQUESTER else Role.REQUESTER
 
 
 @dataclass(frozen=True)
@@ -404,7 +394,7 @@ _SENT: Final[Mapping[Role, tuple[Event, ...]]] = MappingProxyType(
 # --- the machine ------------------------------------------------------------------------------
 
 
-def event_of(apdu: ApduModel) -> Event:
+def event_of(apdu: IllApdu) -> Event:
     """The event an APDU is to the machines."""
     if isinstance(apdu, ILLAnswer):
         return Event(apdu.apdu_type, apdu.transaction_results.asn1_name)

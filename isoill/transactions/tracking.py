@@ -11,10 +11,10 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from isoill.codec.values import ApduModel
-from isoill.router import APDU_FLOW, Flow
-from isoill.store import TransactionRecord
-from isoill.transactions.machine import Role, State, States
+from isoill.codec.models import IllApdu
+from isoill.core.views import TransactionRecord
+from isoill.ill.apdus import APDU_FLOW, Flow, Role
+from isoill.transactions.machine import State, States
 
 #: The states of a transaction the gateway has not seen yet.
 NEW = States(State.IDLE, State.IDLE)
@@ -28,7 +28,7 @@ def states_of(record: TransactionRecord | None) -> States:
     return States(State(record.requester_state), State(record.responder_state))
 
 
-def dedup_key(apdu: ApduModel, transaction_key: str, ber: bytes) -> str:
+def dedup_key(apdu: IllApdu, transaction_key: str, ber: bytes) -> str:
     """What makes an APDU the same as one received before.
 
     A peer that lost the gateway's answer sends the APDU again, possibly re-encoded (lengths
@@ -37,7 +37,7 @@ def dedup_key(apdu: ApduModel, transaction_key: str, ber: bytes) -> str:
     the same transaction-id, APDU type and date-time-of-this-service with a time. Without a
     time (it is optional) two messages of one day would look alike, so the bytes decide.
     """
-    service = apdu.service_date_time.date_time_of_this_service  # type: ignore[attr-defined]
+    service = apdu.service_date_time.date_time_of_this_service
     parts = [transaction_key, apdu.apdu_type, service.date]
     parts.append(service.time if service.time else hashlib.sha256(ber).hexdigest())
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()

@@ -1,8 +1,9 @@
 """The store's asyncio front for the daemon: :class:`GroupWriter` runs every call on the store's
 one thread, in batches, commits writes in groups, and keeps the transactions in use in memory.
 
-It lives apart from :mod:`isoill.store` so that the commands that only read the store do not
-import asyncio and the metrics with it.
+It lives apart from the rest of :mod:`isoill.store` so that the commands that only read the
+store do not import asyncio and the metrics with it. It knows the store by its port
+(:class:`~isoill.store.backend.Backend`) and its writes alone, whatever backend that is.
 """
 
 from __future__ import annotations
@@ -13,12 +14,18 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, ParamSpec, TypeAlias, TypeVar
 
 from isoill import metrics
-from isoill.store import Failed, Known, Store, Stored, StoreError, TransactionRecord, Write
+from isoill.core.views import TransactionRecord, TransactionView
+from isoill.store.backend import Backend
+from isoill.store.errors import StoreError
+from isoill.store.records import Duplicate, Failed, Stored
+from isoill.store.writes import Accept, Write, WriteResult
 
 T = TypeVar("T")
+W = TypeVar("W", bound=WriteResult)
+P = ParamSpec("P")
 
 #: How many calls, lookups and writes :class:`GroupWriter` runs in one batch at most.
 MAX_BATCH = 256
@@ -28,34 +35,50 @@ CACHED_TRANSACTIONS = 10_000
 LAZY_WAIT = 0.05
 
 
-@dataclass(eq=False)
-class _Pending:
-    """One request to :class:`GroupWriter`: a call (anything on the store), the lookup of a
-    transaction (its key), or a write; and the future its caller awaits."""
+# What is asked of GroupWriter: a call (anything on the store), the lookup of a transaction
+# (its key), or a write; each with the future its caller awaits (a call's and a write's of any
+# type: each holds its own request's result).
 
-    kind: Literal["call", "load", "write"]
-    payload: Any
+
+@dataclass(eq=False)
+class _Call:
+    function: Callable[[], object]
     future: asyncio.Future[Any]
 
 
+@dataclass(eq=False)
+class _Load:
+    transaction_key: str
+    future: asyncio.Future[TransactionView]
+
+
+@dataclass(eq=False)
+class _Write:
+    write: Write[WriteResult]
+    future: asyncio.Future[Any]
+
+
+_Pending: TypeAlias = _Call | _Load | _Write
+
+
 class _TransactionCache:
-    """The transactions the gateway used last (:class:`Known`), least recently used evicted."""
+    """The transactions the gateway used last, least recently used evicted."""
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._entries: OrderedDict[str, Known] = OrderedDict()
+        self._entries: OrderedDict[str, TransactionView] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: str) -> Known | None:
-        known = self._entries.get(key)
-        if known is not None:
+    def get(self, key: str) -> TransactionView | None:
+        view = self._entries.get(key)
+        if view is not None:
             self._entries.move_to_end(key)
-        return known
+        return view
 
-    def put(self, key: str, known: Known) -> None:
-        self._entries[key] = known
+    def put(self, key: str, view: TransactionView) -> None:
+        self._entries[key] = view
         self._entries.move_to_end(key)
         while len(self._entries) > self._size:
             self._entries.popitem(last=False)
@@ -64,25 +87,29 @@ class _TransactionCache:
         """A message of a transaction was stored (and committed): the transaction as it
         now is, and the message's duplicate key. A transaction not kept stays unknown: its
         next lookup reads it whole."""
-        known = self._entries.get(stored.transaction.key)
-        if known is None:
+        view = self._entries.get(stored.transaction.key)
+        if view is None:
             return
-        known.record = stored.transaction
+        view.record = stored.transaction
         if stored.dedup_key is not None:
-            known.duplicates[stored.dedup_key] = (stored.message_id, stored.held)
+            view.duplicates[stored.dedup_key] = (stored.message_id, stored.held)
+
+    def forget(self, key: str) -> None:
+        """What the store holds of this transaction is not what is kept: read it again."""
+        self._entries.pop(key, None)
 
     def clear(self) -> None:
         self._entries.clear()
 
 
 class GroupWriter:
-    """The gateway's way to its :class:`Store`: every call runs on the store's one thread
+    """The gateway's way to its store: every call runs on the store's one thread
     (``executor``, one worker), in batches, and writes are committed in groups.
 
     A task takes whatever has been asked for since the last batch (up to ``max_batch``) and
     runs it as one job on the store's thread: first the calls and the transaction lookups,
-    whose callers are answered at once, then every write in one SQLite transaction, each in
-    its own savepoint (:meth:`Store.commit_all`), and one commit. Whatever arrives while a
+    whose callers are answered at once, then every write in one transaction, each undone
+    alone if it fails (:meth:`Backend.commit_all`), and one commit. Whatever arrives while a
     job runs goes into the next one, started as soon as this one is done: a lone write waits
     for nothing but its own commit, and under load a commit (an fsync) is shared by every APDU
     that arrived during the previous one. Only a lazy write (:meth:`queue`) waits, a little,
@@ -92,27 +119,29 @@ class GroupWriter:
 
     The transactions' records and their messages' duplicate keys are kept in memory
     (:meth:`transaction`, :meth:`duplicate`), up to ``cache_size`` transactions, so an APDU of
-    a transaction in use costs no query at all; one not in memory costs one lookup (two index
-    seeks, see :meth:`Store.known`). The memory stays the store's image because every change
+    a transaction in use costs no query at all; one not in memory costs one lookup
+    (:meth:`Backend.view`). The memory stays the store's image because every change
     the gateway makes goes through here: a lookup's result and a write's effect are applied
-    in the order the store's thread ran them. Other processes write to the same file too:
+    in the order the store's thread ran them. Other processes write to the same store too:
     ``isoill queue release``, ``refuse`` and ``resend`` (never a transaction's record, and
     never a duplicate key: ``release`` keeps a held message's, ``refuse`` frees one, and the
     report it queues has none). So a duplicate key known here as held is looked up in the store
-    (:meth:`Store.find_duplicate`) each time, and every other answer from memory is right
-    whatever they did. Besides, a change by another connection (``PRAGMA data_version``), or
-    a :meth:`call` that changed a row, empties the memory before the next answer.
+    (:meth:`Backend.find_duplicate`) each time, and every other answer from memory is right
+    whatever they did. Besides, a change by another connection
+    (:meth:`Backend.changed_elsewhere`), or a :meth:`call` that changed a row, empties the
+    memory before the next answer, and an :class:`Accept` whose key the store already held
+    (:class:`Duplicate`) drops its transaction from it.
     """
 
     def __init__(
         self,
-        store: Store,
+        backend: Backend,
         executor: Executor,
         *,
         max_batch: int = MAX_BATCH,
         cache_size: int = CACHED_TRANSACTIONS,
     ) -> None:
-        self.store = store
+        self.backend = backend
         self._executor = executor
         self._max_batch = max_batch
         self._cache = _TransactionCache(cache_size)
@@ -142,61 +171,63 @@ class GroupWriter:
         """How many transactions are kept in memory."""
         return len(self._cache)
 
-    async def call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``function`` (a :class:`Store` method) on the store's thread, in the next batch,
-        outside its write transaction; it commits its own writes, if any."""
-        result: T = await self._submit("call", functools.partial(function, *args, **kwargs))
+    async def call(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run ``function`` (a backend's method) on the store's thread, in the next batch,
+        outside its group commit; it commits its own writes, if any."""
+        future = self._future()
+        self._enqueue(_Call(functools.partial(function, *args, **kwargs), future))
+        result: T = await future
         return result
 
-    async def write(self, write: Write[T]) -> T:
+    async def write(self, write: Write[W]) -> W:
         """Commit ``write`` with the next group; its result once that commit returned."""
-        result: T = await self.queue(write)
-        return result
+        return await self.queue(write)
 
-    def queue(self, write: Write[T], *, lazy: bool = False) -> asyncio.Future[T]:
+    def queue(self, write: Write[W], *, lazy: bool = False) -> asyncio.Future[W]:
         """Queue ``write`` for the next group now, behind every write queued before it: the
         future is its result once that commit returned. A ``lazy`` write starts no commit of
         its own for up to ``LAZY_WAIT`` seconds: it rides with the next one that another
         starts (a delivery's outcome with the next acceptance, under a steady flow)."""
-        return self._enqueue("write", write, lazy)
+        future = self._future()
+        self._enqueue(_Write(write, future), lazy)
+        return future
 
     async def transaction(self, transaction_key: str) -> TransactionRecord | None:
         """The transaction's record, ``None`` if it has none yet."""
-        return (await self._known(transaction_key)).record
+        return (await self._view(transaction_key)).record
 
     async def duplicate(self, transaction_key: str, dedup_key: str) -> int | None:
         """The id of the message of this transaction stored with ``dedup_key``, unless it was
-        refused (:meth:`Store.find_duplicate`)."""
-        found = (await self._known(transaction_key)).duplicates.get(dedup_key)
+        refused (:meth:`Backend.find_duplicate`)."""
+        found = (await self._view(transaction_key)).duplicates.get(dedup_key)
         if found is None:
             return None
         message_id, held = found
         if not held:
             return message_id
         # An operator may have refused it since (or released it): the store knows.
-        return await self.call(self.store.find_duplicate, dedup_key)
+        return await self.call(self.backend.find_duplicate, dedup_key)
 
-    async def _known(self, transaction_key: str) -> Known:
-        known = self._cache.get(transaction_key)
-        if known is None:
-            known = await self._submit("load", transaction_key)
-        return known
+    async def _view(self, transaction_key: str) -> TransactionView:
+        view = self._cache.get(transaction_key)
+        if view is None:
+            future = self._future()
+            self._enqueue(_Load(transaction_key, future))
+            view = await future
+        return view
 
-    async def _submit(self, kind: Literal["call", "load", "write"], payload: Any) -> Any:
-        return await self._enqueue(kind, payload)
-
-    def _enqueue(
-        self, kind: Literal["call", "load", "write"], payload: Any, lazy: bool = False
-    ) -> asyncio.Future[Any]:
+    def _future(self) -> asyncio.Future[Any]:
         if self._closing or self._loop is None:
             raise StoreError("the store is closed")
-        future = self._loop.create_future()
-        self._queue.append(_Pending(kind, payload, future))
+        return self._loop.create_future()
+
+    def _enqueue(self, item: _Pending, lazy: bool = False) -> None:
+        assert self._loop is not None
+        self._queue.append(item)
         if not lazy:
             self._go()
         elif self._lazy_timer is None:
             self._lazy_timer = self._loop.call_later(LAZY_WAIT, self._lazy_due)
-        return future
 
     def _lazy_due(self) -> None:
         self._lazy_timer = None
@@ -222,8 +253,8 @@ class GroupWriter:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            reads = [item for item in batch if item.kind != "write"]
-            writes = [item for item in batch if item.kind == "write"]
+            reads = [item for item in batch if not isinstance(item, _Write)]
+            writes = [item for item in batch if isinstance(item, _Write)]
             try:
                 results = await loop.run_in_executor(self._executor, self._job, reads, writes)
             except asyncio.CancelledError:
@@ -235,6 +266,8 @@ class GroupWriter:
             for item, result in zip(writes, results, strict=True):
                 if isinstance(result, Stored):
                     self._cache.stored(result)
+                elif isinstance(result, Duplicate) and isinstance(item.write, Accept):
+                    self._cache.forget(item.write.transaction_key)
                 self._settle(item.future, result)
             if writes:
                 written = sum(not isinstance(result, Failed) for result in results)
@@ -255,35 +288,39 @@ class GroupWriter:
             self._lazy_timer = None
         return batch
 
-    def _job(self, reads: list[_Pending], writes: list[_Pending]) -> list[Any]:
+    def _job(self, reads: list[_Call | _Load], writes: list[_Write]) -> list[WriteResult | Failed]:
         """One batch, on the store's thread."""
-        store = self.store
-        changed = store.changed_elsewhere()
-        results: list[tuple[Any, bool]] = []  # and whether a call changed the store
+        backend = self.backend
+        changed = backend.changed_elsewhere()
+        results: list[tuple[object, bool]] = []  # and whether a call changed the store
         for item in reads:
-            before = store.changes
+            before = backend.changes
+            result: object
             try:
-                result = item.payload() if item.kind == "call" else store.known(item.payload)
+                if isinstance(item, _Load):
+                    result = backend.view(item.transaction_key)
+                else:
+                    result = item.function()
             except Exception as error:
                 result = Failed(error)
-            results.append((result, store.changes != before))
+            results.append((result, backend.changes != before))
         if reads or changed:
             assert self._loop is not None
             # Answered now, not after the commit below: the loop runs this before the write
             # results, so the memory sees everything in the order the store did.
             self._loop.call_soon_threadsafe(self._settle_reads, changed, reads, results)
-        return store.commit_all([item.payload for item in writes]) if writes else []
+        return backend.commit_all([item.write for item in writes]) if writes else []
 
     def _settle_reads(
-        self, changed: bool, reads: list[_Pending], results: list[tuple[Any, bool]]
+        self, changed: bool, reads: list[_Call | _Load], results: list[tuple[object, bool]]
     ) -> None:
         if changed:
             self._cache.clear()
         for item, (result, modified) in zip(reads, results, strict=True):
             if modified:
                 self._cache.clear()
-            if item.kind == "load" and isinstance(result, Known):
-                self._cache.put(item.payload, result)
+            if isinstance(item, _Load) and isinstance(result, TransactionView):
+                self._cache.put(item.transaction_key, result)
             self._settle(item.future, result)
 
     def _fail(self, batch: list[_Pending], error: Exception) -> None:
@@ -292,7 +329,7 @@ class GroupWriter:
             self._settle(item.future, Failed(error))
 
     @staticmethod
-    def _settle(future: asyncio.Future[Any], result: Any) -> None:
+    def _settle(future: asyncio.Future[Any], result: object) -> None:
         if future.done():
             return
         if isinstance(result, Failed):

@@ -1,13 +1,13 @@
-"""Store faults, real ones (tests/fault_support.py): a full disk, a lock another process holds,
-a tiny filesystem filled up. A write the store cannot take fails its caller, a failed group
-commit fails every write in it and stores none of them, and the writer takes writes again as
-soon as the fault has passed."""
+"""Faults of the SQLite store, real ones (tests/fault_support.py): a full disk, a lock another
+process holds, a tiny filesystem filled up. A write the store cannot take fails its caller with
+the fault a peer is told of, a failed group commit fails every write in it and stores none of
+them, and the writer takes writes again as soon as the fault has passed."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,8 +16,11 @@ import pytest_asyncio
 from fault_support import fill_disk, fill_filesystem, free_disk, locked, tiny_filesystem
 from store_values import OLD, T0
 
-from isoill.groupwriter import GroupWriter
-from isoill.store import Store, Stored, Write, fault
+from isoill.store.errors import StoreFault
+from isoill.store.group import GroupWriter
+from isoill.store.records import Stored
+from isoill.store.sqlite.backend import SqliteBackend
+from isoill.store.writes import Accept, Delivered
 
 pytestmark = pytest.mark.asyncio
 
@@ -30,12 +33,12 @@ class Writer:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.executor = ThreadPoolExecutor(max_workers=1)
-        self.store = self.executor.submit(Store, path, None, BUSY_TIMEOUT).result()
+        self.store = self.executor.submit(SqliteBackend, path, None, BUSY_TIMEOUT).result()
         self.group = GroupWriter(self.store, self.executor)
 
-    def accepting(self, key: str, size: int = 100) -> Write[Stored]:
+    def accepting(self, key: str, size: int = 100) -> Accept:
         """An ILL-Request of ``size`` bytes (one larger than a page needs new pages)."""
-        return self.store.accept_write(
+        return Accept(
             peer="BRW",
             apdu_type="ILL-Request",
             transaction_key=key,
@@ -69,6 +72,16 @@ class Writer:
         self.executor.shutdown()
 
 
+def faults(results: Sequence[object]) -> set[tuple[str, bool]]:
+    """What the peers would be told of each result, all of which must be SQLite's faults."""
+    told = set()
+    for result in results:
+        assert isinstance(result, StoreFault), results
+        assert isinstance(result.__cause__, sqlite3.OperationalError), result
+        told.add((result.reason, result.temporary))
+    return told
+
+
 @pytest_asyncio.fixture
 async def writer(tmp_path: Path) -> AsyncIterator[Writer]:
     writer = Writer(tmp_path / "queue.sqlite3")
@@ -85,10 +98,7 @@ async def test_a_full_disk_fails_the_whole_group_until_it_has_room(writer: Write
     # In one group: the second needs new pages, and SQLite undoes the whole transaction.
     writes = [writer.accepting("tx-2"), writer.accepting("tx-3", 20_000), writer.accepting("tx-4")]
     results = await asyncio.gather(*map(group.write, writes), return_exceptions=True)
-    assert all(isinstance(result, sqlite3.OperationalError) for result in results), results
-    assert {fault(error) for error in results if isinstance(error, Exception)} == {
-        "its disk is full"
-    }
+    assert faults(results) == {("its disk is full", True)}
     assert writer.stored() == ["tx-0", "tx-1"]
     for key in ("tx-2", "tx-3", "tx-4"):  # the memory does not hold what was undone
         assert await group.transaction(key) is None
@@ -98,6 +108,7 @@ async def test_a_full_disk_fails_the_whole_group_until_it_has_room(writer: Write
     writes = [writer.accepting("tx-2"), writer.accepting("tx-3", 20_000), writer.accepting("tx-4")]
     stored = await asyncio.gather(*map(group.write, writes))
     assert writer.stored() == ["tx-0", "tx-1", "tx-2", "tx-3", "tx-4"]
+    assert isinstance(stored[1], Stored)
     assert await group.duplicate("tx-3", "tx-3-request") == stored[1].message_id
 
 
@@ -114,10 +125,7 @@ async def test_a_lock_held_elsewhere_fails_the_group_after_the_busy_timeout(
             )
             # Reads need no lock: the store answers them all the while.
             assert (await group.transaction("tx-0")) is not None
-        assert all(isinstance(result, sqlite3.OperationalError) for result in results), results
-        assert {fault(error) for error in results if isinstance(error, Exception)} == {
-            "its store is locked by another process"
-        }
+        assert faults(results) == {("its store is locked by another process", True)}
     assert writer.stored() == ["tx-0"]
     await group.write(writer.accepting("tx-1"))
     assert writer.stored() == ["tx-0", "tx-1"]
@@ -130,22 +138,20 @@ async def test_a_full_filesystem_fails_every_write_until_it_has_room(tmp_path: P
         try:
             group, store = writer.group, writer.store
             first = await group.write(writer.accepting("tx-0"))
+            assert isinstance(first, Stored)
             (due,) = await group.call(store.due, T0)
             filler = fill_filesystem(directory)
             # Nothing more fits in the log SQLite appends to before the file: not even the
             # forwarder's outcome of a delivery, which changes rows the file has already.
             results = await asyncio.gather(
                 group.write(writer.accepting("tx-1")),
-                group.write(store.delivered_write(due.id, T0)),
+                group.write(Delivered(due.id, T0)),
                 return_exceptions=True,
             )
-            assert all(isinstance(result, sqlite3.OperationalError) for result in results)
-            assert {fault(error) for error in results if isinstance(error, Exception)} == {
-                "its disk is full"
-            }
+            assert faults(results) == {("its disk is full", True)}
             assert writer.stored() == ["tx-0"]
             filler.unlink()
-            await group.write(store.delivered_write(due.id, T0))
+            await group.write(Delivered(due.id, T0))
             await group.write(writer.accepting("tx-1"))
             assert writer.stored() == ["tx-0", "tx-1"]
             assert [d.message_id for d in await group.call(store.due, T0)] == [first.message_id + 1]

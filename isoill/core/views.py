@@ -1,0 +1,39 @@
+"""What the gateway knows of a transaction when it judges the transaction's next APDU: values
+the store returns, with no I/O of their own (the core never imports the store)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class TransactionRecord:
+    """One transaction, keyed by its whole transaction-id (``key``); ``id`` is for operators.
+
+    The states are those of the requester's and the responder's protocol machine, by name
+    (``"PENDING"``); ``None`` until the gateway tracks them. The parties are those its first
+    APDUs named; only a Forward-Notification moves the responder, and its sender is kept
+    among the ``intermediaries``.
+    """
+
+    id: int
+    key: str
+    requester_symbol: str | None
+    responder_symbol: str | None
+    requester_state: str | None
+    responder_state: str | None
+    created_at: datetime
+    updated_at: datetime
+    intermediaries: tuple[str, ...] = ()
+
+
+@dataclass
+class TransactionView:
+    """What the gateway checks each APDU of a transaction against: the transaction's record
+    (``None``: not stored yet) and the ``dedup_key`` of each of its messages that are not
+    refused, with the message's id and whether it is held. Mutable: the store's front keeps
+    it in memory and applies each write's effect to it."""
+
+    record: TransactionRecord | None
+    duplicates: dict[str, tuple[int, bool]] = field(default_factory=dict)

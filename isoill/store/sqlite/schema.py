@@ -1,0 +1,144 @@
+"""The SQLite store's tables and indexes, and the upgrades from each older version.
+
+The stored schema is the store's file format: a store written by an older isoill opens and
+delivers. Each upgrade is frozen; the current schema may change (with a new version and an
+upgrade to it), the upgrades may not.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from isoill.store.errors import StoreError
+
+SCHEMA_VERSION = 4
+
+MESSAGE_COLUMNS = (
+    "id, received_at, peer, apdu_type, transaction_key, target_symbol, ber, state, reason"
+)
+_MESSAGES_BY_TRANSACTION = (
+    "CREATE INDEX IF NOT EXISTS messages_transaction ON messages (transaction_key, id)"
+)
+# The transaction's id is its rowid, aliased by an INTEGER PRIMARY KEY so that VACUUM keeps it.
+_TRANSACTIONS = """CREATE TABLE IF NOT EXISTS transactions (
+        id INTEGER PRIMARY KEY,
+        transaction_key TEXT NOT NULL UNIQUE,
+        requester_symbol TEXT,
+        responder_symbol TEXT,
+        requester_state TEXT,
+        responder_state TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        intermediaries TEXT
+    )"""
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS messages (
+        id INTEGER PRIMARY KEY,
+        received_at INTEGER NOT NULL,
+        peer TEXT NOT NULL,
+        apdu_type TEXT NOT NULL,
+        transaction_key TEXT,
+        target_symbol TEXT,
+        ber BLOB NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('accepted', 'unroutable', 'held', 'refused')),
+        reason TEXT,
+        dedup_key TEXT
+    )""",
+    """CREATE TABLE IF NOT EXISTS deliveries (
+        id INTEGER PRIMARY KEY,
+        message_id INTEGER NOT NULL REFERENCES messages (id),
+        address TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER,
+        last_attempt_at INTEGER,
+        last_error TEXT,
+        delivered_at INTEGER
+    )""",
+    _TRANSACTIONS,
+    "CREATE INDEX IF NOT EXISTS deliveries_queue ON deliveries (state, address, id)",
+    "CREATE INDEX IF NOT EXISTS deliveries_message ON deliveries (message_id, state)",
+    "CREATE INDEX IF NOT EXISTS messages_state ON messages (state)",
+    _MESSAGES_BY_TRANSACTION,
+    # The safety net under find_duplicate: one APDU is stored once. A refused message steps
+    # aside, so that the same APDU sent again after its refusal is judged anew.
+    "CREATE UNIQUE INDEX IF NOT EXISTS messages_dedup ON messages (dedup_key)"
+    " WHERE dedup_key IS NOT NULL AND state <> 'refused'",
+    # list_transactions' filters; each index ends in the rowid, so newest first is a walk.
+    "CREATE INDEX IF NOT EXISTS transactions_requester"
+    " ON transactions (requester_symbol COLLATE NOCASE)",
+    "CREATE INDEX IF NOT EXISTS transactions_responder"
+    " ON transactions (responder_symbol COLLATE NOCASE)",
+    "CREATE INDEX IF NOT EXISTS transactions_requester_state"
+    " ON transactions (requester_state COLLATE NOCASE)",
+    "CREATE INDEX IF NOT EXISTS transactions_responder_state"
+    " ON transactions (responder_state COLLATE NOCASE)",
+    f"PRAGMA user_version = {SCHEMA_VERSION}",
+)
+
+# Upgrades from each older version to the next, run in one transaction before SCHEMA (which
+# then adds the new indexes). Each is frozen: the current schema may change, they may not.
+#
+# Version 1 lacked the message state 'refused', and SQLite cannot alter a CHECK constraint: the
+# messages table is rebuilt and renamed into place, with foreign keys off so that dropping the old
+# table leaves the deliveries that reference it alone (the SQLite manual's ALTER TABLE recipe).
+_UPGRADE_FROM_1 = (
+    """CREATE TABLE messages_v2 (
+        id INTEGER PRIMARY KEY,
+        received_at INTEGER NOT NULL,
+        peer TEXT NOT NULL,
+        apdu_type TEXT NOT NULL,
+        transaction_key TEXT,
+        target_symbol TEXT,
+        ber BLOB NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('accepted', 'unroutable', 'held', 'refused')),
+        reason TEXT
+    )""",
+    f"INSERT INTO messages_v2 ({MESSAGE_COLUMNS}) SELECT {MESSAGE_COLUMNS} FROM messages",
+    "DROP TABLE messages",
+    "ALTER TABLE messages_v2 RENAME TO messages",
+)
+# Version 3 added the messages' dedup_key, and the transactions' states, creation time and an
+# id that VACUUM cannot renumber (a rebuild: a column cannot become the rowid's alias). Each
+# transaction keeps its rowid as id, and was created when its first message was received.
+_UPGRADE_FROM_2 = (
+    "ALTER TABLE messages ADD COLUMN dedup_key TEXT",
+    _MESSAGES_BY_TRANSACTION,
+    """CREATE TABLE transactions_v3 (
+        id INTEGER PRIMARY KEY,
+        transaction_key TEXT NOT NULL UNIQUE,
+        requester_symbol TEXT,
+        responder_symbol TEXT,
+        requester_state TEXT,
+        responder_state TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    )""",
+    "INSERT INTO transactions_v3 (id, transaction_key, requester_symbol, responder_symbol,"
+    " created_at, updated_at) SELECT rowid, transaction_key, requester_symbol,"
+    " responder_symbol, coalesce((SELECT received_at FROM messages AS m"
+    " WHERE m.transaction_key = t.transaction_key ORDER BY m.id LIMIT 1), updated_at),"
+    " updated_at FROM transactions AS t",
+    "DROP TABLE transactions",
+    "ALTER TABLE transactions_v3 RENAME TO transactions",
+)
+# Version 4 added the intermediaries a transaction was forwarded through (a JSON array of
+# their symbols; NULL for none).
+_UPGRADE_FROM_3 = ("ALTER TABLE transactions ADD COLUMN intermediaries TEXT",)
+_UPGRADES = {1: _UPGRADE_FROM_1, 2: _UPGRADE_FROM_2, 3: _UPGRADE_FROM_3}
+
+
+def create(db: sqlite3.Connection) -> None:
+    """Create the tables, or bring an older version's up to date, inside the caller's write
+    transaction, with foreign keys off (the upgrades' table rebuilds need them off)."""
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"queue schema {version} is newer than {SCHEMA_VERSION}")
+    for older in range(version, SCHEMA_VERSION) if version else ():  # 0: new file
+        for statement in _UPGRADES[older]:
+            db.execute(statement)
+    if version == 1 and db.execute("PRAGMA foreign_key_check").fetchone() is not None:
+        raise StoreError("schema upgrade lost a message that deliveries refer to")
+    for statement in SCHEMA:
+        db.execute(statement)
