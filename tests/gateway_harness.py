@@ -18,10 +18,10 @@ import structlog
 
 from isoill import logs
 from isoill.acknowledgement import acknowledgement
+from isoill.app import App
 from isoill.cli import main
 from isoill.codec.framing import Framer
 from isoill.config import load as load_config
-from isoill.server import Server
 
 
 @contextmanager
@@ -187,8 +187,8 @@ def run_cli(argv: list[str]) -> int:
     return 0
 
 
-async def start_gateway(config_path: Path) -> Server:
-    server = Server(load_config(config_path))
+async def start_gateway(config_path: Path) -> App:
+    server = App(load_config(config_path))
     await server.start()
     return server
 

@@ -17,12 +17,12 @@ from prometheus_client import REGISTRY
 from isoill.access import credentials
 from isoill.access.credentials import Credential, Credentials
 from isoill.access.passwords import hash_password
+from isoill.app import App
 from isoill.asn1.ext.prompt1 import OID as PROMPT_1
 from isoill.codec.decoder import decode
 from isoill.codec.framing import Framer
 from isoill.codec.models import ReportSource, StatusOrErrorReport
 from isoill.codec.splice import without_extensions
-from isoill.server import Server
 
 pytestmark = pytest.mark.asyncio
 
@@ -59,7 +59,7 @@ def acknowledged(answer: bytes) -> bool:
 
 async def gateway(
     directory: Path, peer: RecordingPeer, peers: str, *, tls: str = "", logins: bool = False
-) -> Server:
+) -> App:
     """A registered-mode gateway routing RESPLIB to ``peer``; with ``logins``, REQLIB's
     Prompt-1 userId is ``reqlib`` with :data:`PASSWORD`."""
     if logins:
@@ -167,7 +167,7 @@ async def test_apdu_naming_another_peer_is_refused_with_security_problem(
             "TX-0003",
             "TX-0004",
         }
-        refused = await server.gateway.store(server.gateway.db.list_messages, "refused")
+        refused = await server.writer.call(server.writer.backend.list_messages, "refused")
     finally:
         await server.stop()
     assert rejections("security") == before + 2

@@ -23,10 +23,12 @@ from gateway_harness import (
 )
 from paths import CAPTURES
 
+from isoill.app import App
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.models import ILLRequest, StatusOrErrorReport, SystemId
 from isoill.codec.values import Text
+from isoill.config import load as load_config
 
 pytestmark = pytest.mark.asyncio
 
@@ -167,10 +169,10 @@ async def test_broken_routes_reload_keeps_old_table(tmp_path: Path, peer: Record
     config = write_config(tmp_path, routes_for({"RESPLIB": [peer.address]}))
     server = await start_gateway(config)
     try:
-        table = server.gateway.routes
+        table = server.intake.routes
         (tmp_path / "routes.toml").write_text('[peers.RESPLIB]\naddresses = ["nowhere"]\n')
         assert not server.reload_routes()
-        assert server.gateway.routes is table
+        assert server.intake.routes is table
         assert all(acknowledged(a) for a in await exchange(server.ports[0], [request(1)]))
         assert await peer.wait_for(1) == [request(1)]
     finally:
@@ -180,13 +182,20 @@ async def test_broken_routes_reload_keeps_old_table(tmp_path: Path, peer: Record
 async def test_what_exists_at_start_is_frozen_for_the_collector(
     tmp_path: Path, peer: RecordingPeer
 ) -> None:
-    """Full collections do not walk the codec's plan and models, config and routes again."""
+    """Full collections do not walk the codec's plan and models, config and routes again:
+    ``isoill serve`` (App.run) freezes them once started; a gateway started by a test, which
+    has objects of its own, does not."""
     gc.unfreeze()
-    server = await start_gateway(write_config(tmp_path, routes_for({"RESPLIB": [peer.address]})))
+    app = App(load_config(write_config(tmp_path, routes_for({"RESPLIB": [peer.address]}))))
+    running = asyncio.create_task(app.run())
     try:
+        await until((tmp_path / "isoill.pid").exists)
         assert gc.get_freeze_count() > 10_000
     finally:
-        await server.stop()
+        app.stopping.set()
+        await running
+        gc.unfreeze()
+    assert not (tmp_path / "isoill.pid").exists()
 
 
 async def test_unroutable_request_is_refused_and_kept(tmp_path: Path, peer: RecordingPeer) -> None:
@@ -198,7 +207,7 @@ async def test_unroutable_request_is_refused_and_kept(tmp_path: Path, peer: Reco
         assert report.error_report is not None
         assert report.error_report.user_error_report is not None
         assert report.note == Text.of("no route to NOBODY")
-        kept = await server.gateway.store(server.gateway.db.list_messages, "unroutable")
+        kept = await server.writer.call(server.writer.backend.list_messages, "unroutable")
         assert [view.apdu_type for view in kept] == ["ILL-Request"]
     finally:
         await server.stop()

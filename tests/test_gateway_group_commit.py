@@ -17,11 +17,11 @@ from gateway_harness import RecordingPeer, exchange, routes_for, start_gateway, 
 from paths import CAPTURES
 from prometheus_client import REGISTRY
 
+from isoill.app import App
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.models import ILLRequest, StatusOrErrorReport, SystemId
 from isoill.codec.values import Text
-from isoill.server import Server
 from isoill.store.open import open_store
 from isoill.store.records import Duplicate, Failed, Stored
 from isoill.store.writes import Accept, Delivered, Write, WriteResult
@@ -75,7 +75,7 @@ async def test_acknowledgement_waits_for_the_commit(tmp_path: Path) -> None:
     peer = await RecordingPeer().start()
     config = write_config(tmp_path, routes_for({"RESPLIB": [peer.address]}))
     server = await start_gateway(config)
-    store = server.gateway.db
+    store = server.writer.backend
     committing, go_on = threading.Event(), threading.Event()
     commit_all = store.commit_all
 
@@ -111,7 +111,7 @@ async def test_concurrent_senders_share_commits(tmp_path: Path) -> None:
         extra=f"[limits]\nmax_connections_per_address = {senders}\n",
     )
     server = await start_gateway(config)
-    store = server.gateway.db
+    store = server.writer.backend
     accepted: list[int] = []  # the APDUs accepted in each commit that accepted any
     commit_all = store.commit_all
 
@@ -147,8 +147,8 @@ async def test_delivery_goes_on_while_outcomes_are_committed(tmp_path: Path) -> 
         routes_for({"RESPLIB": [f"127.0.0.1:{port}"]}),
         extra='[peers.REQLIB]\nconnection = "persistent"\n',
     )
-    server: Server = await start_gateway(config)
-    store = server.gateway.db
+    server: App = await start_gateway(config)
+    store = server.writer.backend
     recording, go_on = threading.Event(), threading.Event()
     commit_all = store.commit_all
 
@@ -190,9 +190,8 @@ async def test_a_steady_flow_goes_to_its_sender_without_polls(tmp_path: Path) ->
         routes_for({"RESPLIB": [peer.address]}),
         extra='[peers.REQLIB]\nconnection = "persistent"\n',
     )
-    server: Server = await start_gateway(config)
-    reader = server.gateway._reader
-    assert reader is not None
+    server: App = await start_gateway(config)
+    reader = server.forwarder.reader.backend
     polls = 0
     due = reader.due
 
@@ -224,7 +223,7 @@ async def test_an_apdu_stored_meanwhile_by_another_writer_is_a_duplicate(tmp_pat
     peer = await RecordingPeer().start()
     config = write_config(tmp_path, routes_for({"RESPLIB": [peer.address]}))
     server = await start_gateway(config)
-    store = server.gateway.db
+    store = server.writer.backend
     commit_all = store.commit_all
     results: list[WriteResult | Failed] = []
 

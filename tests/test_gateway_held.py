@@ -27,7 +27,7 @@ from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.models import ILLRequest, StatusOrErrorReport, SystemId
 from isoill.codec.values import Text
-from isoill.forwarder import IDLE_POLL
+from isoill.service.handoff import IDLE_POLL
 
 pytestmark = pytest.mark.asyncio
 

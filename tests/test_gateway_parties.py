@@ -25,10 +25,10 @@ from prometheus_client import REGISTRY
 from test_gateway_access import acknowledged, security_problem
 from transaction_apdus import apdu, party
 
+from isoill.app import App
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.models import SystemId
-from isoill.server import Server
 
 pytestmark = pytest.mark.asyncio
 
@@ -60,7 +60,7 @@ def security_rejections() -> float:
 @dataclass
 class Hub:
     directory: Path
-    server: Server
+    server: App
     targets: dict[str, RecordingPeer]
 
     async def send(self, sender: str, ber: bytes) -> bytes:

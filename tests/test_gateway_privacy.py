@@ -106,7 +106,7 @@ async def test_captured_request_by_default_target(
             (received,) = await private.wait_for(1)
             assert received == without_field(capture, "client-id")
             assert b"Ada Lovelace" not in received
-            (stored,) = await server.gateway.store(server.gateway.db.list_messages)
+            (stored,) = await server.writer.call(server.writer.backend.list_messages)
             assert stored.size == len(received)  # what is kept is what is sent
         else:
             (received,) = await open_.wait_for(1)

@@ -35,6 +35,7 @@ from transaction_apdus import apdu as transaction_apdu
 from isoill.access import credentials
 from isoill.access.credentials import Credentials, GatewayLogin
 from isoill.access.prompt import extensions_of, login_extension, login_of
+from isoill.app import App
 from isoill.asn1.ext.prompt1 import OID as PROMPT_1
 from isoill.capture.reader import read_capture
 from isoill.codec.decoder import decode
@@ -42,7 +43,6 @@ from isoill.codec.encoder import encode
 from isoill.codec.jsonform import from_json, to_json
 from isoill.codec.models import External, ILLRequest
 from isoill.codec.splice import with_extension, without_extensions
-from isoill.server import Server
 
 pytestmark = pytest.mark.asyncio
 
@@ -158,7 +158,7 @@ async def test_yaz_illclient_password_stays_with_the_gateway(
     assert_nowhere(tmp_path, [PASSWORD, WRONG])
 
 
-async def open_gateway(directory: Path, peer: RecordingPeer, target: str = "") -> Server:
+async def open_gateway(directory: Path, peer: RecordingPeer, target: str = "") -> App:
     """An open-mode gateway routing RESPLIB to ``peer``, recording a capture."""
     routes = routes_for({"RESPLIB": [peer.address]})
     return await start_gateway(write_config(directory, routes, extra=CAPTURE + target))

@@ -11,6 +11,7 @@ import pytest
 import pytest_asyncio
 from gateway_harness import RecordingPeer, exchange, routes_for, start_gateway, write_config
 
+from isoill.app import App
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.models import (
@@ -22,7 +23,6 @@ from isoill.codec.models import (
     TransactionResults,
 )
 from isoill.codec.values import Text
-from isoill.server import Server
 
 pytestmark = pytest.mark.asyncio
 
@@ -50,7 +50,7 @@ async def peer() -> AsyncIterator[RecordingPeer]:
     await recording.stop()
 
 
-async def oclc_target_gateway(directory: Path, peer: RecordingPeer) -> Server:
+async def oclc_target_gateway(directory: Path, peer: RecordingPeer) -> App:
     """A gateway that routes RESPLIB to ``peer`` and holds what RESPLIB gets to ``oclc``."""
     config = write_config(
         directory,

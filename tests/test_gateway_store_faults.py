@@ -15,6 +15,7 @@ from fault_support import fill_disk, fill_filesystem, free_disk, locked, tiny_fi
 from gateway_harness import RecordingPeer, exchange, routes_for, start_gateway, until, write_config
 from prometheus_client import REGISTRY
 
+from isoill.app import App
 from isoill.codec.decoder import decode
 from isoill.codec.models import (
     External,
@@ -24,8 +25,7 @@ from isoill.codec.models import (
     StatusOrErrorReport,
     UnableToPerform,
 )
-from isoill.forwarder import STORE_PAUSE
-from isoill.server import Server
+from isoill.delivery.forwarder import STORE_PAUSE
 
 pytestmark = pytest.mark.asyncio
 
@@ -77,7 +77,7 @@ def refused_for_now(answer: bytes) -> bool:
 
 
 async def until_refused_for_now(
-    server: Server, template: traffic.Template
+    server: App, template: traffic.Template
 ) -> tuple[dict[bytes, bytes], bytes]:
     """Send APDUs until the store cannot take one: the answers to those before it, and its."""
     answers: dict[bytes, bytes] = {}
@@ -116,10 +116,10 @@ async def test_a_full_disk_refuses_for_now_then_takes_the_apdu_again(tmp_path: P
     peer = await RecordingPeer().start()
     config = write_config(tmp_path, routes_for({RESPONDER: [peer.address]}))
     server = await start_gateway(config)
-    gateway = server.gateway
+    writer = server.writer
     try:
         before = refusals()
-        await gateway.store(fill_disk, gateway.db)
+        await writer.call(fill_disk, writer.backend)
         answers, answer = await until_refused_for_now(server, REQUEST)
         assert_refused_for_now(answer, "its disk is full")
         assert all(map(traffic.accepted, answers.values()))
@@ -127,7 +127,7 @@ async def test_a_full_disk_refuses_for_now_then_takes_the_apdu_again(tmp_path: P
         assert refusals() == before + 1
         assert stored(config) == acknowledged  # what was refused is not kept
 
-        await gateway.store(free_disk, gateway.db)
+        await writer.call(free_disk, writer.backend)
         again = REQUEST.fill(len(acknowledged) + 1)
         (answer,) = await exchange(server.ports[0], [again])
         assert traffic.accepted(answer)
@@ -144,15 +144,15 @@ async def test_an_apdu_that_cannot_be_kept_as_unroutable_is_refused_for_now(
 ) -> None:
     config = write_config(tmp_path, routes_for({RESPONDER: ["127.0.0.1:9"]}))
     server = await start_gateway(config)
-    gateway = server.gateway
+    writer = server.writer
     try:
-        await gateway.store(fill_disk, gateway.db)
+        await writer.call(fill_disk, writer.backend)
         answers, answer = await until_refused_for_now(server, NOWHERE)
         assert_refused_for_now(answer, "its disk is full")
         assert all(map(no_route, answers.values()))
         assert stored(config) == list(answers)  # kept for operators to see, but not the last
 
-        await gateway.store(free_disk, gateway.db)
+        await writer.call(free_disk, writer.backend)
         again = NOWHERE.fill(len(answers) + 1)
         (answer,) = await exchange(server.ports[0], [again])
         assert no_route(answer)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,11 +23,11 @@ from gateway_harness import (
 from prometheus_client import REGISTRY
 from transaction_apdus import REQUESTER, RESPONDER, apdu
 
+from isoill.app import App
 from isoill.codec.decoder import decode
 from isoill.codec.models import IllApdu, StatusOrErrorReport, TransactionIdProblem, UnableToPerform
-from isoill.forwarder import Forwarder
+from isoill.delivery.forwarder import Forwarder
 from isoill.rules.engine import Context, Profile, Rule, Severity, Violation
-from isoill.server import Server
 from isoill.store.records import Delivery
 
 pytestmark = pytest.mark.asyncio
@@ -76,9 +77,11 @@ async def test_a_rule_that_raises_is_refused_for_now_and_serving_goes_on(
     assert line["exception"].endswith("KeyError: 'a bug in a rule'")
 
 
-async def refuse_the_bug_and_go_on(server: Server, peer: RecordingPeer) -> None:
+async def refuse_the_bug_and_go_on(server: App, peer: RecordingPeer) -> None:
     try:
-        server.gateway.profiles["permissive"] = buggy("BUG")
+        policy = server.intake.policy
+        profiles = {**policy.profiles, "permissive": buggy("BUG")}
+        server.intake.policy = replace(policy, profiles=profiles)
         before = internal_errors("intake")
         fine, other = apdu("ILL-Request", "FINE"), apdu("ILL-Request", "OTHER")
         # One persistent connection: the APDU after the one that raised is served on it.
@@ -128,7 +131,7 @@ async def test_a_delivery_task_that_raises_starts_again(
     assert line["exception"].endswith("RuntimeError: a bug in delivery")
 
 
-async def deliver_after_the_bug(server: Server, peer: RecordingPeer, bugs: list[Delivery]) -> None:
+async def deliver_after_the_bug(server: App, peer: RecordingPeer, bugs: list[Delivery]) -> None:
     try:
         before = internal_errors("delivery")
         first, second = apdu("ILL-Request", "D-1"), apdu("ILL-Request", "D-2")

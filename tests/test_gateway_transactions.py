@@ -22,6 +22,7 @@ from gateway_harness import (
 )
 from transaction_apdus import REQUESTER, RESPONDER, apdu
 
+from isoill.app import App
 from isoill.codec.decoder import decode
 from isoill.codec.models import (
     CurrentState,
@@ -30,7 +31,6 @@ from isoill.codec.models import (
     StatusOrErrorReport,
     TransactionIdProblem,
 )
-from isoill.server import Server
 
 pytestmark = pytest.mark.asyncio
 
@@ -38,7 +38,7 @@ pytestmark = pytest.mark.asyncio
 @dataclass
 class Parties:
     config: Path
-    server: Server
+    server: App
     requester: RecordingPeer  # what REQLIB receives
     responder: RecordingPeer  # what RESPLIB receives
 
@@ -195,7 +195,7 @@ async def test_status_query_is_answered_from_history_while_peer_is_down(tmp_path
         parties = Parties(config, server, requester, requester)
         (ack,) = await parties.send(apdu("ILL-Request", "QUERY"))
         assert state(ack) is CurrentState.PENDING
-        await until(lambda: unreachable in server.gateway.unreachable)
+        await until(lambda: unreachable in server.reachability)
         (report,) = await parties.send(apdu("Status-Query", "QUERY"))
         assert "from its history" in str(report.note)
         assert state(report) is CurrentState.IN_PROCESS

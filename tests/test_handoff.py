@@ -1,7 +1,7 @@
-"""The handover of new deliveries to the forwarder (isoill.handoff): a run takes a delivery only
-when nothing pending to its address would be overtaken, a new delivery with nothing ahead of it
-starts a run, and anything else asks for a poll of the store. (Through the daemon: see
-tests/test_gateway_group_commit.py.)"""
+"""The handover of new deliveries to the forwarder (isoill.service.handoff): a run takes a
+delivery only when nothing pending to its address would be overtaken, a new delivery with
+nothing ahead of it starts a run, and anything else asks for a poll of the store. (Through the
+daemon: see tests/test_gateway_group_commit.py.)"""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import asyncio
 import pytest
 from store_values import BER, OLD, T0
 
-from isoill.handoff import RUN, Handoff, Run
+from isoill.service.handoff import RUN, Handoff, Run
 from isoill.store.records import Delivery, Queued
 
 pytestmark = pytest.mark.asyncio

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from isoill.access.parties import Named, Parties, Refusal, check, sender_of
+from isoill.core.parties import Named, Parties, Refusal, check, sender_of
 from isoill.ill.apdus import APDU_FLOW, Flow
 
 ALIB, BLIB, RESP, NEW = "ALIB", "BLIB", "RESPLIB", "NEWLIB"

@@ -18,10 +18,10 @@ from store_values import BER, NEW, OLD, T0
 
 from isoill.cli import main
 from isoill.config import ConfigError, load
-from isoill.core.views import TransactionRecord
+from isoill.core.views import Forward, TransactionRecord
 from isoill.store.errors import StoreError, StoreFault
 from isoill.store.open import open_store
-from isoill.store.records import Forward, Stored
+from isoill.store.records import Stored
 from isoill.store.sqlite.backend import SqliteBackend, fault
 from isoill.store.sqlite.schema import SCHEMA_VERSION
 from isoill.store.writes import Accept, Delivered, Refuse

@@ -1,4 +1,5 @@
-"""Bounded writes to a peer that does not read (isoill.streams), on real loopback sockets."""
+"""Bounded writes to a peer that does not read (isoill.transport.streams), on real loopback
+sockets."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from isoill import streams
+from isoill.transport import streams
 
 pytestmark = pytest.mark.asyncio
 

@@ -17,13 +17,13 @@ from structlog.testing import capture_logs
 from transaction_apdus import party
 
 from isoill.acknowledgement import acknowledgement
+from isoill.app import App
 from isoill.cli import EXIT_BAD_INPUT, EXIT_USAGE
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.framing import Framer
 from isoill.codec.models import ILLRequest
 from isoill.codec.values import Text
-from isoill.server import Server
 from isoill.tools.peer import Script, SimulatedPeer
 from isoill.tools.send import Status, worst
 
@@ -54,7 +54,7 @@ async def peer() -> AsyncIterator[SimulatedPeer]:
 
 
 @pytest_asyncio.fixture
-async def gateway(tmp_path: Path, peer: SimulatedPeer) -> AsyncIterator[Server]:
+async def gateway(tmp_path: Path, peer: SimulatedPeer) -> AsyncIterator[App]:
     """A gateway in this process routing RESPLIB and OZZ to ``peer``; its logs are kept off
     stdout, where the command prints the replies."""
     routes = routes_for({"RESPLIB": [peer.address], "OZZ": [peer.address]})
@@ -65,13 +65,13 @@ async def gateway(tmp_path: Path, peer: SimulatedPeer) -> AsyncIterator[Server]:
         await server.stop()
 
 
-def gateway_address(server: Server) -> str:
+def gateway_address(server: App) -> str:
     return f"127.0.0.1:{server.ports[0]}"
 
 
 @pytest.mark.asyncio
 async def test_captures_are_acknowledged(
-    gateway: Server, peer: SimulatedPeer, capsys: pytest.CaptureFixture[str]
+    gateway: App, peer: SimulatedPeer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     files = [str(CAPTURES / f"yaz-illclient-{n}.ber") for n in (1, 2, 3)]
     assert await cli("send", gateway_address(gateway), *files, "--per-apdu") == 0
@@ -85,7 +85,7 @@ async def test_captures_are_acknowledged(
 
 @pytest.mark.asyncio
 async def test_lock_step_on_one_connection_and_the_worst_status(
-    tmp_path: Path, gateway: Server, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, gateway: App, capsys: pytest.CaptureFixture[str]
 ) -> None:
     apdus = tmp_path / "apdus.ber"
     apdus.write_bytes(request(1) + request(2, responder="NOBODY") + request(3))
@@ -103,7 +103,7 @@ async def test_lock_step_on_one_connection_and_the_worst_status(
 
 @pytest.mark.asyncio
 async def test_refused_request_exits_7_with_the_reason(
-    tmp_path: Path, gateway: Server, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, gateway: App, capsys: pytest.CaptureFixture[str]
 ) -> None:
     unroutable = tmp_path / "unroutable.ber"
     unroutable.write_bytes(request(4, responder="NOBODY"))

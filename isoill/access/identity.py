@@ -21,12 +21,12 @@ from typing import Any
 from isoill import metrics
 from isoill.access import passwords
 from isoill.access.credentials import Credential, GatewayLogin
-from isoill.access.parties import Refusal
 from isoill.access.prompt import Login, login_of
 from isoill.access.throttle import LoginThrottle
 from isoill.access.tls import ClientCertificate
 from isoill.codec.models import IllApdu
 from isoill.config import Config, Peer
+from isoill.core.parties import Refusal
 
 
 @dataclass

@@ -162,12 +162,12 @@ def _queue(commands: Commands) -> None:
     resend_cmd = actions.add_parser("resend", help="queue a message's failed deliveries again")
     resend_cmd.add_argument("id", type=int, metavar="ID", help="message id from queue list")
     _add_db_option(resend_cmd)
-    _runs(resend_cmd, "queue", "run_resend")
+    _runs(resend_cmd, "actions", "run_resend")
 
     release_cmd = actions.add_parser("release", help="deliver a held request to its target")
     release_cmd.add_argument("id", type=int, metavar="ID", help="message id from queue list")
     _add_daemon_config_option(release_cmd)
-    _runs(release_cmd, "held", "run_release")
+    _runs(release_cmd, "actions", "run_release")
 
     refuse_cmd = actions.add_parser(
         "refuse", help="refuse a held request and tell its requester, if it has a route"
@@ -180,7 +180,7 @@ def _queue(commands: Commands) -> None:
         help="kept with the message and sent to the requester as the report's note",
     )
     _add_daemon_config_option(refuse_cmd)
-    _runs(refuse_cmd, "held", "run_refuse")
+    _runs(refuse_cmd, "actions", "run_refuse")
 
 
 def _add_daemon_config_option(command: argparse.ArgumentParser) -> None:

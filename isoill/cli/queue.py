@@ -1,11 +1,6 @@
-"""``isoill queue``: what operators do with the store-and-forward queue.
-
-``isoill queue list`` shows the newest messages and the state of each delivery;
-``isoill queue resend ID`` puts a message's failed deliveries back in the queue, due now.
-Neither ever prints an APDU's bytes: they may carry patron data. ``release`` and ``refuse``,
-an operator's decision on a held ILL-Request, are in :mod:`isoill.cli.held`. The running
-daemon's forwarder polls the store every few seconds, so what these commands queue is sent
-without signalling it.
+"""``isoill queue list``: the newest messages of the store-and-forward queue and the state of
+each delivery. It never prints an APDU's bytes: they may carry patron data. What operators do
+to the queue (``resend``, ``release``, ``refuse``) is :mod:`isoill.cli.actions`.
 """
 
 from __future__ import annotations
@@ -14,13 +9,11 @@ import argparse
 import dataclasses
 import json
 import sys
-from datetime import UTC, datetime
 
 from isoill.cli.common import BadInput
 from isoill.cli.storeopts import (
     DELIVERY_COLUMNS,
     database,
-    deliveries,
     json_default,
     message_rows,
     open_store,
@@ -28,7 +21,6 @@ from isoill.cli.storeopts import (
     when,
 )
 from isoill.store.records import MessageView
-from isoill.store.writes import Resend
 
 _COLUMNS = (
     "ID",
@@ -56,17 +48,6 @@ def run_list(args: argparse.Namespace) -> None:
         sys.stdout.write(table(_COLUMNS, [row for m in messages for row in _rows(m)]))
     else:
         sys.stdout.write("no messages\n")
-
-
-def run_resend(args: argparse.Namespace) -> None:
-    with open_store(database(args)) as store:
-        try:
-            count = store.commit(Resend(args.id, datetime.now(UTC)))
-        except KeyError:
-            raise BadInput(f"no message {args.id}") from None
-    if count == 0:
-        raise BadInput(f"message {args.id} has no deliveries (unroutable, held or refused)")
-    sys.stdout.write(f"message {args.id}: {deliveries(count)} due now\n")
 
 
 def _rows(message: MessageView) -> list[tuple[str, ...]]:

@@ -8,10 +8,10 @@ import asyncio
 import uvloop
 
 from isoill import logs
+from isoill.app import App
 from isoill.cli.common import BadInput
 from isoill.config import ConfigError, load
 from isoill.router import RoutesError
-from isoill.server import Server
 
 
 def run_serve(args: argparse.Namespace) -> None:
@@ -22,6 +22,6 @@ def run_serve(args: argparse.Namespace) -> None:
     logs.configure(config.log.format, config.log.level)
     run = uvloop.run if config.event_loop == "uvloop" else asyncio.run
     try:
-        run(Server(config).run())
+        run(App(config).run())
     except (RoutesError, ConfigError) as error:  # ConfigError: a listener's TLS files
         raise BadInput(str(error)) from None

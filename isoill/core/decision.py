@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeAlias
 
-from isoill.access.parties import Named, Refusal
-from isoill.codec.models import StatusOrErrorReport
-from isoill.codec.values import ApduModel
+from isoill.codec.models import IllApdu, StatusOrErrorReport
+from isoill.core.parties import Named, Refusal
+from isoill.core.views import Forward, TransactionRecord
+from isoill.ill.apdus import Role
 from isoill.rules.engine import Finding
-from isoill.store import Forward, TransactionRecord
-from isoill.transactions.machine import Role
 
 
 @dataclass(frozen=True)
@@ -39,13 +38,13 @@ class Read:
     """What is read off an APDU before anything else is known: its keys, the parties it
     names, and the APDU without the sender's Prompt-1 login."""
 
-    apdu: ApduModel
+    apdu: IllApdu
     ber: bytes
-    key: str  # the whole transaction-id (isoill.gateway.transaction_key's form)
+    key: str  # the whole transaction-id (isoill.ill.transaction_id's form)
     dedup_key: str
     named: Named
     sender: str | None  # the symbol in the element that says who sends it
-    cut: ApduModel  # without Prompt-1
+    cut: IllApdu  # without Prompt-1
     cut_ber: bytes
 
 

@@ -26,13 +26,10 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from isoill import reports
-from isoill.access import parties
-from isoill.access.parties import Named, Parties, Refusal
 from isoill.acknowledgement import Party, acknowledgement
 from isoill.codec.errors import CodecError
-from isoill.codec.models import GeneralProblem, StatusOrErrorReport, TransactionIdProblem
-from isoill.codec.values import ApduModel
-from isoill.core import privacy
+from isoill.codec.models import GeneralProblem, IllApdu, StatusOrErrorReport, TransactionIdProblem
+from isoill.core import parties, privacy
 from isoill.core.decision import (
     Accept,
     AnswerFromHistory,
@@ -52,12 +49,14 @@ from isoill.core.decision import (
     View,
     WaitForPredecessor,
 )
-from isoill.gateway import _system_id as system_id
-from isoill.gateway import symbol_of, transaction_key
-from isoill.router import APDU_FLOW, Flow, RoutingTable, select_target
+from isoill.core.parties import Named, Parties, Refusal
+from isoill.core.views import Forward, TransactionRecord
+from isoill.ill.apdus import APDU_FLOW, Flow, Role
+from isoill.ill.symbols import symbol_key, symbol_of, system_id
+from isoill.ill.transaction_id import shown, transaction_key
+from isoill.router import RoutingTable, select_target
 from isoill.rules.engine import Context, Profile, judge
-from isoill.store import Forward, TransactionRecord
-from isoill.transactions.machine import Role, States, advance, event_of, may_follow
+from isoill.transactions.machine import States, advance, event_of, may_follow
 from isoill.transactions.tracking import NEW, dedup_key, sender_role, states_of
 
 
@@ -100,20 +99,20 @@ class Policy:
     profiles: Mapping[str, Profile]
 
 
-def named_in(apdu: ApduModel) -> Named:
+def named_in(apdu: IllApdu) -> Named:
     """The parties an APDU names."""
     return Named(
-        requester=symbol_of(getattr(apdu, "requester_id", None)),
-        responder=symbol_of(getattr(apdu, "responder_id", None)),
-        intermediary=symbol_of(getattr(apdu, "intermediary_id", None)),
-        initial=symbol_of(apdu.transaction_id.initial_requester_id),  # type: ignore[attr-defined]
+        requester=symbol_of(apdu.requester_id),
+        responder=symbol_of(apdu.responder_id),
+        intermediary=symbol_of(getattr(apdu, "intermediary_id", None)),  # Forward-Notification
+        initial=symbol_of(apdu.transaction_id.initial_requester_id),
     )
 
 
-def read(apdu: ApduModel, ber: bytes) -> Read:
+def read(apdu: IllApdu, ber: bytes) -> Read:
     """What the APDU says of itself, before anything else is known."""
     named = named_in(apdu)
-    key = transaction_key(apdu.transaction_id)  # type: ignore[attr-defined]
+    key = transaction_key(apdu.transaction_id)
     cut, cut_ber = privacy.without_login(apdu, ber)
     return Read(
         apdu=apdu,
@@ -187,7 +186,7 @@ def route(incoming: Incoming, view: View, policy: Policy) -> Routing:
         default=connection.listener_default,
     )
     target = chosen.symbol
-    looping = target is not None and target.upper() in symbols
+    looping = target is not None and symbol_key(target) in symbols
     addresses = policy.routes.addresses(target, now) if target and not looping else ()
     return Routing(
         sender=read.sender,
@@ -251,7 +250,7 @@ def _party_refusal(incoming: Incoming, view: View, policy: Policy) -> Refusal | 
         read.named,
         connection.symbols,
         known,
-        parties.shown(read.key),
+        shown(read.key),
         policy.settings.peers,
     )
 
@@ -265,9 +264,7 @@ def _judge(
     sender = settings.peer(routing.speaker).sender_profile
     target = settings.peer(routing.target).target_profile
     apdu = incoming.read.cut
-    verdict = judge(
-        apdu, Context(incoming.now), (policy.profiles[sender], policy.profiles[target])
-    )
+    verdict = judge(apdu, Context(incoming.now), (policy.profiles[sender], policy.profiles[target]))
     notes: tuple[Note, ...] = tuple(RuleFinding(finding) for finding in verdict.findings)
     if not verdict.refused:
         return notes, None

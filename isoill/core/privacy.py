@@ -7,12 +7,11 @@ from __future__ import annotations
 from isoill.access.prompt import extensions_of
 from isoill.asn1.ext.prompt1 import OID as PROMPT_1
 from isoill.codec.decoder import decode
-from isoill.codec.models import External, ILLRequest
-from isoill.codec.splice import without_extensions, without_field
-from isoill.codec.values import ApduModel
+from isoill.codec.models import External, IllApdu, ILLRequest
+from isoill.codec.splice import with_extension, without_extensions, without_field
 
 
-def without_login(apdu: ApduModel, ber: bytes) -> tuple[ApduModel, bytes]:
+def without_login(apdu: IllApdu, ber: bytes) -> tuple[IllApdu, bytes]:
     """The APDU without its Prompt-1 extensions (userId and password in clear), before the
     store, the capture or a target sees it; decoded again, so that what the rules and the
     reports read is what is kept. The decoded extensions say whether there is one: most
@@ -26,9 +25,24 @@ def without_login(apdu: ApduModel, ber: bytes) -> tuple[ApduModel, bytes]:
     return decode(cut), cut
 
 
-def withheld(ber: bytes, apdu: ApduModel, withhold_client_id: bool) -> bytes | None:
+def withheld(ber: bytes, apdu: IllApdu, withhold_client_id: bool) -> bytes | None:
     """An ILL-Request's bytes without its client-id (the patron), for a target that withholds
     it; ``None`` when there is nothing to withhold."""
     if not withhold_client_id or not isinstance(apdu, ILLRequest) or apdu.client_id is None:
         return None
     return without_field(ber, "client-id")
+
+
+def with_gateway_login(ber: bytes, login: bytes) -> bytes:
+    """The stored APDU as it goes to a target that wants the gateway's own login (``login``:
+    the Extension's bytes): with it, in place of any other Prompt-1."""
+    return with_extension(without_extensions(ber, PROMPT_1), login)
+
+
+def scrubbed(ber: bytes, forward_sender_login: bool) -> bytes | None:
+    """For a target that takes the sender's Prompt-1 login: the APDU as it is kept once
+    delivered, without it (``None``: kept as it is)."""
+    if not forward_sender_login:
+        return None
+    cut = without_extensions(ber, PROMPT_1)
+    return None if cut == ber else cut

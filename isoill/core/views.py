@@ -37,3 +37,12 @@ class TransactionView:
 
     record: TransactionRecord | None
     duplicates: dict[str, tuple[int, bool]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Forward:
+    """What a Forward-Notification changes in its transaction: the new ``responder``, and the
+    ``intermediary`` that forwarded the request."""
+
+    responder: str
+    intermediary: str

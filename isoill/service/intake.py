@@ -21,16 +21,14 @@ import contextlib
 from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from isoill import metrics, reports
 from isoill.access.identity import AccessControl
-from isoill.access.parties import sender_of
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError
-from isoill.codec.models import StatusOrErrorReport
-from isoill.codec.values import ApduModel
+from isoill.codec.models import IllApdu, StatusOrErrorReport
 from isoill.config import Config
 from isoill.core import intake
 from isoill.core.decision import (
@@ -51,15 +49,17 @@ from isoill.core.decision import (
     WaitForPredecessor,
 )
 from isoill.core.intake import Policy
-from isoill.handoff import Handoff
+from isoill.core.parties import sender_of
 from isoill.router import RoutingTable
 from isoill.service.clock import Clock
+from isoill.service.handoff import Handoff
 from isoill.service.locks import TransactionLocks
 from isoill.service.origin import Origin, Outcome
 from isoill.service.reachability import Reachability
-from isoill.store import Duplicate as Duplicated
-from isoill.store import StoreError, StoreFault, writes
+from isoill.store import writes
+from isoill.store.errors import StoreError
 from isoill.store.group import GroupWriter
+from isoill.store.records import Duplicate as Duplicated
 
 #: The ``peer`` label of metrics for a sender or target that is not configured.
 UNKNOWN_PEER = "unknown"
@@ -118,7 +118,7 @@ class IntakeService:
         """What to answer to one APDU from ``origin``, once everything the gateway does with
         it is done."""
         now = self.clock.now()
-        apdu: ApduModel | None = None
+        apdu: IllApdu | None = None
         try:
             apdu = decode(ber)
         except CodecError as error:
@@ -130,9 +130,7 @@ class IntakeService:
         except Exception:
             return self._internal_error(apdu, origin, now)
 
-    async def _receive(
-        self, apdu: ApduModel, ber: bytes, origin: Origin, now: datetime
-    ) -> Outcome:
+    async def _receive(self, apdu: IllApdu, ber: bytes, origin: Origin, now: datetime) -> Outcome:
         read = intake.read(apdu, ber)
         # First: the first APDU's credentials narrow the symbols routing goes by.
         authentication = await self.access.authenticate(
@@ -311,14 +309,13 @@ class IntakeService:
 
     @staticmethod
     def _cannot_store(
-        apdu: ApduModel, log: Any, error: StoreError, now: datetime
+        apdu: IllApdu, log: Any, error: StoreError, now: datetime
     ) -> StatusOrErrorReport:
         """The temporary refusal of an APDU the store could not take (or answer a lookup
         for), logged and counted."""
         metrics.REJECTIONS.labels("store").inc()
         log.error("store failed; APDU refused for now", error=repr(error))
-        reason = error.reason if isinstance(error, StoreFault) else "a store error"
-        return reports.temporary_refusal(apdu, reason, now)
+        return reports.temporary_refusal(apdu, error.reason, now)
 
     def _malformed(self, error: CodecError, origin: Origin, now: datetime) -> Outcome:
         origin.malformed += 1
@@ -334,7 +331,7 @@ class IntakeService:
             summary=f"{origin.address} -> ? malformed APDU",
         )
 
-    def _internal_error(self, apdu: ApduModel | None, origin: Origin, now: datetime) -> Outcome:
+    def _internal_error(self, apdu: IllApdu | None, origin: Origin, now: datetime) -> Outcome:
         """The answer to an APDU the gateway failed on: a temporary refusal. Called from an
         ``except`` block: the log line carries the traceback. Nothing is recorded in the
         capture, since what the sender's settings allow is not known for sure."""
@@ -349,7 +346,9 @@ class IntakeService:
         return Outcome(report, done=done, capture=False, sender=origin.address, summary=summary)
 
 
-def _kept(message: Message, state: str, reason: str, incoming: Incoming) -> writes.Keep:
+def _kept(
+    message: Message, state: Literal["unroutable", "refused"], reason: str, incoming: Incoming
+) -> writes.Keep:
     return writes.Keep(
         peer=message.peer,
         apdu_type=message.apdu_type,

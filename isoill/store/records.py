@@ -49,7 +49,7 @@ class Stored:
     dedup_key: str | None
     held: bool
     deliveries: tuple[Queued, ...] = ()
-    """One per address, for the forwarder to take at once (see :mod:`isoill.handoff`)."""
+    """One per address, for the forwarder to take at once (see :mod:`isoill.service.handoff`)."""
 
 
 @dataclass(frozen=True)
@@ -105,15 +105,6 @@ class HeldMessage:
     transaction_key: str | None
     target_symbol: str | None
     ber: bytes
-
-
-@dataclass(frozen=True)
-class Forward:
-    """What a Forward-Notification changes in its transaction: the new ``responder``, and the
-    ``intermediary`` that forwarded the request."""
-
-    responder: str
-    intermediary: str
 
 
 @dataclass(frozen=True)

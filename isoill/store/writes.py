@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Literal, TypeAlias, TypeVar
 
-from isoill.store.records import Duplicate, Forward, Notice, Stored
+from isoill.core.views import Forward
+from isoill.store.records import Duplicate, Notice, Stored
 
 R_co = TypeVar("R_co", covariant=True)
 

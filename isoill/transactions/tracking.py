@@ -1,15 +1,11 @@
-"""What the gateway needs around the protocol machine: when two APDUs are the same, which
-party sent an APDU, and one lock per transaction under which its state is read, checked and
-written, and on which an early APDU waits for the one it follows.
+"""What the gateway needs around the protocol machine: when two APDUs are the same, and which
+party sent an APDU. (The per-transaction locks are the service's: :mod:`isoill.service.locks`.)
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from isoill.codec.models import IllApdu
 from isoill.core.views import TransactionRecord
@@ -59,32 +55,3 @@ def sender_role(
     if responder is not None and responder in senders:
         return Role.RESPONDER
     return None
-
-
-class TransactionLocks:
-    """One :class:`asyncio.Condition` per transaction in use, dropped when nobody holds it.
-
-    Holding it serialises the APDUs of one transaction (state read, checked and written as
-    one step); waiting on it lets an early APDU sleep until another APDU of its transaction
-    has been accepted (:meth:`changed`).
-    """
-
-    def __init__(self) -> None:
-        self._conditions: dict[str, tuple[asyncio.Condition, int]] = {}
-
-    @asynccontextmanager
-    async def holding(self, key: str) -> AsyncIterator[asyncio.Condition]:
-        condition, users = self._conditions.get(key, (asyncio.Condition(), 0))
-        self._conditions[key] = (condition, users + 1)
-        try:
-            async with condition:
-                yield condition
-        finally:
-            condition, users = self._conditions[key]
-            if users == 1:
-                del self._conditions[key]
-            else:
-                self._conditions[key] = (condition, users - 1)
-
-    def __len__(self) -> int:
-        return len(self._conditions)

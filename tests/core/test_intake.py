@@ -12,7 +12,6 @@ import pytest
 from access_support import request as captured_request
 from transaction_apdus import REQUESTER, RESPONDER, apdu
 
-from isoill.access.parties import Refusal
 from isoill.access.prompt import login_of
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
@@ -43,9 +42,10 @@ from isoill.core.decision import (
     WaitForPredecessor,
 )
 from isoill.core.intake import Policy, decide, history_report, read
+from isoill.core.parties import Refusal
+from isoill.core.views import TransactionRecord
 from isoill.router import RoutingTable
 from isoill.rules.engine import Severity
-from isoill.store import TransactionRecord
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 REQUESTER_AT, RESPONDER_AT = "192.0.2.10:499", "192.0.2.20:499"

@@ -23,9 +23,9 @@ from store_support import (
 )
 from store_values import BER, NEW, OLD, T0
 
-from isoill.core.views import TransactionRecord
+from isoill.core.views import Forward, TransactionRecord
 from isoill.store.backend import Backend
-from isoill.store.records import GATEWAY_PEER, Forward
+from isoill.store.records import GATEWAY_PEER
 from isoill.store.writes import Accept, Delivered, Keep, Refuse, Resend, RetryLater
 
 # -- messages -------------------------------------------------------------------------------

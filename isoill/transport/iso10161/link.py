@@ -16,13 +16,13 @@ from __future__ import annotations
 import asyncio
 import time
 
-from isoill import streams
 from isoill.asn1.ext.prompt1 import OID as PROMPT_1
 from isoill.capture.recorder import Recorder, Tap, socket_address
 from isoill.codec.decoder import decode
 from isoill.codec.errors import CodecError
 from isoill.codec.framing import Framer
 from isoill.codec.splice import present_fields, without_extensions
+from isoill.transport import streams
 
 READ_CHUNK = 65536
 

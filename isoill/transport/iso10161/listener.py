@@ -17,7 +17,7 @@ import ssl
 import time
 from collections import Counter
 
-from isoill import logs, metrics, reports, streams
+from isoill import logs, metrics, reports
 from isoill.access.identity import AccessControl, Identity
 from isoill.access.tls import client_certificate, server_context
 from isoill.capture.recorder import Recorder, Tap, socket_address
@@ -29,6 +29,7 @@ from isoill.config import Config, Listener
 from isoill.service.clock import Clock
 from isoill.service.intake import IntakeService
 from isoill.service.origin import Origin, Outcome
+from isoill.transport import streams
 
 READ_CHUNK = 65536
 DRAIN_TIMEOUT = 10.0

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from isoill.store.records import Delivery, Queued
 
 RUN = 64  # deliveries one run takes at most: after a crash, at most these go again
+IDLE_POLL = 5.0  # seconds between the forwarder's polls when nothing is due and nothing wakes it
 
 
 class Run:

@@ -1,0 +1,1 @@
+"""Delivery: stored APDUs to their targets, in order per address, with retries."""

@@ -1,0 +1,321 @@
+"""Delivery of stored APDUs to their target addresses, in order per address, with retries.
+
+One task per address with due deliveries sends them one at a time on that address's
+:class:`~isoill.transport.iso10161.link.Link`, byte for byte as stored: a run of those its
+poll of the store found, and of those intake hands it as it stores them
+(:mod:`isoill.service.handoff`). A target that answers (``expects_reply``) is read for one
+APDU after each: an acknowledgement, or any APDU of the target's own, means delivered (the
+target's own APDU goes through intake like one received from it, and intake's answer goes
+back on the same connection); a refusal, silence or a broken connection means try again
+later, with backoff, until the store marks the delivery failed. A sender that raises (a bug)
+is logged and counted, and its address starts again with the next poll.
+
+Each outcome is queued for the group commits as soon as it is known, as a lazy write (it
+rides with the next acceptance's commit), and the next APDU goes to the address without
+waiting for that commit. A run takes at most ``RUN`` deliveries; it ends once nothing is
+waiting and every outcome of the run is committed, and its address is not polled before.
+After a crash the deliveries whose outcomes were not committed yet, at most ``RUN`` per
+address, go again, in their order and byte for byte as before, so a receiver knows them by
+their transaction-id and service date-time (see SECURITY.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from datetime import datetime
+from typing import Any
+
+from isoill import logs, metrics
+from isoill.access.credentials import GatewayLogin
+from isoill.access.identity import AccessControl, Identity
+from isoill.access.prompt import login_extension
+from isoill.capture.recorder import Recorder
+from isoill.codec.errors import CodecError
+from isoill.config import Config
+from isoill.core import privacy
+from isoill.ill.symbols import symbol_key
+from isoill.service.clock import Clock
+from isoill.service.handoff import IDLE_POLL, RUN, Handoff, Run
+from isoill.service.intake import IntakeService
+from isoill.service.origin import Origin, Outcome
+from isoill.service.reachability import Reachability
+from isoill.store.backend import Backend
+from isoill.store.group import GroupWriter
+from isoill.store.reader import StoreReader
+from isoill.store.records import Delivery
+from isoill.store.writes import Delivered, RetryLater
+from isoill.transport.iso10161.link import Link, Refused
+
+COUNTS_EVERY = 1.0  # seconds between queue-depth counts for the metrics, at least
+STORE_PAUSE = 1.0  # seconds delivery waits when the store cannot be read or take an outcome
+
+
+class Forwarder:
+    def __init__(
+        self,
+        config: Config,
+        reader: StoreReader,
+        writer: GroupWriter,
+        handoff: Handoff,
+        intake: IntakeService,
+        access: AccessControl,
+        reachability: Reachability,
+        recorder: Recorder | None,
+        clock: Clock,
+    ) -> None:
+        self.config = config
+        self.reader = reader
+        self.writer = writer
+        self.handoff = handoff
+        self.intake = intake
+        self.access = access
+        self.reachability = reachability
+        self.recorder = recorder
+        self.clock = clock
+        self._task: asyncio.Task[None] | None = None
+        self._senders: dict[str, asyncio.Task[None]] = {}
+        self._links: dict[str, Link] = {}
+        self._counted_at = float("-inf")  # when the queue depth was last counted (monotonic)
+        self.log = logs.get(component="forwarder")
+
+    def start(self) -> None:
+        self.handoff.attach(self._send)
+        self._task = asyncio.create_task(self._run())
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def stop(self) -> None:
+        """Stop at once: an attempt cut short is not recorded, so it is made again later."""
+        self.handoff.detach()
+        tasks = [*self._senders.values(), *([self._task] if self._task else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for address in list(self._links):
+            self._drop(address)
+
+    async def _run(self) -> None:
+        """Poll, start runs, wait; a bug in one round is logged and counted, and the next
+        round comes after a pause."""
+        while True:
+            try:
+                await self._poll()
+            except Exception:
+                metrics.INTERNAL_ERRORS.labels("delivery").inc()
+                self.log.exception("internal error in the delivery poll", pause=STORE_PAUSE)
+                await asyncio.sleep(STORE_PAUSE)
+
+    async def _poll(self) -> None:
+        """One round: start a run for each address with due deliveries, count the queue for
+        the metrics now and then, and wait until the next is due or a poll is wanted."""
+        handoff = self.handoff
+        wanted = handoff.wanted
+        wanted.clear()
+        now = self.clock.now()
+        # Not the addresses whose senders are at work: their outcomes may not be
+        # committed yet. Each asks for another poll when they are.
+        busy = handoff.poll_begins()
+        try:
+            due, next_due = await self.reader.query(_poll, now, busy)
+        except Exception as error:  # the store cannot be read now: neither can we send
+            self.log.error("store not readable; delivery paused", error=repr(error))
+            await asyncio.sleep(STORE_PAUSE)
+            return
+        for address in dict.fromkeys(d.address for d in due):
+            if handoff.had_run(address):  # one that a delivery stored meanwhile started
+                continue
+            self._send(handoff.open(address, [d for d in due if d.address == address]))
+        if self.clock.monotonic() - self._counted_at >= COUNTS_EVERY:  # a range scan each
+            self._counted_at = self.clock.monotonic()
+            with contextlib.suppress(Exception):  # only a metric: the next count will do
+                counts = await self.reader.query(_counts)
+                for state, count in counts.items():
+                    metrics.QUEUE_DEPTH.labels(state).set(count)
+        delay = IDLE_POLL if next_due is None else (next_due - now).total_seconds()
+        # asyncio.timeout, not wait_for: in 3.11 wait_for can swallow a cancellation that
+        # arrives as the event is set, and stop() would then wait for ever.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.01, min(delay, IDLE_POLL))):
+                await wanted.wait()
+
+    def _send(self, run: Run) -> None:
+        task = asyncio.create_task(self._send_all(run))
+        self._senders[run.address] = task
+        task.add_done_callback(functools.partial(self._sender_ended, run))
+
+    def _sender_ended(self, run: Run, task: asyncio.Task[None]) -> None:
+        """A sender is done. One that raised (a bug) is logged with the traceback and
+        counted; its address gets a fresh run from the next poll, on a fresh connection.
+        What it sent and had not recorded is sent again, as after a crash."""
+        if self._senders.get(run.address) is task:
+            del self._senders[run.address]
+        if task.cancelled() or task.exception() is None:
+            return
+        metrics.INTERNAL_ERRORS.labels("delivery").inc()
+        self.log.error(
+            "internal error; delivery to the address starts again",
+            address=run.address,
+            exc_info=task.exception(),
+        )
+        if run.address not in self._senders:  # no run of a poll since has it now
+            self._drop(run.address)
+        self.handoff.end(run)
+        self.handoff.wanted.set()
+
+    async def _send_all(self, run: Run) -> None:
+        outcomes: list[asyncio.Future[Any]] = []
+        clean = False  # every delivery the run took was sent
+        try:
+            while True:
+                delivery = run.next()
+                if delivery is None:
+                    # Open until the run's outcomes are in: what is stored meanwhile for this
+                    # address comes here rather than to a poll that would wait for them.
+                    if run.settled:
+                        clean = True
+                        break
+                    if not run.taking:  # nothing more can come: no reason to wait for a commit
+                        self.writer.hurry()
+                    await run.stirred()
+                    continue
+                if not await self._attempt(delivery, outcomes):
+                    break  # keep order: later ones wait for this one
+                run.awaiting(outcomes[-1])
+        finally:
+            run.close()
+            if not clean:  # what it has sent waits for no more: its outcomes go at once
+                self.writer.hurry()
+            # The address stays busy until the run's outcomes are committed: a poll before
+            # would find these deliveries still due. An outcome the store could not take
+            # leaves its delivery due as it was: the address pauses before it goes again.
+            failed = [
+                result
+                for result in await asyncio.gather(*outcomes, return_exceptions=True)
+                if isinstance(result, Exception)
+            ]
+            if failed:
+                self.log.error(
+                    "delivery outcomes not stored; address paused",
+                    address=run.address,
+                    error=repr(failed[0]),
+                    count=len(failed),
+                    pause=STORE_PAUSE,
+                )
+                await asyncio.sleep(STORE_PAUSE)
+            self.handoff.end(run)
+            if run.missed or failed or not clean:  # look again: more may be due
+                self.handoff.wanted.set()
+
+    async def _attempt(self, delivery: Delivery, outcomes: list[asyncio.Future[Any]]) -> bool:
+        """One attempt; its outcome's write is added to ``outcomes``. ``False``: failed."""
+        log = self.log.bind(address=delivery.address, id=delivery.message_id)
+        peer = self.config.peer(delivery.target_symbol)
+        scrubbed = privacy.scrubbed(delivery.ber, peer.forward_sender_login)
+        try:
+            reply = await self._link(delivery.address).exchange(
+                self._on_the_wire(delivery),
+                scrubbed or delivery.ber,
+                expects_reply=peer.expects_reply,
+                reply_timeout=self.config.delivery.reply_timeout,
+                capture=peer.capture,
+                target=delivery.target_symbol or delivery.address,
+                apdu_type=delivery.apdu_type,
+            )
+        except (Refused, CodecError, OSError, TimeoutError) as error:
+            self._drop(delivery.address)
+            if not isinstance(error, Refused | CodecError):  # nobody answered
+                self.reachability.failed(delivery.address)
+            now = self.clock.now()
+            outcomes.append(self.writer.queue(RetryLater(delivery.id, str(error), now), lazy=True))
+            metrics.RETRIES.inc()
+            log.warning("delivery failed", error=str(error), attempts=delivery.attempts + 1)
+            return False
+        self.reachability.reached(delivery.address)
+        now = self.clock.now()
+        outcomes.append(self.writer.queue(Delivered(delivery.id, now, scrubbed), lazy=True))
+        label = self.intake.metric_peer(delivery.target_symbol)
+        metrics.APDUS_OUT.labels(delivery.apdu_type, label).inc()
+        metrics.DELIVERY_LATENCY.observe((now - delivery.received_at).total_seconds())
+        log.info("delivered", attempts=delivery.attempts + 1)
+        if reply is not None:
+            outcome = await self.intake.receive(reply, self._answering(delivery))
+            await self._answer(delivery, outcome)
+        return True
+
+    def _answering(self, delivery: Delivery) -> Origin:
+        """Who speaks on a delivery connection: the target, by its symbol and the names its
+        route gives it; in registered mode for those alone, as a peer's own connection."""
+        symbols = set()
+        if delivery.target_symbol is not None:
+            route = self.intake.routes.route(delivery.target_symbol)
+            names = (route.symbol, *route.aliases) if route is not None else ()
+            symbols = {symbol_key(name) for name in (delivery.target_symbol, *names)}
+        if not self.access.registered:
+            return Origin(delivery.address, symbols=symbols)
+        identity = Identity(symbols, authenticated=True)
+        return Origin(delivery.address, symbols=symbols, identity=identity)
+
+    async def _answer(self, delivery: Delivery, outcome: Outcome) -> None:
+        """Write intake's answer to the target's own APDU (its acknowledgement or refusal)
+        back on the delivery connection, as a listener connection would. A connection the
+        answer cannot go out on is dropped; the delivery stays delivered."""
+        link = self._links.get(delivery.address)
+        if link is None:
+            return
+        if outcome.reply is not None:
+            recorded = outcome.capture and self.config.peer(delivery.target_symbol).capture
+            comment = f"isoill -> {outcome.sender} Status-Or-Error-Report" if recorded else None
+            try:
+                await link.send_back(outcome.reply, self.config.delivery.reply_timeout, comment)
+            except OSError as error:
+                self.log.warning(
+                    "answer to the peer's APDU not sent", address=delivery.address, error=str(error)
+                )
+                self._drop(delivery.address)
+                return
+        if outcome.close:
+            self._drop(delivery.address)
+
+    def _on_the_wire(self, delivery: Delivery) -> bytes:
+        """The bytes sent: as stored, but with the gateway's own Prompt-1 login for a target
+        that wants one. They are never stored or recorded."""
+        symbol = delivery.target_symbol
+        login = self.access.logins.get(symbol) if symbol is not None else None
+        if login is None:
+            return delivery.ber
+        return privacy.with_gateway_login(delivery.ber, _login_bytes(login))
+
+    def _link(self, address: str) -> Link:
+        link = self._links.get(address)
+        if link is None:
+            link = self._links[address] = Link(
+                address,
+                self.recorder,
+                connect_timeout=self.config.delivery.connect_timeout,
+                max_apdu_size=self.config.limits.max_apdu_size,
+            )
+        return link
+
+    def _drop(self, address: str) -> None:
+        link = self._links.pop(address, None)
+        if link is not None:
+            link.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _login_bytes(login: GatewayLogin) -> bytes:
+    return login_extension(login.user_id, login.password.encode("utf-8"))
+
+
+def _poll(store: Backend, now: datetime, busy: list[str]) -> tuple[list[Delivery], datetime | None]:
+    """What to send now (but not to the ``busy`` addresses) and when to look again: one trip
+    to the reading thread for both."""
+    return store.due(now, 500, RUN, exclude=busy), store.next_due_at(now)
+
+
+def _counts(store: Backend) -> dict[str, int]:
+    return store.counts()
