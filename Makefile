@@ -17,6 +17,7 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy isoill tests bench
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest
 
 # Results go into docs/performance.md; PYTHONPATH=DIR measures the isoill in DIR instead

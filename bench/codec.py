@@ -31,13 +31,13 @@ from paths import CAPTURES  # noqa: E402
 from pyasn1.codec.ber import decoder as pyasn1_decoder  # noqa: E402
 from pyasn1.error import PyAsn1Error  # noqa: E402
 
-from isoill.acknowledgement import acknowledgement  # noqa: E402
 from isoill.asn1.ill9702 import ILLAPDU  # noqa: E402
 from isoill.codec import plan  # noqa: E402
 from isoill.codec.decoder import decode  # noqa: E402
 from isoill.codec.encoder import encode  # noqa: E402
 from isoill.codec.framing import Framer  # noqa: E402
 from isoill.codec.splice import present_fields  # noqa: E402
+from isoill.core.acknowledgement import acknowledgement  # noqa: E402
 
 
 def rate(action: Callable[[], object], seconds: float) -> float:

@@ -14,8 +14,6 @@ import random
 from collections import Counter
 from datetime import UTC, datetime
 
-from isoill import reports
-from isoill.acknowledgement import Party, acknowledgement
 from isoill.codec import plan
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
@@ -23,6 +21,8 @@ from isoill.codec.errors import CodecError, FramingError
 from isoill.codec.framing import Framer
 from isoill.codec.models import IllApdu, StatusOrErrorReport
 from isoill.codec.splice import components, present_fields, without_field
+from isoill.core import reports
+from isoill.core.acknowledgement import Party, acknowledgement
 from isoill.ill.apdus import Role
 from isoill.rules.engine import Context, judge
 from isoill.rules.profiles import BUILT_IN

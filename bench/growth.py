@@ -32,9 +32,9 @@ from e2e import HEADER, Daemon, Peers, Phase, Serials, measure, row, warm_up
 from traffic import LIFECYCLE, Template, lifecycle
 
 from isoill.codec.decoder import decode
+from isoill.core.tracking import NEW
 from isoill.store.open import open_store
 from isoill.transactions.machine import States, advance, event_of
-from isoill.transactions.tracking import NEW
 
 IDLE_STEPS = (0, 100, 500, 1000)
 BATCH = 50_000  # transactions per executemany

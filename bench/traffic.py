@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from isoill import acknowledgement as acknowledgements
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.jsonform import from_json
 from isoill.codec.models import IllApdu
+from isoill.core import acknowledgement as acknowledgements
 from isoill.tools.peer import Answer
 
 MARKER = b"bench-"

@@ -12,17 +12,18 @@ reloads the routes and the credentials file.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
 
 from isoill import logs, private
-from isoill.access.identity import AccessControl
 from isoill.capture.recorder import Recorder
 from isoill.config import Config, ConfigError, load_credentials
 from isoill.delivery.forwarder import Forwarder
 from isoill.router import RoutesError, RoutingTable
+from isoill.service.access import AccessControl
 from isoill.service.clock import Clock, SystemClock
 from isoill.service.handoff import Handoff
 from isoill.service.intake import IntakeService
@@ -32,6 +33,7 @@ from isoill.store.group import GroupWriter
 from isoill.store.open import open_store
 from isoill.store.reader import StoreReader
 from isoill.transport import admin
+from isoill.transport.iso10161.link import Iso10161Link
 from isoill.transport.iso10161.listener import Listeners
 
 
@@ -106,7 +108,7 @@ class App:
         self._writer.start()
         # The forwarder's queries run on a connection of their own, beside the writer's
         # (WAL lets them): a query for due deliveries does not wait behind a commit.
-        self._reader = await StoreReader.open(config.store, policy)
+        self._reader = await StoreReader.open(functools.partial(open_store, config.store, policy))
         if config.capture is not None:
             self.recorder = Recorder.open(config.capture.directory, config.capture.format)
         self._intake = IntakeService(
@@ -118,6 +120,12 @@ class App:
             self.reachability,
             self.clock,
         )
+        links = functools.partial(
+            Iso10161Link,
+            recorder=self.recorder,
+            connect_timeout=config.delivery.connect_timeout,
+            max_apdu_size=config.limits.max_apdu_size,
+        )
         self._forwarder = Forwarder(
             config,
             self._reader,
@@ -126,7 +134,7 @@ class App:
             self._intake,
             self.access,
             self.reachability,
-            self.recorder,
+            links,
             self.clock,
         )
         self._listeners = Listeners(config, self._intake, self.access, self.recorder, self.clock)

@@ -28,7 +28,7 @@ from isoill.rules.engine import Profile
 from isoill.rules.profiles import BUILT_IN, compose
 from isoill.store.backend import BUSY_TIMEOUT_SECONDS
 from isoill.store.errors import StoreError
-from isoill.store.open import check_setting
+from isoill.store.setting import check_setting
 
 
 class ConfigError(Exception):

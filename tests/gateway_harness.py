@@ -17,11 +17,11 @@ import pytest
 import structlog
 
 from isoill import logs
-from isoill.acknowledgement import acknowledgement
 from isoill.app import App
 from isoill.cli import main
 from isoill.codec.framing import Framer
 from isoill.config import load as load_config
+from isoill.core.acknowledgement import acknowledgement
 
 
 @contextmanager

@@ -15,12 +15,11 @@ from transaction_apdus import apdu as transaction_apdu
 
 from isoill.access import credentials, passwords
 from isoill.access.credentials import Credential, Credentials, CredentialsError, GatewayLogin
-from isoill.access.identity import AccessControl, Identity
 from isoill.access.passwords import PasswordHashError
-from isoill.access.prompt import login_of
-from isoill.access.tls import ClientCertificate
 from isoill.codec.decoder import decode
 from isoill.config import Config, ConfigError, Peer, load
+from isoill.ill.prompt import login_of
+from isoill.service.access import AccessControl, ClientCertificate, Identity
 
 FINGERPRINT = "ab" * 32
 

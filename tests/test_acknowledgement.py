@@ -10,7 +10,6 @@ from apdu_examples import full_apdu
 from paths import CAPTURES
 from test_asn1_extensions import to_indefinite
 
-from isoill.acknowledgement import Party, acknowledgement
 from isoill.codec import plan
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
@@ -26,6 +25,7 @@ from isoill.codec.models import (
     SystemId,
 )
 from isoill.codec.splice import components
+from isoill.core.acknowledgement import Party, acknowledgement
 
 NOW = datetime(2026, 11, 22, 19, 5, 7, tzinfo=UTC)
 INITIATORS: tuple[Party | None, ...] = (None, "requester-id", "responder-id")

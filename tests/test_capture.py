@@ -19,7 +19,6 @@ import dpkt
 import pytest
 from paths import CAPTURES
 
-from isoill.acknowledgement import acknowledgement
 from isoill.capture.reader import CapturedApdu, CaptureError, detect, read_capture
 from isoill.capture.recorder import SEGMENT_SIZE, Recorder
 from isoill.codec.decoder import decode
@@ -27,6 +26,7 @@ from isoill.codec.encoder import encode
 from isoill.codec.framing import Framer
 from isoill.codec.models import ILLRequest
 from isoill.codec.values import Text
+from isoill.core.acknowledgement import acknowledgement
 
 A = (CAPTURES / "yaz-illclient-2.ber").read_bytes()  # 293 bytes, indefinite lengths
 B = (CAPTURES / "yaz-illclient-3.ber").read_bytes()  # 528 bytes

@@ -43,9 +43,9 @@ from gateway_harness import routes_for
 from traffic import LIFECYCLE
 
 from isoill.codec.decoder import decode
+from isoill.core.tracking import dedup_key
 from isoill.ill.transaction_id import transaction_key
 from isoill.service.handoff import RUN
-from isoill.transactions.tracking import dedup_key
 
 pytestmark = [pytest.mark.crash, pytest.mark.asyncio]
 

@@ -173,23 +173,6 @@ async def test_unknown_requester_waits_until_released_or_refused(
         await server.stop()
 
 
-async def test_unroutable_request_from_unknown_requester_is_not_held(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    config = holding_config(tmp_path, {"RESPLIB": ["127.0.0.1:9"]})
-    server = await start_gateway(config)
-    try:
-        (answer,) = await exchange(server.ports[0], [request(1, "NEWLIB", responder="NOBODY")])
-        report = decode(answer)
-        assert isinstance(report, StatusOrErrorReport)
-        assert report.note == Text.of("no route to NOBODY")
-        assert held(capsys, config) == []
-        status, out = queue(capsys, config, "list", "--state", "unroutable", "--json")
-        assert (status, [m["peer"] for m in json.loads(out)]) == (0, ["NEWLIB"])
-    finally:
-        await server.stop()
-
-
 async def test_a_refused_request_sent_again_is_judged_anew(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], peers: tuple[RecordingPeer, RecordingPeer]
 ) -> None:

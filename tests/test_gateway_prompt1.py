@@ -34,7 +34,6 @@ from transaction_apdus import apdu as transaction_apdu
 
 from isoill.access import credentials
 from isoill.access.credentials import Credentials, GatewayLogin
-from isoill.access.prompt import extensions_of, login_extension, login_of
 from isoill.app import App
 from isoill.asn1.ext.prompt1 import OID as PROMPT_1
 from isoill.capture.reader import read_capture
@@ -43,6 +42,7 @@ from isoill.codec.encoder import encode
 from isoill.codec.jsonform import from_json, to_json
 from isoill.codec.models import External, ILLRequest
 from isoill.codec.splice import with_extension, without_extensions
+from isoill.ill.prompt import extensions_of, login_extension, login_of
 
 pytestmark = pytest.mark.asyncio
 

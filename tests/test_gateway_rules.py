@@ -4,25 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from gateway_harness import RecordingPeer, exchange, routes_for, start_gateway, write_config
+from gateway_harness import RecordingPeer, routes_for, start_gateway, write_config
 
 from isoill.app import App
-from isoill.codec.decoder import decode
-from isoill.codec.encoder import encode
-from isoill.codec.models import (
-    ILLAnswer,
-    ReportSource,
-    StatusOrErrorReport,
-    SystemId,
-    TransactionId,
-    TransactionResults,
-)
-from isoill.codec.values import Text
 
 pytestmark = pytest.mark.asyncio
 
@@ -112,55 +100,3 @@ async def test_protocol_version_refusal_is_a_provider_error_yaz_prints(
     assert stdout.startswith("General Problem: 4:refused: ILL-REQUEST.protocol-version-num:")
     assert "send protocol version 2" in stdout
     assert peer.received == []
-
-
-def answer(results: TransactionResults) -> bytes:
-    def party(symbol: str) -> SystemId:
-        return SystemId.model_validate(
-            {"person-or-institution-symbol": {"institution-symbol": symbol}}
-        )
-
-    today = datetime.now(UTC).strftime("%Y%m%d")
-    return encode(
-        ILLAnswer.model_validate(
-            {
-                "protocol-version-num": 2,
-                "transaction-id": TransactionId(
-                    initial_requester_id=party("REQLIB"),
-                    transaction_group_qualifier=Text.of(""),
-                    transaction_qualifier=Text.of(f"T-{int(results)}"),
-                ),
-                "service-date-time": {"date-time-of-this-service": {"date": today}},
-                "requester-id": party("REQLIB"),
-                "responder-id": party("RESPLIB"),
-                "transaction-results": results,
-            }
-        )
-    )
-
-
-async def test_sender_profile_and_warn_severity(tmp_path: Path, peer: RecordingPeer) -> None:
-    """RESPLIB's answers pass its sender profile: will-supply is refused by ``oclc``; a
-    profile that only warns about it forwards the answer."""
-    config = write_config(
-        tmp_path,
-        routes_for({"REQLIB": [peer.address]}),
-        extra='[peers.RESPLIB]\nsender_profile = "oclc"\nconnection = "persistent"\n'
-        '[peers.LENIENT]\nsender_profile = "oclc-warn"\nconnection = "persistent"\n'
-        '[profiles.oclc-warn]\ninclude = ["oclc"]\nwarn = ["oclc-no-will-supply"]\n',
-    )
-    server = await start_gateway(config)
-    try:
-        refused, unfilled = await exchange(
-            server.ports[0],
-            [answer(TransactionResults.WILL_SUPPLY), answer(TransactionResults.UNFILLED)],
-        )
-        report = decode(refused)
-        assert isinstance(report, StatusOrErrorReport) and report.error_report is not None
-        assert report.error_report.report_source is ReportSource.USER
-        assert "send Shipped when the item is sent" in str(report.note)
-        assert decode(unfilled).error_report is None  # type: ignore[attr-defined]
-        (forwarded,) = await peer.wait_for(1)
-        assert decode(forwarded).transaction_results is TransactionResults.UNFILLED  # type: ignore[attr-defined]
-    finally:
-        await server.stop()

@@ -1,5 +1,7 @@
-"""Transactions through the daemon between two recording peers: whole loans and copies, the
-protocol machine enforced, crossing messages, duplicates, Status-Query from history."""
+"""Transactions through the daemon between two recording peers, end to end: a whole loan with
+the protocol machine enforced, crossing messages, duplicates, Status-Query from history. What
+the machine decides for each APDU (copies, unknown transactions, warn mode...) is asserted on
+decisions in tests/core/test_intake.py."""
 
 from __future__ import annotations
 
@@ -27,9 +29,7 @@ from isoill.codec.decoder import decode
 from isoill.codec.models import (
     CurrentState,
     ILLAPDUType,
-    ShippedServiceType,
     StatusOrErrorReport,
-    TransactionIdProblem,
 )
 
 pytestmark = pytest.mark.asyncio
@@ -125,27 +125,6 @@ async def test_whole_loan(parties: Parties, capsys: pytest.CaptureFixture[str]) 
 _FROM_REQUESTER = {"ILL-Request", "Received", "Renew", "Returned", "Conditional-Reply", "Cancel"}
 
 
-async def test_whole_copy(parties: Parties) -> None:
-    request, shipped, received = (
-        apdu("ILL-Request", "COPY"),
-        apdu("Shipped", "COPY", shipped=ShippedServiceType.COPY_NON_RETURNABLE),
-        apdu("Received", "COPY"),
-    )
-    reports = await parties.send(request, shipped, received)
-    assert all(report.error_report is None for report in reports)
-    assert await parties.responder.wait_for(2) == [request, received]
-    assert await parties.requester.wait_for(1) == [shipped]
-
-
-async def test_unknown_transaction_is_refused(parties: Parties) -> None:
-    (report,) = await parties.send(apdu("Shipped", "NOBODY"))
-    assert report.error_report is not None
-    provider = report.error_report.provider_error_report
-    assert provider is not None
-    assert provider.transaction_id_problem is TransactionIdProblem.UNKNOWN_TRANSACTION_ID
-    assert parties.requester.received == []
-
-
 async def test_crossing_received_is_delivered_after_its_shipped(parties: Parties) -> None:
     request, shipped, received = (
         apdu("ILL-Request", "CROSS"),
@@ -202,30 +181,3 @@ async def test_status_query_is_answered_from_history_while_peer_is_down(tmp_path
     finally:
         await server.stop()
         await requester.stop()
-
-
-async def test_second_request_with_a_used_transaction_id_is_refused(parties: Parties) -> None:
-    first, second = await parties.send(apdu("ILL-Request", "TWICE"), apdu("ILL-Request", "TWICE"))
-    assert first.error_report is None
-    assert second.error_report is not None
-    provider = second.error_report.provider_error_report
-    assert provider is not None
-    assert provider.transaction_id_problem is TransactionIdProblem.DUPLICATE_TRANSACTION_ID
-
-
-async def test_warn_mode_forwards_what_the_state_forbids(tmp_path: Path) -> None:
-    requester, responder = await RecordingPeer().start(), await RecordingPeer().start()
-    config = write_config(
-        tmp_path, routes_for({REQUESTER: [requester.address], RESPONDER: [responder.address]})
-    )  # every peer has state_machine = "warn" by default
-    server = await start_gateway(config)
-    try:
-        parties = Parties(config, server, requester, responder)
-        received = apdu("Received", "WARN")  # for a transaction nobody started
-        (report,) = await parties.send(received)
-        assert report.error_report is None
-        assert await responder.wait_for(1) == [received]
-    finally:
-        await server.stop()
-        await requester.stop()
-        await responder.stop()

@@ -1,4 +1,4 @@
-"""The gateway's own Prompt-1 login (:func:`isoill.access.prompt.login_extension`): the bytes
+"""The gateway's own Prompt-1 login (:func:`isoill.ill.prompt.login_extension`): the bytes
 ``yaz-illclient -o -u USER -p PASSWORD`` sends, read back by :func:`login_of` once spliced
 into an APDU."""
 
@@ -9,7 +9,6 @@ from apdu_examples import full_apdu
 from interop.yaz import run_illclient
 from test_codec_yaz import REPLY
 
-from isoill.access.prompt import extensions_of, login_extension, login_of
 from isoill.asn1.ext.prompt1 import OID as PROMPT_1
 from isoill.codec import plan
 from isoill.codec.ber import UNIVERSAL, read_header, tag_key
@@ -24,6 +23,7 @@ from isoill.codec.models import (
 )
 from isoill.codec.splice import components, members, with_extension, without_extensions
 from isoill.codec.values import Text
+from isoill.ill.prompt import extensions_of, login_extension, login_of
 
 SEQUENCE = tag_key(UNIVERSAL, 16)
 

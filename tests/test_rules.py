@@ -18,7 +18,6 @@ import pytest
 from apdu_examples import full_apdu
 from paths import CAPTURES
 
-from isoill import reports
 from isoill.asn1.ext.ipig_user_error import OID as ADDITIONAL_USER_ERROR_INFORMATION
 from isoill.asn1.ext.oclc_ill_request import OID as OCLC_ILL_REQUEST
 from isoill.asn1.ext.oclc_specific_results import OID as OCLC_SPECIFIC_RESULTS
@@ -39,6 +38,7 @@ from isoill.codec.models import (
     UserErrorReport,
 )
 from isoill.codec.values import Text
+from isoill.core import reports
 from isoill.rules.engine import (
     Context,
     Finding,

@@ -10,8 +10,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from paths import CAPTURES
 
-from isoill import reports
-from isoill.acknowledgement import acknowledgement
 from isoill.codec import plan
 from isoill.codec.ber import CONTEXT, INDEFINITE, encode_header, read_header, tag_key
 from isoill.codec.decoder import decode
@@ -20,6 +18,8 @@ from isoill.codec.errors import CodecError, DecodeError, UnrecognizedApdu
 from isoill.codec.models import ClientId, ILLRequest
 from isoill.codec.splice import present_fields, without_field
 from isoill.codec.values import Text
+from isoill.core import reports
+from isoill.core.acknowledgement import acknowledgement
 
 CLIENT_ID = tag_key(CONTEXT, 15)
 CAPTURE_FILES = sorted(CAPTURES.glob("*.ber"))

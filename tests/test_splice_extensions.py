@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from test_asn1_extensions import to_indefinite
 from test_splice import CHANGES, QUICK, corrupt, elements, outer_headers, reframed
 
-from isoill.access.prompt import extensions_of, login_of
 from isoill.asn1.ext.prompt1 import OID as PROMPT_1
 from isoill.codec import plan
 from isoill.codec.ber import CONTEXT, INDEFINITE, encode_header, read_header, tag_key
@@ -24,6 +23,7 @@ from isoill.codec.errors import CodecError, DecodeError
 from isoill.codec.jsonform import from_json, to_json
 from isoill.codec.models import External, IllApdu
 from isoill.codec.splice import present_fields, without_extensions, without_field
+from isoill.ill.prompt import extensions_of, login_of
 
 EXTENSIONS = tag_key(CONTEXT, 49)  # every APDU's ...-extensions, [49] IMPLICIT SEQUENCE OF
 # (but Overdue's: [49] explicit around the SEQUENCE OF)

@@ -16,7 +16,6 @@ from test_codec_properties import _parse, _serialize_headers, _with_texts
 from test_splice import CHANGES, QUICK, corrupt, elements, outer_headers
 from test_splice_extensions import EXTENSIONS, FORMS, anatomy, with_extensions
 
-from isoill.access.prompt import extensions_of, login_extension, login_of
 from isoill.asn1.ext.prompt1 import OID as PROMPT_1
 from isoill.codec import plan
 from isoill.codec.ber import INDEFINITE, encode_header
@@ -25,6 +24,7 @@ from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError, DecodeError, UnrecognizedApdu
 from isoill.codec.models import Extension, IllApdu
 from isoill.codec.splice import present_fields, with_extension, without_extensions
+from isoill.ill.prompt import extensions_of, login_extension, login_of
 
 NAMES = list(plan.APDUS)
 LOGIN = login_extension("gateway", b"s3cret-gw")

@@ -16,7 +16,6 @@ from paths import CAPTURES
 from structlog.testing import capture_logs
 from transaction_apdus import party
 
-from isoill.acknowledgement import acknowledgement
 from isoill.app import App
 from isoill.cli import EXIT_BAD_INPUT, EXIT_USAGE
 from isoill.codec.decoder import decode
@@ -24,6 +23,7 @@ from isoill.codec.encoder import encode
 from isoill.codec.framing import Framer
 from isoill.codec.models import ILLRequest
 from isoill.codec.values import Text
+from isoill.core.acknowledgement import acknowledgement
 from isoill.tools.peer import Script, SimulatedPeer
 from isoill.tools.send import Status, worst
 

@@ -1,4 +1,3 @@
-"""Who may connect and speak: the peers a connection is admitted for (by source address and
-client certificate), their Prompt-1 credentials, the listeners' TLS, and the check that each
-APDU names one of the connection's own peers as its sender.
-"""
+"""Credentials: the peers' Prompt-1 password hashes and the gateway's own logins (the
+credentials file), scrypt hashing, and the throttle on failed logins. Who may connect and
+speak is the service's (:mod:`isoill.service.access`)."""

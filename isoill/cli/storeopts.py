@@ -13,9 +13,9 @@ from pathlib import Path
 from isoill.cli.common import BadInput
 from isoill.store.backend import Backend
 from isoill.store.errors import StoreError
-from isoill.store.open import check_setting
 from isoill.store.open import open_store as open_backend
 from isoill.store.records import MessageView
+from isoill.store.setting import check_setting
 
 #: The columns :func:`message_rows` adds after a message's own.
 DELIVERY_COLUMNS = ("ADDRESS", "DELIVERY", "TRIES", "NEXT TRY", "NOTE")

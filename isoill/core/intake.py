@@ -25,11 +25,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from isoill import reports
-from isoill.acknowledgement import Party, acknowledgement
 from isoill.codec.errors import CodecError
 from isoill.codec.models import GeneralProblem, IllApdu, StatusOrErrorReport, TransactionIdProblem
-from isoill.core import parties, privacy
+from isoill.core import parties, privacy, reports
+from isoill.core.acknowledgement import Party, acknowledgement
 from isoill.core.decision import (
     Accept,
     AnswerFromHistory,
@@ -50,6 +49,7 @@ from isoill.core.decision import (
     WaitForPredecessor,
 )
 from isoill.core.parties import Named, Parties, Refusal
+from isoill.core.tracking import NEW, dedup_key, sender_role, states_of
 from isoill.core.views import Forward, TransactionRecord
 from isoill.ill.apdus import APDU_FLOW, Flow, Role
 from isoill.ill.symbols import symbol_key, symbol_of, system_id
@@ -57,7 +57,6 @@ from isoill.ill.transaction_id import shown, transaction_key
 from isoill.router import RoutingTable, select_target
 from isoill.rules.engine import Context, Profile, judge
 from isoill.transactions.machine import States, advance, event_of, may_follow
-from isoill.transactions.tracking import NEW, dedup_key, sender_role, states_of
 
 
 class PeerSettings(Protocol):

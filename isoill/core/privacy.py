@@ -4,11 +4,11 @@ APDU's own bytes (:mod:`isoill.codec.splice`); nothing else is re-encoded."""
 
 from __future__ import annotations
 
-from isoill.access.prompt import extensions_of
 from isoill.asn1.ext.prompt1 import OID as PROMPT_1
 from isoill.codec.decoder import decode
 from isoill.codec.models import External, IllApdu, ILLRequest
 from isoill.codec.splice import with_extension, without_extensions, without_field
+from isoill.ill.prompt import extensions_of
 
 
 def without_login(apdu: IllApdu, ber: bytes) -> tuple[IllApdu, bytes]:

@@ -1,7 +1,7 @@
 """Delivery of stored APDUs to their target addresses, in order per address, with retries.
 
 One task per address with due deliveries sends them one at a time on that address's
-:class:`~isoill.transport.iso10161.link.Link`, byte for byte as stored: a run of those its
+:class:`~isoill.service.links.Link`, byte for byte as stored: a run of those its
 poll of the store found, and of those intake hands it as it stores them
 (:mod:`isoill.service.handoff`). A target that answers (``expects_reply``) is read for one
 APDU after each: an acknowledgement, or any APDU of the target's own, means delivered (the
@@ -29,16 +29,16 @@ from typing import Any
 
 from isoill import logs, metrics
 from isoill.access.credentials import GatewayLogin
-from isoill.access.identity import AccessControl, Identity
-from isoill.access.prompt import login_extension
-from isoill.capture.recorder import Recorder
 from isoill.codec.errors import CodecError
 from isoill.config import Config
 from isoill.core import privacy
+from isoill.ill.prompt import login_extension
 from isoill.ill.symbols import symbol_key
+from isoill.service.access import AccessControl, Identity
 from isoill.service.clock import Clock
 from isoill.service.handoff import IDLE_POLL, RUN, Handoff, Run
 from isoill.service.intake import IntakeService
+from isoill.service.links import Link, Links, Refused
 from isoill.service.origin import Origin, Outcome
 from isoill.service.reachability import Reachability
 from isoill.store.backend import Backend
@@ -46,7 +46,6 @@ from isoill.store.group import GroupWriter
 from isoill.store.reader import StoreReader
 from isoill.store.records import Delivery
 from isoill.store.writes import Delivered, RetryLater
-from isoill.transport.iso10161.link import Link, Refused
 
 COUNTS_EVERY = 1.0  # seconds between queue-depth counts for the metrics, at least
 STORE_PAUSE = 1.0  # seconds delivery waits when the store cannot be read or take an outcome
@@ -62,7 +61,7 @@ class Forwarder:
         intake: IntakeService,
         access: AccessControl,
         reachability: Reachability,
-        recorder: Recorder | None,
+        links: Links,
         clock: Clock,
     ) -> None:
         self.config = config
@@ -72,7 +71,7 @@ class Forwarder:
         self.intake = intake
         self.access = access
         self.reachability = reachability
-        self.recorder = recorder
+        self.links = links
         self.clock = clock
         self._task: asyncio.Task[None] | None = None
         self._senders: dict[str, asyncio.Task[None]] = {}
@@ -292,12 +291,7 @@ class Forwarder:
     def _link(self, address: str) -> Link:
         link = self._links.get(address)
         if link is None:
-            link = self._links[address] = Link(
-                address,
-                self.recorder,
-                connect_timeout=self.config.delivery.connect_timeout,
-                max_apdu_size=self.config.limits.max_apdu_size,
-            )
+            link = self._links[address] = self.links(address)
         return link
 
     def _drop(self, address: str) -> None:

@@ -3,7 +3,7 @@ the handoff to delivery, the logs and the metrics, and back as the answer to sen
 
 :meth:`IntakeService.receive` is the one way in, for every transport (a listener's
 connection, an answer on a delivery connection, an HTTP request). It decodes the APDU, checks
-the first APDU's login (:class:`~isoill.access.identity.AccessControl`), and under the lock of
+the first APDU's login (:class:`~isoill.service.access.AccessControl`), and under the lock of
 the APDU's transaction loads what the store knows, asks :func:`isoill.core.intake.decide`,
 and carries the decision out: an APDU is acknowledged only once the group commit holding it
 has returned. An APDU that may only have overtaken its predecessor waits, unanswered and with
@@ -23,14 +23,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
-from isoill import metrics, reports
-from isoill.access.identity import AccessControl
+from isoill import metrics
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError
 from isoill.codec.models import IllApdu, StatusOrErrorReport
 from isoill.config import Config
-from isoill.core import intake
+from isoill.core import intake, reports
 from isoill.core.decision import (
     Accept,
     AnswerFromHistory,
@@ -51,6 +50,7 @@ from isoill.core.decision import (
 from isoill.core.intake import Policy
 from isoill.core.parties import sender_of
 from isoill.router import RoutingTable
+from isoill.service.access import AccessControl
 from isoill.service.clock import Clock
 from isoill.service.handoff import Handoff
 from isoill.service.locks import TransactionLocks

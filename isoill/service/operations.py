@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from isoill import reports
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
+from isoill.core import reports
 from isoill.ill.symbols import symbol_of
 from isoill.router import RoutingTable
 from isoill.store.backend import Backend

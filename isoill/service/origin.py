@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from isoill import logs
-from isoill.access.identity import Identity
 from isoill.core.decision import Connection
+from isoill.service.access import Identity
 
 
 @dataclass

@@ -6,19 +6,8 @@ from pathlib import Path
 
 from isoill.core.retry import RetryPolicy
 from isoill.store.backend import BUSY_TIMEOUT_SECONDS, Backend
-from isoill.store.errors import StoreError
+from isoill.store.setting import check_setting
 from isoill.store.sqlite.backend import SqliteBackend
-
-# PostgreSQL's URL schemes, also as a Path keeps them (it folds "//" into "/").
-_POSTGRESQL = ("postgresql:/", "postgres:/")
-
-
-def check_setting(setting: str | Path) -> None:
-    """:class:`StoreError` unless ``setting`` names a store isoill can open: a PostgreSQL URL
-    is refused (not supported yet) rather than taken for a file's name."""
-    if str(setting).startswith(_POSTGRESQL):
-        # Not the URL itself: it may hold a password.
-        raise StoreError("a PostgreSQL store is not supported yet; name an SQLite file")
 
 
 def open_store(

@@ -8,12 +8,9 @@ import asyncio
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
-from isoill.core.retry import RetryPolicy
 from isoill.store.backend import Backend
-from isoill.store.open import open_store
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -26,11 +23,12 @@ class StoreReader:
         self._executor = executor
 
     @classmethod
-    async def open(cls, setting: str | Path, policy: RetryPolicy) -> StoreReader:
+    async def open(cls, opener: Callable[[], Backend]) -> StoreReader:
+        """A reader with the backend ``opener`` opens (on the reader's own thread)."""
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="isoill-read")
         loop = asyncio.get_running_loop()
         try:
-            backend = await loop.run_in_executor(executor, open_store, setting, policy)
+            backend = await loop.run_in_executor(executor, opener)
         except BaseException:
             executor.shutdown(wait=False)
             raise

@@ -10,7 +10,7 @@ name gets a status-report:
 
 Answers (docs/tools.md has the full list):
 
-- ``status-report``: an acknowledgement, as :func:`isoill.reports.acknowledgement` makes;
+- ``status-report``: an acknowledgement, as :func:`isoill.core.reports.acknowledgement` makes;
 - ``none``: nothing;
 - ``error PROBLEM [VALUE]``: a Status-Or-Error-Report with an error-report (:data:`PROBLEMS`);
 - an APDU type with its argument, if it takes one: ``Shipped [loan|copy-non-returnable]``,
@@ -35,8 +35,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from isoill import reports
-from isoill.acknowledgement import Party, acknowledgement
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError, FramingError
@@ -57,6 +55,8 @@ from isoill.codec.models import (
 )
 from isoill.codec.plan import APDUS
 from isoill.codec.values import AsnEnum
+from isoill.core import reports
+from isoill.core.acknowledgement import Party, acknowledgement
 from isoill.ill.apdus import APDU_FLOW, Flow
 from isoill.ill.enumerated import ILL_APDU_TYPE
 from isoill.ill.symbols import symbol_of, system_id

@@ -1,5 +1,4 @@
 """ISO 10161 transactions as the gateway sees them: the requester's and the responder's protocol
 machines (:mod:`isoill.transactions.machine`), which say whether an APDU may follow the ones
-already seen and which state each party is in after it, and the modules built on them that
-keep each transaction's parties, state and history.
+already seen and which state each party is in after it.
 """

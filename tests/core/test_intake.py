@@ -12,7 +12,6 @@ import pytest
 from access_support import request as captured_request
 from transaction_apdus import REQUESTER, RESPONDER, apdu
 
-from isoill.access.prompt import login_of
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.models import (
@@ -44,6 +43,7 @@ from isoill.core.decision import (
 from isoill.core.intake import Policy, decide, history_report, read
 from isoill.core.parties import Refusal
 from isoill.core.views import TransactionRecord
+from isoill.ill.prompt import login_of
 from isoill.router import RoutingTable
 from isoill.rules.engine import Severity
 

@@ -22,17 +22,15 @@ from isoill.codec.decoder import decode
 from isoill.codec.errors import CodecError
 from isoill.codec.framing import Framer
 from isoill.codec.splice import present_fields, without_extensions
+from isoill.service.links import Refused
 from isoill.transport import streams
 
 READ_CHUNK = 65536
 
 
-class Refused(Exception):
-    """The target answered, but not with an acknowledgement: the attempt failed, and is
-    made again later (the target is reachable)."""
+class Iso10161Link:
+    """A :class:`isoill.service.links.Link` over TCP."""
 
-
-class Link:
     def __init__(
         self,
         address: str,

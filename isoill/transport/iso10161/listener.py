@@ -17,19 +17,20 @@ import ssl
 import time
 from collections import Counter
 
-from isoill import logs, metrics, reports
-from isoill.access.identity import AccessControl, Identity
-from isoill.access.tls import client_certificate, server_context
+from isoill import logs, metrics
 from isoill.capture.recorder import Recorder, Tap, socket_address
 from isoill.codec.encoder import encode
 from isoill.codec.errors import FramingError
 from isoill.codec.framing import Framer
 from isoill.codec.models import GeneralProblem
 from isoill.config import Config, Listener
+from isoill.core import reports
+from isoill.service.access import AccessControl, Identity
 from isoill.service.clock import Clock
 from isoill.service.intake import IntakeService
 from isoill.service.origin import Origin, Outcome
 from isoill.transport import streams
+from isoill.transport.tls import client_certificate, server_context
 
 READ_CHUNK = 65536
 DRAIN_TIMEOUT = 10.0

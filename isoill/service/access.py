@@ -16,17 +16,23 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
-from typing import Any
+from typing import Any, NamedTuple
 
 from isoill import metrics
 from isoill.access import passwords
 from isoill.access.credentials import Credential, GatewayLogin
-from isoill.access.prompt import Login, login_of
 from isoill.access.throttle import LoginThrottle
-from isoill.access.tls import ClientCertificate
 from isoill.codec.models import IllApdu
 from isoill.config import Config, Peer
 from isoill.core.parties import Refusal
+from isoill.ill.prompt import Login, login_of
+
+
+class ClientCertificate(NamedTuple):
+    """A client certificate the handshake verified against the listener's ``client_ca``."""
+
+    common_names: frozenset[str]
+    sha256: str  # fingerprint: lower-case hex, no separators
 
 
 @dataclass

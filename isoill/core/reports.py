@@ -1,7 +1,7 @@
 """Status-Or-Error-Reports the gateway sends back to a peer: every refusal (an error-report
 saying why), including an operator's refusal of a held request, and a status-report answered
 from the gateway's history. The acknowledgement of a stored APDU is built from the APDU's own
-bytes instead (:mod:`isoill.acknowledgement`).
+bytes instead (:mod:`isoill.core.acknowledgement`).
 
 The report answers the APDU it is about: same transaction-id, same requester-id and
 responder-id, same protocol version. When the APDU could not be decoded at all, nothing of it

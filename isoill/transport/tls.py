@@ -5,16 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import ssl
-from typing import NamedTuple, cast
+from typing import cast
 
 from isoill.config import ConfigError, Tls
-
-
-class ClientCertificate(NamedTuple):
-    """A client certificate the handshake verified against the listener's ``client_ca``."""
-
-    common_names: frozenset[str]
-    sha256: str  # fingerprint: lower-case hex, no separators
+from isoill.service.access import ClientCertificate
 
 
 def server_context(tls: Tls) -> ssl.SSLContext:

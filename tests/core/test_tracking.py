@@ -11,9 +11,9 @@ from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.models import ServiceDateTime
 from isoill.codec.values import Text
+from isoill.core.tracking import dedup_key, sender_role
 from isoill.ill.apdus import Role
 from isoill.service.locks import TransactionLocks
-from isoill.transactions.tracking import dedup_key, sender_role
 
 
 def key_of(ber: bytes, transaction: str = "T") -> str:
