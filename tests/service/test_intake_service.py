@@ -1,0 +1,122 @@
+"""The intake service without sockets: APDUs handed to ``IntakeService.receive`` as a transport
+would, over a real SQLite store, on a clock the test sets. The time the service stamps (what
+the store keeps, what the acknowledgement says) is the injected clock's."""
+
+from __future__ import annotations
+
+import asyncio
+import tomllib
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from transaction_apdus import REQUESTER, RESPONDER, apdu
+
+from isoill.codec.decoder import decode
+from isoill.codec.models import StatusOrErrorReport
+from isoill.config import Config
+from isoill.router import RoutingTable
+from isoill.service.access import AccessControl
+from isoill.service.handoff import Handoff
+from isoill.service.intake import IntakeService
+from isoill.service.origin import Origin
+from isoill.service.reachability import Reachability
+from isoill.store.group import GroupWriter
+from isoill.store.sqlite.backend import SqliteBackend
+
+pytestmark = pytest.mark.asyncio
+
+START = datetime(2031, 2, 3, 4, 5, 6, tzinfo=UTC)
+
+
+@dataclass
+class FakeClock:
+    """A clock that moves only when the test moves it."""
+
+    at: datetime = START
+    seconds: float = 0.0
+
+    def now(self) -> datetime:
+        return self.at
+
+    def monotonic(self) -> float:
+        return self.seconds
+
+    def advance(self, by: timedelta) -> None:
+        self.at += by
+        self.seconds += by.total_seconds()
+
+
+@dataclass
+class Intake:
+    service: IntakeService
+    writer: GroupWriter
+    clock: FakeClock
+
+
+@pytest_asyncio.fixture
+async def intake(tmp_path: Path) -> AsyncIterator[Intake]:
+    config = Config.model_validate(
+        tomllib.loads(
+            "".join(f'[peers.{s}]\nstate_machine = "enforce"\n' for s in (REQUESTER, RESPONDER))
+            + "[[listeners]]\nport = 0\n"
+        )
+    )
+    routes = RoutingTable.parse(
+        f'[peers.{REQUESTER}]\naddresses = ["192.0.2.1:499"]\n'
+        f'[peers.{RESPONDER}]\naddresses = ["192.0.2.2:499"]\n'
+    )
+    executor = ThreadPoolExecutor(max_workers=1)
+    backend = executor.submit(SqliteBackend, tmp_path / "store.sqlite3").result()
+    writer = GroupWriter(backend, executor)
+    writer.start()
+    clock = FakeClock()
+    access = AccessControl(config)
+    service = IntakeService(config, routes, writer, Handoff(), access, Reachability(), clock)
+    yield Intake(service, writer, clock)
+    await writer.close()
+    executor.submit(backend.close).result()
+    executor.shutdown()
+
+
+def service_date(answer: bytes | None) -> tuple[str, str | None]:
+    assert answer is not None
+    report = decode(answer)
+    assert isinstance(report, StatusOrErrorReport)
+    this = report.service_date_time.date_time_of_this_service
+    return this.date, this.time
+
+
+async def test_the_time_is_the_clocks(intake: Intake) -> None:
+    origin = Origin("192.0.2.9:40000")
+    outcome = await intake.service.receive(apdu("ILL-Request", "CLOCK"), origin)
+    assert service_date(outcome.reply) == ("20310203", "040506")
+    intake.clock.advance(timedelta(days=1, hours=1))
+    later = await intake.service.receive(apdu("Shipped", "CLOCK"), Origin("192.0.2.8:40000"))
+    assert service_date(later.reply) == ("20310204", "050506")
+    (shipped, request) = await intake.writer.call(intake.writer.backend.list_messages)
+    assert (request.received_at, shipped.received_at) == (START, START + timedelta(days=1, hours=1))
+
+
+async def test_patience_is_counted_on_the_clock(intake: Intake) -> None:
+    """An APDU that may have overtaken its predecessor waits up to ``crossing_wait`` seconds
+    of the injected clock: once the clock has passed it, the next change of the transaction
+    (here a Message) wakes it to be refused, not accepted."""
+    origin = Origin("192.0.2.9:40000", symbols={REQUESTER})
+    await intake.service.receive(apdu("ILL-Request", "EARLY"), origin)
+    early = asyncio.create_task(intake.service.receive(apdu("Received", "EARLY"), origin))
+    await asyncio.sleep(0.05)
+    assert not early.done()  # waiting for its Shipped
+    intake.clock.advance(timedelta(seconds=31))  # past crossing_wait (30)
+    message = await intake.service.receive(apdu("Message", "EARLY"), origin)
+    assert message.reply is not None
+    outcome = await asyncio.wait_for(early, 5)
+    assert outcome.reply is not None
+    report = decode(outcome.reply)
+    assert isinstance(report, StatusOrErrorReport) and report.error_report is not None
+    provider = report.error_report.provider_error_report
+    assert provider is not None and provider.state_transition_prohibited is not None
