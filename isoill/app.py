@@ -29,6 +29,7 @@ from isoill.service.handoff import Handoff
 from isoill.service.intake import IntakeService
 from isoill.service.reachability import Reachability
 from isoill.store.backend import Backend
+from isoill.store.coordination import Alone, Coordination
 from isoill.store.group import GroupWriter
 from isoill.store.open import open_store
 from isoill.store.reader import StoreReader
@@ -45,6 +46,7 @@ class App:
         self.access = AccessControl(config)
         self.reachability = Reachability()
         self.handoff = Handoff()  # what is stored for delivery, on its way to the forwarder
+        self.coordination: Coordination = Alone()
         self.stopping = asyncio.Event()
         self.log = logs.get()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="isoill-store")
@@ -88,8 +90,10 @@ class App:
         return port
 
     def healthy(self) -> bool:
-        """Serving: not stopping, and the forwarder running."""
-        return not self.stopping.is_set() and self._forwarder is not None and self.forwarder.running
+        """Serving: not stopping, the forwarder running, and (with a shared store) the
+        claims and wake-ups standing."""
+        running = self._forwarder is not None and self.forwarder.running
+        return not self.stopping.is_set() and running and self.coordination.healthy()
 
     # -- life -------------------------------------------------------------------------------
 
@@ -135,13 +139,14 @@ class App:
             self.access,
             self.reachability,
             links,
+            self.coordination,
             self.clock,
         )
         self._listeners = Listeners(config, self._intake, self.access, self.recorder, self.clock)
         await self._listeners.start()
         if config.admin is not None:
             self._admin = await admin.serve(config.admin.host, config.admin.port, self.healthy)
-        self._forwarder.start()
+        await self._forwarder.start()
 
     async def stop(self) -> None:
         """Drain: stop listening, let each connection finish its APDU, stop delivering, close."""
@@ -153,6 +158,7 @@ class App:
             await self._listeners.stop()
         if self._forwarder is not None:
             await self._forwarder.stop()
+        await self.coordination.close()
         if self._writer is not None:
             await self._writer.close()
         if self._backend is not None:

@@ -17,6 +17,12 @@ waiting and every outcome of the run is committed, and its address is not polled
 After a crash the deliveries whose outcomes were not committed yet, at most ``RUN`` per
 address, go again, in their order and byte for byte as before, so a receiver knows them by
 their transaction-id and service date-time (see SECURITY.md).
+
+With a store that other processes share (:mod:`isoill.store.coordination`), a process sends
+to an address only while it holds the address's claim: a poll claims the addresses it found
+due, reads what is due there once it holds them (the previous holder's outcomes are in), and
+lets go once the run's outcomes are committed. Intake's new deliveries join a run this process
+holds, and otherwise wait for a poll, which another process's wake-up brings at once.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from isoill.service.links import Link, Links, Refused
 from isoill.service.origin import Origin, Outcome
 from isoill.service.reachability import Reachability
 from isoill.store.backend import Backend
+from isoill.store.coordination import Coordination
 from isoill.store.group import GroupWriter
 from isoill.store.reader import StoreReader
 from isoill.store.records import Delivery
@@ -49,6 +56,7 @@ from isoill.store.writes import Delivered, RetryLater
 
 COUNTS_EVERY = 1.0  # seconds between queue-depth counts for the metrics, at least
 STORE_PAUSE = 1.0  # seconds delivery waits when the store cannot be read or take an outcome
+CLAIM_RETRY = 0.25  # seconds before looking again at an address another process sends to
 
 
 class Forwarder:
@@ -62,6 +70,7 @@ class Forwarder:
         access: AccessControl,
         reachability: Reachability,
         links: Links,
+        coordination: Coordination,
         clock: Clock,
     ) -> None:
         self.config = config
@@ -72,6 +81,7 @@ class Forwarder:
         self.access = access
         self.reachability = reachability
         self.links = links
+        self.coordination = coordination
         self.clock = clock
         self._task: asyncio.Task[None] | None = None
         self._senders: dict[str, asyncio.Task[None]] = {}
@@ -79,8 +89,10 @@ class Forwarder:
         self._counted_at = float("-inf")  # when the queue depth was last counted (monotonic)
         self.log = logs.get(component="forwarder")
 
-    def start(self) -> None:
-        self.handoff.attach(self._send)
+    async def start(self) -> None:
+        if not self.coordination.shared:  # a shared store's runs start once claimed, by a poll
+            self.handoff.attach(self._send)
+        await self.coordination.start(self._woken)
         self._task = asyncio.create_task(self._run())
 
     @property
@@ -124,10 +136,12 @@ class Forwarder:
             self.log.error("store not readable; delivery paused", error=repr(error))
             await asyncio.sleep(STORE_PAUSE)
             return
-        for address in dict.fromkeys(d.address for d in due):
-            if handoff.had_run(address):  # one that a delivery stored meanwhile started
-                continue
-            self._send(handoff.open(address, [d for d in due if d.address == address]))
+        addresses = [a for a in dict.fromkeys(d.address for d in due) if not handoff.had_run(a)]
+        if self.coordination.shared:
+            await self._claim_and_send(addresses, busy)
+        else:  # none but this process sends: what the poll found is what to send
+            for address in addresses:
+                self._send(handoff.open(address, [d for d in due if d.address == address]))
         if self.clock.monotonic() - self._counted_at >= COUNTS_EVERY:  # a range scan each
             self._counted_at = self.clock.monotonic()
             with contextlib.suppress(Exception):  # only a metric: the next count will do
@@ -140,6 +154,27 @@ class Forwarder:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(max(0.01, min(delay, IDLE_POLL))):
                 await wanted.wait()
+
+    async def _claim_and_send(self, addresses: list[str], busy: list[str]) -> None:
+        """With a shared store: send to the addresses this process can claim, what is due
+        there once it holds the claim (the previous holder's outcomes are in by then); look
+        again soon at those another process holds."""
+        claimed = [address for address in addresses if await self.coordination.claim(address)]
+        if len(claimed) < len(addresses):
+            asyncio.get_running_loop().call_later(CLAIM_RETRY, self.handoff.wanted.set)
+        if not claimed:
+            return
+        due, _ = await self.reader.query(_poll, self.clock.now(), busy)
+        for address in claimed:
+            deliveries = [d for d in due if d.address == address]
+            if deliveries and not self.handoff.had_run(address):
+                self._send(self.handoff.open(address, deliveries))
+            else:  # sent meanwhile by the one that held it
+                await self.coordination.release(address)
+
+    def _woken(self, addresses: frozenset[str]) -> None:
+        """Another process queued deliveries (for these addresses; none named: anywhere)."""
+        self.handoff.wanted.set()
 
     def _send(self, run: Run) -> None:
         task = asyncio.create_task(self._send_all(run))
@@ -205,6 +240,8 @@ class Forwarder:
                     pause=STORE_PAUSE,
                 )
                 await asyncio.sleep(STORE_PAUSE)
+            if self.coordination.shared:  # the next holder finds these outcomes in
+                await self._release(run.address)
             self.handoff.end(run)
             if run.missed or failed or not clean:  # look again: more may be due
                 self.handoff.wanted.set()
@@ -287,6 +324,12 @@ class Forwarder:
         if login is None:
             return delivery.ber
         return privacy.with_gateway_login(delivery.ber, _login_bytes(login))
+
+    async def _release(self, address: str) -> None:
+        try:
+            await self.coordination.release(address)
+        except Exception as error:  # the claim ends with its connection anyway
+            self.log.warning("claim not released", address=address, error=repr(error))
 
     def _link(self, address: str) -> Link:
         link = self._links.get(address)

@@ -17,6 +17,11 @@ Wake = Callable[[frozenset[str]], None]
 
 
 class Coordination(Protocol):
+    @property
+    def shared(self) -> bool:
+        """Whether other processes use the store too (then claims and wake-ups matter)."""
+        ...
+
     async def start(self, wake: Wake) -> None:
         """Begin taking wake-ups; ``wake`` is called on the event loop."""
         ...
@@ -37,6 +42,8 @@ class Coordination(Protocol):
 
 class Alone:
     """The coordination of a store one process uses alone: nothing to agree on."""
+
+    shared = False
 
     async def start(self, wake: Wake) -> None:
         return None
