@@ -7,3 +7,6 @@ CAPTURES = Path(__file__).resolve().parent / "data" / "captures"
 
 #: ISO 18626 sample messages copied from OCLC's toolkit (their PROVENANCE.md says whence).
 ISO18626_SAMPLES = Path(__file__).resolve().parent / "data" / "iso18626"
+
+#: ISO 18626 2021-2 messages the project wrote itself (one of each message).
+ISO18626_2021 = ISO18626_SAMPLES / "v2021"
