@@ -5,7 +5,10 @@ with the errorType and errorValue a Confirmation answers with."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -333,3 +336,20 @@ def test_a_built_2021_message_is_written_with_the_fixed_prefix() -> None:
         Version.V2021,
         confirmation,
     )
+
+
+def test_the_wire_layer_loads_nothing_of_isoill_but_itself_and_no_asyncio() -> None:
+    """In a fresh interpreter: what importing the wire layer loads of isoill, and whether
+    asyncio. (socket and ssl do get loaded: xsdata imports the standard library's
+    xml.sax.saxutils, which imports urllib.request; nothing here opens a socket.)"""
+    probe = (
+        "import json, sys, isoill.iso18626.wire; "
+        "print(json.dumps([n for n in sys.modules if n.startswith(('isoill.', 'asyncio'))]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = json.loads(done.stdout)
+    assert "isoill.iso18626.wire" in loaded  # the probe sees what it imports
+    assert [name for name in loaded if not name.startswith("isoill.iso18626")] == []
+    assert "isoill.iso18626.generate" not in loaded
