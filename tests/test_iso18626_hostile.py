@@ -170,6 +170,16 @@ def test_invalid_utf8_is_refused(body: bytes, line: int) -> None:
     assert refused.line == line
 
 
+def test_utf16_without_a_bom_is_not_well_formed_as_utf8() -> None:
+    utf16 = CANCEL.replace(b'"UTF-8"', b'"UTF-16"').decode("utf-8").encode("utf-16-le")
+    refused = refusal(utf16)
+    assert refused.error_type is ErrorType.BADLY_FORMED_MESSAGE
+    assert refused.error_value == (
+        "not well-formed XML (line 1): Invalid character: Char 0x0 out of allowed range , "
+        "line 1, column 2"
+    )
+
+
 def test_a_declared_encoding_other_than_utf8_is_not_followed() -> None:
     latin = CANCEL.replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"')
     body = latin.replace(b"</ns1:action>", "</ns1:action><ns1:note>Grüße</ns1:note>".encode())

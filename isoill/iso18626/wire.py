@@ -113,7 +113,7 @@ def parse(body: bytes, *, version: Version | None = None, max_size: int = MAX_SI
     except etree.XMLSyntaxError as error:
         raise Refusal(
             ErrorType.BADLY_FORMED_MESSAGE,
-            f"not well-formed XML (line {error.lineno}): {error.msg}",
+            f"not well-formed XML (line {error.lineno}): {' '.join(error.msg.split())}",
             line=error.lineno,
         ) from None
     kind = _kind(root)
