@@ -6,7 +6,11 @@ The store is used from one worker thread (its writer's, :class:`~isoill.store.gr
 so writes never block the event loop and are committed in groups) and one more for the
 forwarder's queries (:class:`~isoill.store.reader.StoreReader`). SIGTERM or SIGINT drains:
 stop listening, let each connection finish the APDU in hand, stop delivering, close. SIGHUP
-reloads the routes and the credentials file.
+reloads the routes and the credentials file. Whoever supervises the process (systemd, or the
+supervisor of ``isoill serve --workers N``) is told when it is ready, reloading and stopping.
+
+Before an ``isoill serve`` starts, :func:`claim_store` says whether its store may be shared by
+several processes, and locks one that may not (SQLite's) for the daemon's life.
 """
 
 from __future__ import annotations
@@ -19,9 +23,12 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 
 from isoill import logs, private
-from isoill.capture.recorder import Recorder
+from isoill.capture.recorder import Recorder, socket_address
 from isoill.config import Config, ConfigError, load_credentials
 from isoill.delivery.forwarder import Forwarder
+from isoill.process import systemd
+from isoill.process.lock import StoreLock
+from isoill.process.sockets import Listening, bind
 from isoill.router import RoutesError, RoutingTable
 from isoill.service.access import AccessControl
 from isoill.service.clock import Clock, SystemClock
@@ -39,9 +46,29 @@ from isoill.transport.iso10161.listener import Listeners
 
 
 class App:
-    def __init__(self, config: Config, clock: Clock | None = None) -> None:
+    """The gateway. ``sockets``: the listeners' sockets, bound already (by a supervisor, or
+    handed down by systemd; see :mod:`isoill.process.sockets`), else bound at start.
+    ``notify``: what the service manager is told. ``worker``: the index of a supervisor's
+    worker, which listens for the admin endpoint on ``[admin] port`` plus its index and leaves
+    the pid file to the supervisor. ``lifeline``: a descriptor whose end becomes readable when
+    the supervisor is gone; then the worker drains, as on SIGTERM."""
+
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock | None = None,
+        *,
+        sockets: Listening | None = None,
+        notify: systemd.Notify = systemd.silent,
+        worker: int | None = None,
+        lifeline: int | None = None,
+    ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
+        self.sockets = sockets
+        self.notify = notify
+        self.worker = worker
+        self.lifeline = lifeline
         self.routes = RoutingTable.load(config.routes)
         self.access = AccessControl(config)
         self.reachability = Reachability()
@@ -58,6 +85,7 @@ class App:
         self._listeners: Listeners | None = None
         self._admin: asyncio.Server | None = None
         self.recorder: Recorder | None = None
+        self._ready = False  # told so
 
     # -- the parts, once started ------------------------------------------------------------
 
@@ -101,7 +129,7 @@ class App:
         """Open the store (refusing files others may read: :class:`ConfigError`) and the
         capture, then start intake, delivery, the listeners and the admin endpoint."""
         config = self.config
-        self._check_files()
+        check_files(config)
         private.make_directory(config.store.parent)
         loop = asyncio.get_running_loop()
         policy = config.delivery.policy()
@@ -143,14 +171,21 @@ class App:
             self.clock,
         )
         self._listeners = Listeners(config, self._intake, self.access, self.recorder, self.clock)
-        await self._listeners.start()
+        sockets = self.sockets
+        if sockets is None:
+            sockets = [bind(listener) for listener in config.listeners]
+        await self._listeners.start(sockets)
         if config.admin is not None:
-            self._admin = await admin.serve(config.admin.host, config.admin.port, self.healthy)
+            port = config.admin.port + (self.worker or 0) if config.admin.port else 0
+            self._admin = await admin.serve(config.admin.host, port, self.healthy)
+            address = socket_address(self._admin.sockets[0].getsockname())
+            self.log.info("admin endpoint", address=address)
         await self._forwarder.start()
 
     async def stop(self) -> None:
         """Drain: stop listening, let each connection finish its APDU, stop delivering, close."""
         self.log.info("stopping")
+        self.notify(systemd.STOPPING)
         self.stopping.set()
         if self._admin is not None:
             self._admin.close()
@@ -176,27 +211,42 @@ class App:
         loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
         loop.add_signal_handler(signal.SIGINT, self.stopping.set)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
+        if self.lifeline is not None:
+            loop.add_reader(self.lifeline, self._orphaned, self.lifeline)
         await self.start()
         # What exists now (the codec's plan and models, the rules, config, routes) lives as
         # long as the process: frozen, the collector's full passes do not walk it again. One
         # such pass over it takes ~27 ms, a latency spike for every APDU in flight.
         gc.freeze()
-        pid_file = self.config.pid_file
-        with private.open_new(pid_file) as file:
-            file.write(f"{os.getpid()}\n".encode())
+        pid_file = None if self.worker is not None else self.config.pid_file
+        if pid_file is not None:
+            with private.open_new(pid_file) as file:
+                file.write(f"{os.getpid()}\n".encode())
+        self._ready = True
+        self.notify(systemd.READY)
         try:
             await self.stopping.wait()
             await self.stop()
         finally:
-            pid_file.unlink(missing_ok=True)
+            if pid_file is not None:
+                pid_file.unlink(missing_ok=True)
+
+    def _orphaned(self, lifeline: int) -> None:
+        asyncio.get_running_loop().remove_reader(lifeline)
+        self.log.warning("supervisor gone; draining")
+        self.stopping.set()
 
     # -- reloads ----------------------------------------------------------------------------
 
     def reload(self) -> bool:
         """SIGHUP: read the routes and the credentials file again. A file that cannot be
         used is refused with the reason, and what it would have replaced stays."""
+        if self._ready:
+            self.notify(systemd.reloading())
         routes = self.reload_routes()
         credentials = self.reload_credentials()
+        if self._ready:
+            self.notify(systemd.READY)
         return routes and credentials
 
     def reload_routes(self) -> bool:
@@ -226,12 +276,35 @@ class App:
         self.log.info("credentials reloaded", source=str(access.credentials))
         return True
 
-    def _check_files(self) -> None:
-        """The store (with its -wal and -shm) and the credentials file must be the daemon
-        user's alone."""
-        store = self.config.store
-        files = [store, store.with_name(store.name + "-wal"), store.with_name(store.name + "-shm")]
-        for path in [*files, self.config.access.credentials]:
-            problem = private.exposed(path)
-            if problem is not None:
-                raise ConfigError(problem)
+
+def check_files(config: Config) -> None:
+    """The store (with its -wal and -shm) and the credentials file must be the daemon user's
+    alone: :class:`ConfigError` says which is not, and the ``chmod`` that fixes it."""
+    store = config.store
+    files = [store, store.with_name(store.name + "-wal"), store.with_name(store.name + "-shm")]
+    for path in [*files, config.access.credentials]:
+        problem = private.exposed(path)
+        if problem is not None:
+            raise ConfigError(problem)
+
+
+def claim_store(config: Config, processes: int) -> StoreLock | None:
+    """Before ``processes`` gateway processes start on the configured store: nothing to hold
+    for a store several processes share; for one that a process writes alone (SQLite), its
+    lock (:class:`~isoill.process.lock.StoreInUse` while another daemon holds it), kept for
+    the daemon's life, and :class:`ConfigError` for more than one process."""
+    check_files(config)
+    private.make_directory(config.store.parent)
+    backend = open_store(config.store)
+    try:
+        shared = backend.capabilities.shared
+    finally:
+        backend.close()
+    if shared:
+        return None
+    if processes > 1:
+        raise ConfigError(
+            f"--workers {processes}: the store {config.store} is an SQLite file, which one"
+            " process writes; several workers need a store they can share (run --workers 1)"
+        )
+    return StoreLock.take(config.store)

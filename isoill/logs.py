@@ -6,6 +6,7 @@ Loggers are bound per connection (peer address) and per APDU (transaction, type)
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from typing import Any
@@ -13,7 +14,9 @@ from typing import Any
 import structlog
 
 
-def configure(form: str = "auto", level: str = "info") -> None:
+def configure(form: str = "auto", level: str = "info", **fields: Any) -> None:
+    """Log lines in ``form`` from ``level`` up; ``fields`` are on every line (a worker's
+    ``worker=N``)."""
     console = form == "console" or (form == "auto" and sys.stderr.isatty())
     # The console renderer formats a traceback (``log.exception``) itself; for JSON lines it
     # becomes the ``exception`` field, a string.
@@ -25,6 +28,7 @@ def configure(form: str = "auto", level: str = "info") -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            *([functools.partial(_fields, fields)] if fields else []),
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             *rendering,
@@ -32,9 +36,14 @@ def configure(form: str = "auto", level: str = "info") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        # A line in one write (print's two would interleave with a worker's on the same pipe).
+        logger_factory=structlog.WriteLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )
+
+
+def _fields(fields: dict[str, Any], logger: Any, name: str, event: dict[str, Any]) -> Any:
+    return {**event, **fields}
 
 
 def get(**context: Any) -> Any:

@@ -32,3 +32,7 @@ INTERNAL_ERRORS = Counter(
 )
 STORE_COMMITS = Counter("isoill_store_commits_total", "Group commits of the store (each one sync)")
 STORE_WRITES = Counter("isoill_store_writes_total", "Writes committed in the group commits")
+WORKER_RESTARTS = Counter(
+    "isoill_worker_restarts_total",
+    "Times the supervisor started this worker again after it died (isoill serve --workers)",
+)

@@ -86,6 +86,13 @@ def _add_profiles_option(command: argparse.ArgumentParser) -> None:
 def _serve(commands: Commands) -> None:
     serve = commands.add_parser("serve", help="run the gateway daemon")
     serve.add_argument("--config", required=True, type=Path, help="configuration file")
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        metavar="N",
+        help="N worker processes on the same listening sockets, under a supervisor that"
+        " restarts one that dies (an SQLite store allows 1); default: one process, unsupervised",
+    )
     _runs(serve, "serve", "run_serve")
 
 
@@ -261,6 +268,13 @@ def _address(text: str, *, any_port: bool = False) -> tuple[str, int]:
     if not colon or not host or not port.isdigit() or not lowest <= int(port) <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
     return host, int(port)
+
+
+def _positive(text: str) -> int:
+    """A whole number from 1 up; for argparse, anything else is a usage error."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 1 up")
+    return int(text)
 
 
 def _listen_address(text: str) -> tuple[str, int]:

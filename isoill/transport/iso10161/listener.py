@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import socket
 import ssl
 import time
 from collections import Counter
+from collections.abc import Sequence
 
 from isoill import logs, metrics
 from isoill.capture.recorder import Recorder, Tap, socket_address
@@ -25,6 +27,7 @@ from isoill.codec.framing import Framer
 from isoill.codec.models import GeneralProblem
 from isoill.config import Config, Listener
 from isoill.core import reports
+from isoill.process.sockets import BACKLOG
 from isoill.service.access import AccessControl, Identity
 from isoill.service.clock import Clock
 from isoill.service.intake import IntakeService
@@ -50,7 +53,7 @@ class Listeners:
         self.access = access
         self.recorder = recorder
         self.clock = clock
-        self._servers: list[asyncio.Server] = []
+        self._servers: list[list[asyncio.Server]] = []  # by listener
         self._connections: set[asyncio.Task[None]] = set()
         self._busy: set[asyncio.Task[None]] = set()  # handling an APDU: let it finish on stop
         self._writers: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
@@ -58,31 +61,33 @@ class Listeners:
         self._stopping = False
         self.log = logs.get()
 
-    async def start(self) -> None:
+    async def start(self, sockets: Sequence[Sequence[socket.socket]]) -> None:
+        """Serve on ``sockets``, bound already: for each listener in config order, its own
+        (one per address its host names). Workers of one supervisor share them, and so the
+        queue of connections waiting to be accepted."""
         listeners = self.config.listeners
         contexts = [None if each.tls is None else server_context(each.tls) for each in listeners]
         loop = type(asyncio.get_running_loop()).__module__.partition(".")[0]  # uvloop, asyncio
-        for listener, tls in zip(listeners, contexts, strict=True):
-            server = await asyncio.start_server(
-                functools.partial(self._accept, listener=listener, tls=tls),
-                listener.host,
-                listener.port,
-            )
-            self._servers.append(server)
-            for sock in server.sockets:
+        for listener, tls, own in zip(listeners, contexts, sockets, strict=True):
+            accept = functools.partial(self._accept, listener=listener, tls=tls)
+            servers = []
+            for sock in own:
                 address = socket_address(sock.getsockname())
+                servers.append(await asyncio.start_server(accept, sock=sock, backlog=BACKLOG))
                 self.log.info("listening", address=address, event_loop=loop)
+            self._servers.append(servers)
 
     @property
     def ports(self) -> list[int]:
         """Bound ports, in config order (port 0 binds a free one)."""
-        return [server.sockets[0].getsockname()[1] for server in self._servers]
+        return [servers[0].sockets[0].getsockname()[1] for servers in self._servers]
 
     async def stop(self) -> None:
         """Stop listening and let each connection finish the APDU in hand."""
         self._stopping = True
-        for server in self._servers:
-            server.close()
+        for servers in self._servers:
+            for server in servers:
+                server.close()
         for task, writer in self._writers.items():
             if task not in self._busy:
                 writer.close()  # waiting for bytes: nothing in flight; its read sees the end
