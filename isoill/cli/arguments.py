@@ -154,6 +154,8 @@ def _queue(commands: Commands) -> None:
 
     list_cmd = actions.add_parser("list", help="the newest messages and their deliveries")
     list_cmd.add_argument("--state", choices=MESSAGE_STATES, help="only messages in this state")
+    list_cmd.add_argument("--peer", metavar="SYMBOL", help="only those from or to SYMBOL")
+    list_cmd.add_argument("--type", metavar="APDU", help="only APDUs of this type (ILL-Request)")
     list_cmd.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     list_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
     _add_db_option(list_cmd)
@@ -206,6 +208,9 @@ def _tx(commands: Commands) -> None:
         "--peer",
         metavar="SYMBOL",
         help="only those with SYMBOL as requester or responder (any case, outer spaces ignored)",
+    )
+    list_cmd.add_argument(
+        "--qualifier", metavar="Q", help="only those whose transaction-qualifier is Q, exactly"
     )
     list_cmd.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     list_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")

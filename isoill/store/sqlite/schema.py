@@ -15,9 +15,7 @@ SCHEMA_VERSION = 5
 
 #: The transaction-id's qualifier, the key's third part (keys of another form have none), as
 #: indexed: a query must name it exactly so for SQLite to use the index.
-QUALIFIER = (
-    "CASE WHEN json_valid(transaction_key) THEN json_extract(transaction_key, '$[2]') END"
-)
+QUALIFIER = "CASE WHEN json_valid(transaction_key) THEN json_extract(transaction_key, '$[2]') END"
 
 MESSAGE_COLUMNS = (
     "id, received_at, peer, apdu_type, transaction_key, target_symbol, ber, state, reason"
