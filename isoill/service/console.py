@@ -123,8 +123,8 @@ class ConsoleService:
     async def dashboard(self) -> Dashboard:
         now = self.clock.now()
         since = now.replace(minute=0, second=0, microsecond=0) - TRAFFIC_STEP * (TRAFFIC_STEPS - 1)
-        counts = await self.reader.query(Backend.counts)
-        traffic = await self.reader.query(Backend.traffic, since, TRAFFIC_STEP, TRAFFIC_STEPS)
+        counts = await self.reader.query(_counts)
+        traffic = await self.reader.query(_traffic, since)
         peers = tuple(
             PeerStatus(
                 row,
@@ -289,3 +289,11 @@ class ConsoleService:
 
     async def _audit(self, who: str, action: str, details: dict[str, object]) -> None:
         await asyncio.to_thread(self.audit.record, who, action, self.clock.now(), details)
+
+
+def _counts(store: Backend) -> dict[str, int]:
+    return store.counts()
+
+
+def _traffic(store: Backend, since: datetime) -> list[int]:
+    return store.traffic(since, TRAFFIC_STEP, TRAFFIC_STEPS)
