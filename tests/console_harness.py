@@ -48,10 +48,13 @@ def console_config(
     extra: str = "",
     port: int = 0,
     hold: bool = False,
+    attempts: int = 50,
 ) -> Path:
-    """The gateway harness's configuration with the console on, and the accounts."""
+    """The gateway harness's configuration with the console on, and the accounts; a
+    delivery fails after ``attempts``."""
     write_accounts(directory)
     config = write_config(directory, routes_for(routes), extra=CONSOLE.format(port=port) + extra)
+    config.write_text(config.read_text().replace("max_attempts = 50", f"max_attempts = {attempts}"))
     if hold:
         config.write_text("hold_unknown_requesters = true\n" + config.read_text())
     return config
