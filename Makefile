@@ -27,12 +27,14 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/e2e.py --doc docs/performance.md
 	$(VENV)/bin/python bench/growth.py --doc docs/performance.md
 	$(VENV)/bin/python bench/startup.py --doc docs/performance.md
+	$(VENV)/bin/python bench/console.py --doc docs/performance.md
 
 bench-full: $(STAMP)
 	$(VENV)/bin/python bench/codec.py --doc docs/performance.md
 	$(VENV)/bin/python bench/e2e.py --apdus 20000 --rate-seconds 30 --doc docs/performance.md
 	$(VENV)/bin/python bench/growth.py --sizes 1000,10000,100000,1000000 --doc docs/performance.md
 	$(VENV)/bin/python bench/startup.py --doc docs/performance.md
+	$(VENV)/bin/python bench/console.py --doc docs/performance.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache
