@@ -14,6 +14,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from isoill import logs
 from isoill.access import operators, sessions
 from isoill.access.operators import AccountsError, Operator
 from isoill.access.passwords import hash_password, verify
@@ -91,15 +92,19 @@ class Guard:
         """The operator and a new session's token; :class:`LoginRefused` (after the
         throttle's delay) for a wrong name or password, or at once while locked out."""
         keys = (f"address:{address}", f"name:{name}")
+        log = logs.get().bind(operator=name, address=address)
         if self.throttle.locked(keys, self._monotonic()) is not None:
+            log.warning("console login refused: locked out")
             raise LoginRefused("too many failed logins: try again later", 429)
         account = self.accounts().get(name)
         encoded = account.password_hash if account is not None else _NOBODY
         good = await asyncio.to_thread(verify, password.encode(), encoded)
         if account is None or not good:
             await asyncio.sleep(self.throttle.failed(keys, self._monotonic()))
+            log.warning("console login failed")
             raise LoginRefused("wrong name or password", 401)
         self.throttle.succeeded(keys)
+        log.info("console login", role=account.role)
         lifetime = self.settings.session_hours * 3600
         _, token = sessions.issue(self.key, name, self._clock(), lifetime)
         return account, token

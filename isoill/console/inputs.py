@@ -50,8 +50,8 @@ def number(values: Mapping[str, object], name: str, default: int, high: int = 10
 
 def identifier(raw: str, what: str) -> int:
     """An id from a path."""
-    if not (raw.isascii() and raw.isdigit() and 0 < len(raw) <= 18):
-        raise InputError(f"{what} {raw[:40]!r}: expected a number")
+    if not (raw.isascii() and raw.isdigit() and 0 < len(raw) <= 18) or int(raw) == 0:
+        raise InputError(f"{what} {raw[:40]!r}: expected a number from 1")
     return int(raw)
 
 

@@ -5,14 +5,18 @@ that no one without the key can make; audit entries appended, never holding a se
 from __future__ import annotations
 
 import stat
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from isoill.access import operators, sessions
 from isoill.access.operators import AccountsError, Operator
 from isoill.access.passwords import hash_password, verify
+from isoill.config import Console
+from isoill.console.auth import COOKIE, Guard
 from isoill.service.audit import AuditLog
 
 
@@ -90,3 +94,31 @@ def test_the_audit_log_appends_private_lines(tmp_path: Path) -> None:
     }
     assert oldest["who"] == "alice"
     assert log.entries(limit=1) == [newest]
+
+
+def test_the_session_cookie_is_secure_with_tls(tmp_path: Path) -> None:
+    key = sessions.new_key()
+    for secure in (False, True):
+        guard = Guard(key, tmp_path / "operators.toml", Console(), secure=secure)
+        response = web.Response()
+        guard.set_cookie(response, "token")
+        cookie = response.cookies[COOKIE]
+        assert (cookie["httponly"], cookie["samesite"], cookie["path"]) == (True, "Strict", "/")
+        assert bool(cookie["secure"]) is secure
+
+
+def test_a_removed_or_demoted_operator_loses_the_session_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "operators.toml"
+    hashed = hash_password(b"x")
+    operators.save(path, {"alice": Operator("alice", "admin", hashed)})
+    guard = Guard(sessions.new_key(), path, Console(), secure=False)
+    _, token = sessions.issue(guard.key, "alice", time.time(), 60)
+    visitor = guard.visitor(token)
+    assert visitor is not None and visitor.operator.role == "admin"
+    operators.save(
+        path, {"alice": Operator("alice", "viewer", hashed), "b": Operator("b", "viewer", hashed)}
+    )
+    visitor = guard.visitor(token)
+    assert visitor is not None and visitor.operator.role == "viewer"
+    operators.save(path, {})
+    assert guard.visitor(token) is None
