@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -320,3 +321,30 @@ async def test_a_failed_delivery_is_resent(tmp_path: Path) -> None:
     finally:
         await app.stop()
         await target.stop()
+
+
+async def test_a_routes_change_is_signalled_to_the_supervisor(setup: Setup) -> None:
+    """With ``serve --workers``, the pid file names the supervisor: it is sent SIGHUP, which it
+    forwards to every worker. A process standing in for it records the signal."""
+    supervisor = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGHUP, lambda *_: (print('SIGHUP', flush=True), sys.exit(0)))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(30)\n",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert supervisor.stdout is not None
+    try:
+        assert await supervisor.stdout.readline() == b"ready\n"
+        setup.app.config.pid_file.write_text(f"{supervisor.pid}\n")
+        assert setup.app.apply_routes()
+        async with asyncio.timeout(10):
+            assert await supervisor.stdout.readline() == b"SIGHUP\n"
+            assert await supervisor.wait() == 0
+    finally:
+        if supervisor.returncode is None:
+            supervisor.kill()
+            await supervisor.wait()
+        setup.app.config.pid_file.unlink(missing_ok=True)
