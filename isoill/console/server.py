@@ -12,9 +12,8 @@ from isoill.console.health import HEALTH, Health
 
 
 class AdminServer:
-    def __init__(self, runner: web.AppRunner, site: web.TCPSite) -> None:
+    def __init__(self, runner: web.AppRunner) -> None:
         self._runner = runner
-        self._site = site
 
     @property
     def port(self) -> int:
@@ -41,4 +40,4 @@ async def serve(
     await runner.setup()
     site = web.TCPSite(runner, host, port, ssl_context=tls)
     await site.start()
-    return AdminServer(runner, site)
+    return AdminServer(runner)

@@ -16,6 +16,7 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import Table
 
+from isoill.ill.symbols import symbol_key
 from isoill.router import RoutesError, RoutingTable
 
 __all__ = ["MoveEdit", "Proposal", "RouteEdit", "diff", "edited", "propose"]
@@ -121,8 +122,6 @@ def diff(before: str, after: str, name: str = "routes.toml") -> str:
 
 def _existing_name(peers: Table, symbol: str) -> str | None:
     """The key under which ``symbol`` already is, compared as the router compares symbols."""
-    from isoill.ill.symbols import symbol_key  # noqa: PLC0415 (the router imports it too)
-
     wanted = symbol_key(symbol)
     return next((str(key) for key in peers if symbol_key(str(key)) == wanted), None)
 
