@@ -23,26 +23,35 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 
 from isoill import logs, private
-from isoill.capture.recorder import Recorder, socket_address
+from isoill.access.sessions import new_key
+from isoill.capture.recorder import Recorder
 from isoill.config import Config, ConfigError, load_credentials
+from isoill.console import server, site
+from isoill.console.auth import Guard
+from isoill.console.health import Health
+from isoill.console.server import AdminServer
 from isoill.delivery.forwarder import Forwarder
 from isoill.process import systemd
 from isoill.process.lock import StoreLock
 from isoill.process.sockets import Listening, bind
 from isoill.router import RoutesError, RoutingTable
 from isoill.service.access import AccessControl
+from isoill.service.audit import AuditLog
 from isoill.service.clock import Clock, SystemClock
+from isoill.service.console import ConsoleService
 from isoill.service.handoff import Handoff
 from isoill.service.intake import IntakeService
 from isoill.service.reachability import Reachability
+from isoill.service.route_history import RoutesHistory
 from isoill.store.backend import Backend
 from isoill.store.coordination import Alone, Coordination
+from isoill.store.errors import StoreError
 from isoill.store.group import GroupWriter
 from isoill.store.open import open_store
 from isoill.store.reader import StoreReader
-from isoill.transport import admin
 from isoill.transport.iso10161.link import Iso10161Link
 from isoill.transport.iso10161.listener import Listeners
+from isoill.transport.tls import server_context
 
 
 class App:
@@ -83,7 +92,8 @@ class App:
         self._intake: IntakeService | None = None
         self._forwarder: Forwarder | None = None
         self._listeners: Listeners | None = None
-        self._admin: asyncio.Server | None = None
+        self._admin: AdminServer | None = None
+        self.console: ConsoleService | None = None
         self.recorder: Recorder | None = None
         self._ready = False  # told so
 
@@ -112,16 +122,30 @@ class App:
 
     @property
     def admin_port(self) -> int | None:
-        if self._admin is None:
-            return None
-        port: int = self._admin.sockets[0].getsockname()[1]
-        return port
+        return None if self._admin is None else self._admin.port
 
     def healthy(self) -> bool:
         """Serving: not stopping, the forwarder running, and (with a shared store) the
         claims and wake-ups standing."""
         running = self._forwarder is not None and self.forwarder.running
         return not self.stopping.is_set() and running and self.coordination.healthy()
+
+    async def readiness(self) -> dict[str, bool]:
+        """``/readyz``: the store answers a query (within 2 s), the listeners are bound,
+        delivery runs, and (with a shared store) the claims stand."""
+        store = False
+        if self._reader is not None:
+            try:
+                async with asyncio.timeout(2):
+                    await self._reader.query(_counts)
+                store = True
+            except (StoreError, TimeoutError):
+                store = False
+        return {
+            "store": store,
+            "listeners": self._listeners is not None and bool(self._listeners.ports),
+            "delivery": self.healthy(),
+        }
 
     # -- life -------------------------------------------------------------------------------
 
@@ -175,11 +199,7 @@ class App:
         if sockets is None:
             sockets = [bind(listener) for listener in config.listeners]
         await self._listeners.start(sockets)
-        if config.admin is not None:
-            port = config.admin.port + (self.worker or 0) if config.admin.port else 0
-            self._admin = await admin.serve(config.admin.host, port, self.healthy)
-            address = socket_address(self._admin.sockets[0].getsockname())
-            self.log.info("admin endpoint", address=address)
+        await self._start_admin()
         await self._forwarder.start()
 
     async def stop(self) -> None:
@@ -188,7 +208,7 @@ class App:
         self.notify(systemd.STOPPING)
         self.stopping.set()
         if self._admin is not None:
-            self._admin.close()
+            await self._admin.close()
         if self._listeners is not None:
             await self._listeners.stop()
         if self._forwarder is not None:
@@ -261,6 +281,23 @@ class App:
         self.log.info("routes reloaded", source=str(self.config.routes))
         return True
 
+    def apply_routes(self) -> bool:
+        """A routes change made in this process (the console's): load it here, and tell the
+        other processes serving this configuration. The pid file names this process when it
+        runs alone; when it names another (the supervisor of ``isoill serve --workers``), that
+        one is sent SIGHUP, which it forwards to every worker."""
+        loaded = self.reload_routes()
+        if loaded:
+            try:
+                pid = int(self.config.pid_file.read_text())
+                if pid != os.getpid():
+                    os.kill(pid, signal.SIGHUP)
+            except FileNotFoundError:  # not run as a daemon (started by a test, say)
+                pass
+            except (OSError, ValueError) as error:
+                self.log.warning("could not tell the other processes", error=str(error))
+        return loaded
+
     def reload_credentials(self) -> bool:
         access = self.config.access
         try:
@@ -276,13 +313,66 @@ class App:
         self.log.info("credentials reloaded", source=str(access.credentials))
         return True
 
+    async def _start_admin(self) -> None:
+        """The admin listener: metrics and health, and the console when it is on."""
+        config = self.config
+        if config.admin is None:
+            return
+        console = config.console if config.console is not None and config.console.enabled else None
+        app = server.application(
+            Health(self.healthy, self.readiness), 65536 if console is None else console.max_body
+        )
+        if console is not None:
+            assert self._reader is not None
+            self.console = ConsoleService(
+                config,
+                self._reader,
+                self.writer,
+                lambda: self.routes,
+                self.apply_routes,
+                self.reachability,
+                self.handoff,
+                self.clock,
+                RoutesHistory(config.routes, config.routes_history),
+                AuditLog(config.audit_log),
+            )
+            guard = Guard(
+                self._console_key(), console.accounts, console, secure=config.admin.tls is not None
+            )
+            site.install(app, self.console, console, guard)
+        tls = None if config.admin.tls is None else server_context(config.admin.tls)
+        # Each worker of ``--workers`` has an admin port of its own: the configured one plus
+        # its index (0 binds a free port for every worker).
+        port = config.admin.port + (self.worker or 0) if config.admin.port else 0
+        self._admin = await server.serve(app, config.admin.host, port, tls)
+        self.log.info("admin endpoint", address=f"{config.admin.host}:{self._admin.port}")
+
+    def _console_key(self) -> bytes:
+        """The key that signs the console's sessions: made once, mode 0600, kept across
+        restarts so that a restart logs nobody out."""
+        path = self.config.console_key
+        try:
+            with private.open_new(path, exclusive=True) as out:
+                out.write(new_key())
+        except FileExistsError:
+            pass
+        return path.read_bytes()
+
+
+def _counts(store: Backend) -> dict[str, int]:
+    return store.counts()
+
 
 def check_files(config: Config) -> None:
-    """The store (with its -wal and -shm) and the credentials file must be the daemon user's
-    alone: :class:`ConfigError` says which is not, and the ``chmod`` that fixes it."""
+    """The store (with its -wal and -shm), the credentials file and the console's files
+    (accounts, session key, audit log) must be the daemon user's alone: :class:`ConfigError`
+    says which is not, and the ``chmod`` that fixes it."""
     store = config.store
     files = [store, store.with_name(store.name + "-wal"), store.with_name(store.name + "-shm")]
-    for path in [*files, config.access.credentials]:
+    files.append(config.access.credentials)
+    if config.console is not None and config.console.enabled:
+        files += [config.console.accounts, config.console_key, config.audit_log]
+    for path in files:
         problem = private.exposed(path)
         if problem is not None:
             raise ConfigError(problem)

@@ -201,6 +201,29 @@ class Capture(_Section):
 class Admin(_Section):
     host: str = "127.0.0.1"
     port: int = Field(ge=0, le=65535)
+    tls: Tls | None = None
+    """TLS on the admin listener (metrics, health and the console); absent: plain HTTP."""
+
+
+class Console(_Section):
+    """The operator console and its JSON API, on the admin listener (see docs/console.md)."""
+
+    enabled: bool = True
+    accounts: Path = Path("operators.toml")
+    """The operators' accounts (``isoill operators add``), relative to the config file; like
+    the credentials file, readable by the daemon's user alone."""
+    session_hours: float = Field(8.0, gt=0)
+    """How long a login lasts."""
+    patron_roles: tuple[Literal["viewer", "operator", "admin"], ...] = ("admin",)
+    """The roles that may ask to see patron fields (an ILL-Request's client-id) unmasked."""
+    max_body: int = Field(65536, ge=1024)
+    """Bytes a request body may hold; a larger one is refused (413) unread."""
+    login_delay: float = Field(0.5, ge=0)
+    """Seconds the answer to a failed login waits; doubled for each further failure from the
+    same address or for the same name, up to ``login_max_delay``."""
+    login_max_delay: float = Field(10.0, ge=0)
+    login_lockout_after: int = Field(10, ge=1)
+    login_lockout: float = Field(900.0, gt=0)
 
 
 class Access(_Section):
@@ -239,6 +262,9 @@ class Config(_Section):
     delivery: Delivery = Delivery()
     transactions: Transactions = Transactions()
     admin: Admin | None = None
+    console: Console | None = None
+    """The operator console on the admin listener; absent: the listener serves only the
+    metrics and health."""
     access: Access = Access()
     capture: Capture | None = None
     """Record every APDU in and out (see docs/capture.md); absent: off."""
@@ -282,6 +308,12 @@ class Config(_Section):
         return self
 
     @model_validator(mode="after")
+    def _console_on_admin(self) -> Self:
+        if self.console is not None and self.console.enabled and self.admin is None:
+            raise ValueError("console: it is served on the admin listener: add [admin]")
+        return self
+
+    @model_validator(mode="after")
     def _profiles_known(self) -> Self:
         known = self.rule_profiles()
         for symbol, peer in {"default_peer": self.default_peer, **self.peers}.items():
@@ -307,6 +339,21 @@ class Config(_Section):
     def pid_file(self) -> Path:
         """Where the running daemon keeps its process id: beside its store."""
         return self.store.with_name("isoill.pid")
+
+    @property
+    def console_key(self) -> Path:
+        """The key that signs the console's sessions (made on first start, mode 0600)."""
+        return self.store.with_name("console.key")
+
+    @property
+    def audit_log(self) -> Path:
+        """The console's audit log: one JSON line per change, who, when, what."""
+        return self.store.with_name("audit.jsonl")
+
+    @property
+    def routes_history(self) -> Path:
+        """The directory of earlier routes versions, one file each with who and when."""
+        return self.store.with_name("routes-history")
 
     def peer(self, symbol: str | None) -> Peer:
         """Settings for a peer symbol; the defaults for one not configured."""
@@ -337,6 +384,12 @@ def load(path: Path) -> Config:
     if capture is not None:
         capture = capture.model_copy(update={"directory": base / capture.directory})
     access = config.access.model_copy(update={"credentials": base / config.access.credentials})
+    admin = config.admin
+    if admin is not None and admin.tls is not None:
+        admin = admin.model_copy(update={"tls": _rebased_tls(admin.tls, base)})
+    console = config.console
+    if console is not None:
+        console = console.model_copy(update={"accounts": base / console.accounts})
     return config.model_copy(
         update={
             "store": base / config.store,
@@ -345,19 +398,24 @@ def load(path: Path) -> Config:
             "capture": capture,
             "listeners": tuple(_rebased(listener, base) for listener in config.listeners),
             "access": access,
+            "admin": admin,
+            "console": console,
             "credentials": load_credentials(access, peers),
         }
     )
 
 
 def _rebased(listener: Listener, base: Path) -> Listener:
-    tls = listener.tls
-    if tls is None:
+    if listener.tls is None:
         return listener
+    return listener.model_copy(update={"tls": _rebased_tls(listener.tls, base)})
+
+
+def _rebased_tls(tls: Tls, base: Path) -> Tls:
     paths = {"certificate": base / tls.certificate, "key": base / tls.key}
     if tls.client_ca is not None:
         paths["client_ca"] = base / tls.client_ca
-    return listener.model_copy(update={"tls": tls.model_copy(update=paths)})
+    return tls.model_copy(update=paths)
 
 
 def load_credentials(access: Access, peers: dict[str, Peer]) -> Credentials:

@@ -15,11 +15,16 @@ from pathlib import Path
 
 import pytest
 import structlog
+from paths import CAPTURES
 
 from isoill import logs
 from isoill.app import App
 from isoill.cli import main
+from isoill.codec.decoder import decode
+from isoill.codec.encoder import encode
 from isoill.codec.framing import Framer
+from isoill.codec.models import ILLRequest, SystemId
+from isoill.codec.values import Text
 from isoill.config import load as load_config
 from isoill.core.acknowledgement import acknowledgement
 
@@ -228,3 +233,24 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0.02)
+
+
+def ill_request(number: int, requester: str, responder: str = "RESPLIB") -> bytes:
+    """Capture 2 (a yaz-illclient ILL-Request) from ``requester``, with its own qualifier."""
+    base = decode((CAPTURES / "yaz-illclient-2.ber").read_bytes())
+    assert isinstance(base, ILLRequest)
+
+    def symbol(name: str) -> SystemId:
+        return SystemId.model_validate(
+            {"person-or-institution-symbol": {"institution-symbol": name}}
+        )
+
+    tid = base.transaction_id.model_copy(
+        update={"transaction_qualifier": Text.of(f"TX-{number:04d}")}
+    )
+    changed = {
+        "transaction_id": tid,
+        "requester_id": symbol(requester),
+        "responder_id": symbol(responder),
+    }
+    return encode(base.model_copy(update=changed))

@@ -201,6 +201,16 @@ def test_cli_list_table(db_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert len(lines) == 1 + 7  # the pending message takes two lines
 
 
+def test_cli_list_by_peer_and_type(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    filled_db(db_path)
+    run_queue("list", "--peer", "lnd", "--type", "ILL-Request", "--json", "--db", str(db_path))
+    listed = json.loads(capsys.readouterr().out)
+    assert listed and all(m["apdu_type"] == "ILL-Request" for m in listed)
+    assert all("LND" in (m["peer"], m["target_symbol"]) for m in listed)
+    run_queue("list", "--type", "Shipped", "--db", str(db_path))
+    assert capsys.readouterr().out == "no messages\n"
+
+
 def test_cli_list_filter_and_json(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ids = filled_db(db_path)
     run_queue("list", "--state", "failed", "--json", "--db", str(db_path))

@@ -148,6 +148,10 @@ def test_list_filters_and_json(
     assert [t["id"] for t in json.loads(capsys.readouterr().out)] == [ids[COPY]]
     assert tx(path, "list", "--state", "CHECKED-IN") == 0
     assert capsys.readouterr().out == "no transactions\n"
+    assert tx(path, "list", "--qualifier", "42", "--json") == 0
+    assert [t["id"] for t in json.loads(capsys.readouterr().out)] == [ids[LOAN]]
+    assert tx(path, "list", "--qualifier", "7", "--peer", "BRW", "--json") == 0
+    assert json.loads(capsys.readouterr().out) == []
 
 
 def test_show_text(db: tuple[Path, dict[str, int]], capsys: pytest.CaptureFixture[str]) -> None:

@@ -20,12 +20,13 @@ from gateway_harness import (
     start_gateway,
     write_config,
 )
-from paths import CAPTURES
+from gateway_harness import (
+    ill_request as request,
+)
 from structlog.testing import capture_logs
 
 from isoill.codec.decoder import decode
-from isoill.codec.encoder import encode
-from isoill.codec.models import ILLRequest, StatusOrErrorReport, SystemId
+from isoill.codec.models import ILLRequest, StatusOrErrorReport
 from isoill.codec.values import Text
 from isoill.service.handoff import IDLE_POLL
 
@@ -40,27 +41,6 @@ def holding_config(directory: Path, routes: dict[str, list[str]]) -> Path:
     config = write_config(directory, routes_for(routes), extra=KNOWN)
     config.write_text("hold_unknown_requesters = true\n" + config.read_text())
     return config
-
-
-def request(number: int, requester: str, responder: str = "RESPLIB") -> bytes:
-    """Capture 2 (a yaz-illclient ILL-Request) from ``requester``, with its own qualifier."""
-    base = decode((CAPTURES / "yaz-illclient-2.ber").read_bytes())
-    assert isinstance(base, ILLRequest)
-
-    def symbol(name: str) -> SystemId:
-        return SystemId.model_validate(
-            {"person-or-institution-symbol": {"institution-symbol": name}}
-        )
-
-    tid = base.transaction_id.model_copy(
-        update={"transaction_qualifier": Text.of(f"TX-{number:04d}")}
-    )
-    changed = {
-        "transaction_id": tid,
-        "requester_id": symbol(requester),
-        "responder_id": symbol(responder),
-    }
-    return encode(base.model_copy(update=changed))
 
 
 def acknowledged(answer: bytes) -> bool:

@@ -32,7 +32,19 @@ def parser() -> argparse.ArgumentParser:
     """The parser of every ``isoill`` command; each one's ``run`` is ``(module, function)``."""
     isoill = argparse.ArgumentParser(prog="isoill", description="ISO 10161 ILL gateway")
     commands = isoill.add_subparsers(required=True, metavar="COMMAND")
-    for add in (_codec, _check, _serve, _routes, _peers, _queue, _tx, _send, _peer, _replay):
+    for add in (
+        _codec,
+        _check,
+        _serve,
+        _routes,
+        _peers,
+        _operators,
+        _queue,
+        _tx,
+        _send,
+        _peer,
+        _replay,
+    ):
         add(commands)
     return isoill
 
@@ -155,12 +167,38 @@ def _peers(commands: Commands) -> None:
     _runs(login, "peers", "run_login")
 
 
+def _operators(commands: Commands) -> None:
+    command = commands.add_parser("operators", help="the console's operator accounts")
+    actions = command.add_subparsers(required=True, metavar="COMMAND")
+    add = actions.add_parser("add", help="add an operator, or set one's role and password")
+    add.add_argument("name", metavar="NAME", help="lower-case letters, digits, '.', '_', '-'")
+    add.add_argument(
+        "--role",
+        choices=("viewer", "operator", "admin"),
+        help="viewer reads; operator also works the queue; admin also changes routes",
+    )
+    add.add_argument("--config", required=True, type=Path, help="the daemon's configuration")
+    add.add_argument(
+        "--stdin", action="store_true", help="read the password from stdin's first line"
+    )
+    _runs(add, "operators", "run_add")
+    remove = actions.add_parser("remove", help="remove an operator (their sessions end)")
+    remove.add_argument("name", metavar="NAME")
+    remove.add_argument("--config", required=True, type=Path, help="the daemon's configuration")
+    _runs(remove, "operators", "run_remove")
+    list_cmd = actions.add_parser("list", help="the operators and their roles")
+    list_cmd.add_argument("--config", required=True, type=Path, help="the daemon's configuration")
+    _runs(list_cmd, "operators", "run_list")
+
+
 def _queue(commands: Commands) -> None:
     queue = commands.add_parser("queue", help="list, resend, release and refuse queued APDUs")
     actions = queue.add_subparsers(required=True, metavar="ACTION")
 
     list_cmd = actions.add_parser("list", help="the newest messages and their deliveries")
     list_cmd.add_argument("--state", choices=MESSAGE_STATES, help="only messages in this state")
+    list_cmd.add_argument("--peer", metavar="SYMBOL", help="only those from or to SYMBOL")
+    list_cmd.add_argument("--type", metavar="APDU", help="only APDUs of this type (ILL-Request)")
     list_cmd.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     list_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
     _add_db_option(list_cmd)
@@ -213,6 +251,9 @@ def _tx(commands: Commands) -> None:
         "--peer",
         metavar="SYMBOL",
         help="only those with SYMBOL as requester or responder (any case, outer spaces ignored)",
+    )
+    list_cmd.add_argument(
+        "--qualifier", metavar="Q", help="only those whose transaction-qualifier is Q, exactly"
     )
     list_cmd.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     list_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")

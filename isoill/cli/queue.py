@@ -1,6 +1,7 @@
 """``isoill queue list``: the newest messages of the store-and-forward queue and the state of
-each delivery. It never prints an APDU's bytes: they may carry patron data. What operators do
-to the queue (``resend``, ``release``, ``refuse``) is :mod:`isoill.cli.actions`.
+each delivery, read through :mod:`isoill.service.queries` as the console reads them. It never
+prints an APDU's bytes: they may carry patron data. What operators do to the queue
+(``resend``, ``release``, ``refuse``) is :mod:`isoill.cli.actions`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from isoill.cli.storeopts import (
     table,
     when,
 )
+from isoill.service import queries
+from isoill.service.queries import QueryError
 from isoill.store.records import MessageView
 
 _COLUMNS = (
@@ -39,7 +42,10 @@ def run_list(args: argparse.Namespace) -> None:
     if args.limit < 1:
         raise BadInput(f"--limit must be at least 1, not {args.limit}")
     with open_store(database(args)) as store:
-        messages = store.list_messages(args.state, args.limit)
+        try:
+            messages = queries.messages(store, args.state, args.peer, args.type, args.limit)
+        except QueryError as error:
+            raise BadInput(str(error)) from None
     if args.json:
         views = [dataclasses.asdict(m) for m in messages]
         json.dump(views, sys.stdout, indent=2, default=json_default)

@@ -1,8 +1,10 @@
 """``isoill tx``: the transactions the gateway tracks.
 
-``isoill tx list`` shows the newest transactions, their parties and the state of each party's
-protocol machine; ``isoill tx show ID`` shows one transaction and every APDU of its history with
-the state of each delivery. Neither ever prints an APDU's bytes: they may carry patron data.
+``isoill tx list`` shows the newest transactions (by party, state or qualifier), their parties
+and the state of each party's protocol machine; ``isoill tx show ID`` shows one transaction and
+every APDU of its history with the state of each delivery. Both read through
+:mod:`isoill.service.queries`, as the console does. Neither ever prints an APDU's bytes: they
+may carry patron data.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from isoill.cli.storeopts import (
     when,
 )
 from isoill.core.views import TransactionRecord
-from isoill.ill.symbols import symbol_key
 from isoill.ill.transaction_id import key_parts, shown
+from isoill.service import queries
+from isoill.service.queries import QueryError, TransactionSearch
 from isoill.store.records import MessageView
 
 _LIST_COLUMNS = (
@@ -44,9 +47,12 @@ _HISTORY_COLUMNS = ("ID", "RECEIVED", "APDU", "DIRECTION", "STATE", *DELIVERY_CO
 def run_list(args: argparse.Namespace) -> None:
     if args.limit < 1:
         raise BadInput(f"--limit must be at least 1, not {args.limit}")
+    search = TransactionSearch(args.peer, args.state, args.qualifier, args.limit)
     with open_store(database(args)) as store:
-        peer = None if args.peer is None else symbol_key(args.peer)  # as symbols are kept
-        records = store.list_transactions(args.state, peer, args.limit)
+        try:
+            records = queries.transactions(store, search)
+        except QueryError as error:
+            raise BadInput(str(error)) from None
     if args.json:
         _dump([_record_json(record) for record in records])
     elif records:
@@ -58,9 +64,9 @@ def run_list(args: argparse.Namespace) -> None:
 def run_show(args: argparse.Namespace) -> None:
     with open_store(database(args)) as store:
         try:
-            record, messages = store.transaction_history(args.id)
-        except KeyError:
-            raise BadInput(f"no transaction {args.id}") from None
+            record, messages = queries.history(store, args.id)
+        except QueryError as error:
+            raise BadInput(str(error)) from None
     if args.json:
         history = [dataclasses.asdict(message) for message in messages]
         _dump({"transaction": _record_json(record), "messages": history})

@@ -266,6 +266,7 @@ class Forwarder:
             if not isinstance(error, Refused | CodecError):  # nobody answered
                 self.reachability.failed(delivery.address)
             now = self.clock.now()
+            self.reachability.error(delivery.address, str(error), now)
             outcomes.append(self.writer.queue(RetryLater(delivery.id, str(error), now), lazy=True))
             metrics.RETRIES.inc()
             log.warning("delivery failed", error=str(error), attempts=delivery.attempts + 1)

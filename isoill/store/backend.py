@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
 from isoill.core.views import TransactionRecord, TransactionView
@@ -98,16 +98,40 @@ class Backend(Protocol):
         counted: that would read the whole history on every call)."""
         ...
 
-    def list_messages(self, state: str | None = None, limit: int = 100) -> list[MessageView]:
+    def list_messages(
+        self,
+        state: str | None = None,
+        limit: int = 100,
+        *,
+        peer: str | None = None,
+        apdu_type: str | None = None,
+    ) -> list[MessageView]:
         """The newest messages, optionally only those in one of
-        :data:`~isoill.store.records.MESSAGE_STATES`; ``ValueError`` for another state."""
+        :data:`~isoill.store.records.MESSAGE_STATES` (``ValueError`` for another state), from
+        or to ``peer`` (regardless of case), of ``apdu_type``."""
         ...
 
     def list_transactions(
-        self, state: str | None = None, peer: str | None = None, limit: int = 50
+        self,
+        state: str | None = None,
+        peer: str | None = None,
+        limit: int = 50,
+        *,
+        qualifier: str | None = None,
     ) -> list[TransactionRecord]:
         """The newest transactions; ``state`` matches either machine's state and ``peer``
-        either party's symbol, both regardless of case."""
+        either party's symbol, both regardless of case; ``qualifier`` the transaction-id's
+        transaction-qualifier exactly."""
+        ...
+
+    def traffic(self, since: datetime, step: timedelta, steps: int) -> list[int]:
+        """How many messages were received in each of ``steps`` periods of ``step`` from
+        ``since`` (the console's chart): cheap, an index range of that time."""
+        ...
+
+    def apdu(self, message_id: int) -> bytes:
+        """A stored message's bytes (as kept: without a sender's login); ``KeyError`` for an
+        unknown id."""
         ...
 
     def transaction_history(

@@ -15,7 +15,7 @@ import functools
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, cast
 
@@ -228,14 +228,34 @@ class SqliteBackend:
         return queries.counts(self._db)
 
     @_translated
-    def list_messages(self, state: str | None = None, limit: int = 100) -> list[MessageView]:
-        return queries.list_messages(self._db, state, limit)
+    def list_messages(
+        self,
+        state: str | None = None,
+        limit: int = 100,
+        *,
+        peer: str | None = None,
+        apdu_type: str | None = None,
+    ) -> list[MessageView]:
+        return queries.list_messages(self._db, state, limit, peer, apdu_type)
 
     @_translated
     def list_transactions(
-        self, state: str | None = None, peer: str | None = None, limit: int = 50
+        self,
+        state: str | None = None,
+        peer: str | None = None,
+        limit: int = 50,
+        *,
+        qualifier: str | None = None,
     ) -> list[TransactionRecord]:
-        return queries.list_transactions(self._db, state, peer, limit)
+        return queries.list_transactions(self._db, state, peer, limit, qualifier)
+
+    @_translated
+    def traffic(self, since: datetime, step: timedelta, steps: int) -> list[int]:
+        return queries.traffic(self._db, since, step, steps)
+
+    @_translated
+    def apdu(self, message_id: int) -> bytes:
+        return queries.apdu(self._db, message_id)
 
     @_translated
     def transaction_history(

@@ -12,6 +12,7 @@ from typing import Any
 
 from isoill.core.views import TransactionRecord, TransactionView
 from isoill.store.records import MESSAGE_STATES, Delivery, DeliveryView, HeldMessage, MessageView
+from isoill.store.sqlite.schema import QUALIFIER
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -227,28 +228,76 @@ def counts(db: sqlite3.Connection) -> dict[str, int]:
 # -- the operators' -------------------------------------------------------------------------
 
 
-def list_messages(db: sqlite3.Connection, state: str | None, limit: int) -> list[MessageView]:
+def list_messages(
+    db: sqlite3.Connection,
+    state: str | None,
+    limit: int,
+    peer: str | None = None,
+    apdu_type: str | None = None,
+) -> list[MessageView]:
     if state is not None and state not in MESSAGE_STATES:
         raise ValueError(f"unknown state {state!r}; expected one of {MESSAGE_STATES}")
+    where = _MESSAGE_FILTERS[state]
+    also = []
+    if peer is not None:
+        also.append("(m.peer = :peer COLLATE NOCASE OR m.target_symbol = :peer COLLATE NOCASE)")
+    if apdu_type is not None:
+        also.append("m.apdu_type = :apdu_type")
+    if also:
+        where = f"{where} AND {' AND '.join(also)}" if where else f"WHERE {' AND '.join(also)}"
     rows = db.execute(
-        f"SELECT {_MESSAGE_VIEW_COLUMNS} FROM messages AS m {_MESSAGE_FILTERS[state]}"
-        " ORDER BY m.id DESC LIMIT ?",
-        (limit,),
+        f"SELECT {_MESSAGE_VIEW_COLUMNS} FROM messages AS m {where}"
+        " ORDER BY m.id DESC LIMIT :limit",
+        {"limit": limit, "peer": peer, "apdu_type": apdu_type},
     ).fetchall()
     return _message_views(db, rows)
 
 
+def traffic(db: sqlite3.Connection, since: datetime, step: timedelta, steps: int) -> list[int]:
+    """Messages received in each of ``steps`` periods of ``step`` from ``since``: one range
+    of the messages_received index, counted."""
+    start, width = micros(since), step // timedelta(microseconds=1)
+    counts = [0] * steps
+    for bucket, count in db.execute(
+        "SELECT (received_at - :start) / :width, count(*) FROM messages"
+        " WHERE received_at >= :start AND received_at < :end GROUP BY 1",
+        {"start": start, "width": width, "end": start + width * steps},
+    ):
+        counts[bucket] = count
+    return counts
+
+
+def apdu(db: sqlite3.Connection, message_id: int) -> bytes:
+    row = db.execute("SELECT ber FROM messages WHERE id = ?", (message_id,)).fetchone()
+    if row is None:
+        raise KeyError(f"no message {message_id}")
+    ber: bytes = row[0]
+    return ber
+
+
 def list_transactions(
-    db: sqlite3.Connection, state: str | None, peer: str | None, limit: int
+    db: sqlite3.Connection,
+    state: str | None,
+    peer: str | None,
+    limit: int,
+    qualifier: str | None = None,
 ) -> list[TransactionRecord]:
-    if peer is not None:
+    if qualifier is not None:
+        query = f"""SELECT {TRANSACTION_COLUMNS} FROM transactions
+         WHERE {QUALIFIER} = :qualifier
+           AND (:symbol IS NULL OR requester_symbol = :symbol COLLATE NOCASE
+                OR responder_symbol = :symbol COLLATE NOCASE)
+           AND (:state IS NULL OR {_EITHER_STATE.removeprefix("AND ")})
+         ORDER BY id DESC LIMIT :limit"""
+    elif peer is not None:
         also = "" if state is None else _EITHER_STATE
         query = _EITHER.format(field="symbol", also=also)
     elif state is not None:
         query = _EITHER.format(field="state", also="")
     else:
         query = f"SELECT {TRANSACTION_COLUMNS} FROM transactions ORDER BY id DESC LIMIT :limit"
-    rows = db.execute(query, {"state": state, "symbol": peer, "limit": limit})
+    values = {"state": state, "symbol": peer, "limit": limit, "qualifier": qualifier}
+    rows = db.execute(query, values)
     return [transaction_record(row) for row in rows]
 
 

@@ -11,7 +11,11 @@ import sqlite3
 
 from isoill.store.errors import StoreError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
+
+#: The transaction-id's qualifier, the key's third part (keys of another form have none), as
+#: indexed: a query must name it exactly so for SQLite to use the index.
+QUALIFIER = "CASE WHEN json_valid(transaction_key) THEN json_extract(transaction_key, '$[2]') END"
 
 MESSAGE_COLUMNS = (
     "id, received_at, peer, apdu_type, transaction_key, target_symbol, ber, state, reason"
@@ -74,6 +78,10 @@ SCHEMA = (
     " ON transactions (requester_state COLLATE NOCASE)",
     "CREATE INDEX IF NOT EXISTS transactions_responder_state"
     " ON transactions (responder_state COLLATE NOCASE)",
+    # The console's: the traffic of the last day (an index range), and a search by the
+    # transaction-id's qualifier (the key's third part).
+    "CREATE INDEX IF NOT EXISTS messages_received ON messages (received_at)",
+    f"CREATE INDEX IF NOT EXISTS transactions_qualifier ON transactions ({QUALIFIER})",
     f"PRAGMA user_version = {SCHEMA_VERSION}",
 )
 
@@ -126,7 +134,9 @@ _UPGRADE_FROM_2 = (
 # Version 4 added the intermediaries a transaction was forwarded through (a JSON array of
 # their symbols; NULL for none).
 _UPGRADE_FROM_3 = ("ALTER TABLE transactions ADD COLUMN intermediaries TEXT",)
-_UPGRADES = {1: _UPGRADE_FROM_1, 2: _UPGRADE_FROM_2, 3: _UPGRADE_FROM_3}
+# Version 5 added two indexes and nothing else, which SCHEMA creates.
+_UPGRADE_FROM_4: tuple[str, ...] = ()
+_UPGRADES = {1: _UPGRADE_FROM_1, 2: _UPGRADE_FROM_2, 3: _UPGRADE_FROM_3, 4: _UPGRADE_FROM_4}
 
 
 def create(db: sqlite3.Connection) -> None:
