@@ -55,6 +55,7 @@ def message(caller: int, n: int) -> Accept:
         requester_symbol="REQLIB",
         responder_symbol="RESPLIB",
         now=datetime.now(UTC),
+        expected_version=None,
         dedup_key=f"{key}/ILL-Request",
         states=("PENDING", "IN-PROCESS"),
     )

@@ -392,6 +392,7 @@ def test_version_3_database_is_upgraded_keeping_its_rows(db_path: Path) -> None:
                 requester_symbol="BRW",
                 responder_symbol="NEXT",
                 now=T0,
+                expected_version=old.version,
                 forward=Forward(responder="NEXT", intermediary="LND"),
             )
         )
