@@ -17,6 +17,7 @@ import gc
 import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from isoill import logs, private
 from isoill.capture.recorder import Recorder
@@ -98,7 +99,8 @@ class App:
         capture, then start intake, delivery, the listeners and the admin endpoint."""
         config = self.config
         self._check_files()
-        private.make_directory(config.store.parent)
+        if isinstance(config.store, Path):  # a URL names a database: nothing to make here
+            private.make_directory(config.store.parent)
         loop = asyncio.get_running_loop()
         policy = config.delivery.policy()
         self._backend = await loop.run_in_executor(
@@ -176,6 +178,7 @@ class App:
         # such pass over it takes ~27 ms, a latency spike for every APDU in flight.
         gc.freeze()
         pid_file = self.config.pid_file
+        private.make_directory(pid_file.parent)
         with private.open_new(pid_file) as file:
             file.write(f"{os.getpid()}\n".encode())
         try:
@@ -221,11 +224,13 @@ class App:
         return True
 
     def _check_files(self) -> None:
-        """The store (with its -wal and -shm) and the credentials file must be the daemon
-        user's alone."""
+        """An SQLite store (with its -wal and -shm) and the credentials file must be the
+        daemon user's alone."""
         store = self.config.store
-        files = [store, store.with_name(store.name + "-wal"), store.with_name(store.name + "-shm")]
-        for path in [*files, self.config.access.credentials]:
+        files = [self.config.access.credentials]
+        if isinstance(store, Path):
+            files += [store.with_name(store.name + suffix) for suffix in ("", "-wal", "-shm")]
+        for path in files:
             problem = private.exposed(path)
             if problem is not None:
                 raise ConfigError(problem)

@@ -25,4 +25,3 @@ def open_store(
 
         return PostgresBackend(str(setting), policy, busy_timeout)
     return SqliteBackend(setting, policy, busy_timeout)
-
