@@ -58,3 +58,11 @@ def postgres() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture
+def postgres_database(postgres: PostgresServer) -> Iterator[str]:
+    """The URL of a database of its own on the session's server, with the store's schema."""
+    database = postgres.database()
+    yield database
+    postgres.drop(database)
