@@ -1,4 +1,5 @@
-"""Opening the store a setting names (the configuration's ``store``, a command's ``--db``)."""
+"""Opening the store a setting names (the configuration's ``store``, a command's ``--db``), and
+what the processes sharing it coordinate through."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 from isoill.core.retry import RetryPolicy
 from isoill.store.backend import BUSY_TIMEOUT_SECONDS, Backend
+from isoill.store.coordination import Alone, Coordination
 from isoill.store.setting import check_setting, is_url
 from isoill.store.sqlite.backend import SqliteBackend
 
@@ -25,3 +27,15 @@ def open_store(
 
         return PostgresBackend(str(setting), policy, busy_timeout)
     return SqliteBackend(setting, policy, busy_timeout)
+
+
+def open_coordination(setting: str | Path) -> Coordination:
+    """What the processes sharing the store ``setting`` names agree through: nothing for an
+    SQLite file (one process writes it), advisory locks and notifications for PostgreSQL.
+    Not started: call its ``start``."""
+    check_setting(setting)
+    if is_url(setting):
+        from isoill.store.postgres.coordination import PostgresCoordination  # noqa: PLC0415
+
+        return PostgresCoordination(str(setting))
+    return Alone()
