@@ -21,13 +21,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeAlias
 
-import psycopg
 from psycopg import Cursor
 from psycopg.rows import TupleRow
 
 from isoill.core.retry import RetryPolicy
 from isoill.store.postgres import statements
-from isoill.store.postgres.faults import fault
 from isoill.store.postgres.queries import Db, transaction_record
 from isoill.store.records import (
     GATEWAY_PEER,
@@ -111,9 +109,10 @@ class Batch:
         is stored) if the transaction fails."""
         db = self._db
         with db.pipeline() as pipeline, db.transaction():
-            sent = [self._send(write) for write in writes]
+            sent = self._send([self._plan(write) for write in writes])
             pipeline.sync()
-            outcomes = [self._read(item) for item in sent]
+            read: set[int] = set()  # the cursors whose first result has been read
+            outcomes = [self._read(item, read) for item in sent]
             duplicates = self._check_duplicates(outcomes)
             queues = [o.queue for o in outcomes if o.queue is not None]
             queued = self._send_queues(queues)
@@ -132,28 +131,51 @@ class Batch:
 
     # -- the statements of each write -----------------------------------------------------
 
-    def _send(self, write: Write[WriteResult]) -> tuple[Cursor[TupleRow], _Reader] | Failed:
-        """Send the write's statement; what it could not be sent for fails it alone."""
+    def _plan(self, write: Write[WriteResult]) -> _Plan | Failed:
         try:
-            try:
-                planner = _PLANNERS[type(write)]
-            except KeyError:
-                raise TypeError(f"not a write: {write!r}") from None
-            query, values, reader = planner(self, write)
-            cursor = self._db.cursor()
-            cursor.execute(query, values)
-        except psycopg.Error as error:
-            if not _unsent(error):
-                raise  # the server's answer to an earlier statement: the batch fails
-            return Failed(fault(error))  # a value it could not send: the transaction goes on
-        except Exception as error:
-            return Failed(error)
-        return cursor, reader
+            planner = _PLANNERS[type(write)]
+        except KeyError:
+            return Failed(TypeError(f"not a write: {write!r}"))
+        return planner(self, write)
 
-    def _read(self, item: tuple[Cursor[TupleRow], _Reader] | Failed) -> _Outcome:
+    def _send(self, plans: list[_Plan | Failed]) -> list[tuple[Cursor[TupleRow], _Reader] | Failed]:
+        """Send each write's statement; the writes of one kind in a row in one
+        ``executemany`` (one message, parsed and planned once, for all of them). A value that
+        cannot be sent fails the batch, to be run again a write at a time."""
+        sent: list[tuple[Cursor[TupleRow], _Reader] | Failed] = []
+        run: list[_Plan] = []  # writes of one kind in a row, not sent yet
+
+        def send_run() -> None:
+            if not run:
+                return
+            query = run[0][0]
+            cursor = self._db.cursor()
+            if len(run) == 1:
+                cursor.execute(query, run[0][1])
+            else:
+                cursor.executemany(query, [values for _, values, _ in run], returning=True)
+            sent.extend((cursor, reader) for _, _, reader in run)
+            run.clear()
+
+        for plan in plans:
+            if isinstance(plan, Failed):
+                send_run()
+                sent.append(plan)
+                continue
+            if run and run[0][0] is not plan[0]:
+                send_run()
+            run.append(plan)
+        send_run()
+        return sent
+
+    def _read(self, item: tuple[Cursor[TupleRow], _Reader] | Failed, read: set[int]) -> _Outcome:
+        """The outcome of one write: the next result of its cursor."""
         if isinstance(item, Failed):
             return _Outcome(item)
         cursor, reader = item
+        if id(cursor) in read:
+            cursor.nextset()
+        read.add(id(cursor))
         row = cursor.fetchone()
         try:
             return reader(row)
@@ -419,14 +441,6 @@ _PLANNERS: dict[type[object], Callable[[Batch, Any], _Plan]] = {
     Release: Batch._release,
     Refuse: Batch._refuse,
 }
-
-
-def _unsent(error: psycopg.Error) -> bool:
-    """Whether ``error`` is the client's refusal to send a statement (a value it cannot
-    adapt), not the server's, nor a connection's."""
-    return error.sqlstate is None and not isinstance(
-        error, psycopg.OperationalError | psycopg.errors.PipelineAborted
-    )
 
 
 def _unique(addresses: Sequence[str]) -> tuple[str, ...]:

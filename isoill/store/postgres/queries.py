@@ -124,11 +124,11 @@ def transaction_record(row: Sequence[Any]) -> TransactionRecord:
 # -- the gateway's, per APDU ----------------------------------------------------------------
 
 
+_TRANSACTION = f"SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE transaction_key = %s"
+
+
 def transaction(db: Db, transaction_key: str) -> TransactionRecord | None:
-    row = db.execute(
-        f"SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE transaction_key = %s",
-        (transaction_key,),
-    ).fetchone()
+    row = db.execute(_TRANSACTION, (transaction_key,)).fetchone()
     return None if row is None else transaction_record(row)
 
 
@@ -140,16 +140,18 @@ def find_duplicate(db: Db, dedup_key: str) -> int | None:
 
 
 def view(db: Db, transaction_key: str) -> TransactionView:
-    """Two index seeks, and one row per message of the transaction."""
-    duplicates = {
-        row[1]: (int(row[0]), row[2] == "held")
-        for row in db.execute(
+    """Two index seeks, pipelined (one round trip), and one row per message of the
+    transaction."""
+    with db.pipeline():
+        record = db.cursor().execute(_TRANSACTION, (transaction_key,))
+        messages = db.cursor().execute(
             "SELECT id, dedup_key, state FROM messages WHERE transaction_key = %s"
             " AND dedup_key IS NOT NULL AND state <> 'refused'",
             (transaction_key,),
         )
-    }
-    return TransactionView(transaction(db, transaction_key), duplicates)
+    row = record.fetchone()
+    duplicates = {key: (int(message_id), state == "held") for message_id, key, state in messages}
+    return TransactionView(None if row is None else transaction_record(row), duplicates)
 
 
 def last_service(db: Db, transaction_key: str) -> tuple[str, datetime] | None:
