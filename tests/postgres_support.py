@@ -1,6 +1,7 @@
 """A PostgreSQL server for the tests: a throwaway cluster of their own
 (``bench/postgres_cluster.py``), or the server ``ISOILL_TEST_POSTGRES`` names (a libpq URL of
-a user who may create databases). Each test gets a database of its own."""
+a user who may create databases, on PostgreSQL 15 or later). Each test gets a database of its
+own."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ class PostgresServer:
         empty."""
         name = next(self._names)
         template = self._migrated_template() if migrated else "template0"
-        self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        # A copy of the files: a tenth of the time of WAL_LOG's copy, block by block.
+        self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
         return self.url(name)
 
     def drop(self, url: str) -> None:
