@@ -52,9 +52,11 @@ def url(host: str | Path, database: str = "postgres", user: str = USER) -> str:
 
 
 class Cluster:
-    """A cluster of its own in a temporary directory; :meth:`start` it, :meth:`remove` it."""
+    """A cluster of its own in a temporary directory (in ``parent``, or the system's), made
+    at once; :meth:`start` it, :meth:`remove` it. ``fsync`` off by default: the tests kill
+    clients, never the server."""
 
-    def __init__(self, *, fsync: bool = False) -> None:
+    def __init__(self, *, fsync: bool = False, parent: Path | None = None) -> None:
         self.bin = server_programs()
         self._prefix: list[str] = []
         if os.geteuid() == 0:
@@ -65,7 +67,7 @@ class Cluster:
             except KeyError:
                 raise Unavailable(f"running as root, and there is no user {_SERVER_USER}") from None
             self._prefix = ["runuser", "-u", _SERVER_USER, "--"]
-        self.directory = Path(tempfile.mkdtemp(prefix="isoill-pg-"))
+        self.directory = Path(tempfile.mkdtemp(prefix="isoill-pg-", dir=parent))
         if self._prefix:
             shutil.chown(self.directory, _SERVER_USER)
         self.data = self.directory / "data"
