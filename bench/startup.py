@@ -52,6 +52,7 @@ def fill(path: Path) -> None:
                     requester_symbol="REQLIB",
                     responder_symbol="RESPLIB",
                     now=datetime.now(UTC),
+                    expected_version=None,
                 )
             )
     finally:

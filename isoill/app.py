@@ -21,6 +21,7 @@ import gc
 import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from isoill import logs, private
 from isoill.access.sessions import new_key
@@ -44,10 +45,10 @@ from isoill.service.intake import IntakeService
 from isoill.service.reachability import Reachability
 from isoill.service.route_history import RoutesHistory
 from isoill.store.backend import Backend
-from isoill.store.coordination import Alone, Coordination
+from isoill.store.coordination import Coordination
 from isoill.store.errors import StoreError
 from isoill.store.group import GroupWriter
-from isoill.store.open import open_store
+from isoill.store.open import open_coordination, open_store
 from isoill.store.reader import StoreReader
 from isoill.transport.iso10161.link import Iso10161Link
 from isoill.transport.iso10161.listener import Listeners
@@ -82,7 +83,7 @@ class App:
         self.access = AccessControl(config)
         self.reachability = Reachability()
         self.handoff = Handoff()  # what is stored for delivery, on its way to the forwarder
-        self.coordination: Coordination = Alone()
+        self.coordination: Coordination = open_coordination(config.store)
         self.stopping = asyncio.Event()
         self.log = logs.get()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="isoill-store")
@@ -154,7 +155,8 @@ class App:
         capture, then start intake, delivery, the listeners and the admin endpoint."""
         config = self.config
         check_files(config)
-        private.make_directory(config.store.parent)
+        if isinstance(config.store, Path):  # a URL names a database: nothing to make here
+            private.make_directory(config.store.parent)
         loop = asyncio.get_running_loop()
         policy = config.delivery.policy()
         self._backend = await loop.run_in_executor(
@@ -240,6 +242,7 @@ class App:
         gc.freeze()
         pid_file = None if self.worker is not None else self.config.pid_file
         if pid_file is not None:
+            private.make_directory(pid_file.parent)
             with private.open_new(pid_file) as file:
                 file.write(f"{os.getpid()}\n".encode())
         self._ready = True
@@ -368,8 +371,9 @@ def check_files(config: Config) -> None:
     (accounts, session key, audit log) must be the daemon user's alone: :class:`ConfigError`
     says which is not, and the ``chmod`` that fixes it."""
     store = config.store
-    files = [store, store.with_name(store.name + "-wal"), store.with_name(store.name + "-shm")]
-    files.append(config.access.credentials)
+    files = [config.access.credentials]
+    if isinstance(store, Path):  # an SQLite store, with its -wal and -shm
+        files += [store.with_name(store.name + suffix) for suffix in ("", "-wal", "-shm")]
     if config.console is not None and config.console.enabled:
         files += [config.console.accounts, config.console_key, config.audit_log]
     for path in files:
@@ -380,21 +384,18 @@ def check_files(config: Config) -> None:
 
 def claim_store(config: Config, processes: int) -> StoreLock | None:
     """Before ``processes`` gateway processes start on the configured store: nothing to hold
-    for a store several processes share; for one that a process writes alone (SQLite), its
-    lock (:class:`~isoill.process.lock.StoreInUse` while another daemon holds it), kept for
-    the daemon's life, and :class:`ConfigError` for more than one process."""
+    for a database several processes share (PostgreSQL's, named by a URL); for an SQLite
+    file, which one process writes, its lock (:class:`~isoill.process.lock.StoreInUse` while
+    another daemon holds it), kept for the daemon's life, and :class:`ConfigError` for more
+    than one process. Nothing is opened or created before that is settled."""
     check_files(config)
-    private.make_directory(config.store.parent)
-    backend = open_store(config.store)
-    try:
-        shared = backend.capabilities.shared
-    finally:
-        backend.close()
-    if shared:
+    store = config.store
+    if not isinstance(store, Path):
         return None
     if processes > 1:
         raise ConfigError(
-            f"--workers {processes}: the store {config.store} is an SQLite file, which one"
+            f"--workers {processes}: the store {store} is an SQLite file, which one"
             " process writes; several workers need a store they can share (run --workers 1)"
         )
-    return StoreLock.take(config.store)
+    private.make_directory(store.parent)
+    return StoreLock.take(store)

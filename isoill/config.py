@@ -1,6 +1,7 @@
 """The daemon's configuration: one TOML file, validated at start with clear messages.
 
-Relative paths in the file are relative to the file's own directory.
+Relative paths in the file are relative to the file's own directory; a PostgreSQL store's URL
+is not a path, and stays as it is.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from isoill.rules.engine import Profile
 from isoill.rules.profiles import BUILT_IN, compose
 from isoill.store.backend import BUSY_TIMEOUT_SECONDS
 from isoill.store.errors import StoreError
-from isoill.store.setting import check_setting
+from isoill.store.setting import is_url, store_setting
 
 
 class ConfigError(Exception):
@@ -254,8 +255,13 @@ class Config(_Section):
     event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     """What ``isoill serve`` runs on: uvloop (libuv: the same code, about a fifth less CPU
     per APDU, see docs/performance.md), or the standard library's loop."""
-    store: Path = Path("../var/isoill.sqlite3")
-    """The SQLite file of the store-and-forward queue (see :func:`isoill.store.open.open_store`)."""
+    store: Path | str = Path("../var/isoill.sqlite3")
+    """The store-and-forward queue: an SQLite file, or a PostgreSQL database's libpq URL
+    (``postgresql://...``; its password in ``PGPASSWORD`` or a password file, never here). See
+    :func:`isoill.store.open.open_store`."""
+    pid_file: Path = Path("../var/isoill.pid")
+    """Where the running daemon keeps its process id (``isoill routes reload`` reads it):
+    beside an SQLite store unless set."""
     routes: Path = Path("routes.toml")
     listeners: tuple[Listener, ...] = Field(min_length=1)
     limits: Limits = Limits()
@@ -282,12 +288,22 @@ class Config(_Section):
     @field_validator("store", mode="before")
     @classmethod
     def _store_supported(cls, value: object) -> object:
+        """A URL stays text (a path would fold its "//"); anything else is a path."""
         if isinstance(value, str | Path):
             try:
-                check_setting(value)
+                return store_setting(value)
             except StoreError as error:
                 raise ValueError(str(error)) from None
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pid_file_beside_the_store(cls, data: object) -> object:
+        if isinstance(data, dict) and "pid_file" not in data:
+            store = data.get("store")
+            if isinstance(store, str | Path) and not is_url(store) and Path(store).name:
+                return {**data, "pid_file": Path(store).with_name("isoill.pid")}
+        return data
 
     @model_validator(mode="after")
     def _access_rules(self) -> Self:
@@ -336,24 +352,20 @@ class Config(_Section):
         return known
 
     @property
-    def pid_file(self) -> Path:
-        """Where the running daemon keeps its process id: beside its store."""
-        return self.store.with_name("isoill.pid")
-
-    @property
     def console_key(self) -> Path:
-        """The key that signs the console's sessions (made on first start, mode 0600)."""
-        return self.store.with_name("console.key")
+        """The key that signs the console's sessions (made on first start, mode 0600): in the
+        daemon's state directory, the pid file's."""
+        return self.pid_file.with_name("console.key")
 
     @property
     def audit_log(self) -> Path:
         """The console's audit log: one JSON line per change, who, when, what."""
-        return self.store.with_name("audit.jsonl")
+        return self.pid_file.with_name("audit.jsonl")
 
     @property
     def routes_history(self) -> Path:
         """The directory of earlier routes versions, one file each with who and when."""
-        return self.store.with_name("routes-history")
+        return self.pid_file.with_name("routes-history")
 
     def peer(self, symbol: str | None) -> Peer:
         """Settings for a peer symbol; the defaults for one not configured."""
@@ -392,7 +404,8 @@ def load(path: Path) -> Config:
         console = console.model_copy(update={"accounts": base / console.accounts})
     return config.model_copy(
         update={
-            "store": base / config.store,
+            "store": base / config.store if isinstance(config.store, Path) else config.store,
+            "pid_file": base / config.pid_file,
             "routes": base / config.routes,
             "peers": peers,
             "capture": capture,

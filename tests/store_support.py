@@ -1,11 +1,13 @@
 """What the store's tests share beyond store_values: the store under test as the contract
 suite (tests/store/) sees it, whatever its backend, and writes built the way the gateway builds
-them."""
+them. ``accept``, ``hold`` and ``stored`` commit an Accept judged, as the gateway judges an
+APDU, against its transaction as the store has it now (its version); an Accept built with
+``accepting`` or ``holding`` alone names the version given (``None``: a new transaction)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Concatenate, ParamSpec, Protocol
 
@@ -58,6 +60,7 @@ def accepting(
     responder: str | None = "LND",
     dedup_key: str | None = None,
     states: tuple[str, str] | None = None,
+    version: int | None = None,
 ) -> Accept:
     return Accept(
         peer=peer,
@@ -69,6 +72,7 @@ def accepting(
         requester_symbol=requester,
         responder_symbol=responder,
         now=now,
+        expected_version=version,
         dedup_key=dedup_key,
         states=states,
     )
@@ -81,6 +85,7 @@ def holding(
     requester: str | None = "NEWLIB",
     dedup_key: str | None = None,
     states: tuple[str, str] | None = None,
+    version: int | None = None,
 ) -> Accept:
     return Accept(
         peer="NEWLIB",
@@ -92,14 +97,22 @@ def holding(
         responder_symbol="LND",
         held="requester NEWLIB is not a configured peer",
         now=T0,
+        expected_version=version,
         dedup_key=dedup_key,
         states=states,
     )
 
 
+def judged(backend: Backend, write: Accept) -> Accept:
+    """``write`` as judged against its transaction's record in the store now."""
+    record = backend.transaction(write.transaction_key)
+    return replace(write, expected_version=None if record is None else record.version)
+
+
 def stored(backend: Backend, write: Accept) -> Stored:
-    """Commit ``write``, which must be stored (not a duplicate)."""
-    result = backend.commit(write)
+    """Commit ``write``, judged against the store's record now, which must be stored (not a
+    duplicate)."""
+    result = backend.commit(judged(backend, write))
     assert isinstance(result, Stored), result
     return result
 

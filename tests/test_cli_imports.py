@@ -85,6 +85,7 @@ def store(tmp_path: Path) -> Path:
                 requester_symbol="BRW",
                 responder_symbol="LND",
                 now=datetime(2024, 5, 1, 12, 0, tzinfo=UTC),
+                expected_version=None,
             )
         )
     finally:

@@ -47,6 +47,7 @@ def setup(directory: Path, routes: dict[str, list[str]]) -> tuple[Path, int]:
                 responder_symbol="RESPLIB",
                 held="requester REQLIB is not a configured peer",
                 now=datetime.now(UTC),
+                expected_version=None,
             ),
         ).message_id
     finally:

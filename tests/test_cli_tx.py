@@ -38,6 +38,7 @@ def fill(path: Path) -> dict[str, int]:
                 requester_symbol="BRW",
                 responder_symbol="LND",
                 now=T0,
+                expected_version=None,
                 dedup_key="r",
                 states=("PENDING", "IN-PROCESS"),
             ),
@@ -56,6 +57,7 @@ def fill(path: Path) -> dict[str, int]:
                 requester_symbol="BRW",
                 responder_symbol="LND",
                 now=later,
+                expected_version=0,  # SQLite's record of every transaction
                 states=("SHIPPED", "SHIPPED"),
             )
         )
@@ -84,6 +86,7 @@ def fill(path: Path) -> dict[str, int]:
                 responder_symbol="OTH",
                 held="requester LND is not a configured peer",
                 now=later,
+                expected_version=None,
             )
         )
         assert request == 1
@@ -252,6 +255,7 @@ def test_a_key_of_another_form_is_shown_as_it_is(
             responder_symbol=None,
             held="no requester",
             now=T0,
+            expected_version=None,
         )
     )
     store.close()

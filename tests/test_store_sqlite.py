@@ -1,8 +1,7 @@
 """The SQLite backend's own promises, beyond the contract every backend keeps (tests/store/):
 the file is in WAL mode with ``synchronous=FULL`` and versioned; a store written by an older
 isoill is upgraded keeping its rows, in one transaction that leaves it as it was if it fails;
-a group commit is one SQLite transaction; and ``open_store`` takes a path for SQLite, refusing
-a PostgreSQL URL rather than taking it for a file's name."""
+a group commit is one SQLite transaction; and ``open_store`` takes a path for SQLite."""
 
 from __future__ import annotations
 
@@ -16,8 +15,6 @@ import pytest
 from store_support import accept, accepting, parties, states
 from store_values import BER, NEW, OLD, T0
 
-from isoill.cli import main
-from isoill.config import ConfigError, load
 from isoill.core.views import Forward, TransactionRecord
 from isoill.store.errors import StoreError, StoreFault
 from isoill.store.open import open_store
@@ -106,35 +103,13 @@ def test_a_file_that_is_no_store_is_refused(db_path: Path) -> None:
         SqliteBackend(db_path)
 
 
-def test_open_store_opens_a_path_and_refuses_postgresql(tmp_path: Path) -> None:
+def test_open_store_opens_a_path(tmp_path: Path) -> None:
     store = open_store(tmp_path / "queue.sqlite3")
     try:
         assert isinstance(store, SqliteBackend)
         assert store.capabilities.shared is False
     finally:
         store.close()
-    for url in ("postgresql://isoill:secret@db.example/isoill", "postgres://db.example/isoill"):
-        for setting in (url, Path(url)):
-            with pytest.raises(StoreError, match="PostgreSQL store is not supported yet") as info:
-                open_store(setting)
-            assert "secret" not in str(info.value)
-    assert not (tmp_path / "postgresql:").exists() and not Path("postgresql:").exists()
-
-
-def test_a_postgresql_store_in_the_configuration_is_refused(tmp_path: Path) -> None:
-    config = tmp_path / "isoill.toml"
-    config.write_text(
-        'store = "postgresql://db.example/isoill"\n[[listeners]]\nhost = "127.0.0.1"\nport = 1499\n'
-    )
-    with pytest.raises(ConfigError, match="PostgreSQL store is not supported yet"):
-        load(config)
-
-
-def test_queue_list_refuses_a_postgresql_url(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["queue", "list", "--db", "postgresql://db.example/isoill"])
-    assert exit_info.value.code == 3
-    assert "PostgreSQL store is not supported yet" in capsys.readouterr().err
 
 
 def test_an_unknown_write_is_refused(store: SqliteBackend) -> None:
@@ -392,6 +367,7 @@ def test_version_3_database_is_upgraded_keeping_its_rows(db_path: Path) -> None:
                 requester_symbol="BRW",
                 responder_symbol="NEXT",
                 now=T0,
+                expected_version=old.version,
                 forward=Forward(responder="NEXT", intermediary="LND"),
             )
         )

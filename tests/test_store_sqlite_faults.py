@@ -48,6 +48,7 @@ class Writer:
             requester_symbol="BRW",
             responder_symbol="LND",
             now=T0,
+            expected_version=None,
             dedup_key=f"{key}-request",
         )
 

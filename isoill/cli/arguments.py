@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import TypeAlias
 
 from isoill.codec.framing import DEFAULT_MAX_APDU_SIZE
+from isoill.store.errors import StoreError
 from isoill.store.records import MESSAGE_STATES
+from isoill.store.setting import store_setting
 
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -273,8 +275,19 @@ def _add_db_option(command: argparse.ArgumentParser) -> None:
     where = command.add_mutually_exclusive_group()
     where.add_argument("--config", type=Path, help="the daemon's configuration: use its store")
     where.add_argument(
-        "--db", type=Path, default=DEFAULT_DB, help=f"queue database (default {DEFAULT_DB})"
+        "--db",
+        type=_store,
+        default=DEFAULT_DB,
+        help=f"queue database: an SQLite file (default {DEFAULT_DB}) or a PostgreSQL URL",
     )
+
+
+def _store(text: str) -> Path | str:
+    """``--db``: a PostgreSQL URL as it is (without a password), anything else a path."""
+    try:
+        return store_setting(text)
+    except StoreError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _send(commands: Commands) -> None:

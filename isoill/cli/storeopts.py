@@ -15,17 +15,17 @@ from isoill.store.backend import Backend
 from isoill.store.errors import StoreError
 from isoill.store.open import open_store as open_backend
 from isoill.store.records import MessageView
-from isoill.store.setting import check_setting
+from isoill.store.setting import check_setting, is_url
 
 #: The columns :func:`message_rows` adds after a message's own.
 DELIVERY_COLUMNS = ("ADDRESS", "DELIVERY", "TRIES", "NEXT TRY", "NOTE")
 
 
-def database(args: argparse.Namespace) -> Path:
-    """The database that ``--config`` or ``--db`` names."""
+def database(args: argparse.Namespace) -> Path | str:
+    """The database that ``--config`` or ``--db`` names: an SQLite file or a PostgreSQL URL."""
     if args.config is None:
-        path: Path = args.db
-        return path
+        setting: Path | str = args.db
+        return setting
     # Imported for --config alone: the configuration (pydantic, and the codec's plan through
     # the rules) takes longer to import than a listing takes to run.
     from isoill.config import ConfigError, load  # noqa: PLC0415
@@ -37,18 +37,19 @@ def database(args: argparse.Namespace) -> Path:
 
 
 @contextmanager
-def open_store(path: Path) -> Iterator[Backend]:
-    """The store at ``path``; an operator's typo must not create an empty database."""
+def open_store(setting: Path | str) -> Iterator[Backend]:
+    """The store ``setting`` names; an operator's typo must not create an empty SQLite file
+    (a database a URL names is there or not: connecting creates none)."""
     try:
-        check_setting(path)
+        check_setting(setting)
     except StoreError as error:
         raise BadInput(str(error)) from None
-    if not path.is_file():
-        raise BadInput(f"{path}: no queue database")
+    if not is_url(setting) and not Path(setting).is_file():
+        raise BadInput(f"{setting}: no queue database")
     try:
-        store = open_backend(path)
-    except StoreError as error:
-        raise BadInput(f"{path}: {error}") from None
+        store = open_backend(setting)
+    except StoreError as error:  # a URL holds no password by now: it may be shown
+        raise BadInput(f"{setting}: {error}") from None
     try:
         yield store
     finally:

@@ -83,10 +83,13 @@ def _dump(value: object) -> None:
 
 
 def _record_json(record: TransactionRecord) -> dict[str, Any]:
-    """A transaction as JSON, with its transaction-id's parts (``null`` if the key has none)."""
+    """A transaction as JSON, with its transaction-id's parts (``null`` if the key has none);
+    without its ``version``, the store's check of concurrent writes, not the transaction's."""
     parts = key_parts(record.key)
     transaction_id = None if parts is None else parts._asdict()
-    return {**dataclasses.asdict(record), "transaction_id": transaction_id}
+    fields = dataclasses.asdict(record)
+    del fields["version"]
+    return {**fields, "transaction_id": transaction_id}
 
 
 def _quoted(part: str | None) -> str:

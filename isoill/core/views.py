@@ -15,6 +15,10 @@ class TransactionRecord:
     (``"PENDING"``); ``None`` until the gateway tracks them. The parties are those its first
     APDUs named; only a Forward-Notification moves the responder, and its sender is kept
     among the ``intermediaries``.
+
+    ``version`` counts the APDUs stored in it, in a store several processes share: a write
+    judged against this record names it, and the store refuses the write if the record has
+    moved on since. A store one process writes keeps none (``0``).
     """
 
     id: int
@@ -26,6 +30,7 @@ class TransactionRecord:
     created_at: datetime
     updated_at: datetime
     intermediaries: tuple[str, ...] = ()
+    version: int = 0
 
 
 @dataclass

@@ -57,9 +57,13 @@ from isoill.service.locks import TransactionLocks
 from isoill.service.origin import Origin, Outcome
 from isoill.service.reachability import Reachability
 from isoill.store import writes
-from isoill.store.errors import StoreError
+from isoill.store.errors import StoreError, StoreFault
 from isoill.store.group import GroupWriter
+from isoill.store.records import Conflict
 from isoill.store.records import Duplicate as Duplicated
+
+#: What a peer is told of an APDU whose transaction another process changed meanwhile.
+CONFLICT_REASON = "its transaction changed meanwhile"
 
 #: The ``peer`` label of metrics for a sender or target that is not configured.
 UNKNOWN_PEER = "unknown"
@@ -143,8 +147,8 @@ class IntakeService:
         log = origin.log.bind(apdu=apdu.apdu_type, transaction=read.key)
         try:
             async with self._locks.holding(read.key) as transaction:
-                decision = await self._decide(incoming, transaction, log)
-                outcome = await self._carry_out(decision, incoming, log)
+                decision, version = await self._decide(incoming, transaction, log)
+                outcome = await self._carry_out(decision, incoming, log, version)
                 transaction.notify_all()  # an early APDU of this transaction may go on now
         except StoreError as error:  # a lookup failed: nothing was stored
             report = self._cannot_store(read.cut, log, error, now)
@@ -162,9 +166,10 @@ class IntakeService:
 
     async def _decide(
         self, incoming: Incoming, transaction: asyncio.Condition, log: Any
-    ) -> Decision:
-        """The core's decision, with the store's view of the transaction; an early APDU waits
-        on ``transaction`` (unlocked meanwhile) for it to change, or for ``crossing_wait``."""
+    ) -> tuple[Decision, int | None]:
+        """The core's decision, with the store's view of the transaction, and the version of
+        the record it was judged against (``None``: none); an early APDU waits on
+        ``transaction`` (unlocked meanwhile) for it to change, or for ``crossing_wait``."""
         clock = self.clock
         deadline = clock.monotonic() + self.config.transactions.crossing_wait
         while True:
@@ -175,18 +180,20 @@ class IntakeService:
             patience = clock.monotonic() < deadline
             decision = intake.decide(incoming, view, self.policy, patience=patience)
             if not isinstance(decision, WaitForPredecessor):
-                return decision
+                return decision, None if record is None else record.version
             log.info("waiting for the APDU this one follows", state=decision.state)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(deadline - clock.monotonic()):
                     await transaction.wait()
 
-    async def _carry_out(self, decision: Decision, incoming: Incoming, log: Any) -> Outcome:
+    async def _carry_out(
+        self, decision: Decision, incoming: Incoming, log: Any, version: int | None
+    ) -> Outcome:
         self._note(decision.notes, log)
         done = self.config.peer(decision.routing.speaker).connection == "per-apdu"
         match decision:
             case Accept():
-                return await self._accept(decision, incoming, log, done)
+                return await self._accept(decision, incoming, log, done, version)
             case Duplicate():
                 metrics.DUPLICATES.inc()
                 log.info("duplicate", id=decision.earlier)
@@ -225,7 +232,9 @@ class IntakeService:
                 case ClientIdWithheld():
                     log.info("client-id withheld")
 
-    async def _accept(self, decision: Accept, incoming: Incoming, log: Any, done: bool) -> Outcome:
+    async def _accept(
+        self, decision: Accept, incoming: Incoming, log: Any, done: bool, version: int | None
+    ) -> Outcome:
         """Store the APDU for delivery (or hold it), then acknowledge it."""
         message, routing, held = decision.message, decision.routing, decision.held
         write = writes.Accept(
@@ -242,12 +251,19 @@ class IntakeService:
             states=message.states,
             forward=message.forward,
             now=incoming.now,
+            expected_version=version,
         )
         try:
             # Returns once the commit that holds it has: only then is the APDU acknowledged.
             stored = await self.writer.write(write)
         except StoreError as error:  # the store refused: say so, never acknowledge
             report = self._cannot_store(incoming.read.cut, log, error, incoming.now)
+            return Outcome(encode(report), done=done)
+        if isinstance(stored, Conflict):
+            # Another process moved the transaction on: refused for now, as a store fault is
+            # (until the APDU is judged again instead).
+            fault = StoreFault(CONFLICT_REASON, temporary=True)
+            report = self._cannot_store(incoming.read.cut, log, fault, incoming.now)
             return Outcome(encode(report), done=done)
         if isinstance(stored, Duplicated):  # the same APDU, stored meanwhile by another
             metrics.DUPLICATES.inc()

@@ -2,8 +2,8 @@
 transactions the APDUs belong to (see docs/store.md).
 
 Callers change the store with writes as data (:mod:`isoill.store.writes`), committed by a
-:class:`~isoill.store.backend.Backend` (:func:`isoill.store.open.open_store`; SQLite in
-:mod:`isoill.store.sqlite`), and the daemon goes through
+:class:`~isoill.store.backend.Backend` (:func:`isoill.store.open.open_store`: SQLite in
+:mod:`isoill.store.sqlite`, PostgreSQL in :mod:`isoill.store.postgres`), and the daemon goes through
 :class:`~isoill.store.group.GroupWriter`, which commits them in groups. Every backend keeps
 these promises (``tests/store/`` holds each to them):
 

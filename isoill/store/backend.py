@@ -1,7 +1,7 @@
 """The store's port: what the gateway, the forwarder and the operators' commands ask of a
-store, whatever holds it. A backend (SQLite, in :mod:`isoill.store.sqlite`) implements
-:class:`Backend`; its guarantees are those of :mod:`isoill.store`, and ``tests/store/`` holds
-every backend to them.
+store, whatever holds it. A backend (SQLite, in :mod:`isoill.store.sqlite`; PostgreSQL, in
+:mod:`isoill.store.postgres`) implements :class:`Backend`; its guarantees are those of
+:mod:`isoill.store`, and ``tests/store/`` holds every backend to them.
 
 A backend is synchronous, and one backend object belongs to the thread that opened it: the
 daemon runs its calls on one worker thread (:class:`isoill.store.group.GroupWriter`), the
@@ -29,7 +29,8 @@ BUSY_TIMEOUT_SECONDS = 10.0
 class Capabilities:
     """What a backend can do beyond the port's promises. ``shared``: several processes (more
     than one gateway) may take writes into the same store at once (see ``docs/store.md`` for
-    what that asks of a backend). SQLite's is not: one daemon writes, the commands beside it."""
+    what that asks of a backend). SQLite's is not: one daemon writes, the commands beside it.
+    PostgreSQL's is."""
 
     shared: bool
 
@@ -148,12 +149,15 @@ class Backend(Protocol):
 
     @property
     def changes(self) -> int:
-        """Rows this backend object has inserted, updated or deleted since it was opened."""
+        """A count that grows with the rows this backend object has inserted, updated or
+        deleted since it was opened (whether a call changed the store is what matters)."""
         ...
 
     def changed_elsewhere(self) -> bool:
         """Whether another connection (another process: ``isoill queue release``, say) has
-        committed a change since the last call."""
+        committed a change since the last call. A shared backend, which cannot tell at no
+        cost, says ``False``: its writes check what others changed (``Duplicate``,
+        ``Conflict``)."""
         ...
 
     def close(self) -> None: ...

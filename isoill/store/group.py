@@ -20,7 +20,7 @@ from isoill import metrics
 from isoill.core.views import TransactionRecord, TransactionView
 from isoill.store.backend import Backend
 from isoill.store.errors import StoreError
-from isoill.store.records import Duplicate, Failed, Stored
+from isoill.store.records import Conflict, Duplicate, Failed, Stored
 from isoill.store.writes import Accept, Write, WriteResult
 
 T = TypeVar("T")
@@ -130,7 +130,8 @@ class GroupWriter:
     whatever they did. Besides, a change by another connection
     (:meth:`Backend.changed_elsewhere`), or a :meth:`call` that changed a row, empties the
     memory before the next answer, and an :class:`Accept` whose key the store already held
-    (:class:`Duplicate`) drops its transaction from it.
+    (:class:`Duplicate`), or whose transaction another process moved on (:class:`Conflict`),
+    drops its transaction from it.
     """
 
     def __init__(
@@ -266,7 +267,7 @@ class GroupWriter:
             for item, result in zip(writes, results, strict=True):
                 if isinstance(result, Stored):
                     self._cache.stored(result)
-                elif isinstance(result, Duplicate) and isinstance(item.write, Accept):
+                elif isinstance(result, Duplicate | Conflict) and isinstance(item.write, Accept):
                     self._cache.forget(item.write.transaction_key)
                 self._settle(item.future, result)
             if writes:

@@ -62,6 +62,17 @@ class Duplicate:
 
 
 @dataclass(frozen=True)
+class Conflict:
+    """What an :class:`~isoill.store.writes.Accept` stored instead: nothing, because its
+    transaction was not at the version the APDU was judged against (``expected_version``):
+    another process sharing the store moved it on, or created it, meanwhile. The APDU is to
+    be judged again against the transaction as it now is. Only a shared backend
+    (``Capabilities(shared=True)``) results in one."""
+
+    transaction_key: str
+
+
+@dataclass(frozen=True)
 class Failed:
     """The exception one write of a group commit raised (that write alone was undone)."""
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Generic, Literal, TypeAlias, TypeVar
 
 from isoill.core.views import Forward
-from isoill.store.records import Duplicate, Notice, Stored
+from isoill.store.records import Conflict, Duplicate, Notice, Stored
 
 R_co = TypeVar("R_co", covariant=True)
 
@@ -28,11 +28,11 @@ class Write(Generic[R_co]):
 
 
 #: What any write results in.
-WriteResult: TypeAlias = Stored | Duplicate | int | bool | None
+WriteResult: TypeAlias = Stored | Duplicate | Conflict | int | bool | None
 
 
 @dataclass(frozen=True, kw_only=True)
-class Accept(Write[Stored | Duplicate]):
+class Accept(Write[Stored | Duplicate | Conflict]):
     """Store an APDU for delivery to each of ``addresses``, or, ``held`` (the reason), keep it
     without deliveries for an operator to release or refuse.
 
@@ -42,6 +42,13 @@ class Accept(Write[Stored | Duplicate]):
     :meth:`~isoill.store.backend.Backend.find_duplicate` looks up. The result is
     :class:`Stored`, or :class:`Duplicate` when a message not refused has the same
     ``dedup_key``: then nothing is stored.
+
+    ``expected_version`` is the ``version`` of the transaction's record the APDU was judged
+    against (``None``: it had none, the transaction must not exist yet). A shared backend
+    stores nothing if the transaction is not at that version, and the result is
+    :class:`Conflict`; a backend one process writes (SQLite) need not check it: that
+    process's lock per transaction keeps the record from moving between the judgement and
+    the write.
     """
 
     peer: str
@@ -52,6 +59,7 @@ class Accept(Write[Stored | Duplicate]):
     requester_symbol: str | None
     responder_symbol: str | None
     now: datetime
+    expected_version: int | None
     addresses: Sequence[str] = ()
     held: str | None = None
     dedup_key: str | None = None

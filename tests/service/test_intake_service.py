@@ -1,13 +1,15 @@
 """The intake service without sockets: APDUs handed to ``IntakeService.receive`` as a transport
-would, over a real SQLite store, on a clock the test sets. The time the service stamps (what
-the store keeps, what the acknowledgement says) is the injected clock's."""
+would, over a real SQLite store (or two services over one PostgreSQL store, as two processes),
+on a clock the test sets. The time the service stamps (what the store keeps, what the
+acknowledgement says) is the injected clock's."""
 
 from __future__ import annotations
 
 import asyncio
 import tomllib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,10 +24,12 @@ from isoill.config import Config
 from isoill.router import RoutingTable
 from isoill.service.access import AccessControl
 from isoill.service.handoff import Handoff
-from isoill.service.intake import IntakeService
+from isoill.service.intake import CONFLICT_REASON, IntakeService
 from isoill.service.origin import Origin
 from isoill.service.reachability import Reachability
+from isoill.store.backend import Backend
 from isoill.store.group import GroupWriter
+from isoill.store.open import open_store
 from isoill.store.sqlite.backend import SqliteBackend
 
 pytestmark = pytest.mark.asyncio
@@ -58,8 +62,9 @@ class Intake:
     clock: FakeClock
 
 
-@pytest_asyncio.fixture
-async def intake(tmp_path: Path) -> AsyncIterator[Intake]:
+@asynccontextmanager
+async def intake_on(opener: Callable[[], Backend]) -> AsyncIterator[Intake]:
+    """An intake service over the store ``opener`` opens (on its writer's thread)."""
     config = Config.model_validate(
         tomllib.loads(
             "".join(f'[peers.{s}]\nstate_machine = "enforce"\n' for s in (REQUESTER, RESPONDER))
@@ -71,16 +76,24 @@ async def intake(tmp_path: Path) -> AsyncIterator[Intake]:
         f'[peers.{RESPONDER}]\naddresses = ["192.0.2.2:499"]\n'
     )
     executor = ThreadPoolExecutor(max_workers=1)
-    backend = executor.submit(SqliteBackend, tmp_path / "store.sqlite3").result()
+    backend = executor.submit(opener).result()
     writer = GroupWriter(backend, executor)
     writer.start()
     clock = FakeClock()
     access = AccessControl(config)
     service = IntakeService(config, routes, writer, Handoff(), access, Reachability(), clock)
-    yield Intake(service, writer, clock)
-    await writer.close()
-    executor.submit(backend.close).result()
-    executor.shutdown()
+    try:
+        yield Intake(service, writer, clock)
+    finally:
+        await writer.close()
+        executor.submit(backend.close).result()
+        executor.shutdown()
+
+
+@pytest_asyncio.fixture
+async def intake(tmp_path: Path) -> AsyncIterator[Intake]:
+    async with intake_on(lambda: SqliteBackend(tmp_path / "store.sqlite3")) as intake:
+        yield intake
 
 
 def service_date(answer: bytes | None) -> tuple[str, str | None]:
@@ -120,3 +133,41 @@ async def test_patience_is_counted_on_the_clock(intake: Intake) -> None:
     assert isinstance(report, StatusOrErrorReport) and report.error_report is not None
     provider = report.error_report.provider_error_report
     assert provider is not None and provider.state_transition_prohibited is not None
+
+
+async def test_an_apdu_judged_against_a_transaction_moved_on_elsewhere_is_refused_for_now(
+    postgres_database: str,
+) -> None:
+    """Two gateways on one PostgreSQL store: one moves a transaction on that the other keeps
+    in memory. The other's APDU of it, judged against what it kept, stores nothing and is
+    refused for now; sent again, it is judged against the transaction as it now is."""
+    async with (
+        intake_on(lambda: open_store(postgres_database)) as here,
+        intake_on(lambda: open_store(postgres_database)) as there,
+    ):
+        requester = Origin("192.0.2.9:40000", symbols={REQUESTER})
+        responder = Origin("192.0.2.8:40000", symbols={RESPONDER})
+        await here.service.receive(apdu("ILL-Request", "SHARED"), requester)
+        [begun] = await here.writer.call(here.writer.backend.list_transactions)
+        assert await here.writer.transaction(begun.key) == begun  # kept in memory
+        shipped = await there.service.receive(apdu("Shipped", "SHARED"), responder)
+        assert not refused(shipped.reply)
+        message = apdu("Message", "SHARED")  # allowed in any state: judged, not waiting
+        outcome = await here.service.receive(message, requester)
+        assert refused(outcome.reply)
+        report = decode(outcome.reply or b"")
+        assert isinstance(report, StatusOrErrorReport)
+        assert CONFLICT_REASON in str(report.note)
+        messages = await here.writer.call(here.writer.backend.list_messages)
+        assert [m.apdu_type for m in messages] == ["Shipped", "ILL-Request"]  # not the Message
+        again = await here.service.receive(message, requester)
+        assert not refused(again.reply)
+        record = await here.writer.transaction(begun.key)
+        assert record is not None and record.version == 3
+
+
+def refused(answer: bytes | None) -> bool:
+    """Whether ``answer`` is an error report (a refusal), not an acknowledgement."""
+    assert answer is not None
+    report = decode(answer)
+    return isinstance(report, StatusOrErrorReport) and report.error_report is not None

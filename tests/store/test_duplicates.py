@@ -50,6 +50,17 @@ def test_a_write_that_fails_stores_none_of_it(backend: Backend) -> None:
     assert backend.find_duplicate("d2") is None
 
 
+def test_a_write_that_fails_in_a_group_fails_alone(backend: Backend) -> None:
+    unstorable = (object(), "SHIPPED")
+    first, failed, last = backend.commit_all(
+        [accepting("tx-1"), accepting("tx-2", states=unstorable), accepting("tx-3")]  # type: ignore[arg-type]
+    )
+    assert isinstance(first, Stored) and isinstance(last, Stored)
+    assert isinstance(failed, Failed) and isinstance(failed.error, StoreError)
+    assert backend.transaction("tx-2") is None
+    assert sorted(m.id for m in backend.list_messages()) == [first.message_id, last.message_id]
+
+
 def test_a_duplicate_in_a_group_commit_is_refused_alone(backend: Backend) -> None:
     first = accept(backend, dedup_key="d1")
     two, duplicate, missing, three = backend.commit_all(

@@ -25,7 +25,8 @@ from isoill.store.writes import Accept
 def accepting(key, address):
     return Accept(peer="BRW", apdu_type="Shipped", transaction_key=key, target_symbol="LND",
                   ber=bytes.fromhex(sys.argv[2]), addresses=[address], requester_symbol="BRW",
-                  responder_symbol="LND", now=datetime.now(UTC), dedup_key=key)
+                  responder_symbol="LND", now=datetime.now(UTC), expected_version=None,
+                  dedup_key=key)
 
 store = open_store(sys.argv[1])
 alone = store.commit(accepting("tx-9", sys.argv[3]))

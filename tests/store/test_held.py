@@ -12,6 +12,7 @@ import pytest
 from store_support import (
     StoreUnderTest,
     accept,
+    accepting,
     due_ids,
     hold,
     notice,
@@ -23,7 +24,7 @@ from store_values import BER, NEW, OLD, T0
 
 from isoill.store.backend import Backend
 from isoill.store.errors import StoreError
-from isoill.store.records import GATEWAY_PEER, Notice
+from isoill.store.records import GATEWAY_PEER, Failed, Notice, Stored
 from isoill.store.writes import Delivered, Refuse, Release
 
 
@@ -113,6 +114,21 @@ def test_a_refusal_and_its_report_are_one_transaction(backend: Backend) -> None:
     with pytest.raises(StoreError):
         backend.commit(Refuse(held, "no", T0, broken))
     assert states(backend) == {held: "held"}
+
+
+def test_a_refusal_that_cannot_be_stored_fails_alone_in_a_group(backend: Backend) -> None:
+    held = hold(backend)
+    broken = Notice("Status-Or-Error-Report", "NEWLIB", None, [NEW])  # type: ignore[arg-type]
+    before, refusal, after = backend.commit_all(
+        [accepting("tx-1"), Refuse(held, "no", T0, broken), accepting("tx-2")]
+    )
+    assert isinstance(before, Stored) and isinstance(after, Stored)
+    assert isinstance(refusal, Failed) and isinstance(refusal.error, StoreError)
+    assert states(backend) == {
+        held: "held",
+        before.message_id: "pending",
+        after.message_id: "pending",
+    }
 
 
 def test_only_held_messages_are_released_or_refused(backend: Backend) -> None:

@@ -25,7 +25,7 @@ from store_values import BER, NEW, OLD, T0
 
 from isoill.core.views import Forward, TransactionRecord
 from isoill.store.backend import Backend
-from isoill.store.records import GATEWAY_PEER
+from isoill.store.records import GATEWAY_PEER, Duplicate
 from isoill.store.writes import Accept, Delivered, Keep, Refuse, Resend, RetryLater
 
 # -- messages -------------------------------------------------------------------------------
@@ -148,8 +148,17 @@ def test_transaction_states_are_written_with_the_message(backend: Backend) -> No
     later = T0 + timedelta(minutes=1)
     accept(backend, now=later, states=("PENDING", "IN-PROCESS"))
     accept(backend, now=later + timedelta(minutes=1))  # no states: they stay as they are
-    assert backend.transaction("tx-1") == TransactionRecord(
-        first.id, "tx-1", "BRW", "LND", "PENDING", "IN-PROCESS", T0, later + timedelta(minutes=1)
+    record = backend.transaction("tx-1")
+    assert record == TransactionRecord(
+        first.id,
+        "tx-1",
+        "BRW",
+        "LND",
+        "PENDING",
+        "IN-PROCESS",
+        T0,
+        later + timedelta(minutes=1),
+        version=record.version if record else 0,  # see test_the_version_counts_the_apdus
     )
     held = stored(backend, holding("tx-2", dedup_key="held-1", states=("PENDING", "IDLE")))
     assert held.transaction == backend.transaction("tx-2")
@@ -186,6 +195,8 @@ def test_parties_are_learned_and_stay(backend: Backend) -> None:
 def test_only_a_forward_moves_the_responder(backend: Backend) -> None:
     accept(backend, requester="BRW", responder="LND")
     for intermediary, responder in (("LND", "NEXT"), ("NEXT", "LAST")):
+        known = backend.transaction("tx-1")
+        assert known is not None
         backend.commit(
             Accept(
                 peer=intermediary,
@@ -197,6 +208,7 @@ def test_only_a_forward_moves_the_responder(backend: Backend) -> None:
                 requester_symbol="BRW",
                 responder_symbol=responder,
                 now=T0,
+                expected_version=known.version,
                 forward=Forward(responder=responder, intermediary=intermediary),
             )
         )
@@ -285,3 +297,28 @@ def test_transaction_history_in_order_with_deliveries(backend: Backend) -> None:
     assert history[1].reason == "not a member"
     with pytest.raises(KeyError, match="no transaction 999"):
         backend.transaction_history(999)
+
+
+def test_the_version_counts_the_apdus(backend: Backend) -> None:
+    """In a store several processes share, each APDU stored in a transaction moves its
+    version on (what a write names, to be refused if another process wrote first); a refused
+    APDU or a duplicate does not. A store one process writes keeps none."""
+    versions = [stored(backend, accepting(dedup_key="d1")).transaction.version]
+    versions.append(stored(backend, holding("tx-1")).transaction.version)
+    assert isinstance(backend.commit(accepting(dedup_key="d1", version=versions[-1])), Duplicate)
+    backend.commit(
+        Keep(
+            peer="LND",
+            apdu_type="Received",
+            transaction_key="tx-1",
+            target_symbol="BRW",
+            ber=BER,
+            state="refused",
+            reason="no",
+            now=T0,
+        )
+    )
+    record = backend.transaction("tx-1")
+    assert record is not None
+    versions.append(record.version)
+    assert versions == ([1, 2, 2] if backend.capabilities.shared else [0, 0, 0])
