@@ -174,6 +174,18 @@ Message = Request | SupplyingAgencyMessage | RequestingAgencyMessage | Confirmat
 Sent = Request | SupplyingAgencyMessage | RequestingAgencyMessage
 
 
+@dataclass(frozen=True)
+class HttpError:
+    """An answer that is no Confirmation: an HTTP status and its text (a scenario's)."""
+
+    status: int
+    text: str
+
+
+#: What a peer answers a message with.
+Answer = Confirmation | HttpError
+
+
 def kind_of(message: Message) -> MessageKind:
     match message:
         case Request():
