@@ -15,6 +15,7 @@ From Python (tests, harnesses)::
     requester.peer_url = supplier.url
     await requester.order(Order(title="Dune", note="MOCK:LOANED"))
     await requester.wait_until(lambda: requester.ended)
+    await supplier.wait_until(lambda: supplier.idle)
 """
 
 from __future__ import annotations
@@ -188,6 +189,11 @@ class SimulatedSupplier(SimulatedPeer):
         self.supplier = Supplier(agency, default, unknown_error=unknown_error)
         self._chains: set[Key] = set()
 
+    @property
+    def idle(self) -> bool:
+        """Whether no SAM is waiting to be sent or awaiting its Confirmation."""
+        return not self._chains
+
     def _take(self, message: Sent) -> Answer:
         if isinstance(message, SupplyingAgencyMessage):
             return self._wrong_role(message, ErrorType.UNSUPPORTED_REASON_FOR_MESSAGE_TYPE)
@@ -217,6 +223,7 @@ class SimulatedSupplier(SimulatedPeer):
                     return
         finally:
             self._chains.discard(key)
+            self._spawn(self._notify())
 
 
 class SimulatedRequester(SimulatedPeer):
