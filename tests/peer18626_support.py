@@ -27,7 +27,7 @@ from isoill.tools.peer18626.messages import (
     SupplyingAgencyMessage,
     confirm,
 )
-from isoill.tools.peer18626.peer import SimulatedPeer
+from isoill.tools.peer18626.peer import HttpPeer
 from isoill.tools.peer18626.reading import read
 from isoill.tools.peer18626.writing import write
 
@@ -159,7 +159,7 @@ def written(exchange: Exchange) -> bytes | None:
     return None
 
 
-def assert_all_valid(peer: SimulatedPeer) -> int:
+def assert_all_valid(peer: HttpPeer) -> int:
     """Every message ``peer`` wrote is valid in its version; how many there were."""
     bodies = [body for body in map(written, peer.exchanges) if body is not None]
     for body in bodies:

@@ -28,7 +28,7 @@ from isoill.tools.peer18626.peer import (
     DELAY,
     RETURN_AFTER,
     TIMEOUT,
-    SimulatedPeer,
+    HttpPeer,
     SimulatedRequester,
     SimulatedSupplier,
 )
@@ -97,7 +97,7 @@ def _orders(args: argparse.Namespace) -> list[Order]:
 
 def _peer(
     args: argparse.Namespace, default: scenario.Scenario, exchanged: Callable[[Exchange], None]
-) -> SimulatedPeer:
+) -> HttpPeer:
     version = Version.V2021 if args.version == "2021" else Version.V1_2
     delay = DELAY if args.delay is None else args.delay
     timeout = TIMEOUT if args.timeout is None else args.timeout
@@ -136,7 +136,7 @@ def _printer(record: TextIO | None) -> Callable[[Exchange], None]:
     return exchanged
 
 
-async def _run(args: argparse.Namespace, peer: SimulatedPeer, wanted: list[Order]) -> None:
+async def _run(args: argparse.Namespace, peer: HttpPeer, wanted: list[Order]) -> None:
     host, port = args.listen
     try:
         await peer.start(host, port)

@@ -45,11 +45,6 @@ class Header:
     timestamp: datetime
     supplier_request_id: str | None = None
 
-    @property
-    def key(self) -> tuple[str, str, str]:
-        """The transaction: supplier, requester, requestingAgencyRequestId."""
-        return (str(self.supplier or ""), str(self.requester), self.request_id)
-
     def required_supplier(self) -> Agency:
         """``supplier``, which every header but a 2021 Request's must have."""
         if self.supplier is None:

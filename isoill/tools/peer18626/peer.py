@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any, Self
@@ -56,7 +57,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class SimulatedPeer:
+class HttpPeer(ABC):
     """What both roles share: the endpoint, the client, the record, the tasks."""
 
     role = "peer"
@@ -138,8 +139,9 @@ class SimulatedPeer:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    @abstractmethod
     def _take(self, message: Sent) -> Answer:
-        raise NotImplementedError
+        """The answer to ``message``, the follow-ups it leads to started."""
 
     async def _post(self, message: Sent) -> Confirmation | None:
         return await self._client.post(message)
@@ -164,7 +166,7 @@ class SimulatedPeer:
         return confirm(message, _now(), (error, value))
 
 
-class SimulatedSupplier(SimulatedPeer):
+class SimulatedSupplier(HttpPeer):
     """An ISO 18626 supplier playing ``agency`` that runs each Request's scenario (``default``
     when it names none) and sends its SAMs to ``requester_url``; with ``unknown_error``, a
     RAM for an unknown transaction is answered ERROR rather than OK."""
@@ -198,16 +200,11 @@ class SimulatedSupplier(SimulatedPeer):
         if isinstance(message, SupplyingAgencyMessage):
             return self._wrong_role(message, ErrorType.UNSUPPORTED_REASON_FOR_MESSAGE_TYPE)
         answer = self.supplier.take(message, _now())
-        key = self._key(message)
+        key = self.supplier.key(message.header)
         if self.supplier.owes(key) and key not in self._chains:
             self._chains.add(key)
             self._spawn(self._chain(key))
         return answer
-
-    def _key(self, message: Request | RequestingAgencyMessage) -> Key:
-        header = message.header
-        signer = header.supplier or self.supplier.agency
-        return (str(signer), str(header.requester), header.request_id)
 
     async def _chain(self, key: Key) -> None:
         """Send the SAMs owed for ``key``, one after the other, while they are confirmed."""
@@ -226,7 +223,7 @@ class SimulatedSupplier(SimulatedPeer):
             self._spawn(self._notify())
 
 
-class SimulatedRequester(SimulatedPeer):
+class SimulatedRequester(HttpPeer):
     """An ISO 18626 requester playing ``agency`` that asks ``supplier`` at ``supplier_url``
     for what it is ordered, and takes each loan to its end; a loaned item is returned
     ``return_after`` seconds after it came (or was renewed)."""

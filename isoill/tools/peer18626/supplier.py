@@ -105,6 +105,11 @@ class Supplier:
             return self._request(message, now)
         return self._ram(message, now)
 
+    def key(self, header: Header) -> Key:
+        """The transaction a message with ``header`` belongs to: the supplier it names (this
+        one, if it names none), the requester, the requestingAgencyRequestId."""
+        return (str(header.supplier or self.agency), str(header.requester), header.request_id)
+
     def owes(self, key: Key) -> bool:
         """Whether the transaction ``key`` has SAMs queued."""
         supply = self.supplies.get(key)
@@ -132,8 +137,7 @@ class Supplier:
         empty = _empty_id(header)
         if empty is not None:
             return _error(request, now, f"{empty}: empty")
-        signer = header.supplier or self.agency
-        key = (str(signer), str(header.requester), header.request_id)
+        key = self.key(header)
         if key in self.supplies:
             return _error(
                 request, now, f"requestingAgencyRequestId {header.request_id}: already exists"
@@ -147,13 +151,14 @@ class Supplier:
             case Outcome.ERROR:
                 return _error(request, now, f"simulated ERROR (scenario {scenario})")
         self._count += 1
+        signer = header.supplier or self.agency
         supply = Supply(request, scenario, signer, f"S-{self._count}", later=scenario.later)
         supply.pending.extend(_steps(scenario, request.service_type))
         self.supplies[key] = supply
         return confirm(request, now)
 
     def _ram(self, ram: RequestingAgencyMessage, now: datetime) -> Answer:
-        supply = self.supplies.get(ram.header.key)
+        supply = self.supplies.get(self.key(ram.header))
         if supply is None:
             if self.unknown_error:
                 return _error(
