@@ -52,13 +52,15 @@ HEAVY = (
 )
 
 
-def imported(tmp_path: Path, *argv: str) -> tuple[int, list[str], str]:
-    """Run ``isoill ARGV`` in a new interpreter: its exit status, the modules of ``HEAVY`` it
-    imported, and what it printed."""
+def imported(
+    tmp_path: Path, *argv: str, watched: tuple[str, ...] = HEAVY
+) -> tuple[int, list[str], str]:
+    """Run ``isoill ARGV`` in a new interpreter: its exit status, the modules of ``watched``
+    it imported, and what it printed."""
     report = tmp_path / "report.json"
     done = subprocess.run(
         [sys.executable, "-c", PROBE, str(report), *argv],
-        input=json.dumps(HEAVY),
+        input=json.dumps(watched),
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -138,6 +140,21 @@ def test_decode_imports_the_decoder(tmp_path: Path) -> None:
     status, loaded, _ = imported(tmp_path, "decode", "--format", "json", "/dev/null")
     assert status == 0
     assert "isoill.codec.decoder" in loaded
+
+
+def test_each_peer_imports_its_own_protocol_only(tmp_path: Path) -> None:
+    """``isoill peer --protocol iso18626`` neither builds the decoder nor loads pyasn1, and
+    the ISO 10161 peer does not load aiohttp. (A usage error comes once the command's module
+    is imported, so the probe sees what each imports.)"""
+    watched = (*HEAVY, "aiohttp")
+    argv = ("peer", "--protocol", "iso18626", "--listen", "127.0.0.1:0")
+    status, loaded, _ = imported(tmp_path, *argv, watched=watched)
+    assert status == 2
+    assert "aiohttp" in loaded
+    assert "pyasn1" not in loaded and "isoill.codec.decoder" not in loaded
+    status, loaded, _ = imported(tmp_path, "peer", "--listen", "127.0.0.1:0", watched=watched)
+    assert status == 2
+    assert "isoill.codec.decoder" in loaded and "aiohttp" not in loaded
 
 
 def _leaves(command_parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:

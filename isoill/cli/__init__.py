@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from isoill.cli.arguments import parser
-from isoill.cli.common import EXIT_BAD_INPUT, EXIT_USAGE, BadInput
+from isoill.cli.common import EXIT_BAD_INPUT, EXIT_USAGE, BadInput, Usage
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_USAGE", "BadInput", "command", "main"]
 
@@ -35,6 +35,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     run = command(*args.run)
     try:
         run(args)
+    except Usage as error:
+        sys.stderr.write(f"isoill: {error}\n")
+        sys.exit(EXIT_USAGE)
     except BadInput as error:
         sys.stderr.write(f"isoill: {error}\n")
         sys.exit(EXIT_BAD_INPUT)

@@ -335,26 +335,176 @@ def _listen_address(text: str) -> tuple[str, int]:
     return _address(text, any_port=True)
 
 
+#: The ISO 18626 schema versions ``isoill peer --protocol iso18626`` speaks, by option value.
+ISO18626_VERSIONS = ("1.2", "2021")
+
+
+#: The options of ``isoill peer`` that one protocol, or one ISO 18626 role, takes (by dest).
+#: Those of the other are refused (:func:`peer_options_given`), so none is silently ignored;
+#: hence no defaults here: the commands apply them.
+PEER_OPTIONS = {
+    "iso10161": ("symbol", "script", "close_after_answer"),
+    "iso18626": ("role", "agency", "peer_url", "version", "delay", "timeout"),
+    "supplier": ("scenario", "unknown"),
+    "requester": (
+        "peer_agency",
+        "title",
+        "author",
+        "service_type",
+        "note",
+        "requests",
+        "return_after",
+    ),
+}
+
+
+def peer_options_given(args: argparse.Namespace, group: str) -> list[str]:
+    """The options of ``group`` (:data:`PEER_OPTIONS`) given in ``args``, as written."""
+    names = PEER_OPTIONS[group]
+    return [
+        "--" + name.replace("_", "-") for name in names if getattr(args, name) not in (None, False)
+    ]
+
+
+class _Protocol(argparse.Action):
+    """``--protocol`` also chooses the module that runs ``isoill peer``."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.run = ("peer18626", "run_peer") if values == "iso18626" else ("peer", "run_peer")
+
+
+def _agency(text: str) -> str:
+    """``TYPE:VALUE``, both parts non-empty; for argparse."""
+    kind, colon, value = text.partition(":")
+    if not colon or not kind.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not TYPE:VALUE (ISIL:DE-1, say)")
+    return text
+
+
+def _url(text: str) -> str:
+    if not text.startswith(("http://", "https://")) or len(text.split("/", 3)[2]) == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL")
+    return text
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0 up")
+    return seconds
+
+
 def _peer(commands: Commands) -> None:
     command = commands.add_parser(
         "peer",
-        help="run a simulated ILL peer that answers by script",
-        description="Listen as the ILL peer SYMBOL, answer each APDU by the script (by default"
-        " with a status-report) and print a line per APDU: time, sender's address, type,"
-        " transaction-id and answer. Stops on SIGINT or SIGTERM.",
+        help="run a simulated ILL peer that answers by script (ISO 10161, or ISO 18626)",
+        description="Listen as a simulated ILL peer and print a line per exchange. ISO 10161"
+        " (the default): listen as the peer SYMBOL, answer each APDU by the script (by default"
+        " with a status-report) and print time, sender's address, type, transaction-id and"
+        " answer. ISO 18626 (--protocol iso18626): play a supplier that answers Requests by"
+        " scenario, or a requester that takes a loan to its end, over HTTP, and print time,"
+        " direction, address, message, transaction and answer. Stops on SIGINT or SIGTERM"
+        " (a requester also once every request it sent has ended).",
+    )
+    command.add_argument(
+        "--protocol",
+        choices=("iso10161", "iso18626"),
+        default="iso10161",
+        action=_Protocol,
+        help="the protocol the peer speaks (default iso10161)",
     )
     command.add_argument(
         "--listen", required=True, type=_listen_address, metavar="HOST:PORT", help="port 0: any"
     )
-    command.add_argument("--symbol", required=True, help="this peer's library symbol")
-    command.add_argument("--script", type=Path, metavar="FILE", help="answers by APDU type (TOML)")
     command.add_argument(
-        "--record", type=Path, metavar="FILE", help="append every APDU received to FILE (BER)"
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="append every APDU received to FILE (BER); ISO 18626: every exchange, a JSON"
+        " line each",
     )
-    command.add_argument(
+    iso10161 = command.add_argument_group("ISO 10161")
+    iso10161.add_argument("--symbol", help="this peer's library symbol (required)")
+    iso10161.add_argument("--script", type=Path, metavar="FILE", help="answers by APDU type (TOML)")
+    iso10161.add_argument(
         "--close-after-answer",
         action="store_true",
         help="close each connection after answering its first APDU (a per-APDU peer)",
+    )
+    iso18626 = command.add_argument_group("ISO 18626 (--protocol iso18626)")
+    iso18626.add_argument("--role", choices=("supplier", "requester"), help="required")
+    iso18626.add_argument(
+        "--agency", type=_agency, metavar="TYPE:VALUE", help="this peer's agency id (required)"
+    )
+    iso18626.add_argument(
+        "--peer-url",
+        type=_url,
+        metavar="URL",
+        help="where the other side takes POSTs: a supplier's SAMs go there, a requester's"
+        " Requests and RAMs (required)",
+    )
+    iso18626.add_argument("--version", choices=ISO18626_VERSIONS, help="schema (default 1.2)")
+    iso18626.add_argument(
+        "--delay",
+        type=_seconds,
+        metavar="SECONDS",
+        help="before each message the peer sends of its own accord (default 0.1)",
+    )
+    iso18626.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="for each answer to what the peer sends (default 10)",
+    )
+    iso18626.add_argument(
+        "--scenario",
+        metavar="S",
+        help="supplier: the scenario of a Request that names none (default LOANED; see"
+        " docs/tools.md)",
+    )
+    iso18626.add_argument(
+        "--unknown",
+        choices=("ok", "error"),
+        help="supplier: the answer to a RAM of an unknown transaction (default ok)",
+    )
+    iso18626.add_argument(
+        "--peer-agency",
+        type=_agency,
+        metavar="TYPE:VALUE",
+        help="requester: the supplier's agency id (required)",
+    )
+    iso18626.add_argument("--title", help="requester: the title asked for")
+    iso18626.add_argument("--author", help="requester: its author")
+    iso18626.add_argument(
+        "--service-type",
+        choices=("Loan", "Copy", "CopyOrLoan"),
+        help="requester: default Loan",
+    )
+    iso18626.add_argument(
+        "--note",
+        help="requester: serviceInfo's note: MOCK:SCENARIO for the supplier, #RENEW#, #CANCEL#",
+    )
+    iso18626.add_argument(
+        "--requests",
+        type=Path,
+        metavar="FILE",
+        help="requester: send the [[request]] of this TOML file instead (docs/tools.md)",
+    )
+    iso18626.add_argument(
+        "--return-after",
+        type=_seconds,
+        metavar="SECONDS",
+        help="requester: how long it keeps a loan before ShippedReturn (default 1)",
     )
     _runs(command, "peer", "run_peer")
 

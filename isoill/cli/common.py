@@ -8,3 +8,7 @@ EXIT_BAD_INPUT = 3
 
 class BadInput(Exception):
     """Input that cannot be processed; the message is the one line shown to the user."""
+
+
+class Usage(Exception):
+    """Arguments that do not go together; the message is the one line shown to the user."""

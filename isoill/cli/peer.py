@@ -11,11 +11,18 @@ import signal
 import sys
 from typing import BinaryIO
 
-from isoill.cli.common import BadInput
+from isoill.cli.arguments import peer_options_given
+from isoill.cli.common import BadInput, Usage
 from isoill.tools.peer import Arrival, Script, ScriptError, SimulatedPeer
 
 
 def run_peer(args: argparse.Namespace) -> None:
+    if args.symbol is None:
+        raise Usage("peer: --symbol is required (or --protocol iso18626)")
+    stray = peer_options_given(args, "iso18626") + peer_options_given(args, "supplier")
+    stray += peer_options_given(args, "requester")
+    if stray:
+        raise Usage(f"peer: {', '.join(stray)}: only with --protocol iso18626")
     try:
         script = Script.load(args.script) if args.script is not None else Script.DEFAULT
     except ScriptError as error:
