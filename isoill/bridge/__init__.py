@@ -2,5 +2,6 @@
 the time is an argument), below the core in the layer contract.
 
 So far: agency ids (:mod:`.agency`), request ids (:mod:`.ids`), dates and times
-(:mod:`.times`).
+(:mod:`.times`), and ISO 18626's messages as values that are the same for both schemas
+(:mod:`.messages`), read from and written as either schema's models by :mod:`.forms`.
 """

@@ -11,7 +11,7 @@ an IANA zone (the 18626 peer's settings name it), and:
 - a ``xs:dateTime`` coming in is converted to the zone before its date and time are written;
   one without a zone (valid, and sent) is read as a time in that zone.
 
-Fractional seconds are dropped going out (ISO-Time has none), ``24:00:00`` is the next day's
+Fractional seconds have no place in ISO-Time and are dropped, ``24:00:00`` is the next day's
 midnight, and an ISO-Time's leap second (``235960``) the last second of its minute. A time
 inside a daylight-saving change is one ISO 10161 cannot tell apart (an hour that happens
 twice): the earlier one is taken.
@@ -112,10 +112,9 @@ def time_10161(value: datetime, where: ZoneInfo) -> str:
 
 
 def as_xml(value: datetime) -> XmlDateTime:
-    """An aware datetime as xsdata holds a ``xs:dateTime``: its own offset (UTC: ``Z``), no
-    fractional seconds."""
+    """An aware datetime as xsdata holds a ``xs:dateTime``, with its own offset (UTC: ``Z``)."""
     assert value.tzinfo is not None, "ISO 18626 date-times carry a zone"
-    return XmlDateTime.from_datetime(value.replace(microsecond=0))
+    return XmlDateTime.from_datetime(value)
 
 
 def _local(value: datetime, where: ZoneInfo) -> datetime:
