@@ -14,6 +14,7 @@ from isoill.bridge import forms
 from isoill.bridge import messages as b
 from isoill.bridge.agency import AgencyId
 from isoill.bridge.inbound import Inbound, inbound
+from isoill.bridge.outbound import Outbound, Unmappable
 from isoill.bridge.settings import PeerSettings18626
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
@@ -62,7 +63,7 @@ def envelope(at: datetime, qualifier: str = "42") -> dict[str, Any]:
     }
 
 
-def ill_request(at: datetime = NOW, **fields: Any) -> IllApdu:
+def ill_request(fields: Mapping[str, Any] | None = None, at: datetime = NOW) -> IllApdu:
     """A loan request as a library's system writes one."""
     values: dict[str, Any] = {
         "iLL-service-type": ["loan"],
@@ -94,7 +95,7 @@ def ill_request(at: datetime = NOW, **fields: Any) -> IllApdu:
         "copyright-compliance": "CCG",
         "requester-note": "for a seminar",
     }
-    return apdu("ILL-Request", at, values | fields)
+    return apdu("ILL-Request", at, values | dict(fields or {}))
 
 
 def apdu(name: str, at: datetime = NOW, fields: Mapping[str, Any] | None = None) -> IllApdu:
@@ -105,6 +106,15 @@ def apdu(name: str, at: datetime = NOW, fields: Mapping[str, Any] | None = None)
 
 def later(minutes: int) -> datetime:
     return NOW + timedelta(minutes=minutes)
+
+
+def sent(result: Outbound | Unmappable, version: Version) -> wire.Parsed:
+    """The mapped message as the target reads it: serialised (so validated against its
+    schema) and parsed again with the target's schema."""
+    assert isinstance(result, Outbound), result
+    parsed = wire.parse(wire.serialise(result.model), version=version)
+    assert parsed.kind is result.kind
+    return parsed
 
 
 def received(body: bytes | Path, settings: PeerSettings18626) -> Inbound:
