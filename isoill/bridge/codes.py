@@ -80,6 +80,8 @@ class Codes(Generic[A]):
     pairs: tuple[tuple[A, str], ...]
     out_default: str | None = None
     in_default: A | None = None
+    out_noted: str = "the 10161 value in the note"  # where a defaulted value is named
+    in_noted: str = "the 18626 value in the note"
 
     def to_18626(self, value: A) -> str | None:
         return next((theirs for ours, theirs in self.pairs if ours == value), self.out_default)
@@ -107,10 +109,12 @@ class Codes(Generic[A]):
         rows = [f"| {self.iso10161} | {self.iso18626} |", "| --- | --- |"]
         rows += [f"| {name_of(ours)} | {theirs} |" for ours, theirs in self.pairs]
         if self.out_default is not None:
-            rows.append(f"| any other | {self.out_default}, the 10161 value in the note |")
+            noted = f", {self.out_noted}" if self.out_noted else ""
+            rows.append(f"| any other | {self.out_default}{noted} |")
         if self.in_default is not None:
-            rows.append(f"| {name_of(self.in_default)}, the 18626 value in the note | any other |")
-        return f"#### {self.title}\n\n" + "\n".join(rows) + "\n"
+            noted = f", {self.in_noted}" if self.in_noted else ""
+            rows.append(f"| {name_of(self.in_default)}{noted} | any other |")
+        return f"##### {self.title}\n\n" + "\n".join(rows) + "\n"
 
 
 _U, _N = ReasonUnfilled, ReasonNotAvailable
@@ -189,6 +193,7 @@ EXPECT_TO_SUPPLY: Codes[ReasonWillSupply] = Codes(
         (_W.ON_HOLD, "ExpectToSupply"),
     ),
     out_default="WillSupply",
+    out_noted="",
 )
 
 COPYRIGHT: Codes[str] = Codes(
@@ -212,6 +217,7 @@ FORMATS: Codes[SupplyMediumType] = Codes(
     "itemFormat",
     ((_M.PRINTED, "Printed"), (_M.PHOTOCOPY, "PaperCopy"), (_M.MICROFORM, "Microform")),
     in_default=_M.OTHER,
+    in_noted="the 18626 value as its medium-characteristics",
 )
 
 SHIPPED_SERVICE: Codes[ShippedServiceType] = Codes(
@@ -274,6 +280,7 @@ STATE_FOR_STATUS: Codes[CurrentState] = Codes(
         (_S.RECEIVED, Status.RELEASE_HOLD_RETURN.value),
     ),
     in_default=_S.UNKNOWN,
+    in_noted="the status in the note",
 )
 
 _R = MostRecentService
@@ -297,6 +304,7 @@ RECENT_SERVICE: Codes[MostRecentService] = Codes(
         (_R.LOST, Status.COMPLETED_WITHOUT_RETURN.value),
     ),
     in_default=_R.MESSAGE,
+    in_noted="the status in the note",
 )
 
 
