@@ -286,7 +286,8 @@ def _request(context: _Out) -> _Built | Unmappable:
         context.target.agencies,
         previous_request_id=state.previous_request_id,
     )
-    kept = apdu.ber or encode(apdu) if context.target.conditional is Conditional.RETRY else None
+    retrying = context.target.conditional is Conditional.RETRY
+    kept = (apdu.ber or encode(apdu)) if retrying else None
     service = request.service.service_type if request.service else None
     after = replace(
         state,

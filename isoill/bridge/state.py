@@ -146,11 +146,14 @@ class Bridged:
 
 
 def received(state: Bridged | None, via: Via) -> Bridged:
-    """The state after an ISO 18626 message (``via``) was accepted: a Request starts it; a
-    requesting agency message may ask a question; a supplying agency message states the
-    status, gives the supplier's request id, and may answer the question."""
-    if via.kind is MessageKind.REQUEST or state is None:
-        return _started(via, state)
+    """The state after an ISO 18626 message (``via``) was accepted: a Request starts it (the
+    same Request again changes nothing); a requesting agency message may ask a question; a
+    supplying agency message states the status, gives the supplier's request id, and may
+    answer the question."""
+    if state is None:
+        return _started(via)
+    if via.kind is MessageKind.REQUEST:  # the same Request again: the transaction goes on
+        return replace(state, version=via.version)
     learnt = replace(
         state,
         version=via.version,
@@ -171,7 +174,7 @@ def received(state: Bridged | None, via: Via) -> Bridged:
     raise ValueError(f"a {via.kind} is the transport's, not a transaction's")
 
 
-def _started(via: Via, state: Bridged | None) -> Bridged:
+def _started(via: Via) -> Bridged:
     started = Bridged(
         requesting_agency=via.requesting_agency,
         supplying_agency=via.supplying_agency,
@@ -183,7 +186,7 @@ def _started(via: Via, state: Bridged | None) -> Bridged:
             via.previous_request_id if via.request_type is RequestType.RETRY else None
         ),
     )
-    if via.kind is MessageKind.REQUEST or state is not None:
+    if via.kind is MessageKind.REQUEST:
         return started
     return received(started, via)  # a message of a transaction the bridge has not seen
 

@@ -491,3 +491,22 @@ def test_an_error_confirmation_becomes_a_refusal_for_the_10161_sender(version: V
     assert report.transaction_id == request.transaction_id
     assert symbol_of(report.requester_id) == REQUESTER
     assert report.note is not None and "already exists" in report.note.text
+
+
+def test_the_state_learns_from_each_message_and_a_repeated_request_changes_nothing() -> None:
+    bridge = Bridge(peer())
+    bridge.receive(request_18626())
+    first = bridge.state
+    assert first is not None and first.requesting_request_id == "R-7"
+    assert first.service_type is b.ServiceType.LOAN and first.status is None
+    again = received(wire.serialise(forms.write(request_18626(), Version.V1_2)), peer())
+    assert taken(first, again.via) == first
+    unseen = received(
+        wire.serialise(
+            forms.write(sam(1, "grp/9", b.Reason.STATUS_CHANGE, b.Status.LOANED), Version.V1_2)
+        ),
+        peer(),
+    )
+    fresh = taken(None, unseen.via)
+    assert (fresh.requesting_request_id, fresh.supplying_request_id) == ("grp/9", "S-77")
+    assert fresh.status is b.Status.LOANED and fresh.service_type is b.ServiceType.LOAN
