@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeAlias
 
+from isoill.bridge.via import Via
 from isoill.codec.models import IllApdu, StatusOrErrorReport
 from isoill.core.parties import Named, Refusal
 from isoill.core.views import Forward, TransactionRecord
@@ -57,6 +58,8 @@ class Incoming:
     now: datetime
     authentication: Refusal | None = None
     """The first APDU's Prompt-1 login refused (the service checked it)."""
+    via: Via | None = None
+    """An APDU mapped from an ISO 18626 message: what the message said beside it."""
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from isoill import metrics
+from isoill.bridge.via import Via
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError
@@ -118,9 +119,9 @@ class IntakeService:
             return symbol
         return self.routes.peer(symbol) or UNKNOWN_PEER
 
-    async def receive(self, ber: bytes, origin: Origin) -> Outcome:
+    async def receive(self, ber: bytes, origin: Origin, via: Via | None = None) -> Outcome:
         """What to answer to one APDU from ``origin``, once everything the gateway does with
-        it is done."""
+        it is done; ``via``: the ISO 18626 message it was mapped from."""
         now = self.clock.now()
         apdu: IllApdu | None = None
         try:
@@ -130,11 +131,13 @@ class IntakeService:
         except Exception:
             return self._internal_error(apdu, origin, now)
         try:
-            return await self._receive(apdu, ber, origin, now)
+            return await self._receive(apdu, ber, origin, now, via)
         except Exception:
             return self._internal_error(apdu, origin, now)
 
-    async def _receive(self, apdu: IllApdu, ber: bytes, origin: Origin, now: datetime) -> Outcome:
+    async def _receive(
+        self, apdu: IllApdu, ber: bytes, origin: Origin, now: datetime, via: Via | None
+    ) -> Outcome:
         read = intake.read(apdu, ber)
         # First: the first APDU's credentials narrow the symbols routing goes by.
         authentication = await self.access.authenticate(
@@ -143,7 +146,7 @@ class IntakeService:
         if read.sender is not None and origin.identity is None:
             origin.symbols.add(read.sender)
         metrics.APDUS_IN.labels(apdu.apdu_type, self.metric_peer(read.sender, origin.symbols)).inc()
-        incoming = Incoming(read, origin.connection(), now, authentication)
+        incoming = Incoming(read, origin.connection(), now, authentication, via)
         log = origin.log.bind(apdu=apdu.apdu_type, transaction=read.key)
         try:
             async with self._locks.holding(read.key) as transaction:
