@@ -5,6 +5,7 @@ writes, and the real tools: tcpdump capturing yaz-illclient, tshark reading a re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import shutil
 import signal
@@ -561,6 +562,18 @@ class OneShot:
     replies: list[bytes]
 
 
+async def captured(pcap: Path, apdus: int, patience: float = 10.0) -> None:
+    """Wait until tcpdump has written ``apdus`` APDUs to ``pcap`` (it writes each packet as it
+    comes, with -U), or ``patience`` seconds have passed: a busy machine delays the last."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    while loop.time() < deadline:
+        with contextlib.suppress(CaptureError):
+            if len(read_capture(pcap)) >= apdus:
+                return
+        await asyncio.sleep(0.05)
+
+
 async def one_shot_listener() -> OneShot:
     replies: list[bytes] = []
 
@@ -614,7 +627,7 @@ async def test_tcpdump_capture_of_yaz_illclient(
         )  # fmt: skip
         stdout, _ = await asyncio.wait_for(client.communicate(), 20)
         assert stdout.decode().strip() == "Ok"
-        await asyncio.sleep(0.2)  # the last packets reach tcpdump
+        await captured(pcap, 2)  # the last packets reach tcpdump
     finally:
         if capture.returncode is None:
             capture.send_signal(signal.SIGINT)
