@@ -31,6 +31,10 @@ INTERNAL_ERRORS = Counter(
     ["component"],
 )
 STORE_COMMITS = Counter("isoill_store_commits_total", "Group commits of the store (each one sync)")
+JUDGED_AGAIN = Counter(
+    "isoill_judged_again_total",
+    "APDUs judged again because another process moved their transaction on meanwhile",
+)
 STORE_WRITES = Counter("isoill_store_writes_total", "Writes committed in the group commits")
 WORKER_RESTARTS = Counter(
     "isoill_worker_restarts_total",

@@ -9,6 +9,11 @@ and carries the decision out: an APDU is acknowledged only once the group commit
 has returned. An APDU that may only have overtaken its predecessor waits, unanswered and with
 its transaction unlocked, for up to ``crossing_wait`` seconds.
 
+On a store several processes share, the lock is this process's alone: an APDU judged against
+a transaction that another process moved on meanwhile stores nothing (the store says
+:class:`~isoill.store.records.Conflict`), and is judged again against the transaction as it
+now is, up to :data:`JUDGEMENTS` times in all, before it is refused for now.
+
 It never raises but for cancellation: a store fault is answered with a temporary refusal, a
 bug below (an exception nothing expects) with another, logged with its traceback and counted
 (``isoill_internal_errors_total``).
@@ -63,8 +68,10 @@ from isoill.store.group import GroupWriter
 from isoill.store.records import Conflict
 from isoill.store.records import Duplicate as Duplicated
 
-#: What a peer is told of an APDU whose transaction another process changed meanwhile.
+#: What a peer is told of an APDU whose transaction other processes kept changing meanwhile.
 CONFLICT_REASON = "its transaction changed meanwhile"
+#: How many times one APDU is judged at most: the first, and again after each Conflict.
+JUDGEMENTS = 4
 
 #: The ``peer`` label of metrics for a sender or target that is not configured.
 UNKNOWN_PEER = "unknown"
@@ -150,8 +157,7 @@ class IntakeService:
         log = origin.log.bind(apdu=apdu.apdu_type, transaction=read.key)
         try:
             async with self._locks.holding(read.key) as transaction:
-                decision, version = await self._decide(incoming, transaction, log)
-                outcome = await self._carry_out(decision, incoming, log, version)
+                decision, outcome = await self._judged(incoming, transaction, log)
                 transaction.notify_all()  # an early APDU of this transaction may go on now
         except StoreError as error:  # a lookup failed: nothing was stored
             report = self._cannot_store(read.cut, log, error, now)
@@ -166,6 +172,24 @@ class IntakeService:
             summary=f"{sender} -> {routing.target or '?'} {apdu.apdu_type}",
             received=read.cut_ber,
         )
+
+    async def _judged(
+        self, incoming: Incoming, transaction: asyncio.Condition, log: Any
+    ) -> tuple[Decision, Outcome]:
+        """The decision on the APDU, carried out: judged again while another process moved
+        its transaction on between the judgement and the write (the writer has dropped the
+        transaction from its memory, so the next judgement reads it from the store)."""
+        for judgement in range(1, JUDGEMENTS + 1):
+            decision, version = await self._decide(incoming, transaction, log)
+            try:
+                return decision, await self._carry_out(decision, incoming, log, version)
+            except _MovedOn:
+                metrics.JUDGED_AGAIN.inc()
+                log.info("transaction changed meanwhile; judged again", judgement=judgement)
+        fault = StoreFault(CONFLICT_REASON, temporary=True)
+        report = self._cannot_store(incoming.read.cut, log, fault, incoming.now)
+        done = self.config.peer(decision.routing.speaker).connection == "per-apdu"
+        return decision, Outcome(encode(report), done=done)
 
     async def _decide(
         self, incoming: Incoming, transaction: asyncio.Condition, log: Any
@@ -192,7 +216,10 @@ class IntakeService:
     async def _carry_out(
         self, decision: Decision, incoming: Incoming, log: Any, version: int | None
     ) -> Outcome:
-        self._note(decision.notes, log)
+        """What the decision says, done; :class:`_MovedOn` if an acceptance stored nothing
+        because its transaction moved on meanwhile."""
+        if not isinstance(decision, Accept):  # an acceptance's, once it is stored
+            self._note(decision.notes, log)
         done = self.config.peer(decision.routing.speaker).connection == "per-apdu"
         match decision:
             case Accept():
@@ -262,12 +289,9 @@ class IntakeService:
         except StoreError as error:  # the store refused: say so, never acknowledge
             report = self._cannot_store(incoming.read.cut, log, error, incoming.now)
             return Outcome(encode(report), done=done)
-        if isinstance(stored, Conflict):
-            # Another process moved the transaction on: refused for now, as a store fault is
-            # (until the APDU is judged again instead).
-            fault = StoreFault(CONFLICT_REASON, temporary=True)
-            report = self._cannot_store(incoming.read.cut, log, fault, incoming.now)
-            return Outcome(encode(report), done=done)
+        if isinstance(stored, Conflict):  # another process moved the transaction on
+            raise _MovedOn
+        self._note(decision.notes, log)
         if isinstance(stored, Duplicated):  # the same APDU, stored meanwhile by another
             metrics.DUPLICATES.inc()
             log.info("duplicate", id=stored.existing_id)
@@ -363,6 +387,10 @@ class IntakeService:
         summary = f"{origin.address} -> ? {kind} (internal error)"
         done = peer.connection == "per-apdu"
         return Outcome(report, done=done, capture=False, sender=origin.address, summary=summary)
+
+
+class _MovedOn(Exception):
+    """An acceptance stored nothing: its transaction is not at the version it was judged at."""
 
 
 def _kept(
