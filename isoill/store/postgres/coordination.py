@@ -31,6 +31,8 @@ from isoill.store.postgres.locks import ADDRESSES
 from isoill.store.postgres.statements import CHANNEL
 from isoill.store.setting import check_setting
 
+#: The coordination's connections' name in ``pg_stat_activity`` (unless the URL names one).
+APPLICATION = "isoill-coordination"
 #: Seconds between checks of the connections; a check waits as long for its answer.
 HEARTBEAT = 1.0
 #: Checks that may fail or be late before the coordination is unhealthy.
@@ -133,7 +135,7 @@ class PostgresCoordination:
     async def _connect(self) -> _Connection:
         async with asyncio.timeout(self._heartbeat * 5):
             return await psycopg.AsyncConnection.connect(
-                self._url, autocommit=True, fallback_application_name="isoill"
+                self._url, autocommit=True, fallback_application_name=APPLICATION
             )
 
     async def _listening(self) -> _Connection:
