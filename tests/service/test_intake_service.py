@@ -23,10 +23,17 @@ from transaction_apdus import REQUESTER, RESPONDER, apdu
 from isoill.codec.decoder import decode
 from isoill.codec.models import StatusOrErrorReport, TransactionResults
 from isoill.config import Config
+from isoill.ill.transaction_id import transaction_key
 from isoill.router import RoutingTable
 from isoill.service.access import AccessControl
 from isoill.service.handoff import Handoff
-from isoill.service.intake import CONFLICT_REASON, JUDGEMENTS, IntakeService
+from isoill.service.intake import (
+    CONFLICT_REASON,
+    JUDGEMENTS,
+    REREAD_STEP,
+    REREADS,
+    IntakeService,
+)
 from isoill.service.origin import Origin
 from isoill.service.reachability import Reachability
 from isoill.store import writes
@@ -265,6 +272,109 @@ async def test_an_apdu_whose_transaction_keeps_moving_is_refused_for_now(
         messages = await here.writer.call(here.writer.backend.list_messages)
         assert [m.apdu_type for m in messages] == ["Message"] * JUDGEMENTS + ["ILL-Request"]
         assert {m.peer for m in messages[:-1]} == {"192.0.2.8:40000"}  # the other's, not ours
+
+
+class SlowWriter(GroupWriter):
+    """A writer whose ILL-Requests reach the store ``delay`` seconds late: a commit under way
+    that the other gateway cannot see yet."""
+
+    delay = 0.25
+
+    async def write(self, write: writes.Write[W]) -> W:
+        if isinstance(write, writes.Accept) and write.apdu_type == "ILL-Request":
+            await asyncio.sleep(self.delay)
+        return await super().write(write)
+
+
+async def test_an_apdu_behind_a_request_another_gateway_is_committing_is_accepted(
+    postgres_database: str,
+) -> None:
+    """One gateway's lock makes an APDU of a transaction wait for the request it holds; the
+    other gateway does not share that lock. Its Cancel, arriving while the request's commit
+    is under way elsewhere, finds no transaction; it is refused as unknown only after the
+    store has been read again a few times, and here it is accepted."""
+    async with (
+        intake_on(lambda: open_store(postgres_database), SlowWriter) as here,
+        intake_on(lambda: open_store(postgres_database)) as there,
+    ):
+        requester = Origin("192.0.2.9:40000", symbols={REQUESTER})
+        begun = asyncio.create_task(
+            here.service.receive(apdu("ILL-Request", "UNDERWAY"), requester)
+        )
+        await asyncio.sleep(0.05)  # the request is in its (slow) write
+        message = await there.service.receive(apdu("Cancel", "UNDERWAY"), requester)
+        assert not refused((await begun).reply)
+        assert not refused(message.reply)
+        messages = await there.writer.call(there.writer.backend.list_messages)
+        assert [m.apdu_type for m in messages] == ["Cancel", "ILL-Request"]
+
+
+async def test_an_apdu_of_a_transaction_never_started_is_refused_after_a_few_looks(
+    postgres_database: str,
+) -> None:
+    """The looks are bounded: with no request anywhere, the APDU is refused as an unknown
+    transaction (after REREADS more reads of the store, REREAD_STEP seconds apart)."""
+    async with intake_on(lambda: open_store(postgres_database)) as there:
+        requester = Origin("192.0.2.9:40000", symbols={REQUESTER})
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        outcome = await there.service.receive(apdu("Cancel", "NEVER"), requester)
+        took = loop.time() - started
+        report = decode(outcome.reply or b"")
+        assert isinstance(report, StatusOrErrorReport) and report.error_report is not None
+        provider = report.error_report.provider_error_report
+        assert provider is not None and provider.transaction_id_problem is not None
+        assert REREADS * REREAD_STEP <= took < 5
+
+
+async def test_what_one_gateway_remembers_of_a_transaction_does_not_refuse_it(
+    postgres_database: str,
+) -> None:
+    """A gateway that refused a Shipped of a transaction nobody had started remembers it as
+    unknown; once the other gateway has stored its request, a Shipped of it is judged against
+    the store, not that memory."""
+    async with (
+        intake_on(lambda: open_store(postgres_database)) as here,
+        intake_on(lambda: open_store(postgres_database)) as there,
+    ):
+        requester = Origin("192.0.2.9:40000", symbols={REQUESTER})
+        responder = Origin("192.0.2.8:40000", symbols={RESPONDER})
+        early = await there.service.receive(apdu("ILL-Answer", "MEMORY"), responder)
+        assert refused(early.reply)
+        assert not refused(
+            (await here.service.receive(apdu("ILL-Request", "MEMORY"), requester)).reply
+        )
+        later = await there.service.receive(apdu("ILL-Answer", "MEMORY"), responder)
+        assert not refused(later.reply)
+
+
+async def test_an_early_apdu_waits_for_its_predecessor_stored_by_another_gateway(
+    postgres_database: str,
+) -> None:
+    """A Received before its Shipped waits for it; the Shipped comes to the other gateway,
+    whose write wakes nobody here. The waiting gateway reads the store again every
+    REREAD_STEP seconds, and the Received goes on soon after the Shipped is stored, not at
+    the end of crossing_wait (30 s)."""
+    async with (
+        intake_on(lambda: open_store(postgres_database)) as here,
+        intake_on(lambda: open_store(postgres_database)) as there,
+    ):
+        requester = Origin("192.0.2.9:40000", symbols={REQUESTER})
+        responder = Origin("192.0.2.8:40000", symbols={RESPONDER})
+        await here.service.receive(apdu("ILL-Request", "CROSSING"), requester)
+        early = asyncio.create_task(here.service.receive(apdu("Received", "CROSSING"), requester))
+        await asyncio.sleep(0.3)
+        assert not early.done()  # waiting for its Shipped
+        shipped = await there.service.receive(apdu("Shipped", "CROSSING"), responder)
+        assert not refused(shipped.reply)
+        received = await asyncio.wait_for(early, 5)
+        assert not refused(received.reply)
+        record = await here.writer.transaction(apdu_key("CROSSING"))
+        assert record is not None and record.requester_state == "RECEIVED"
+
+
+def apdu_key(qualifier: str) -> str:
+    return transaction_key(decode(apdu("Message", qualifier)).transaction_id)
 
 
 def judged_again() -> float:
