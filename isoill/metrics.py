@@ -36,6 +36,11 @@ JUDGED_AGAIN = Counter(
     "APDUs judged again because another process moved their transaction on meanwhile",
 )
 STORE_WRITES = Counter("isoill_store_writes_total", "Writes committed in the group commits")
+ROUTES_INFO = Gauge(
+    "isoill_routes_info",
+    "The routes this process routes by: 1 for the sha256 of its routes file as last loaded",
+    ["sha256"],
+)
 WORKER_RESTARTS = Counter(
     "isoill_worker_restarts_total",
     "Times the supervisor started this worker again after it died (isoill serve --workers)",
