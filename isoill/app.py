@@ -130,10 +130,26 @@ class App:
         return None if self._admin is None else self._admin.port
 
     def healthy(self) -> bool:
-        """Serving: not stopping, the forwarder running, and (with a shared store) the
-        claims and wake-ups standing."""
-        running = self._forwarder is not None and self.forwarder.running
-        return not self.stopping.is_set() and running and self.coordination.healthy()
+        """Serving: not stopping, the forwarder running, the store reached, and (with a
+        shared store) the claims and wake-ups standing."""
+        return self.unhealthy() is None
+
+    def unhealthy(self) -> str | None:
+        """Why the process is not serving as it should (``/healthz``'s 503), ``None`` if it
+        is. The store counts as lost while the forwarder's last query of it failed in its
+        driver (no query is made here: the forwarder polls at least every 5 seconds, every
+        second while it fails, and a shared store's coordination checks its connections
+        every second)."""
+        if self.stopping.is_set():
+            return "stopping"
+        if self._forwarder is None or not self.forwarder.running:
+            return "delivery is not running"
+        if not self.coordination.healthy():
+            return "the store's coordination is lost (its connections for claims and wake-ups)"
+        fault = None if self._reader is None else self._reader.fault
+        if fault is not None:
+            return f"the store cannot be read ({fault.reason})"
+        return None
 
     async def readiness(self) -> dict[str, bool]:
         """``/readyz``: the store answers a query (within 2 s), the listeners are bound,
@@ -364,7 +380,7 @@ class App:
             return
         console = config.console if config.console is not None and config.console.enabled else None
         app = server.application(
-            Health(self.healthy, self.readiness), 65536 if console is None else console.max_body
+            Health(self.unhealthy, self.readiness), 65536 if console is None else console.max_body
         )
         if console is not None:
             assert self._reader is not None

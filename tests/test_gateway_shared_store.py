@@ -15,6 +15,7 @@ import pytest_asyncio
 from gateway_harness import exchange, routes_for, start_gateway, until, write_config
 from postgres_support import PostgresServer
 from test_gateway_e2e import acknowledged, request
+from test_gateway_limits import http_get
 
 from isoill.app import App
 from isoill.codec.framing import Framer
@@ -133,5 +134,54 @@ async def test_coordination_lost_for_a_moment_pauses_delivery_and_it_goes_on_by_
         answers = [await exchange(port, [request(n)]) for n in range(3)]
         assert all(acknowledged(answer) for (answer,) in answers)
         await until(lambda: len(slow_peer.received) >= 3, timeout=10)
+    finally:
+        await app.stop()
+
+
+async def healthz(app: App) -> tuple[str, str]:
+    port = app.admin_port
+    assert port is not None
+    return await http_get(port, "/healthz")
+
+
+async def healthz_until(app: App, status: str, timeout: float = 15) -> str:
+    """The body of ``/healthz`` once its status line is ``status``."""
+    async with asyncio.timeout(timeout):
+        while True:
+            line, body = await healthz(app)
+            if line == status:
+                return body
+            await asyncio.sleep(0.1)
+
+
+async def test_healthz_says_while_the_store_is_lost_and_is_ok_once_it_is_back(
+    tmp_path: Path, postgres: PostgresServer, postgres_database: str, slow_peer: SlowPeer
+) -> None:
+    """The store's own sessions end and cannot come back: /healthz is 503 and says the store
+    cannot be read; then the coordination's too: it says that; once connections are let in
+    again, 200."""
+    routes = routes_for({"RESPLIB": [slow_peer.address]})
+    extra = '[admin]\nhost = "127.0.0.1"\nport = 0\n'
+    app = await start_gateway(shared_config(tmp_path, postgres_database, routes, extra))
+    try:
+        assert await healthz(app) == ("HTTP/1.0 200 OK", "ok\n")
+        postgres.allow_connections(postgres_database, False)
+        try:
+            assert postgres.end_sessions(postgres_database, "isoill") == 2  # writer, reader
+            body = await healthz_until(app, "HTTP/1.0 503 Service Unavailable")
+            assert body == "unhealthy: the store cannot be read (its store is unreachable)\n"
+            assert postgres.end_sessions(postgres_database, APPLICATION) == 2
+            lost = "unhealthy: the store's coordination is lost (its connections for claims and"
+            async with asyncio.timeout(10):
+                while not (await healthz(app))[1].startswith(lost):
+                    await asyncio.sleep(0.1)
+        finally:
+            postgres.allow_connections(postgres_database, True)
+        assert await healthz_until(app, "HTTP/1.0 200 OK") == "ok\n"
+        # It serves again: the writer's first call after its session ended may find the
+        # connection gone (that APDU refused for now, as a peer is told); it connects again.
+        answers = [await exchange(app.ports[0], [request(1)]) for _ in range(2)]
+        assert acknowledged(answers[-1][0])
+        await until(lambda: request(1) in slow_peer.received)
     finally:
         await app.stop()
