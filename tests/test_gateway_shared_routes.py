@@ -87,7 +87,9 @@ async def hosts(
 
 
 async def test_a_reload_on_one_host_reaches_the_other_which_reads_its_own_file(
-    hosts: list[Host], peers: tuple[RecordingPeer, RecordingPeer]
+    hosts: list[Host],
+    peers: tuple[RecordingPeer, RecordingPeer],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     a, b = hosts
     old, new = peers
@@ -97,6 +99,9 @@ async def test_a_reload_on_one_host_reaches_the_other_which_reads_its_own_file(
         host.routes.write_text(routes_for({"RESPLIB": [new.address]}))
     second = sha256(a.routes)
     assert run_cli(["routes", "reload", "--config", str(a.config)]) == 0
+    said = capsys.readouterr().out
+    assert f"sha256 {second};" in said and f"reload sent to pid {a.daemon.process.pid};" in said
+    assert said.endswith("the gateways sharing its store read their routes files again\n")
     reloaded = await b.daemon.line("routes reloaded", sha256=second)
     assert reloaded["by"].endswith(f":{a.daemon.process.pid}")
     assert await a.routes_version() == await b.routes_version() == {second}
