@@ -7,6 +7,7 @@ store, and the other reads its own routes file again."""
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,15 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from daemon_support import Daemon, port_of
-from gateway_harness import RecordingPeer, exchange, routes_for, run_cli, until, write_config
+from gateway_harness import (
+    RecordingPeer,
+    exchange,
+    routes_for,
+    run_cli,
+    start_gateway,
+    until,
+    write_config,
+)
 from test_gateway_e2e import acknowledged, request
 from test_gateway_limits import http_get
 
@@ -128,3 +137,38 @@ async def test_a_host_whose_file_was_not_changed_says_so_and_shows_its_version(
     )
     assert await a.routes_version() == {sha256(a.routes)}
     assert await b.routes_version() == {first}
+
+
+async def test_a_routes_edit_made_in_one_gateways_console_reaches_the_other(
+    tmp_path: Path, postgres_database: str, peers: tuple[RecordingPeer, RecordingPeer]
+) -> None:
+    """The console writes the routes file and has its own process load it
+    (``App.apply_routes``, what a routes edit calls once the file is written): the change is
+    announced like a SIGHUP's, and the daemon on the other host reads its own file again."""
+    old, new = peers
+    configs = []
+    for name in ("console", "other"):
+        directory = tmp_path / name
+        directory.mkdir()
+        config = write_config(directory, routes_for({"RESPLIB": [old.address]}))
+        text = config.read_text().replace(
+            'store = "store.sqlite3"', f'store = "{postgres_database}"\npid_file = "isoill.pid"'
+        )
+        config.write_text(text)
+        configs.append(config)
+    other = await Daemon.spawn(configs[1])
+    try:
+        await other.line("listening")
+        app = await start_gateway(configs[0])
+        try:
+            for config in configs:
+                (config.parent / "routes.toml").write_text(routes_for({"RESPLIB": [new.address]}))
+            assert app.apply_routes()
+            changed = sha256(configs[0].parent / "routes.toml")
+            reloaded = await other.line("routes reloaded", sha256=changed)
+            assert reloaded["by"].endswith(f":{os.getpid()}")
+        finally:
+            await app.stop()
+    finally:
+        other.stop()
+        await other.exit()
