@@ -31,11 +31,11 @@ INTERNAL_ERRORS = Counter(
     ["component"],
 )
 STORE_COMMITS = Counter("isoill_store_commits_total", "Group commits of the store (each one sync)")
+STORE_WRITES = Counter("isoill_store_writes_total", "Writes committed in the group commits")
 JUDGED_AGAIN = Counter(
     "isoill_judged_again_total",
     "APDUs judged again because another process moved their transaction on meanwhile",
 )
-STORE_WRITES = Counter("isoill_store_writes_total", "Writes committed in the group commits")
 ROUTES_INFO = Gauge(
     "isoill_routes_info",
     "The routes this process routes by: 1 for the sha256 of its routes file as last loaded",
