@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -183,5 +184,36 @@ async def test_healthz_says_while_the_store_is_lost_and_is_ok_once_it_is_back(
         answers = [await exchange(app.ports[0], [request(1)]) for _ in range(2)]
         assert acknowledged(answers[-1][0])
         await until(lambda: request(1) in slow_peer.received)
+    finally:
+        await app.stop()
+
+
+async def test_a_run_under_way_is_not_polled_for_again_and_again(
+    tmp_path: Path, postgres_database: str, slow_peer: SlowPeer
+) -> None:
+    """While a run works through its address's deliveries, they stay due in the store; the
+    forwarder, whose poll cannot start anything there, waits for the run's end (or another
+    word) rather than asking the store again every few milliseconds."""
+    routes = routes_for({"RESPLIB": [slow_peer.address]})
+    app = await start_gateway(shared_config(tmp_path, postgres_database, routes))
+    try:
+        (port,) = app.ports
+        for number in range(15):  # 3 s of run at 0.2 s an APDU
+            (answer,) = await exchange(port, [request(number)])
+            assert acknowledged(answer)
+        reader = app.forwarder.reader
+        queries = 0
+        query = reader.query
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            nonlocal queries
+            queries += 1
+            return await query(*args, **kwargs)
+
+        reader.query = counted  # type: ignore[method-assign]
+        await asyncio.sleep(1)
+        assert len(slow_peer.received) < 15  # the run was under way all along
+        assert queries <= 5  # polls woken by nothing, and the queue's counts (once a second)
+        await until(lambda: len(slow_peer.received) >= 15, timeout=10)
     finally:
         await app.stop()

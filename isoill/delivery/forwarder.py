@@ -151,10 +151,11 @@ class Forwarder:
             return
         addresses = [a for a in dict.fromkeys(d.address for d in due) if not handoff.had_run(a)]
         if self.coordination.shared:
-            await self._claim_and_send(addresses, busy)
+            started = await self._claim_and_send(addresses, busy)
         else:  # none but this process sends: what the poll found is what to send
             for address in addresses:
                 self._send(handoff.open(address, [d for d in due if d.address == address]))
+            started = len(addresses)
         if self.clock.monotonic() - self._counted_at >= COUNTS_EVERY:  # a range scan each
             self._counted_at = self.clock.monotonic()
             with contextlib.suppress(Exception):  # only a metric: the next count will do
@@ -162,31 +163,39 @@ class Forwarder:
                 for state, count in counts.items():
                     metrics.QUEUE_DEPTH.labels(state).set(count)
         delay = IDLE_POLL if next_due is None else (next_due - now).total_seconds()
+        if delay <= 0 and not started:
+            # Due, but nowhere this poll could start: each such address has a run here (its
+            # end asks for a poll), is another process's (looked at again after
+            # CLAIM_RETRY), or waits for the coordination (_watch asks once it is back).
+            delay = IDLE_POLL
         # asyncio.timeout, not wait_for: in 3.11 wait_for can swallow a cancellation that
         # arrives as the event is set, and stop() would then wait for ever.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(max(0.01, min(delay, IDLE_POLL))):
                 await wanted.wait()
 
-    async def _claim_and_send(self, addresses: list[str], busy: list[str]) -> None:
+    async def _claim_and_send(self, addresses: list[str], busy: list[str]) -> int:
         """With a shared store: send to the addresses this process can claim, what is due
         there once it holds the claim (the previous holder's outcomes are in by then); look
         again soon at those another process holds. Nothing while the coordination is not
-        healthy: :meth:`_watch` asks for a poll once it is."""
+        healthy: :meth:`_watch` asks for a poll once it is. How many runs it started."""
         if not self._may_send():
-            return
+            return 0
         claimed = [address for address in addresses if await self.coordination.claim(address)]
         if len(claimed) < len(addresses):
             asyncio.get_running_loop().call_later(CLAIM_RETRY, self.handoff.wanted.set)
         if not claimed:
-            return
+            return 0
         due, _ = await self.reader.query(_poll, self.clock.now(), busy)
+        started = 0
         for address in claimed:
             deliveries = [d for d in due if d.address == address]
             if deliveries and not self.handoff.had_run(address):
                 self._send(self.handoff.open(address, deliveries))
+                started += 1
             else:  # sent meanwhile by the one that held it
                 await self.coordination.release(address)
+        return started
 
     async def _watch(self) -> None:
         """With a shared store: while the coordination is not healthy, stop every run (its
