@@ -6,8 +6,10 @@ The store is used from one worker thread (its writer's, :class:`~isoill.store.gr
 so writes never block the event loop and are committed in groups) and one more for the
 forwarder's queries (:class:`~isoill.store.reader.StoreReader`). SIGTERM or SIGINT drains:
 stop listening, let each connection finish the APDU in hand, stop delivering, close. SIGHUP
-reloads the routes and the credentials file. Whoever supervises the process (systemd, or the
-supervisor of ``isoill serve --workers N``) is told when it is ready, reloading and stopping.
+reloads the routes and the credentials file; on a shared store, a routes file that changed is
+announced to the other processes, and each reads its own routes file again. Whoever
+supervises the process (systemd, or the supervisor of ``isoill serve --workers N``) is told
+when it is ready, reloading and stopping.
 
 Before an ``isoill serve`` starts, :func:`claim_store` says whether its store may be shared by
 several processes, and locks one that may not (SQLite's) for the daemon's life.
@@ -23,7 +25,7 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from isoill import logs, private
+from isoill import logs, metrics, private
 from isoill.access.sessions import new_key
 from isoill.capture.recorder import Recorder
 from isoill.config import Config, ConfigError, load_credentials
@@ -45,7 +47,7 @@ from isoill.service.intake import IntakeService
 from isoill.service.reachability import Reachability
 from isoill.service.route_history import RoutesHistory
 from isoill.store.backend import Backend
-from isoill.store.coordination import Coordination
+from isoill.store.coordination import Coordination, RoutesReloaded
 from isoill.store.errors import StoreError
 from isoill.store.group import GroupWriter
 from isoill.store.open import open_coordination, open_store
@@ -80,6 +82,7 @@ class App:
         self.worker = worker
         self.lifeline = lifeline
         self.routes = RoutingTable.load(config.routes)
+        _export(self.routes)
         self.access = AccessControl(config)
         self.reachability = Reachability()
         self.handoff = Handoff()  # what is stored for delivery, on its way to the forwarder
@@ -97,6 +100,7 @@ class App:
         self.console: ConsoleService | None = None
         self.recorder: Recorder | None = None
         self._ready = False  # told so
+        self._announcing: set[asyncio.Task[None]] = set()
 
     # -- the parts, once started ------------------------------------------------------------
 
@@ -126,10 +130,26 @@ class App:
         return None if self._admin is None else self._admin.port
 
     def healthy(self) -> bool:
-        """Serving: not stopping, the forwarder running, and (with a shared store) the
-        claims and wake-ups standing."""
-        running = self._forwarder is not None and self.forwarder.running
-        return not self.stopping.is_set() and running and self.coordination.healthy()
+        """Serving: not stopping, the forwarder running, the store reached, and (with a
+        shared store) the claims and wake-ups standing."""
+        return self.unhealthy() is None
+
+    def unhealthy(self) -> str | None:
+        """Why the process is not serving as it should (``/healthz``'s 503), ``None`` if it
+        is. The store counts as lost while the forwarder's last query of it failed in its
+        driver (no query is made here: the forwarder polls at least every 5 seconds, every
+        second while it fails, and a shared store's coordination checks its connections
+        every second)."""
+        if self.stopping.is_set():
+            return "stopping"
+        if self._forwarder is None or not self.forwarder.running:
+            return "delivery is not running"
+        if not self.coordination.healthy():
+            return "the store's coordination is lost (its connections for claims and wake-ups)"
+        fault = None if self._reader is None else self._reader.fault
+        if fault is not None:
+            return f"the store cannot be read ({fault.reason})"
+        return None
 
     async def readiness(self) -> dict[str, bool]:
         """``/readyz``: the store answers a query (within 2 s), the listeners are bound,
@@ -196,6 +216,7 @@ class App:
             self.coordination,
             self.clock,
         )
+        self.coordination.follow_routes(self._routes_reloaded_elsewhere)
         self._listeners = Listeners(config, self._intake, self.access, self.recorder, self.clock)
         sockets = self.sockets
         if sockets is None:
@@ -272,17 +293,53 @@ class App:
             self.notify(systemd.READY)
         return routes and credentials
 
-    def reload_routes(self) -> bool:
+    def reload_routes(self, elsewhere: RoutesReloaded | None = None) -> bool:
+        """Read the routes file again and route by it. A reload of this process's own (not
+        one that another process announced: ``elsewhere``) that changed the table is
+        announced to the processes sharing the store."""
         try:
             table = RoutingTable.load(self.config.routes)
         except RoutesError as error:
             self.log.error("routes reload refused; the old table stays", error=str(error))
             return False
-        self.routes = table
+        before, self.routes = self.routes, table
         if self._intake is not None:
             self._intake.use_routes(table)
-        self.log.info("routes reloaded", source=str(self.config.routes))
+        _export(table)
+        source = str(self.config.routes)
+        if elsewhere is None:
+            self.log.info("routes reloaded", source=source, sha256=table.sha256)
+            if table.sha256 != before.sha256 and self.coordination.shared:
+                self._announce(table.sha256)
+        elif table.sha256 == elsewhere.sha256:
+            self.log.info("routes reloaded", source=source, sha256=table.sha256, by=elsewhere.by)
+        else:  # the files differ between hosts: a rollout not finished
+            self.log.warning(
+                "routes reloaded elsewhere from another file than this host's",
+                source=source,
+                sha256=table.sha256,
+                changed=table.sha256 != before.sha256,
+                theirs=elsewhere.sha256,
+                by=elsewhere.by,
+            )
         return True
+
+    def _routes_reloaded_elsewhere(self, reloaded: RoutesReloaded) -> None:
+        """A process sharing the store reloaded its routes (this one's own word comes back
+        too): read this host's file again, unless it is the one already in use."""
+        if reloaded.sha256 != self.routes.sha256:
+            self.reload_routes(reloaded)
+
+    def _announce(self, sha256: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._announcing_routes(sha256))
+        self._announcing.add(task)
+        task.add_done_callback(self._announcing.discard)
+
+    async def _announcing_routes(self, sha256: str) -> None:
+        try:
+            await self.coordination.announce_routes(sha256)
+        except StoreError as error:
+            self.log.warning("routes reload not announced to the other processes", error=str(error))
 
     def apply_routes(self) -> bool:
         """A routes change made in this process (the console's): load it here, and tell the
@@ -323,7 +380,7 @@ class App:
             return
         console = config.console if config.console is not None and config.console.enabled else None
         app = server.application(
-            Health(self.healthy, self.readiness), 65536 if console is None else console.max_body
+            Health(self.unhealthy, self.readiness), 65536 if console is None else console.max_body
         )
         if console is not None:
             assert self._reader is not None
@@ -364,6 +421,12 @@ class App:
 
 def _counts(store: Backend) -> dict[str, int]:
     return store.counts()
+
+
+def _export(routes: RoutingTable) -> None:
+    """``isoill_routes_info{sha256=...} 1`` for the routes in use, and no other version."""
+    metrics.ROUTES_INFO.clear()
+    metrics.ROUTES_INFO.labels(routes.sha256).set(1)
 
 
 def check_files(config: Config) -> None:

@@ -32,6 +32,15 @@ INTERNAL_ERRORS = Counter(
 )
 STORE_COMMITS = Counter("isoill_store_commits_total", "Group commits of the store (each one sync)")
 STORE_WRITES = Counter("isoill_store_writes_total", "Writes committed in the group commits")
+JUDGED_AGAIN = Counter(
+    "isoill_judged_again_total",
+    "APDUs judged again because another process moved their transaction on meanwhile",
+)
+ROUTES_INFO = Gauge(
+    "isoill_routes_info",
+    "The routes this process routes by: 1 for the sha256 of its routes file as last loaded",
+    ["sha256"],
+)
 WORKER_RESTARTS = Counter(
     "isoill_worker_restarts_total",
     "Times the supervisor started this worker again after it died (isoill serve --workers)",

@@ -7,6 +7,7 @@ The file format is described in docs/routing.md.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 import tomllib
@@ -246,6 +247,9 @@ class RoutingTable:
     """The peers, looked up by symbol or alias. Raises ``RoutesError`` if two peers share a name."""
 
     routes: tuple[Route, ...]
+    #: The sha256 of the text the table was read from (what ``sha256sum`` says of the file):
+    #: the version a process exports and that processes sharing a store compare.
+    sha256: str = field(default="", compare=False)
     _index: Mapping[str, Route] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -274,7 +278,7 @@ class RoutingTable:
         problems += _index(routes)[1]
         if problems:
             raise RoutesError(source, problems)
-        return cls(tuple(routes))
+        return cls(tuple(routes), hashlib.sha256(text.encode("utf-8")).hexdigest())
 
     def route(self, symbol: str) -> Route | None:
         return self._index.get(symbol_key(symbol))

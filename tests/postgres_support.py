@@ -44,6 +44,25 @@ class PostgresServer:
         name = urlsplit(url).path.lstrip("/")
         self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
+    def end_sessions(self, url: str, application: str | None = None) -> int:
+        """End the sessions connected to ``url``'s database (those of ``application`` only,
+        if named), as a server restart or a lost host would; how many there were."""
+        name = urlsplit(url).path.lstrip("/")
+        with psycopg.connect(self.admin_url, autocommit=True) as db:
+            rows = db.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()"
+                " AND (%s::text IS NULL OR application_name = %s)",
+                (name, application, application),
+            ).fetchall()
+        return len(rows)
+
+    def allow_connections(self, url: str, allowed: bool) -> None:
+        """Let new sessions connect to ``url``'s database, or refuse them all (those
+        connected stay)."""
+        name = urlsplit(url).path.lstrip("/")
+        self._admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
+
     def close(self) -> None:
         if self._template is not None:
             self.drop(self.url(self._template))

@@ -5,7 +5,8 @@ What the supervisor does with one worker is what it does with N: SIGHUP reaches 
 (the routes reload), SIGTERM drains it (the APDU in hand is answered), a worker killed is
 started again while the supervisor keeps the socket, so no connection is refused meanwhile,
 and a worker that cannot start stops the supervisor. Two workers that both deliver need a
-store both may write, which SQLite's is not: that test waits for a shared backend.
+store both may write, which SQLite's is not: that test runs on PostgreSQL (the tests' own
+throwaway cluster, or the server ``ISOILL_TEST_POSTGRES`` names), and is skipped without it.
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ from isoill.codec.decoder import decode
 from isoill.codec.models import StatusOrErrorReport
 from isoill.config import load as load_config
 from isoill.process.lock import lock_path
-from isoill.store.errors import StoreError
-from isoill.store.setting import check_setting
 
 pytestmark = pytest.mark.asyncio
 
@@ -244,21 +243,13 @@ async def test_a_daemon_killed_with_sigkill_starts_again_at_once(
 # -- several workers on a shared store ------------------------------------------------------
 
 
-def shared_store() -> str:
-    """A store setting several processes may write at once: the PostgreSQL backend's (issue
-    19). Until it is in this tree, and its throwaway cluster with it, the test waits."""
-    url = "postgresql://localhost/isoill"
-    try:
-        check_setting(url)
-    except StoreError as error:
-        pytest.skip(f"two workers need a store they share (PostgreSQL, issue 19): {error}")
-    pytest.skip("a PostgreSQL store is supported: take its throwaway cluster's URL here")
-
-
 async def test_two_workers_behind_one_port_both_serve_and_deliver(
-    tmp_path: Path, peer: RecordingPeer, daemons: list[Daemon]
+    tmp_path: Path, peer: RecordingPeer, daemons: list[Daemon], postgres_database: str
 ) -> None:
-    store = shared_store()
+    """Two workers on one PostgreSQL store: the kernel hands the connections to both, both
+    store what they accept, and every request is delivered once the workers agree who
+    sends to the target."""
+    store = postgres_database
     config = write_config(tmp_path, routes_for({"RESPLIB": [peer.address]}))
     config.write_text(config.read_text().replace('"store.sqlite3"', f'"{store}"'))
     daemon = await spawn(daemons, config, "--workers", "2")

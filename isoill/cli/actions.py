@@ -17,6 +17,7 @@ from isoill.router import RoutesError, RoutingTable
 from isoill.service import operations
 from isoill.service.handoff import IDLE_POLL
 from isoill.service.operations import OperationError
+from isoill.store.setting import is_url
 
 
 def _config_and_routes(path: Path) -> tuple[Config, RoutingTable]:
@@ -43,9 +44,15 @@ def run_release(args: argparse.Namespace) -> None:
             released = operations.release(store, routes, args.id, datetime.now(UTC))
         except OperationError as error:
             raise BadInput(str(error)) from None
+    # A shared store wakes its gateways as the release commits; SQLite's daemon polls.
+    when = (
+        "the gateways are woken to send it"
+        if is_url(config.store)
+        else (f"the running daemon sends it within {IDLE_POLL:g} seconds")
+    )
     sys.stdout.write(
         f"message {args.id}: released to {released.target}, {deliveries(released.deliveries)}"
-        f" due now; the running daemon sends it within {IDLE_POLL:g} seconds\n"
+        f" due now; {when}\n"
     )
 
 

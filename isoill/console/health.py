@@ -1,6 +1,6 @@
-"""``GET /metrics`` (Prometheus), ``GET /healthz`` (live: serving, not stopping) and ``GET
-/readyz`` (ready: the store answers and the listeners are bound), open to anyone who reaches
-the admin listener, as before the console."""
+"""``GET /metrics`` (Prometheus), ``GET /healthz`` (live: serving, not stopping, the store
+reached; else 503 and why) and ``GET /readyz`` (ready: the store answers and the listeners are
+bound), open to anyone who reaches the admin listener, as before the console."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 @dataclass(frozen=True)
 class Health:
-    healthy: Callable[[], bool]
+    unhealthy: Callable[[], str | None]
+    """Why the process does not serve as it should; ``None`` when it does."""
     ready: Callable[[], Awaitable[dict[str, bool]]]
     """Each check by name (``store``, ``listeners``, ...), true when it passes."""
 
@@ -28,8 +29,10 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    ok = request.app[HEALTH].healthy()
-    return web.Response(text="ok\n" if ok else "unhealthy\n", status=200 if ok else 503)
+    problem = request.app[HEALTH].unhealthy()
+    if problem is None:
+        return web.Response(text="ok\n")
+    return web.Response(text=f"unhealthy: {problem}\n", status=503)
 
 
 async def readyz(request: web.Request) -> web.Response:

@@ -22,7 +22,11 @@ With a store that other processes share (:mod:`isoill.store.coordination`), a pr
 to an address only while it holds the address's claim: a poll claims the addresses it found
 due, reads what is due there once it holds them (the previous holder's outcomes are in), and
 lets go once the run's outcomes are committed. Intake's new deliveries join a run this process
-holds, and otherwise wait for a poll, which another process's wake-up brings at once.
+holds, and otherwise wait for a poll, which another process's wake-up brings at once. While
+the coordination is not healthy (:meth:`~isoill.store.coordination.Coordination.healthy`:
+its connections lost, and the claims perhaps with them, so another process may hold them
+now), every run is stopped at once, its peer connections closed, and nothing is sent until
+it is healthy again; what the runs had not recorded goes again, as after a crash.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from isoill.store.writes import Delivered, RetryLater
 COUNTS_EVERY = 1.0  # seconds between queue-depth counts for the metrics, at least
 STORE_PAUSE = 1.0  # seconds delivery waits when the store cannot be read or take an outcome
 CLAIM_RETRY = 0.25  # seconds before looking again at an address another process sends to
+HEALTH_CHECK = 0.1  # seconds between looks at a shared store's coordination (no I/O: a flag)
 
 
 class Forwarder:
@@ -84,6 +89,7 @@ class Forwarder:
         self.coordination = coordination
         self.clock = clock
         self._task: asyncio.Task[None] | None = None
+        self._guard: asyncio.Task[None] | None = None
         self._senders: dict[str, asyncio.Task[None]] = {}
         self._links: dict[str, Link] = {}
         self._counted_at = float("-inf")  # when the queue depth was last counted (monotonic)
@@ -94,15 +100,22 @@ class Forwarder:
             self.handoff.attach(self._send)
         await self.coordination.start(self._woken)
         self._task = asyncio.create_task(self._run())
+        if self.coordination.shared:
+            self._guard = asyncio.create_task(self._watch())
 
     @property
     def running(self) -> bool:
-        return self._task is not None and not self._task.done()
+        tasks = [self._task, *([self._guard] if self.coordination.shared else [])]
+        return all(task is not None and not task.done() for task in tasks)
+
+    def _may_send(self) -> bool:
+        """Whether this process may send: alone on its store, or its claims standing."""
+        return not self.coordination.shared or self.coordination.healthy()
 
     async def stop(self) -> None:
         """Stop at once: an attempt cut short is not recorded, so it is made again later."""
         self.handoff.detach()
-        tasks = [*self._senders.values(), *([self._task] if self._task else [])]
+        tasks = [*self._senders.values(), *(task for task in (self._task, self._guard) if task)]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -138,10 +151,11 @@ class Forwarder:
             return
         addresses = [a for a in dict.fromkeys(d.address for d in due) if not handoff.had_run(a)]
         if self.coordination.shared:
-            await self._claim_and_send(addresses, busy)
+            started = await self._claim_and_send(addresses, busy)
         else:  # none but this process sends: what the poll found is what to send
             for address in addresses:
                 self._send(handoff.open(address, [d for d in due if d.address == address]))
+            started = len(addresses)
         if self.clock.monotonic() - self._counted_at >= COUNTS_EVERY:  # a range scan each
             self._counted_at = self.clock.monotonic()
             with contextlib.suppress(Exception):  # only a metric: the next count will do
@@ -149,28 +163,63 @@ class Forwarder:
                 for state, count in counts.items():
                     metrics.QUEUE_DEPTH.labels(state).set(count)
         delay = IDLE_POLL if next_due is None else (next_due - now).total_seconds()
+        if delay <= 0 and not started:
+            # Due, but nowhere this poll could start: each such address has a run here (its
+            # end asks for a poll), is another process's (looked at again after
+            # CLAIM_RETRY), or waits for the coordination (_watch asks once it is back).
+            delay = IDLE_POLL
         # asyncio.timeout, not wait_for: in 3.11 wait_for can swallow a cancellation that
         # arrives as the event is set, and stop() would then wait for ever.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(max(0.01, min(delay, IDLE_POLL))):
                 await wanted.wait()
 
-    async def _claim_and_send(self, addresses: list[str], busy: list[str]) -> None:
+    async def _claim_and_send(self, addresses: list[str], busy: list[str]) -> int:
         """With a shared store: send to the addresses this process can claim, what is due
         there once it holds the claim (the previous holder's outcomes are in by then); look
-        again soon at those another process holds."""
+        again soon at those another process holds. Nothing while the coordination is not
+        healthy: :meth:`_watch` asks for a poll once it is. How many runs it started."""
+        if not self._may_send():
+            return 0
         claimed = [address for address in addresses if await self.coordination.claim(address)]
         if len(claimed) < len(addresses):
             asyncio.get_running_loop().call_later(CLAIM_RETRY, self.handoff.wanted.set)
         if not claimed:
-            return
+            return 0
         due, _ = await self.reader.query(_poll, self.clock.now(), busy)
+        started = 0
         for address in claimed:
             deliveries = [d for d in due if d.address == address]
             if deliveries and not self.handoff.had_run(address):
                 self._send(self.handoff.open(address, deliveries))
+                started += 1
             else:  # sent meanwhile by the one that held it
                 await self.coordination.release(address)
+        return started
+
+    async def _watch(self) -> None:
+        """With a shared store: while the coordination is not healthy, stop every run (its
+        claim may be another process's by now) and start none; once it is, poll."""
+        while True:
+            await asyncio.sleep(HEALTH_CHECK)
+            if self.coordination.healthy():
+                continue
+            self.log.error("store coordination lost; delivery paused", runs=len(self._senders))
+            await self._stop_runs()
+            while not self.coordination.healthy():
+                await asyncio.sleep(HEALTH_CHECK)
+            self.log.info("store coordination back; delivery resumed")
+            self.handoff.wanted.set()
+
+    async def _stop_runs(self) -> None:
+        """Cut every run short, and close its connection: what was sent and not recorded
+        goes again, from whichever process holds the address next."""
+        senders = list(self._senders.values())
+        for task in senders:
+            task.cancel()
+        await asyncio.gather(*senders, return_exceptions=True)
+        for address in list(self._links):
+            self._drop(address)
 
     def _woken(self, addresses: frozenset[str]) -> None:
         """Another process queued deliveries (for these addresses; none named: anywhere)."""
@@ -216,6 +265,8 @@ class Forwarder:
                         self.writer.hurry()
                     await run.stirred()
                     continue
+                if not self._may_send():  # the claim may be gone: _watch stops the run
+                    break
                 if not await self._attempt(delivery, outcomes):
                     break  # keep order: later ones wait for this one
                 run.awaiting(outcomes[-1])
@@ -223,28 +274,28 @@ class Forwarder:
             run.close()
             if not clean:  # what it has sent waits for no more: its outcomes go at once
                 self.writer.hurry()
-            # The address stays busy until the run's outcomes are committed: a poll before
-            # would find these deliveries still due. An outcome the store could not take
-            # leaves its delivery due as it was: the address pauses before it goes again.
-            failed = [
-                result
-                for result in await asyncio.gather(*outcomes, return_exceptions=True)
-                if isinstance(result, Exception)
-            ]
-            if failed:
-                self.log.error(
-                    "delivery outcomes not stored; address paused",
-                    address=run.address,
-                    error=repr(failed[0]),
-                    count=len(failed),
-                    pause=STORE_PAUSE,
-                )
-                await asyncio.sleep(STORE_PAUSE)
-            if self.coordination.shared:  # the next holder finds these outcomes in
-                await self._release(run.address)
-            self.handoff.end(run)
-            if run.missed or failed or not clean:  # look again: more may be due
-                self.handoff.wanted.set()
+            failed: list[BaseException] = []
+            try:  # cut short too (a run stopped while it ends), the run ends below
+                # The address stays busy until the run's outcomes are committed: a poll before
+                # would find these deliveries still due. An outcome the store could not take
+                # leaves its delivery due as it was: the address pauses before it goes again.
+                results = await asyncio.gather(*outcomes, return_exceptions=True)
+                failed = [result for result in results if isinstance(result, Exception)]
+                if failed:
+                    self.log.error(
+                        "delivery outcomes not stored; address paused",
+                        address=run.address,
+                        error=repr(failed[0]),
+                        count=len(failed),
+                        pause=STORE_PAUSE,
+                    )
+                    await asyncio.sleep(STORE_PAUSE)
+                if self.coordination.shared:  # the next holder finds these outcomes in
+                    await self._release(run.address)
+            finally:
+                self.handoff.end(run)
+                if run.missed or failed or not clean:  # look again: more may be due
+                    self.handoff.wanted.set()
 
     async def _attempt(self, delivery: Delivery, outcomes: list[asyncio.Future[Any]]) -> bool:
         """One attempt; its outcome's write is added to ``outcomes``. ``False``: failed."""

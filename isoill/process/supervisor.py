@@ -270,6 +270,8 @@ class Supervisor:
 
     def _announce(self) -> None:
         self._announced = True
+        # Beside no SQLite store (a PostgreSQL one), its directory may not be there yet.
+        private.make_directory(self.pid_file.parent)
         with private.open_new(self.pid_file) as file:
             file.write(f"{os.getpid()}\n".encode())
         self.notify(READY)

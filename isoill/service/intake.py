@@ -9,6 +9,17 @@ and carries the decision out: an APDU is acknowledged only once the group commit
 has returned. An APDU that may only have overtaken its predecessor waits, unanswered and with
 its transaction unlocked, for up to ``crossing_wait`` seconds.
 
+On a store several processes share, the lock is this process's alone: an APDU judged against
+a transaction that another process moved on meanwhile stores nothing (the store says
+:class:`~isoill.store.records.Conflict`), and is judged again against the transaction as it
+now is, up to :data:`JUDGEMENTS` times in all, before it is refused for now. And what this
+process's lock and memory cannot see, the store is asked: an APDU the transaction's state
+forbids is refused only once the transaction, read again from the store, still forbids it
+after up to :data:`REREADS` more looks :data:`REREAD_STEP` seconds apart (its predecessor may
+be in another process's commit under way); an early APDU waiting for its predecessor reads
+the store again every :data:`REREAD_STEP` seconds, since another process's write wakes no one
+here.
+
 It never raises but for cancellation: a store fault is answered with a temporary refusal, a
 bug below (an exception nothing expects) with another, logged with its traceback and counted
 (``isoill_internal_errors_total``).
@@ -63,8 +74,14 @@ from isoill.store.group import GroupWriter
 from isoill.store.records import Conflict
 from isoill.store.records import Duplicate as Duplicated
 
-#: What a peer is told of an APDU whose transaction another process changed meanwhile.
+#: What a peer is told of an APDU whose transaction other processes kept changing meanwhile.
 CONFLICT_REASON = "its transaction changed meanwhile"
+#: How many times one APDU is judged at most: the first, and again after each Conflict.
+JUDGEMENTS = 4
+#: With a shared store: how many more times, and how many seconds apart, the transaction of an
+#: APDU its state forbids is read again before the APDU is refused.
+REREADS = 3
+REREAD_STEP = 0.1
 
 #: The ``peer`` label of metrics for a sender or target that is not configured.
 UNKNOWN_PEER = "unknown"
@@ -89,6 +106,8 @@ class IntakeService:
         self.reachability = reachability
         self.clock = clock
         self._locks = TransactionLocks()
+        # Other processes write to a shared store: what this one keeps in memory may be old.
+        self._shared = writer.backend.capabilities.shared
 
     @property
     def routes(self) -> RoutingTable:
@@ -150,8 +169,7 @@ class IntakeService:
         log = origin.log.bind(apdu=apdu.apdu_type, transaction=read.key)
         try:
             async with self._locks.holding(read.key) as transaction:
-                decision, version = await self._decide(incoming, transaction, log)
-                outcome = await self._carry_out(decision, incoming, log, version)
+                decision, outcome = await self._judged(incoming, transaction, log)
                 transaction.notify_all()  # an early APDU of this transaction may go on now
         except StoreError as error:  # a lookup failed: nothing was stored
             report = self._cannot_store(read.cut, log, error, now)
@@ -167,32 +185,71 @@ class IntakeService:
             received=read.cut_ber,
         )
 
+    async def _judged(
+        self, incoming: Incoming, transaction: asyncio.Condition, log: Any
+    ) -> tuple[Decision, Outcome]:
+        """The decision on the APDU, carried out: judged again while another process moved
+        its transaction on between the judgement and the write (the writer has dropped the
+        transaction from its memory, so the next judgement reads it from the store)."""
+        for judgement in range(1, JUDGEMENTS + 1):
+            decision, version = await self._decide(incoming, transaction, log)
+            try:
+                return decision, await self._carry_out(decision, incoming, log, version)
+            except _MovedOn:
+                metrics.JUDGED_AGAIN.inc()
+                log.info("transaction changed meanwhile; judged again", judgement=judgement)
+        fault = StoreFault(CONFLICT_REASON, temporary=True)
+        report = self._cannot_store(incoming.read.cut, log, fault, incoming.now)
+        done = self.config.peer(decision.routing.speaker).connection == "per-apdu"
+        return decision, Outcome(encode(report), done=done)
+
     async def _decide(
         self, incoming: Incoming, transaction: asyncio.Condition, log: Any
     ) -> tuple[Decision, int | None]:
         """The core's decision, with the store's view of the transaction, and the version of
         the record it was judged against (``None``: none); an early APDU waits on
-        ``transaction`` (unlocked meanwhile) for it to change, or for ``crossing_wait``."""
+        ``transaction`` (unlocked meanwhile) for it to change, or for ``crossing_wait``. With
+        a shared store, a refusal for the transaction's state is only made on a record read
+        from the store, after :data:`REREADS` more looks; a wait looks at the store too."""
         clock = self.clock
         deadline = clock.monotonic() + self.config.transactions.crossing_wait
+        key = incoming.read.key
+        fresh = False  # the record was just read from the store, not taken from memory
+        rereads = 0
         while True:
             read = incoming.read
-            record = await self.writer.transaction(read.key)  # in memory, or one lookup
-            duplicate = await self.writer.duplicate(read.key, read.dedup_key)
+            record = await self.writer.transaction(key)  # in memory, or one lookup
+            duplicate = await self.writer.duplicate(key, read.dedup_key)
             view = View(record, duplicate, self.reachability)
             patience = clock.monotonic() < deadline
             decision = intake.decide(incoming, view, self.policy, patience=patience)
+            if self._shared and _out_of_state(decision) and (not fresh or rereads < REREADS):
+                if fresh:  # perhaps in another process's commit: give it a moment
+                    rereads += 1
+                    await asyncio.sleep(REREAD_STEP)
+                self.writer.forget(key)
+                fresh = True
+                continue
             if not isinstance(decision, WaitForPredecessor):
                 return decision, None if record is None else record.version
             log.info("waiting for the APDU this one follows", state=decision.state)
+            # Here, another APDU of the transaction wakes it; with a shared store, the one it
+            # waits for may come to another process: look at the store now and then.
+            wait = deadline - clock.monotonic()
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(deadline - clock.monotonic()):
+                async with asyncio.timeout(min(wait, REREAD_STEP) if self._shared else wait):
                     await transaction.wait()
+            if self._shared:
+                self.writer.forget(key)
+                fresh = True
 
     async def _carry_out(
         self, decision: Decision, incoming: Incoming, log: Any, version: int | None
     ) -> Outcome:
-        self._note(decision.notes, log)
+        """What the decision says, done; :class:`_MovedOn` if an acceptance stored nothing
+        because its transaction moved on meanwhile."""
+        if not isinstance(decision, Accept):  # an acceptance's, once it is stored
+            self._note(decision.notes, log)
         done = self.config.peer(decision.routing.speaker).connection == "per-apdu"
         match decision:
             case Accept():
@@ -262,12 +319,9 @@ class IntakeService:
         except StoreError as error:  # the store refused: say so, never acknowledge
             report = self._cannot_store(incoming.read.cut, log, error, incoming.now)
             return Outcome(encode(report), done=done)
-        if isinstance(stored, Conflict):
-            # Another process moved the transaction on: refused for now, as a store fault is
-            # (until the APDU is judged again instead).
-            fault = StoreFault(CONFLICT_REASON, temporary=True)
-            report = self._cannot_store(incoming.read.cut, log, fault, incoming.now)
-            return Outcome(encode(report), done=done)
+        if isinstance(stored, Conflict):  # another process moved the transaction on
+            raise _MovedOn
+        self._note(decision.notes, log)
         if isinstance(stored, Duplicated):  # the same APDU, stored meanwhile by another
             metrics.DUPLICATES.inc()
             log.info("duplicate", id=stored.existing_id)
@@ -363,6 +417,17 @@ class IntakeService:
         summary = f"{origin.address} -> ? {kind} (internal error)"
         done = peer.connection == "per-apdu"
         return Outcome(report, done=done, capture=False, sender=origin.address, summary=summary)
+
+
+def _out_of_state(decision: Decision) -> bool:
+    """Whether ``decision`` refuses the APDU for its transaction's state (``enforce``)."""
+    return isinstance(decision, Refuse) and any(
+        isinstance(note, Prohibited) for note in decision.notes
+    )
+
+
+class _MovedOn(Exception):
+    """An acceptance stored nothing: its transaction is not at the version it was judged at."""
 
 
 def _kept(

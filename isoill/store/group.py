@@ -209,6 +209,11 @@ class GroupWriter:
         # An operator may have refused it since (or released it): the store knows.
         return await self.call(self.backend.find_duplicate, dedup_key)
 
+    def forget(self, transaction_key: str) -> None:
+        """Drop the transaction from memory: its next lookup reads the store (where another
+        process may have moved it on)."""
+        self._cache.forget(transaction_key)
+
     async def _view(self, transaction_key: str) -> TransactionView:
         view = self._cache.get(transaction_key)
         if view is None:

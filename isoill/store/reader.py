@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Concatenate, ParamSpec, TypeVar
 
 from isoill.store.backend import Backend
+from isoill.store.errors import StoreFault
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -21,6 +22,8 @@ class StoreReader:
         """Use :meth:`open`: ``backend`` belongs to ``executor``'s one thread."""
         self._backend = backend
         self._executor = executor
+        #: The driver's failure of the last query, ``None`` once one has answered since.
+        self.fault: StoreFault | None = None
 
     @classmethod
     async def open(cls, opener: Callable[[], Backend]) -> StoreReader:
@@ -45,7 +48,13 @@ class StoreReader:
         """Run ``query`` (``Backend.due``, ...) with the backend on its thread."""
         loop = asyncio.get_running_loop()
         call = functools.partial(query, self._backend, *args, **kwargs)
-        return await loop.run_in_executor(self._executor, call)
+        try:
+            result = await loop.run_in_executor(self._executor, call)
+        except StoreFault as fault:
+            self.fault = fault
+            raise
+        self.fault = None
+        return result
 
     async def close(self) -> None:
         loop = asyncio.get_running_loop()

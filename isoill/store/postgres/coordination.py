@@ -10,6 +10,8 @@ of its own, on the event loop.
   for itself while it waits, so that connection does nothing else. Each notification names
   the addresses a batch queued to (an empty one: every address); after the listening
   connection connects again, ``wake(frozenset())`` says that some may have been missed.
+- A routes reload is announced on ``isoill_routes`` (a JSON payload: the routes file's
+  sha256, the host and pid that reloaded), heard on the listening connection too.
 - A heartbeat checks both connections every second (a ``SELECT 1`` each, with a one-second
   limit) and connects again one that was lost. :meth:`~PostgresCoordination.healthy` reads
   the time of the last checks, at no cost. A lock connection lost has lost its claims with
@@ -20,17 +22,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
+import socket
 from collections.abc import Awaitable, Callable
 
 import psycopg
 from psycopg.rows import TupleRow
 
-from isoill.store.coordination import Wake
+from isoill.store.coordination import RoutesFollower, RoutesReloaded, Wake
+from isoill.store.errors import StoreFault
 from isoill.store.postgres.faults import fault
 from isoill.store.postgres.locks import ADDRESSES
 from isoill.store.postgres.statements import CHANNEL
 from isoill.store.setting import check_setting
 
+#: The coordination's connections' name in ``pg_stat_activity`` (unless the URL names one).
+APPLICATION = "isoill-coordination"
+#: Where routes reloads are announced (the deliveries' wake-ups go on ``CHANNEL``).
+ROUTES_CHANNEL = "isoill_routes"
 #: Seconds between checks of the connections; a check waits as long for its answer.
 HEARTBEAT = 1.0
 #: Checks that may fail or be late before the coordination is unhealthy.
@@ -42,6 +52,16 @@ _Connection = psycopg.AsyncConnection[TupleRow]
 def addresses(payload: str) -> frozenset[str]:
     """The addresses a wake-up names (one a line); none: look at every address."""
     return frozenset(payload.split("\n")) if payload else frozenset()
+
+
+def routes_reloaded(payload: str) -> RoutesReloaded:
+    """What a routes announcement says; one that cannot be read still says that some process
+    reloaded (whose file this process may compare its own with)."""
+    try:
+        said = json.loads(payload)
+        return RoutesReloaded(str(said["sha256"]), str(said["by"]))
+    except (ValueError, KeyError, TypeError):
+        return RoutesReloaded("", "unknown")
 
 
 class PostgresCoordination:
@@ -57,6 +77,7 @@ class PostgresCoordination:
         self._listener: _Connection | None = None
         self._claimed: set[str] = set()
         self._wake: Wake = lambda addresses: None
+        self._routes: RoutesFollower = lambda reloaded: None
         self._locks_checked = self._listener_checked = float("-inf")
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -106,6 +127,21 @@ class PostgresCoordination:
         with contextlib.suppress(psycopg.Error):
             await locks.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (ADDRESSES, address))
 
+    def follow_routes(self, follower: RoutesFollower) -> None:
+        self._routes = follower
+
+    async def announce_routes(self, sha256: str) -> None:
+        """``NOTIFY isoill_routes`` on the lock connection, which runs in autocommit: sent
+        at once, to every listening session (this process's own too)."""
+        locks = self._lock_connection()
+        if locks is None:
+            raise StoreFault("its store is unreachable", temporary=True)
+        payload = json.dumps({"sha256": sha256, "by": f"{socket.gethostname()}:{os.getpid()}"})
+        try:
+            await locks.execute("SELECT pg_notify(%s, %s)", (ROUTES_CHANNEL, payload))
+        except psycopg.Error as error:
+            raise fault(error) from error
+
     def healthy(self) -> bool:
         """Both connections up, and each answered a check lately."""
         up = all(
@@ -133,13 +169,14 @@ class PostgresCoordination:
     async def _connect(self) -> _Connection:
         async with asyncio.timeout(self._heartbeat * 5):
             return await psycopg.AsyncConnection.connect(
-                self._url, autocommit=True, fallback_application_name="isoill"
+                self._url, autocommit=True, fallback_application_name=APPLICATION
             )
 
     async def _listening(self) -> _Connection:
         listener = await self._connect()
         try:
-            await listener.execute(f"LISTEN {CHANNEL}")
+            for channel in (CHANNEL, ROUTES_CHANNEL):
+                await listener.execute(f"LISTEN {channel}")
         except BaseException:
             await listener.close()
             raise
@@ -183,7 +220,10 @@ class PostgresCoordination:
             self._wake(frozenset())  # what was notified meanwhile is lost
         try:
             async for notification in listener.notifies(timeout=self._heartbeat):
-                self._wake(addresses(notification.payload))
+                if notification.channel == ROUTES_CHANNEL:
+                    self._routes(routes_reloaded(notification.payload))
+                else:
+                    self._wake(addresses(notification.payload))
             await self._ping(listener)
         except (psycopg.Error, TimeoutError):
             await self._drop(listener)
