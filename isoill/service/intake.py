@@ -66,6 +66,10 @@ from isoill.store.records import Duplicate as Duplicated
 #: What a peer is told of an APDU whose transaction another process changed meanwhile.
 CONFLICT_REASON = "its transaction changed meanwhile"
 
+#: Seconds between looks at a shared store for the predecessor an early APDU waits for: another
+#: process that stores it wakes no one in this one.
+RECHECK = 0.1
+
 #: The ``peer`` label of metrics for a sender or target that is not configured.
 UNKNOWN_PEER = "unknown"
 
@@ -175,18 +179,30 @@ class IntakeService:
         ``transaction`` (unlocked meanwhile) for it to change, or for ``crossing_wait``."""
         clock = self.clock
         deadline = clock.monotonic() + self.config.transactions.crossing_wait
+        shared, fresh, waiting = self.writer.shared, False, False
+        read = incoming.read
         while True:
-            read = incoming.read
             record = await self.writer.transaction(read.key)  # in memory, or one lookup
             duplicate = await self.writer.duplicate(read.key, read.dedup_key)
             view = View(record, duplicate, self.reachability)
             patience = clock.monotonic() < deadline
             decision = intake.decide(incoming, view, self.policy, patience=patience)
+            if shared and not fresh and isinstance(decision, WaitForPredecessor | Refuse):
+                # Memory knows what this process did; another may have moved the transaction
+                # on since (stored the predecessor): judge it again by what the store holds.
+                self.writer.forget(read.key)
+                fresh = True
+                continue
             if not isinstance(decision, WaitForPredecessor):
                 return decision, None if record is None else record.version
-            log.info("waiting for the APDU this one follows", state=decision.state)
+            if not waiting:
+                log.info("waiting for the APDU this one follows", state=decision.state)
+                waiting = True
+            # Another process's predecessor wakes no one here: look at the store again soon.
+            wait = deadline - clock.monotonic()
+            fresh = False
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(deadline - clock.monotonic()):
+                async with asyncio.timeout(min(wait, RECHECK) if shared else wait):
                     await transaction.wait()
 
     async def _carry_out(

@@ -168,6 +168,16 @@ class GroupWriter:
             await self._task
 
     @property
+    def shared(self) -> bool:
+        """Whether other processes write to the store too (so memory may be behind it)."""
+        return self.backend.capabilities.shared
+
+    def forget(self, transaction_key: str) -> None:
+        """Read this transaction from the store next time: another process may have moved
+        it on since memory took it."""
+        self._cache.forget(transaction_key)
+
+    @property
     def cached(self) -> int:
         """How many transactions are kept in memory."""
         return len(self._cache)
