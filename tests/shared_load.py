@@ -163,6 +163,7 @@ class Clients:
     refused: list[bytes] = field(default_factory=list)
     unanswered: int = 0  # APDUs written whose answer never came: each was sent again
     for_now: Counter[str] = field(default_factory=Counter)  # temporary refusals, by note
+    samples: dict[str, bytes] = field(default_factory=dict)  # the first of each note
     by_gateway: Counter[int] = field(default_factory=Counter)  # acknowledgements, by gateway
 
     async def run(self, worker: int, first: int, loans: int) -> None:
@@ -209,7 +210,9 @@ class Clients:
                 await asyncio.sleep(PAUSE)
                 continue
             if not traffic.accepted(answer) and refused_for_now(answer):
-                self.for_now[str(getattr(decode(answer), "note", ""))] += 1
+                note = str(getattr(decode(answer), "note", ""))
+                self.for_now[note] += 1
+                self.samples.setdefault(note, answer)
                 await asyncio.sleep(PAUSE)
                 continue
             self.by_gateway[gateway[side]] += 1
