@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -93,6 +94,7 @@ class Target:
         self.port = 0
         self.received: list[tuple[int, bytes]] = []  # (connection, APDU) in order
         self.sources: list[str] = []  # the host each came from, in the same order
+        self.times: list[float] = []  # and when (monotonic)
         self.overlaps: list[tuple[int, int]] = []  # (connection, the one still unanswered)
         self.connections: set[Watch] = set()
         self.opened = 0
@@ -109,6 +111,7 @@ class Target:
     def arrived(self, connection: Watch, ber: bytes) -> None:
         self.received.append((connection.number, ber))
         self.sources.append(connection.peer)
+        self.times.append(time.monotonic())
         for other in self.connections:
             if other is not connection and other.unanswered:
                 self.overlaps.append((connection.number, other.number))
