@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 import traffic
-from gateway_harness import routes_for
+from daemon_support import Daemon as DaemonProcess
+from gateway_harness import routes_for, write_config
 from postgres_cluster import Cluster
 from postgres_support import PostgresServer
 from shared_load import Clients, Target, check_arrivals, check_store, delivered, loopback
@@ -23,6 +24,7 @@ from test_crash import REQUESTER, RESPONDER, TARGETS, Daemon
 from test_gateway_store_faults import assert_refused_for_now
 from traffic import LIFECYCLE
 
+from isoill.cli.serve import EXIT_FOR_NOW
 from isoill.service.handoff import RUN
 
 pytestmark = pytest.mark.asyncio
@@ -111,3 +113,19 @@ async def test_a_server_restart_under_load_refuses_for_now_and_loses_nothing(
         f" refused for now: {dict(clients.for_now)}; {clients.unanswered} unanswered;"
         f" copies delivered again: {again} (bound {RUN})"
     )
+
+
+async def test_a_daemon_whose_server_is_down_says_so_in_a_line_and_exits_to_be_started_again(
+    tmp_path: Path,
+) -> None:
+    config = write_config(tmp_path, routes_for({"RESPLIB": ["127.0.0.1:9"]}))
+    nowhere = f"postgresql://isoill@/isoill?host={tmp_path}"  # no server has its socket there
+    config.write_text(config.read_text().replace('"store.sqlite3"', f'"{nowhere}"'))
+    daemon = await DaemonProcess.spawn(config)
+    assert await daemon.exit() == EXIT_FOR_NOW  # systemd's Restart=on-failure starts it again
+    (line,) = daemon.text
+    assert line.startswith(
+        "isoill: cannot open the store for now: connection is bad: connection to server on"
+        f' socket "{tmp_path}/.s.PGSQL.5432" failed: No such file or directory'
+    )
+    assert daemon.lines == []  # nothing else said, no traceback
