@@ -260,6 +260,18 @@ def sessions_of(url: str, host: str) -> int:
     return int(row[0])
 
 
+async def sessions_dropped(url: str, host: str) -> float:
+    """When (monotonic) the server has no session from ``host`` any more."""
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(30):
+            while await loop.run_in_executor(None, sessions_of, url, host):
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        pytest.fail(f"the server kept the sessions of {host} 30 s after its link was cut")
+    return time.monotonic()
+
+
 async def cut_while_holding(
     hosts: Hosts, url: str, clients: Clients, targets: list[str]
 ) -> tuple[list[str], float]:
@@ -310,7 +322,6 @@ async def test_a_gateway_cut_off_is_taken_over_once_the_server_drops_its_session
 
     clients = Clients(2, open_, traffic.lifecycle(REQUESTER, RESPONDER), ANSWER_WAIT)
     share = LOANS // WORKERS
-    loop = asyncio.get_running_loop()
     try:
         await asyncio.gather(*(gateway.start(hosts.db) for gateway in gateways))
         arrived_before = {}
@@ -319,10 +330,7 @@ async def test_a_gateway_cut_off_is_taken_over_once_the_server_drops_its_session
             cutting = asyncio.ensure_future(cut_while_holding(hosts, database, clients, addresses))
             held, cut = await cutting
             arrived_before = {n: len(t.received) for n, t in targets.items()}
-            async with asyncio.timeout(30):
-                while await loop.run_in_executor(None, sessions_of, database, GATEWAY_HOSTS[0]):
-                    await asyncio.sleep(0.05)
-            dropped = time.monotonic()
+            dropped = await sessions_dropped(database, GATEWAY_HOSTS[0])
             await load
         await delivered(targets, clients, 30)
         assert gateways[0].process is not None and gateways[0].process.returncode is None
