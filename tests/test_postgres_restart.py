@@ -105,6 +105,8 @@ async def test_a_server_restart_under_load_refuses_for_now_and_loses_nothing(
     assert clients.for_now[note(UNREACHABLE)] > 0, clients.for_now
     assert set(clients.for_now) <= {note(UNREACHABLE), note(CHANGED)}, clients.for_now
     assert_refused_for_now(clients.samples[note(UNREACHABLE)], UNREACHABLE)
+    # Each answered on its persistent connection, which stayed open for the APDU sent again.
+    assert clients.unanswered == 0
     seq = check_store(postgres_database, clients)
     again = check_arrivals(targets, clients, seq, lambda name: RUN)
     print(
