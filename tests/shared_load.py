@@ -8,11 +8,11 @@ moved on. A client whose gateway does not answer sends the APDU again, byte for 
 next gateway, as a balancer fails over; one refused for now (the store's temporary refusal)
 sends it again to the same one.
 
-Each target answers every APDU ``ACK_DELAY`` after it arrived and watches its connections:
-an APDU that arrives on one connection while an APDU on another has not been answered yet
-means two senders at once (a sender waits for each answer before its next APDU, and lets
-its claim go only once its outcomes are committed). :func:`check_arrivals` proves, for each
-target address:
+Each target answers every APDU ``ACK_DELAY`` after it arrived (or its own ``delay``), and
+watches its connections: an APDU that arrives on one connection while an APDU on another
+has not been answered yet means two senders at once (a sender waits for each answer before
+its next APDU, and lets its claim go only once its outcomes are committed).
+:func:`check_arrivals` proves, for each target address:
 
 (a) every acknowledged APDU arrived, byte for byte, and nothing else did;
 (b) counted by identity, each arrived once, every copy the same bytes;
@@ -50,7 +50,8 @@ Opener = Callable[[int], Awaitable[traffic.Connection]]
 
 
 class Watch(asyncio.Protocol):
-    """One connection to a :class:`Target`: each APDU answered ``ACK_DELAY`` after it came."""
+    """One connection to a :class:`Target`: each APDU answered the target's ``delay`` after
+    it came."""
 
     def __init__(self, target: Target, number: int) -> None:
         self.target = target
@@ -70,7 +71,7 @@ class Watch(asyncio.Protocol):
         while (ber := traffic.take(self.buf)) is not None:
             self.target.arrived(self, ber)
             self.unanswered += 1
-            asyncio.get_running_loop().call_later(ACK_DELAY, self._answer)
+            asyncio.get_running_loop().call_later(self.target.delay, self._answer)
 
     def _answer(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
@@ -91,6 +92,7 @@ class Target:
     def __init__(self, ack: bytes, host: str = "127.0.0.1") -> None:
         self.ack = ack
         self.host = host
+        self.delay = ACK_DELAY  # seconds it takes to answer an APDU
         self.port = 0
         self.received: list[tuple[int, bytes]] = []  # (connection, APDU) in order
         self.sources: list[str] = []  # the host each came from, in the same order

@@ -1,18 +1,25 @@
 """Two gateways and their database on three hosts: network namespaces the test makes
-(iproute2), joined by veth pairs to a bridge in the database's, on a private network that
-exists inside them alone. The clients and the target peers are on the database's host too,
-so every APDU crosses a link.
+(iproute2), joined by veth pairs to two bridges in the database's namespace: the database's
+network (the database, the clients and each gateway's ``eth0``) and the peers' (the target
+peers and each gateway's ``eth1``), private networks that exist inside those namespaces alone.
 
 The two gateways share the store and the load (tests/shared_load.py). Once a third of it is
-in, and while gateway 0 holds the claim of at least one address, gateway 0's link is cut
-(``ip link set eth0 down`` in its namespace): it reaches nothing, and nothing reaches it. Its
-clients fail over to gateway 1, which goes on; the server drops gateway 0's sessions once its
-keepalives (or ``tcp_user_timeout``) give up on them, and with them its claims; gateway 1
+in, and while gateway 0 holds the claim of at least one address, gateway 0 is cut off:
+
+- ``host``: both its links go down (``ip link set ... down`` in its namespace): it reaches
+  nothing, and nothing reaches it;
+- ``database``: only its link to the database's network goes: it still reaches the peers,
+  which answer slowly from just before (6 s an APDU), so that the APDU it has in flight is
+  still unanswered when the server drops its sessions: it must have stopped sending by then.
+
+Its clients fail over to gateway 1, which goes on; the server drops gateway 0's sessions once
+its keepalives (or ``tcp_user_timeout``) give up on them, and with them its claims; gateway 1
 then takes over the addresses gateway 0 held, and delivers what gateway 0 had acknowledged
 too. Checked: everything acknowledged arrives, once by identity, in order, never from two
 connections at once, with at most ``RUN`` copies per address (the session lost is a kill
-there: docs/store.md); after the cut nothing comes from gateway 0, and gateway 1 delivers at
-every address gateway 0 held.
+there: docs/store.md); once gateway 1 delivers at an address, nothing more comes there from
+gateway 0 (none at all after the cut, for ``host``); gateway 1 delivers at every address
+gateway 0 held.
 
 Skipped, with the reason, when not root or when ``ip netns`` cannot make namespaces here.
 """
@@ -39,7 +46,7 @@ import traffic
 from gateway_harness import routes_for
 from postgres_cluster import Cluster, Unavailable
 from postgres_support import PostgresServer
-from shared_load import Clients, Target, check_arrivals, check_store, delivered
+from shared_load import ACK_DELAY, Clients, Target, check_arrivals, check_store, delivered
 from test_crash import REQUESTER, RESPONDER, TARGETS
 from traffic import LIFECYCLE
 
@@ -49,23 +56,31 @@ from isoill.store.postgres.locks import ADDRESSES
 pytestmark = pytest.mark.asyncio
 
 ISOILL = Path(sys.executable).with_name("isoill")
-NETWORK = "10.77.0.0/24"
+NETWORK = "10.77.0.0/24"  # the database's
 DATABASE_HOST = "10.77.0.1"
 GATEWAY_HOSTS = ("10.77.0.11", "10.77.0.12")
+PEERS_HOST = "10.78.0.1"  # on the peers' network, 10.78.0.0/24
+GATEWAYS_TO_PEERS = ("10.78.0.11", "10.78.0.12")
 PORT, ADMIN_PORT = 7001, 7002  # each gateway on its own host
-#: The server gives up on a silent client after 1 s idle and two probes a second apart, or
-#: after 2 s of data unacknowledged: what docs/store.md tells operators to lower.
+#: The server gives up on a silent client after 2 s idle and three probes a second apart, or
+#: after 5 s of data unacknowledged: what docs/store.md tells operators to lower, and keep
+#: above the time a gateway takes to see that it lost the store (its heartbeat, 1-3 s).
 SERVER_SETTINGS = {
-    "tcp_keepalives_idle": "1",
+    "tcp_keepalives_idle": "2",
     "tcp_keepalives_interval": "1",
-    "tcp_keepalives_count": "2",
-    "tcp_user_timeout": "2000",
+    "tcp_keepalives_count": "3",
+    "tcp_user_timeout": "5000",
 }
 #: And the gateways as libpq clients, the same way round.
 CLIENT_SETTINGS = (
     "keepalives=1&keepalives_idle=1&keepalives_interval=1&keepalives_count=2"
     "&tcp_user_timeout=2000&connect_timeout=2"
 )
+#: Seconds the peers take to answer from just before a gateway loses only its database: more
+#: than the server takes to drop its sessions, less than the gateways' reply_timeout.
+SLOW = 6.0
+#: What each way of cutting gateway 0 off takes down in its namespace.
+CUTS = {"host": ("eth0", "eth1"), "database": ("eth0",)}
 LOANS = 240  # of five APDUs each
 WORKERS = 16
 ANSWER_WAIT = 3.0  # seconds a client waits for an answer before it tries the other gateway
@@ -116,8 +131,9 @@ async def connect(namespace: str, host: str, port: int) -> traffic.Connection:
 
 
 class Hosts:
-    """Three namespaces: ``db`` with the bridge at ``DATABASE_HOST``, and a gateway's each,
-    its ``eth0`` at one of ``GATEWAY_HOSTS``."""
+    """Three namespaces: ``db`` with the bridges at ``DATABASE_HOST`` and ``PEERS_HOST``,
+    and a gateway's each, its ``eth0`` at one of ``GATEWAY_HOSTS``, its ``eth1`` at one of
+    ``GATEWAYS_TO_PEERS``."""
 
     def __init__(self) -> None:
         tag = f"isoill{os.getpid()}"
@@ -139,8 +155,18 @@ class Hosts:
             for name in ("lo", "eth0"):
                 ip("-n", gateway, "link", "set", name, "up")
 
-    def cut(self, n: int) -> None:
-        ip("-n", self.gateways[n], "link", "set", "eth0", "down")
+        ip("-n", db, "link", "add", "br1", "type", "bridge")
+        ip("-n", db, "addr", "add", f"{PEERS_HOST}/24", "dev", "br1")
+        ip("-n", db, "link", "set", "br1", "up")
+        for n, (gateway, host) in enumerate(zip(self.gateways, GATEWAYS_TO_PEERS, strict=True)):
+            ip("-n", db, "link", "add", f"q{n}", "type", "veth", "peer", "eth1", "netns", gateway)
+            ip("-n", db, "link", "set", f"q{n}", "master", "br1", "up")
+            ip("-n", gateway, "addr", "add", f"{host}/24", "dev", "eth1")
+            ip("-n", gateway, "link", "set", "eth1", "up")
+
+    def cut(self, n: int, links: tuple[str, ...]) -> None:
+        for link in links:
+            ip("-n", self.gateways[n], "link", "set", link, "down")
 
     def remove(self) -> None:
         for namespace in (*self.gateways, self.db):
@@ -205,7 +231,7 @@ class Gateway:
             f'[admin]\nhost = "{host}"\nport = {ADMIN_PORT}\n\n'
             "[limits]\nmax_connections_per_address = 1024\n\n"
             "[delivery]\nmax_attempts = 1000\nwindow = 3600\nfirst_delay = 0.05\n"
-            "backoff_factor = 1\nreply_timeout = 5\nconnect_timeout = 2\n\n"
+            "backoff_factor = 1\nreply_timeout = 10\nconnect_timeout = 2\n\n"
             "[transactions]\ncrossing_wait = 2\n\n"
             f'[log]\nformat = "json"\nlevel = "warning"\n\n{peers}'
         )
@@ -273,39 +299,59 @@ async def sessions_dropped(url: str, host: str) -> float:
 
 
 async def cut_while_holding(
-    hosts: Hosts, url: str, clients: Clients, targets: list[str]
-) -> tuple[list[str], float]:
-    """Once ``CUT_AT`` of the load is in and gateway 0 holds a claim, cut its link: the
-    claims it held then, and when (monotonic)."""
+    hosts: Hosts, cut_off: str, url: str, clients: Clients, targets: dict[str, Target]
+) -> tuple[list[str], float, dict[str, int]]:
+    """Once ``CUT_AT`` of the load is in (and the peers answer ``SLOW``ly, when only the
+    database goes) and gateway 0 holds a claim, cut it off: the claims it held then, when
+    (monotonic), and how many APDUs each target had received."""
     loop = asyncio.get_running_loop()
     while len(clients.acknowledged) < CUT_AT * LOANS * len(LIFECYCLE):
         await asyncio.sleep(0.01)
+    if cut_off == "database":  # so that it has a delivery in flight when the cut comes
+        slow(targets, SLOW)
+    addresses = [target.address for target in targets.values()]
     async with asyncio.timeout(20):
         while True:
-            held = await loop.run_in_executor(None, held_by, url, GATEWAY_HOSTS[0], targets)
+            held = await loop.run_in_executor(None, held_by, url, GATEWAY_HOSTS[0], addresses)
             if held:
                 break
             await asyncio.sleep(0.005)
-    hosts.cut(0)
+    hosts.cut(0, CUTS[cut_off])
     cut = time.monotonic()
+    await asyncio.sleep(0.05)  # what came before the cut, read by this loop only now
+    before = {name: len(target.received) for name, target in targets.items()}
     # What it holds now it cannot give up any more: those are the claims to take over.
-    held = await loop.run_in_executor(None, held_by, url, GATEWAY_HOSTS[0], targets)
-    return held, cut
+    held = await loop.run_in_executor(None, held_by, url, GATEWAY_HOSTS[0], addresses)
+    return held, cut, before
 
 
+@pytest.mark.parametrize(
+    "cut_off",
+    [
+        "host",
+        pytest.param(
+            "database",
+            marks=pytest.mark.skip(
+                reason="needs the forwarder to stop its runs once its coordination is"
+                " unhealthy (branch pg-service): without it the gateway cut off from its"
+                " database alone went on delivering to the peers (for 8 s in one run),"
+                " interleaved with the one that took its addresses over"
+            ),
+        ),
+    ],
+)
 async def test_a_gateway_cut_off_is_taken_over_once_the_server_drops_its_session(
-    tmp_path: Path, hosts: Hosts, server: PostgresServer
+    tmp_path: Path, hosts: Hosts, server: PostgresServer, cut_off: str
 ) -> None:
     database = server.database()  # through the socket, from this host
     dbname = urlsplit(database).path.lstrip("/")
     assert server.cluster is not None
     store = f"{server.cluster.tcp_url(dbname)}?{CLIENT_SETTINGS}"
-    targets = {name: Target(traffic.acknowledgement(), DATABASE_HOST) for name in TARGETS}
+    targets = {name: Target(traffic.acknowledgement(), PEERS_HOST) for name in TARGETS}
     for target in targets.values():
         sock = tcp_socket(hosts.db)
-        sock.bind((DATABASE_HOST, 0))
+        sock.bind((PEERS_HOST, 0))
         await target.up(sock)
-    addresses = [target.address for target in targets.values()]
     routes = routes_for(
         {
             REQUESTER: [targets["requester"].address],
@@ -324,13 +370,14 @@ async def test_a_gateway_cut_off_is_taken_over_once_the_server_drops_its_session
     share = LOANS // WORKERS
     try:
         await asyncio.gather(*(gateway.start(hosts.db) for gateway in gateways))
-        arrived_before = {}
         async with asyncio.timeout(120):
             load = asyncio.gather(*(clients.run(n, 1 + n * share, share) for n in range(WORKERS)))
-            cutting = asyncio.ensure_future(cut_while_holding(hosts, database, clients, addresses))
-            held, cut = await cutting
-            arrived_before = {n: len(t.received) for n, t in targets.items()}
+            cutting = cut_while_holding(hosts, cut_off, database, clients, targets)
+            held, cut, before = await cutting
             dropped = await sessions_dropped(database, GATEWAY_HOSTS[0])
+            if cut_off == "database":  # what gateway 0 would still send comes meanwhile
+                await asyncio.sleep(SLOW + 1)
+            slow(targets, ACK_DELAY)
             await load
         await delivered(targets, clients, 30)
         assert gateways[0].process is not None and gateways[0].process.returncode is None
@@ -346,18 +393,36 @@ async def test_a_gateway_cut_off_is_taken_over_once_the_server_drops_its_session
     assert sorted(clients.refused) == sorted(clients.probes)
     seq = check_store(database, clients)
     again = check_arrivals(targets, clients, seq, lambda name: RUN)
+    takeover = check_takeover(targets, before, held, cut_off, cut)
+    print(
+        f"\nacross hosts, gateway 0's {cut_off} cut off: {len(clients.acknowledged)} APDUs"
+        f" acknowledged; it held {len(held)} claims; the server dropped its sessions"
+        f" {dropped - cut:.1f} s after the cut; gateway 1's first delivery there after"
+        f" {takeover} s; refused for now: {dict(clients.for_now)}; {clients.unanswered}"
+        f" unanswered; copies delivered again: {again} (bound {RUN})"
+    )
+
+
+def check_takeover(
+    targets: dict[str, Target], before: dict[str, int], held: list[str], cut_off: str, cut: float
+) -> dict[str, float]:
+    """Once gateway 1 delivers at an address after the cut, gateway 0 never does there again
+    (nothing at all, when its host was cut off), and gateway 1 delivers at every address
+    gateway 0 held: how long after the cut it first did at each of those."""
     takeover = {}
     for name, target in targets.items():
-        after = target.sources[arrived_before[name] :]
-        assert GATEWAY_HOSTS[0] not in after, name  # nothing from the host cut off
-        if target.address in held:
-            assert after, f"nothing delivered at {name} after gateway 0 was cut off"
-            first = target.times[arrived_before[name]]
-            takeover[name] = round(first - cut, 2)
-    print(
-        f"\nacross hosts: {len(clients.acknowledged)} APDUs acknowledged; gateway 0 cut off"
-        f" holding {len(held)} claims; its sessions dropped {dropped - cut:.1f} s after the"
-        f" cut; first delivery by gateway 1 there after {takeover} s; refused for now:"
-        f" {dict(clients.for_now)}; {clients.unanswered} unanswered; copies delivered again:"
-        f" {again} (bound {RUN})"
-    )
+        after = target.sources[before[name] :]
+        if cut_off == "host":
+            assert GATEWAYS_TO_PEERS[0] not in after, name
+        if GATEWAYS_TO_PEERS[1] in after:
+            taken = before[name] + after.index(GATEWAYS_TO_PEERS[1])
+            assert GATEWAYS_TO_PEERS[0] not in target.sources[taken:], name
+            if target.address in held:
+                takeover[name] = round(target.times[taken] - cut, 2)
+        assert target.address not in held or name in takeover, f"{name} not taken over"
+    return takeover
+
+
+def slow(targets: dict[str, Target], delay: float) -> None:
+    for target in targets.values():
+        target.delay = delay
