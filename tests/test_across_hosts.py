@@ -301,28 +301,34 @@ async def sessions_dropped(url: str, host: str) -> float:
 async def cut_while_holding(
     hosts: Hosts, cut_off: str, url: str, clients: Clients, targets: dict[str, Target]
 ) -> tuple[list[str], float, dict[str, int]]:
-    """Once ``CUT_AT`` of the load is in (and the peers answer ``SLOW``ly, when only the
-    database goes) and gateway 0 holds a claim, cut it off: the claims it held then, when
-    (monotonic), and how many APDUs each target had received."""
+    """Once ``CUT_AT`` of the load is in and gateway 0 holds a claim (with a delivery in
+    flight there that the peer answers ``SLOW``ly, when only the database goes), cut it off:
+    the claims it held then, when (monotonic), and how many APDUs each target had received."""
     loop = asyncio.get_running_loop()
+    addresses = [target.address for target in targets.values()]
+
+    async def held() -> list[str]:
+        return await loop.run_in_executor(None, held_by, url, GATEWAY_HOSTS[0], addresses)
+
     while len(clients.acknowledged) < CUT_AT * LOANS * len(LIFECYCLE):
         await asyncio.sleep(0.01)
-    if cut_off == "database":  # so that it has a delivery in flight when the cut comes
-        slow(targets, SLOW)
-    addresses = [target.address for target in targets.values()]
-    async with asyncio.timeout(20):
+    async with asyncio.timeout(60):
         while True:
-            held = await loop.run_in_executor(None, held_by, url, GATEWAY_HOSTS[0], addresses)
-            if held:
+            while not await held():
+                await asyncio.sleep(0.005)
+            if cut_off != "database":
                 break
-            await asyncio.sleep(0.005)
+            slow(targets, SLOW)  # what gateway 0 sends from now on stays unanswered a while
+            await asyncio.sleep(0.2)
+            if await held():
+                break
+            slow(targets, ACK_DELAY)  # it let go meanwhile: again
     hosts.cut(0, CUTS[cut_off])
     cut = time.monotonic()
     await asyncio.sleep(0.05)  # what came before the cut, read by this loop only now
     before = {name: len(target.received) for name, target in targets.items()}
     # What it holds now it cannot give up any more: those are the claims to take over.
-    held = await loop.run_in_executor(None, held_by, url, GATEWAY_HOSTS[0], addresses)
-    return held, cut, before
+    return await held(), cut, before
 
 
 @pytest.mark.parametrize(
