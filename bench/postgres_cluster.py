@@ -3,6 +3,11 @@ in a temporary directory, no TCP at all (so ``trust`` authentication is safe), s
 the server programs of the machine's PostgreSQL (Debian keeps them off ``PATH``, in
 ``/usr/lib/postgresql/VERSION/bin``) and removed when stopped.
 
+For a test across hosts, the server may run in a network namespace the test made, listening
+there on an address of that namespace's private network, which it trusts (no other host is
+on it), with settings of the test's own (``-c`` options: the keepalives that drop the
+session of a host cut off).
+
 ``initdb`` refuses to run as root; as root, the server runs as the user ``postgres`` (through
 ``runuser``), which then owns the temporary directory. :class:`Unavailable` says why a
 cluster cannot be had here.
@@ -15,6 +20,7 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote
 
@@ -54,11 +60,21 @@ def url(host: str | Path, database: str = "postgres", user: str = USER) -> str:
 class Cluster:
     """A cluster of its own in a temporary directory (in ``parent``, or the system's), made
     at once; :meth:`start` it, :meth:`remove` it. ``fsync`` off by default: the tests kill
-    clients, never the server."""
+    clients, never the server. ``netns``: the network namespace the server runs in,
+    ``listen``: the address it listens on there (port 5432) and the network it trusts on it
+    (``("10.77.0.1", "10.77.0.0/24")``); ``settings``: more server settings."""
 
-    def __init__(self, *, fsync: bool = False, parent: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        fsync: bool = False,
+        parent: Path | None = None,
+        netns: str | None = None,
+        listen: tuple[str, str] | None = None,
+        settings: Mapping[str, str] | None = None,
+    ) -> None:
         self.bin = server_programs()
-        self._prefix: list[str] = []
+        self._prefix: list[str] = [] if netns is None else ["ip", "netns", "exec", netns]
         if os.geteuid() == 0:
             if shutil.which("runuser") is None:
                 raise Unavailable("running as root, and runuser is not installed")
@@ -66,17 +82,22 @@ class Cluster:
                 pwd.getpwnam(_SERVER_USER)
             except KeyError:
                 raise Unavailable(f"running as root, and there is no user {_SERVER_USER}") from None
-            self._prefix = ["runuser", "-u", _SERVER_USER, "--"]
+            self._prefix += ["runuser", "-u", _SERVER_USER, "--"]
         self.directory = Path(tempfile.mkdtemp(prefix="isoill-pg-", dir=parent))
         if self._prefix:
             shutil.chown(self.directory, _SERVER_USER)
         self.data = self.directory / "data"
         self._fsync = fsync
+        self._listen = listen
+        self._settings = dict(settings or {})
         try:
             self._run(
                 "initdb", "-D", str(self.data), "-U", USER, "-A", "trust", "-E", "UTF8",
                 "--no-sync",
             )  # fmt: skip
+            if listen is not None:
+                with (self.data / "pg_hba.conf").open("a") as hba:
+                    hba.write(f"host all all {listen[1]} trust\n")
         except BaseException:
             shutil.rmtree(self.directory, ignore_errors=True)
             raise
@@ -84,9 +105,17 @@ class Cluster:
     def url(self, database: str = "postgres") -> str:
         return url(self.directory, database)
 
+    def tcp_url(self, database: str = "postgres") -> str:
+        """A libpq URL for ``database`` at the address the server listens on."""
+        assert self._listen is not None, "the cluster listens on its socket alone"
+        return f"postgresql://{quote(USER)}@{self._listen[0]}:5432/{quote(database)}"
+
     def start(self) -> None:
         fsync = "on" if self._fsync else "off"
-        self._pg_ctl("start", "-o", f"-c listen_addresses='' -k {self.directory} -c fsync={fsync}")
+        listen = "" if self._listen is None else self._listen[0]
+        options = f"-c listen_addresses='{listen}' -k {self.directory} -c fsync={fsync}"
+        options += "".join(f" -c {name}={value}" for name, value in self._settings.items())
+        self._pg_ctl("start", "-o", options)
 
     def stop(self) -> None:
         self._pg_ctl("stop", "-m", "fast")

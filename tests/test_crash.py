@@ -167,9 +167,13 @@ class Clients:
 
 
 class Daemon:
-    """``isoill serve`` on fixed ports, its JSON log (warnings) appended to a file."""
+    """``isoill serve`` on fixed ports, its JSON log (warnings) appended to a file; on the
+    SQLite file ``store.sqlite3`` in ``directory``, or on the store ``store`` names; ``extra``
+    ends its configuration."""
 
-    def __init__(self, directory: Path, routes: str) -> None:
+    def __init__(
+        self, directory: Path, routes: str, store: str = "store.sqlite3", extra: str = ""
+    ) -> None:
         self.directory = directory
         self.port, self.admin_port = free_port(), free_port()
         self.process: asyncio.subprocess.Process | None = None
@@ -183,7 +187,7 @@ class Daemon:
         )
         self.config = directory / "isoill.toml"
         self.config.write_text(
-            f"""store = "store.sqlite3"
+            f"""store = "{store}"
 routes = "routes.toml"
 
 [[listeners]]
@@ -207,10 +211,13 @@ backoff_factor = 1
 format = "json"
 level = "warning"
 
-{peers}"""
+{peers}{extra}"""
         )
 
     async def start(self) -> None:
+        """Start it, and wait until its admin endpoint answers: the listening socket takes
+        connections into its queue from the start, the admin endpoint once the store is
+        open and the listeners serve."""
         with (self.directory / "daemon.log").open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
                 ISOILL, "serve", "--config", self.config, stderr=log
@@ -218,7 +225,7 @@ level = "warning"
         while True:
             assert self.process.returncode is None, (self.directory / "daemon.log").read_text()
             try:
-                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                _, writer = await asyncio.open_connection("127.0.0.1", self.admin_port)
             except OSError:
                 await asyncio.sleep(PAUSE)
                 continue

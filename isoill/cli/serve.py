@@ -27,9 +27,13 @@ from isoill.process.errors import CannotStart
 from isoill.process.sockets import Listening, listening
 from isoill.process.supervisor import Supervisor, Worker
 from isoill.router import RoutesError
+from isoill.store.errors import StoreError, StoreFault
 
 #: What stops a start for good, and is told in one line (ConfigError: a listener's TLS files).
 _REFUSALS = (RoutesError, ConfigError, CannotStart)
+#: The exit status of a start that failed for now (the store unreachable): systemd's
+#: ``Restart=on-failure``, or the supervisor, starts it again.
+EXIT_FOR_NOW = 1
 
 
 def run_serve(args: argparse.Namespace) -> None:
@@ -64,6 +68,8 @@ def _serve(
             return 0
     except _REFUSALS as error:
         raise BadInput(str(error)) from None
+    except StoreError as error:
+        return _cannot_open(error)
     supervisor = Supervisor(
         workers,
         lambda worker: _work(config, sockets, worker),
@@ -90,7 +96,19 @@ def _work(config: Config, sockets: Listening, worker: Worker) -> int:
     except _REFUSALS as error:
         sys.stderr.write(f"isoill: {error}\n")
         return EXIT_BAD_INPUT
+    except StoreError as error:
+        return _cannot_open(error)
     return 0
+
+
+def _cannot_open(error: StoreError) -> int:
+    """Say in one line why the store could not be opened at start (the driver's words: a
+    server unreachable, a database missing, a schema too new); the exit status:
+    ``EXIT_FOR_NOW`` for a fault that may pass by itself, else ``EXIT_BAD_INPUT``."""
+    temporary = isinstance(error, StoreFault) and error.temporary
+    words = " ".join(str(error).split())
+    sys.stderr.write(f"isoill: cannot open the store{' for now' if temporary else ''}: {words}\n")
+    return EXIT_FOR_NOW if temporary else EXIT_BAD_INPUT
 
 
 def _runner(config: Config) -> Callable[[Coroutine[Any, Any, None]], None]:

@@ -173,7 +173,10 @@ class IntakeService:
                 transaction.notify_all()  # an early APDU of this transaction may go on now
         except StoreError as error:  # a lookup failed: nothing was stored
             report = self._cannot_store(read.cut, log, error, now)
-            done = self.config.default_peer.connection == "per-apdu"
+            # The speaker's connection setting, as for any answer: a persistent peer's
+            # connection stays open for the APDU it sends again.
+            peer = self.config.peer(intake.speaker(read.sender, incoming.connection))
+            done = peer.connection == "per-apdu"
             return Outcome(encode(report), done=done, sender=origin.address)
         routing = decision.routing
         sender = routing.sender or origin.address
