@@ -19,6 +19,7 @@ import resource
 import shutil
 import socket
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +29,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import report
-from e2e import HEADER, Daemon, Peers, Phase, Serials, measure, row, warm_up
+from e2e import (
+    DAEMON_CPUS,
+    HEADER,
+    ISOILL,
+    OTHER_CPUS,
+    Daemon,
+    Peers,
+    Phase,
+    Serials,
+    measure,
+    row,
+    warm_up,
+)
+from stores import Postgres
 from traffic import LIFECYCLE, Template, lifecycle
 
 from isoill.codec.decoder import decode
@@ -138,6 +152,18 @@ def _messages(
             )
 
 
+def moved(server: Postgres, store: Path, name: str) -> tuple[str, float]:
+    """The SQLite ``store`` copied into a new database of ``server`` with ``isoill store
+    copy`` (then removed); the database's URL and the seconds the copy took."""
+    url = server.database(name)
+    started = time.monotonic()
+    subprocess.run([ISOILL, "store", "copy", str(store), url], check=True, capture_output=True)
+    seconds = time.monotonic() - started
+    for path in store.parent.glob(store.name + "*"):
+        path.unlink()
+    return url, seconds
+
+
 def idle_memory(peers: Peers, directory: Path) -> list[list[str]]:
     """The daemon's RSS with 0 to 1,000 idle connections open (sockets that send nothing)."""
     rows: list[list[str]] = []
@@ -160,6 +186,38 @@ def idle_memory(peers: Peers, directory: Path) -> list[list[str]]:
     return rows
 
 
+def measure_size(
+    directory: Path, size: int, peers: Peers, loads: list[Phase], server: Postgres | None
+) -> list[list[str]]:
+    """The loads on a store of ``size`` transactions (in SQLite, or moved into ``server``):
+    a row each."""
+    directory.mkdir()
+    store = directory / "store.sqlite3"
+    seconds = prefill(store, size)
+    megabytes = store.stat().st_size / 2**20
+    print(f"# {size:,} transactions stored in {seconds:.1f} s ({megabytes:,.0f} MiB)")
+    setting = str(store)
+    if server is not None:
+        setting, seconds = moved(server, store, f"growth_{size}")
+        megabytes = server.size_mib(f"growth_{size}")
+        print(f"# copied into PostgreSQL in {seconds:.1f} s ({megabytes:,.0f} MiB)")
+    rows = []
+    serials = Serials()
+    with Daemon(directory, peers, setting) as daemon:
+        warm_up(peers, daemon, serials)
+        if server is not None:
+            server.pin()
+        for phase in loads:
+            result = measure(phase, peers, daemon, serials, server)
+            extra = [f"{seconds:,.0f}", f"{result.store_cpu_us:,.0f}"] if server else []
+            rows.append([f"{size:,}", f"{megabytes:,.0f}", *extra, *row(result)])
+            print(" | ".join(rows[-1]), flush=True)
+    shutil.rmtree(directory)
+    if server is not None:
+        server.drop(f"growth_{size}")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1000,10000,100000", help="stored transactions")
@@ -169,6 +227,14 @@ def main() -> None:
     parser.add_argument("--rate-seconds", type=float, default=4.0, help="length of that load")
     parser.add_argument("--workdir", type=Path, help="where the stores go (default: a tmp dir)")
     parser.add_argument("--doc", type=Path, help="write the results into this Markdown file")
+    parser.add_argument(
+        "--store",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="the store measured; postgres: each SQLite store filled is moved with isoill"
+        " store copy into a database of a throwaway cluster (fsync on), and the idle"
+        " memory is not measured",
+    )
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < 2 * IDLE_STEPS[-1] + 100:
@@ -179,36 +245,55 @@ def main() -> None:
         Phase(f"fixed {args.rate:,.0f}/s", True, args.clients, rate_apdus, args.rate),
     ]
     rows: list[list[str]] = []
+    postgres = args.store == "postgres"
+    idle: list[list[str]] = []
     with ExitStack() as stack:
         work = Path(tempfile.mkdtemp(prefix="isoill-growth-", dir=args.workdir))
         stack.callback(shutil.rmtree, work)
         peers = stack.enter_context(Peers())
+        server = stack.enter_context(Postgres(OTHER_CPUS, args.workdir)) if postgres else None
         for size in sizes:
-            directory = work / str(size)
-            directory.mkdir()
-            seconds = prefill(directory / "store.sqlite3", size)
-            megabytes = (directory / "store.sqlite3").stat().st_size / 2**20
-            print(f"# {size:,} transactions stored in {seconds:.1f} s ({megabytes:,.0f} MiB)")
-            serials = Serials()
-            with Daemon(directory, peers) as daemon:
-                warm_up(peers, daemon, serials)
-                for phase in loads:
-                    result = measure(phase, peers, daemon, serials)
-                    rows.append([f"{size:,}", f"{megabytes:,.0f}", *row(result)])
-                    print(" | ".join(rows[-1]), flush=True)
-            shutil.rmtree(directory)
-        (work / "idle").mkdir()
-        idle = idle_memory(peers, work / "idle")
-        store = report.filesystem(work)
+            rows += measure_size(work / str(size), size, peers, loads, server)
+        if not postgres:
+            (work / "idle").mkdir()
+            idle = idle_memory(peers, work / "idle")
+        disk = report.filesystem(work)
     for line in idle:
         print(f"# {line[0]} idle connections: RSS {line[1]} MiB, {line[2]} KiB each")
     if args.doc:
+        write_doc(args, rows, idle, disk)
+
+
+def write_doc(
+    args: argparse.Namespace, rows: list[list[str]], idle: list[list[str]], disk: str
+) -> None:
+    """The results as the growth section of ``args.doc`` (or its PostgreSQL one)."""
+    if args.store == "postgres":
+        growth_header = [
+            "stored transactions",
+            "database MiB",
+            "store copy s",
+            "PostgreSQL CPU µs/APDU",
+            *HEADER,
+        ]
+        body = "\n\n".join(
+            [
+                report.heading(),
+                f"Daemon on CPU {sorted(DAEMON_CPUS)}; PostgreSQL (fsync on), clients and peers"
+                f" on CPU {sorted(OTHER_CPUS)}; disk: {disk}. Closed loop: {args.clients}"
+                f" clients on persistent connections; fixed rate: open loop at"
+                f" {args.rate:,.0f} APDUs/s.",
+                report.table(growth_header, rows),
+            ]
+        )
+        report.write_section("growth-postgres", body, args.doc)
+    else:
         growth_header = ["stored transactions", "store MiB", *HEADER]
         idle_header = ["idle connections", "daemon RSS MiB", "KiB per connection"]
         body = "\n\n".join(
             [
                 report.heading(),
-                f"Store: {store}. Closed loop: {args.clients} clients on persistent"
+                f"Store: {disk}. Closed loop: {args.clients} clients on persistent"
                 f" connections; fixed rate: open loop at {args.rate:,.0f} APDUs/s.",
                 report.table(growth_header, rows),
                 report.table(idle_header, idle),

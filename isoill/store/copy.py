@@ -78,9 +78,17 @@ class TableCopy:
     conversions: tuple[Conversion, ...]
     defaulted: tuple[str, ...] = ()
 
-    def rows(self, source: Iterable[Sequence[object]]) -> Iterator[tuple[object, ...]]:
+    def rows(self, source: Iterable[Sequence[object]]) -> Iterator[Sequence[object]]:
+        """``source``'s rows converted; a value that stays as it is is not touched."""
+        converted = [(i, f) for i, f in enumerate(self.conversions) if f is not _same]
         for row in source:
-            yield tuple(convert(v) for convert, v in zip(self.conversions, row, strict=True))
+            if not converted:
+                yield row
+                continue
+            values = list(row)
+            for index, convert in converted:
+                values[index] = convert(values[index])
+            yield values
 
 
 def plan(
