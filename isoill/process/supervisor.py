@@ -270,6 +270,7 @@ class Supervisor:
 
     def _announce(self) -> None:
         self._announced = True
+        private.make_directory(self.pid_file.parent)  # as a daemon alone makes it
         with private.open_new(self.pid_file) as file:
             file.write(f"{os.getpid()}\n".encode())
         self.notify(READY)
