@@ -43,4 +43,7 @@ def run_copy(args: argparse.Namespace) -> None:
         for entry in copied
     ]
     sys.stdout.write(table(("TABLE", "ROWS", "STATES"), rows))
+    for entry in copied:
+        for column in entry.defaulted:
+            sys.stdout.write(f"{entry.table}.{column}: not in SQLite, left to its default\n")
     sys.stdout.write(f"copied {source} into {args.destination}; counts verified on both sides\n")

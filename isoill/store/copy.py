@@ -163,12 +163,14 @@ def _table(
 @dataclass(frozen=True)
 class Copied:
     """One table as copied: its rows, and how many in each state (if it has a ``state``);
-    ``derived``, a table only PostgreSQL has, filled from the others."""
+    ``derived``, a table only PostgreSQL has, filled from the others; ``defaulted``, the
+    columns only PostgreSQL has that the copy left to their default."""
 
     table: str
     rows: int
     states: Mapping[str, int] = field(default_factory=dict)
     derived: bool = False
+    defaulted: tuple[str, ...] = ()  # PostgreSQL's columns SQLite has not, left to default
 
 
 def copy(source: Path, destination: str) -> list[Copied]:
@@ -221,5 +223,5 @@ def _verify(copies: Sequence[TableCopy], export: SqliteExport, load: PostgresLoa
                 f"{table.table}: {rows} rows {states} in SQLite, but {theirs} {their_states}"
                 " in PostgreSQL"
             )
-        copied.append(Copied(table.table, rows, states))
+        copied.append(Copied(table.table, rows, states, defaulted=table.defaulted))
     return copied
