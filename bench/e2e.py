@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import report
-from stores import Postgres, children, cpu_seconds
+from stores import STATS_DELAY, Postgres, children, cpu_seconds
 from traffic import LIFECYCLE
 
 TRAFFIC = Path(__file__).with_name("traffic.py")
@@ -237,6 +237,7 @@ class Result:
     refusals: tuple[str, ...]
     by_process: tuple[float, ...] = ()  # of cpu_us, each serving process's
     store_cpu_us: float = 0.0  # the PostgreSQL server's CPU time per delivered APDU, µs
+    store_commits: float = 0.0  # the server's transactions (reads too) per delivered APDU
 
 
 class Serials:
@@ -267,6 +268,7 @@ def measure(
     cpu_before = sum(d.cpu_seconds() for d in daemons)
     by_process = {pid: spent for d in daemons for pid, spent in d.cpu_by_process().items()}
     store_before = server.cpu_seconds() if server else 0.0
+    commits_before = server.commits() if server else 0
     clients = []
     for index, target in enumerate(daemons or [None]):
         share = len(daemons) or 1
@@ -305,6 +307,10 @@ def measure(
     after = {pid: spent for d in daemons for pid, spent in d.cpu_by_process().items()}
     split = tuple((after.get(pid, 0.0) - spent) * per_apdu for pid, spent in by_process.items())
     store_cpu = (server.cpu_seconds() - store_before) * per_apdu if server else 0.0
+    commits = 0.0
+    if server:
+        time.sleep(STATS_DELAY)
+        commits = (server.commits() - commits_before) * per_apdu / 1e6
     refusals = [r for out in outs for r in out["refusals"]]
     errors = [e for out in outs for e in out["errors"]]
     return Result(
@@ -325,6 +331,7 @@ def measure(
         refusals=tuple(refusals + errors[:3]),
         by_process=split,
         store_cpu_us=store_cpu,
+        store_commits=commits,
     )
 
 
@@ -529,6 +536,8 @@ STORES_HEADER = [
     "daemon CPU µs/APDU",
     "per process",
     "PostgreSQL CPU µs/APDU",
+    "PostgreSQL transactions/APDU",
+    "PostgreSQL CPU µs/transaction",
     "daemon RSS MiB",
 ]
 
@@ -537,8 +546,15 @@ def store_row(run: StoreRun, result: Result) -> list[str]:
     cells = row(result)
     gateway = result.path == "gateway"
     split = " + ".join(f"{cpu:,.0f}" for cpu in result.by_process) if gateway else "-"
-    server = f"{result.store_cpu_us:,.0f}" if gateway and run.kind == "postgres" else "-"
-    return [run.label, run.how, *cells[:-2], cells[-2], split, server, cells[-1]]
+    server = ["-", "-", "-"]
+    if gateway and run.kind == "postgres":
+        per_commit = result.store_cpu_us / result.store_commits if result.store_commits else 0.0
+        server = [
+            f"{result.store_cpu_us:,.0f}",
+            f"{result.store_commits:.2f}",
+            f"{per_commit:,.0f}",
+        ]
+    return [run.label, run.how, *cells[:-2], cells[-2], split, *server, cells[-1]]
 
 
 def run_stores(args: argparse.Namespace, runs: list[StoreRun], loads: list[Phase]) -> None:

@@ -28,6 +28,7 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import report
 from e2e import (
     DAEMON_CPUS,
@@ -152,6 +153,72 @@ def _messages(
             )
 
 
+# The PostgreSQL store filled as prefill() fills an SQLite one, row for row, by the server
+# (generate_series): the same keys, parties, times, APDUs and duplicate keys.
+_PG_TRANSACTIONS = """INSERT INTO transactions (id, transaction_key, requester_symbol,
+        responder_symbol, requester_state, responder_state, intermediaries, version,
+        created_at, updated_at) OVERRIDING SYSTEM VALUE
+    SELECT n + 1, format('["OLDREQ", "grp", "old-%%s", null]', lpad(n::text, 12, '0')),
+        'LIB' || lpad((n %% 97)::text, 2, '0'), 'LIB' || (n %% 89 + 100)::text,
+        %(requester_state)s, %(responder_state)s, '{}', %(steps)s,
+        %(now)s - (%(count)s - n) * interval '1 minute',
+        %(now)s - (%(count)s - n) * interval '1 minute' + (%(steps)s - 1) * interval '10 s'
+    FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS n"""
+_PG_MESSAGES = """INSERT INTO messages (id, received_at, peer, apdu_type, transaction_key,
+        target_symbol, ber, state, reason, dedup_key) OVERRIDING SYSTEM VALUE
+    SELECT n * %(steps)s + s.step + 1,
+        %(now)s - (%(count)s - n) * interval '1 minute' + s.step * interval '10 s',
+        CASE WHEN s.side = 'requester' THEN t.requester ELSE t.responder END, s.apdu_type,
+        format('["OLDREQ", "grp", "old-%%s", null]', lpad(n::text, 12, '0')),
+        CASE WHEN s.side = 'requester' THEN t.responder ELSE t.requester END, s.ber,
+        'accepted', NULL, encode(sha256(convert_to(n || '/' || s.step, 'UTF8')), 'hex')
+    FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS n
+    CROSS JOIN LATERAL (SELECT 'LIB' || lpad((n %% 97)::text, 2, '0') AS requester,
+        'LIB' || (n %% 89 + 100)::text AS responder) AS t
+    CROSS JOIN unnest(%(step)s::int[], %(type)s::text[], %(side)s::text[], %(ber)s::bytea[])
+        AS s(step, apdu_type, side, ber)"""
+_PG_DELIVERIES = """INSERT INTO deliveries (id, message_id, address, seq, state, attempts,
+        last_attempt_at, delivered_at) OVERRIDING SYSTEM VALUE
+    SELECT id, id, '127.0.0.1:9', id, 'delivered', 1, received_at, received_at
+    FROM messages WHERE id BETWEEN %(first)s * %(steps)s + 1 AND (%(last)s + 1) * %(steps)s"""
+_PG_AFTER = (
+    "INSERT INTO address_queues SELECT address, max(seq) FROM deliveries GROUP BY address",
+    "SELECT setval(pg_get_serial_sequence('transactions', 'id'), max(id)) FROM transactions",
+    "SELECT setval(pg_get_serial_sequence('messages', 'id'), max(id)) FROM messages",
+    "SELECT setval(pg_get_serial_sequence('deliveries', 'id'), max(id)) FROM deliveries",
+    "ANALYZE",
+)
+
+
+def prefill_postgres(url: str, transactions: int) -> float:
+    """Fill the new PostgreSQL store ``url`` names as :func:`prefill` fills an SQLite one;
+    returns the seconds it took."""
+    started = time.monotonic()
+    templates = lifecycle("OLDREQ", "OLDRESP")
+    states = finished_states(templates)
+    open_store(url).close()  # the schema of the isoill being measured
+    values = {
+        "requester_state": states.requester.value,
+        "responder_state": states.responder.value,
+        "steps": len(LIFECYCLE),
+        "now": datetime.now(UTC),
+        "count": transactions,
+        "step": list(range(len(LIFECYCLE))),
+        "type": [apdu_type for apdu_type, _ in LIFECYCLE],
+        "side": [template.side for template in templates],
+        "ber": [template.ber for template in templates],
+    }
+    with psycopg.connect(url, autocommit=True) as db:
+        for first in range(0, transactions, BATCH):
+            batch = {**values, "first": first, "last": min(first + BATCH, transactions) - 1}
+            with db.transaction():
+                for statement in (_PG_TRANSACTIONS, _PG_MESSAGES, _PG_DELIVERIES):
+                    db.execute(statement.encode(), batch)
+        for statement in _PG_AFTER:
+            db.execute(statement.encode())
+    return time.monotonic() - started
+
+
 def moved(server: Postgres, store: Path, name: str) -> tuple[str, float]:
     """The SQLite ``store`` copied into a new database of ``server`` with ``isoill store
     copy`` (then removed); the database's URL and the seconds the copy took."""
@@ -187,17 +254,29 @@ def idle_memory(peers: Peers, directory: Path) -> list[list[str]]:
 
 
 def measure_size(
-    directory: Path, size: int, peers: Peers, loads: list[Phase], server: Postgres | None
+    directory: Path,
+    size: int,
+    peers: Peers,
+    loads: list[Phase],
+    server: Postgres | None,
+    via_copy: bool = False,
 ) -> list[list[str]]:
-    """The loads on a store of ``size`` transactions (in SQLite, or moved into ``server``):
-    a row each."""
+    """The loads on a store of ``size`` transactions (in SQLite, or in ``server``: filled
+    there, or, ``via_copy``, filled in SQLite and moved with ``isoill store copy``): a row
+    each; for PostgreSQL, the seconds the store took to fill (or to copy) first."""
     directory.mkdir()
     store = directory / "store.sqlite3"
-    seconds = prefill(store, size)
-    megabytes = store.stat().st_size / 2**20
-    print(f"# {size:,} transactions stored in {seconds:.1f} s ({megabytes:,.0f} MiB)")
     setting = str(store)
-    if server is not None:
+    if server is not None and not via_copy:
+        setting = server.database(f"growth_{size}")
+        seconds = prefill_postgres(setting, size)
+        megabytes = server.size_mib(f"growth_{size}")
+        print(f"# {size:,} transactions stored in {seconds:.1f} s ({megabytes:,.0f} MiB)")
+    else:
+        seconds = prefill(store, size)
+        megabytes = store.stat().st_size / 2**20
+        print(f"# {size:,} transactions stored in {seconds:.1f} s ({megabytes:,.0f} MiB)")
+    if server is not None and via_copy:
         setting, seconds = moved(server, store, f"growth_{size}")
         megabytes = server.size_mib(f"growth_{size}")
         print(f"# copied into PostgreSQL in {seconds:.1f} s ({megabytes:,.0f} MiB)")
@@ -209,7 +288,13 @@ def measure_size(
             server.pin()
         for phase in loads:
             result = measure(phase, peers, daemon, serials, server)
-            extra = [f"{seconds:,.0f}", f"{result.store_cpu_us:,.0f}"] if server else []
+            extra = []
+            if server is not None:
+                extra = [
+                    f"{seconds:,.0f}",
+                    f"{result.store_cpu_us:,.0f}",
+                    f"{result.store_commits:.2f}",
+                ]
             rows.append([f"{size:,}", f"{megabytes:,.0f}", *extra, *row(result)])
             print(" | ".join(rows[-1]), flush=True)
     shutil.rmtree(directory)
@@ -231,9 +316,14 @@ def main() -> None:
         "--store",
         choices=("sqlite", "postgres"),
         default="sqlite",
-        help="the store measured; postgres: each SQLite store filled is moved with isoill"
-        " store copy into a database of a throwaway cluster (fsync on), and the idle"
-        " memory is not measured",
+        help="the store measured; postgres: a database of a throwaway cluster (fsync on),"
+        " and the idle memory is not measured",
+    )
+    parser.add_argument(
+        "--via-copy",
+        action="store_true",
+        help="with --store postgres: fill each store in SQLite and move it with isoill store"
+        " copy (the table then says how long the copy took)",
     )
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
@@ -253,7 +343,7 @@ def main() -> None:
         peers = stack.enter_context(Peers())
         server = stack.enter_context(Postgres(OTHER_CPUS, args.workdir)) if postgres else None
         for size in sizes:
-            rows += measure_size(work / str(size), size, peers, loads, server)
+            rows += measure_size(work / str(size), size, peers, loads, server, args.via_copy)
         if not postgres:
             (work / "idle").mkdir()
             idle = idle_memory(peers, work / "idle")
@@ -272,8 +362,9 @@ def write_doc(
         growth_header = [
             "stored transactions",
             "database MiB",
-            "store copy s",
+            "fill (or copy) s",
             "PostgreSQL CPU µs/APDU",
+            "PostgreSQL transactions/APDU",
             *HEADER,
         ]
         body = "\n\n".join(

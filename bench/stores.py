@@ -13,6 +13,9 @@ from pathlib import Path
 import psycopg
 from postgres_cluster import Cluster
 
+#: Seconds until every backend has reported its statistics (PostgreSQL 15: once a second).
+STATS_DELAY = 1.2
+
 
 def children(pid: int) -> list[int]:
     """The processes whose parent is ``pid`` (now)."""
@@ -77,6 +80,17 @@ class Postgres:
         """What the server's processes have used so far, the ended backends included."""
         pids = children(self.pid)
         return cpu_seconds(self.pid, ended_children=True) + sum(map(cpu_seconds, pids))
+
+    def commits(self) -> int:
+        """Transactions the server has ended (committed or rolled back), all databases, as its
+        statistics say; a backend reports its own at most once a second, so wait
+        :data:`STATS_DELAY` after a load before reading them."""
+        with psycopg.connect(self.cluster.url(), autocommit=True) as db:
+            row = db.execute(
+                "SELECT sum(xact_commit + xact_rollback) FROM pg_stat_database"
+            ).fetchone()
+        assert row is not None
+        return int(row[0])
 
     def size_mib(self, name: str) -> float:
         with psycopg.connect(self.cluster.url(name)) as db:
