@@ -1,7 +1,7 @@
 """``isoill store copy SQLITE_PATH POSTGRES_URL``: an SQLite store moved into PostgreSQL
 (:mod:`isoill.store.copy`), while no daemon runs on it: the copy holds the store's lock
-(``<store>.lock``, the one ``isoill serve`` takes), so a daemon running is refused, and one
-starting meanwhile waits for nothing but is refused in turn."""
+(``<store>.lock``, the one ``isoill serve`` takes), so it is refused while a daemon runs, and
+a daemon started during the copy is refused."""
 
 from __future__ import annotations
 
@@ -12,13 +12,11 @@ from isoill.cli.common import BadInput
 from isoill.cli.storeopts import table
 from isoill.process.errors import CannotStart
 from isoill.process.lock import StoreLock
+from isoill.store.copy import copy
 from isoill.store.errors import StoreError
 
 
 def run_copy(args: argparse.Namespace) -> None:
-    # Imported here: psycopg, which only this command and a PostgreSQL store need.
-    from isoill.store.copy import copy  # noqa: PLC0415
-
     source = args.source
     if not source.is_file():
         raise BadInput(f"{source}: no queue database")

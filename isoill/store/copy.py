@@ -9,7 +9,7 @@ naming it, so that a column added later to both schemas carries over and one add
 of them alone is noticed rather than dropped. A column only PostgreSQL has is derived by the
 PostgreSQL side (each address's delivery numbers, each transaction's version) or must have a
 default. After the rows, the counts of each table (and of each state, in a table with a
-``state``) are compared on both sides before the commit, and again after it.
+``state``) are compared on both sides before the commit: a difference rolls it all back.
 
 The caller keeps daemons off the SQLite store meanwhile (its ``.lock``, as ``isoill serve``
 takes it); the SQLite side reads one snapshot, so the operators' commands beside it change
@@ -176,9 +176,10 @@ class Copied:
 def copy(source: Path, destination: str) -> list[Copied]:
     """Copy the SQLite store at ``source`` into the empty PostgreSQL store ``destination``
     names (its schema created if need be): what was copied, table by table, as counted on
-    both sides after the commit. :class:`CopyRefused` for a store that is not empty or
-    tables that do not match, :class:`~isoill.store.errors.StoreFault` for a driver's error;
-    either way nothing is written into PostgreSQL."""
+    both sides before the commit (which a difference would have stopped).
+    :class:`CopyRefused` for a store that is not empty or tables that do not match,
+    :class:`~isoill.store.errors.StoreFault` for a driver's error; either way nothing is
+    written into PostgreSQL."""
     export = SqliteExport(source)
     try:
         load = PostgresLoad(destination)
@@ -198,11 +199,10 @@ def copy(source: Path, destination: str) -> list[Copied]:
                         table.rows(export.rows(table.table, table.columns)),
                     )
                 load.finish()
-                _verify(copies, export, load)
-            return _verify(copies, export, load) + [
-                Copied(table, load.count(table), derived=True)
-                for table in sorted(load.own_tables - {"schema_migrations"})
-            ]
+                return _verify(copies, export, load) + [
+                    Copied(table, load.count(table), derived=True)
+                    for table in sorted(load.own_tables - {"schema_migrations"})
+                ]
         finally:
             load.close()
     finally:
