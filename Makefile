@@ -21,7 +21,8 @@ test: $(STAMP)
 	$(VENV)/bin/pytest
 
 # Results go into docs/performance.md; PYTHONPATH=DIR measures the isoill in DIR instead
-# (a clone at another commit, say). bench-full adds 1M stored transactions and longer runs.
+# (a clone at another commit, say). bench-full adds 1M stored transactions, longer runs, and
+# the PostgreSQL store with one gateway process and two (issue 19).
 bench: $(STAMP)
 	$(VENV)/bin/python bench/codec.py --doc docs/performance.md
 	$(VENV)/bin/python bench/e2e.py --doc docs/performance.md
@@ -34,6 +35,8 @@ bench-full: $(STAMP)
 	$(VENV)/bin/python bench/codec.py --doc docs/performance.md
 	$(VENV)/bin/python bench/e2e.py --apdus 20000 --rate-seconds 30 --doc docs/performance.md
 	$(VENV)/bin/python bench/growth.py --sizes 1000,10000,100000,1000000 --doc docs/performance.md
+	$(VENV)/bin/python bench/e2e.py --stores sqlite,postgres,postgres:2 --doc docs/performance.md
+	$(VENV)/bin/python bench/growth.py --store postgres --sizes 1000,10000,100000,1000000 --doc docs/performance.md
 	$(VENV)/bin/python bench/startup.py --doc docs/performance.md
 	$(VENV)/bin/python bench/iso18626.py --doc docs/performance.md
 	$(VENV)/bin/python bench/console.py --doc docs/performance.md

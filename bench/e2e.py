@@ -28,12 +28,13 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import report
+from stores import STATS_DELAY, Postgres, children, cpu_seconds
 from traffic import LIFECYCLE
 
 TRAFFIC = Path(__file__).with_name("traffic.py")
@@ -94,9 +95,9 @@ class Peers:
         self.process.wait(timeout=10)
 
 
-def write_config(directory: Path, port: int, peers: Peers) -> Path:
+def write_config(directory: Path, port: int, peers: Peers, store: str = "store.sqlite3") -> Path:
     """The daemon's configuration, and its routes: each requester's symbol to the requester's
-    simulated peer, each responder's to the responder's."""
+    simulated peer, each responder's to the responder's; ``store``, its store's setting."""
     routes, sections = [], []
     for persistent, (requester, responder) in SYMBOLS.items():
         for symbol, address in ((requester, peers.requester), (responder, peers.responder)):
@@ -109,7 +110,7 @@ def write_config(directory: Path, port: int, peers: Peers) -> Path:
     (directory / "routes.toml").write_text("\n".join(routes))
     path = directory / "isoill.toml"
     path.write_text(
-        f"""store = "store.sqlite3"
+        f"""store = "{store}"
 routes = "routes.toml"
 
 [[listeners]]
@@ -131,17 +132,26 @@ level = "warning"
 
 
 class Daemon:
-    """``isoill serve`` on one core, with its store in ``directory``: the isoill that
-    ``PYTHONPATH`` names first, else the one installed in this interpreter's environment."""
+    """``isoill serve`` on one core, with its store in ``directory`` (or the one ``store``
+    names), alone or with ``workers`` (``--workers N``: a supervisor and N processes, all on
+    that core): the isoill that ``PYTHONPATH`` names first, else the one installed in this
+    interpreter's environment."""
 
-    def __init__(self, directory: Path, peers: Peers) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        peers: Peers,
+        store: str = "store.sqlite3",
+        workers: int | None = None,
+    ) -> None:
         port = free_port()
         self.address = f"127.0.0.1:{port}"
-        config = write_config(directory, port, peers)
+        config = write_config(directory, port, peers, store)
         self.log_path = directory / "daemon.log"
+        processes = ["--workers", str(workers)] if workers else []
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(
-                pinned(DAEMON_CPUS, ISOILL, "serve", "--config", config),
+                pinned(DAEMON_CPUS, ISOILL, "serve", "--config", config, *processes),
                 stdout=subprocess.DEVNULL,
                 stderr=log,
                 cwd=directory,
@@ -161,16 +171,26 @@ class Daemon:
         return self.process.pid
 
     def memory_kib(self, field: str) -> int:
-        """``VmRSS``, ``VmHWM`` (peak RSS) ... from /proc/PID/status, in KiB."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1])
-        raise KeyError(field)
+        """``VmRSS``, ``VmHWM`` (peak RSS) ... from /proc/PID/status, in KiB: the sum over
+        the daemon's processes (a supervisor's workers too)."""
+        total = 0
+        for pid in [self.pid, *children(self.pid)]:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith(f"{field}:"):
+                    total += int(line.split()[1])
+        return total
 
     def cpu_seconds(self) -> float:
-        """User and system time the daemon has used, all threads."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User and system time the daemon has used, all threads of all its processes (a
+        supervisor's workers, also those that ended)."""
+        return cpu_seconds(self.pid, ended_children=True) + sum(
+            map(cpu_seconds, children(self.pid))
+        )
+
+    def cpu_by_process(self) -> dict[int, float]:
+        """Each serving process's CPU time so far: the workers of a supervisor, else the
+        daemon itself."""
+        return {pid: cpu_seconds(pid) for pid in children(self.pid) or [self.pid]}
 
     def open_files(self) -> int:
         return len(os.listdir(f"/proc/{self.pid}/fd"))
@@ -215,6 +235,9 @@ class Result:
     cpu_us: float  # daemon CPU time per delivered APDU (gateway only), µs
     rss_mib: float  # daemon RSS after the phase (gateway only)
     refusals: tuple[str, ...]
+    by_process: tuple[float, ...] = ()  # of cpu_us, each serving process's
+    store_cpu_us: float = 0.0  # the PostgreSQL server's CPU time per delivered APDU, µs
+    store_commits: float = 0.0  # the server's transactions (reads too) per delivered APDU
 
 
 class Serials:
@@ -228,33 +251,51 @@ class Serials:
         return first
 
 
-def measure(phase: Phase, peers: Peers, daemon: Daemon | None, serials: Serials) -> Result:
-    """Run ``phase`` through the daemon, or straight to the peers without one."""
+def measure(
+    phase: Phase,
+    peers: Peers,
+    daemon: Daemon | Sequence[Daemon] | None,
+    serials: Serials,
+    server: Postgres | None = None,
+) -> Result:
+    """Run ``phase`` through the daemon, or straight to the peers without one; through
+    several daemons (sharing a store), each gets a client of its own with its share of the
+    workers, loans and rate, and each loan goes through one daemon. ``server``: the
+    PostgreSQL server of the daemons' store, whose CPU time is counted too."""
+    daemons = [daemon] if isinstance(daemon, Daemon) else list(daemon or ())
     transactions = math.ceil(phase.apdus / len(LIFECYCLE))
     requester, responder = SYMBOLS[phase.persistent]
-    to_responder = daemon.address if daemon else peers.responder
-    to_requester = daemon.address if daemon else peers.requester
-    cpu_before = daemon.cpu_seconds() if daemon else 0.0
-    command = pinned(
-        OTHER_CPUS,
-        sys.executable,
-        TRAFFIC,
-        "client",
-        f"--to-responder={to_responder}",
-        f"--to-requester={to_requester}",
-        f"--requester={requester}",
-        f"--responder={responder}",
-        f"--connections={phase.connections}",
-        f"--transactions={transactions}",
-        f"--first-serial={serials.take(transactions)}",
-        f"--rate={phase.rate}",
-        *(["--persistent"] if phase.persistent else []),
-    )
-    done = subprocess.run(command, check=False, capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(f"client failed:\n{done.stderr}")
-    out = json.loads(done.stdout)
-    sent: list[tuple[int, int, int]] = [(k, s, a) for k, s, a in out["sent"]]
+    cpu_before = sum(d.cpu_seconds() for d in daemons)
+    by_process = {pid: spent for d in daemons for pid, spent in d.cpu_by_process().items()}
+    store_before = server.cpu_seconds() if server else 0.0
+    commits_before = server.commits() if server else 0
+    clients = []
+    for index, target in enumerate(daemons or [None]):
+        share = len(daemons) or 1
+        loans = transactions // share + (index < transactions % share)
+        command = pinned(
+            OTHER_CPUS,
+            sys.executable,
+            TRAFFIC,
+            "client",
+            f"--to-responder={target.address if target else peers.responder}",
+            f"--to-requester={target.address if target else peers.requester}",
+            f"--requester={requester}",
+            f"--responder={responder}",
+            f"--connections={max(1, phase.connections // share)}",
+            f"--transactions={loans}",
+            f"--first-serial={serials.take(loans)}",
+            f"--rate={phase.rate / share}",
+            *(["--persistent"] if phase.persistent else []),
+        )
+        clients.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    outs = []
+    for client in clients:
+        stdout, stderr = client.communicate()
+        if client.returncode:
+            raise SystemExit(f"client failed:\n{stderr.decode()}")
+        outs.append(json.loads(stdout))
+    sent: list[tuple[int, int, int]] = [(k, s, a) for out in outs for k, s, a in out["sent"]]
     arrivals = peers.collect(len(sent), timeout=60 + len(sent) / 100)
     latencies = sorted((arrivals[k] - s) / 1e6 for k, s, _ in sent if k in arrivals)
     acks = sorted((a - s) / 1e6 for _, s, a in sent)
@@ -262,26 +303,39 @@ def measure(phase: Phase, peers: Peers, daemon: Daemon | None, serials: Serials)
     last = max((arrivals[k] for k, _, _ in sent if k in arrivals), default=first + 1)
     delivered = len(latencies)
     acked = max((a for _, _, a in sent), default=first + 1)
+    per_apdu = 1e6 / delivered if delivered else 0.0
+    after = {pid: spent for d in daemons for pid, spent in d.cpu_by_process().items()}
+    split = tuple((after.get(pid, 0.0) - spent) * per_apdu for pid, spent in by_process.items())
+    store_cpu = (server.cpu_seconds() - store_before) * per_apdu if server else 0.0
+    commits = 0.0
+    if server:
+        time.sleep(STATS_DELAY)
+        commits = (server.commits() - commits_before) * per_apdu / 1e6
+    refusals = [r for out in outs for r in out["refusals"]]
+    errors = [e for out in outs for e in out["errors"]]
     return Result(
         phase=phase,
-        path="gateway" if daemon else "direct",
+        path="gateway" if daemons else "direct",
         sent=len(sent),
         accepted_per_second=len(sent) / ((acked - first) / 1e9) if sent else 0.0,
         delivered=delivered,
-        refused=out["refused"],
-        errors=len(out["errors"]),
+        refused=sum(out["refused"] for out in outs),
+        errors=len(errors),
         per_second=delivered / ((last - first) / 1e9) if delivered else 0.0,
         p50=percentile(latencies, 0.5),
         p99=percentile(latencies, 0.99),
         worst=latencies[-1] if latencies else math.nan,
         ack_p99=percentile(acks, 0.99),
-        cpu_us=(daemon.cpu_seconds() - cpu_before) / delivered * 1e6 if daemon and delivered else 0,
-        rss_mib=daemon.memory_kib("VmRSS") / 1024 if daemon else 0.0,
-        refusals=tuple(out["refusals"] + out["errors"][:3]),
+        cpu_us=(sum(d.cpu_seconds() for d in daemons) - cpu_before) * per_apdu,
+        rss_mib=sum(d.memory_kib("VmRSS") for d in daemons) / 1024,
+        refusals=tuple(refusals + errors[:3]),
+        by_process=split,
+        store_cpu_us=store_cpu,
+        store_commits=commits,
     )
 
 
-def warm_up(peers: Peers, daemon: Daemon, serials: Serials) -> None:
+def warm_up(peers: Peers, daemon: Daemon | Sequence[Daemon], serials: Serials) -> None:
     """A few loans each way first: imports, caches and connections settle, uncounted."""
     for persistent in (True, False):
         warm = Phase("warm-up", persistent, 4, 100)
@@ -438,6 +492,119 @@ def _frame(frame: str) -> tuple[str, str]:
     return name, path
 
 
+@dataclass(frozen=True)
+class StoreRun:
+    """A store the loads run on: SQLite's file, or a PostgreSQL database served by
+    ``processes`` gateway processes: daemons of their own, each on a port of its own (each
+    loan through one of them), or with ``workers``, one daemon's ``--workers N`` behind one
+    port (a loan's two connections may reach two workers)."""
+
+    kind: str  # "sqlite" or "postgres"
+    processes: int = 1
+    workers: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> StoreRun:
+        kind, _, count = text.partition(":")
+        workers = count.startswith("w")
+        count = count.removeprefix("w")
+        if (
+            kind not in {"sqlite", "postgres"}
+            or (kind == "sqlite" and count)
+            or not (count.isdigit() or not count)
+        ):
+            raise argparse.ArgumentTypeError(
+                f"not sqlite, postgres, postgres:N or postgres:wN: {text}"
+            )
+        return cls(kind, int(count or 1), workers)
+
+    @property
+    def label(self) -> str:
+        return "SQLite" if self.kind == "sqlite" else "PostgreSQL"
+
+    @property
+    def how(self) -> str:
+        if self.workers:
+            return f"--workers {self.processes}"
+        return "1 process" if self.processes == 1 else f"{self.processes} processes"
+
+
+STORES_HEADER = [
+    "store",
+    "gateway",
+    *HEADER[:-2],
+    "daemon CPU µs/APDU",
+    "per process",
+    "PostgreSQL CPU µs/APDU",
+    "PostgreSQL transactions/APDU",
+    "PostgreSQL CPU µs/transaction",
+    "daemon RSS MiB",
+]
+
+
+def store_row(run: StoreRun, result: Result) -> list[str]:
+    cells = row(result)
+    gateway = result.path == "gateway"
+    split = " + ".join(f"{cpu:,.0f}" for cpu in result.by_process) if gateway else "-"
+    server = ["-", "-", "-"]
+    if gateway and run.kind == "postgres":
+        per_commit = result.store_cpu_us / result.store_commits if result.store_commits else 0.0
+        server = [
+            f"{result.store_cpu_us:,.0f}",
+            f"{result.store_commits:.2f}",
+            f"{per_commit:,.0f}",
+        ]
+    return [run.label, run.how, *cells[:-2], cells[-2], split, *server, cells[-1]]
+
+
+def run_stores(args: argparse.Namespace, runs: list[StoreRun], loads: list[Phase]) -> None:
+    """The loads on each store in turn, in one run: a fresh daemon each, PostgreSQL's server
+    (one for all, a database each, ``fsync`` on) on the clients' and peers' cores; the
+    loopback ceiling once, beside the first."""
+    serials = Serials()
+    results: list[tuple[StoreRun, Result]] = []
+    with ExitStack() as stack:
+        work = Path(tempfile.mkdtemp(prefix="isoill-e2e-", dir=args.workdir))
+        stack.callback(shutil.rmtree, work)
+        peers = stack.enter_context(Peers())
+        server = None
+        if any(run.kind == "postgres" for run in runs):
+            server = stack.enter_context(Postgres(OTHER_CPUS, args.workdir))
+        for number, run in enumerate(runs):
+            store = "store.sqlite3"
+            if run.kind == "postgres":
+                assert server is not None
+                store = server.database(f"e2e_{number}")
+            with ExitStack() as running:
+                daemons = []
+                for index in range(1 if run.workers else run.processes):
+                    directory = work / f"{number}-{index}"
+                    directory.mkdir()
+                    workers = run.processes if run.workers else None
+                    daemons.append(running.enter_context(Daemon(directory, peers, store, workers)))
+                warm_up(peers, daemons, serials)
+                if server is not None:
+                    server.pin()
+                for phase in loads:
+                    for target in (None, daemons) if number == 0 else (daemons,):
+                        counted = server if run.kind == "postgres" and target else None
+                        result = measure(phase, peers, target, serials, counted)
+                        results.append((run, result))
+                        print(" | ".join(store_row(run, result)), flush=True)
+        disk = report.filesystem(work)
+    if args.doc:
+        body = "\n\n".join(
+            [
+                report.heading(),
+                f"Gateway processes on CPU {sorted(DAEMON_CPUS)}; clients, peers and the"
+                f" PostgreSQL server (fsync on, synchronous_commit on) on CPU"
+                f" {sorted(OTHER_CPUS)}; stores on {disk}.",
+                report.table(STORES_HEADER, [store_row(run, r) for run, r in results]),
+            ]
+        )
+        report.write_section("e2e-stores", body, args.doc)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
@@ -448,6 +615,13 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="where the store goes (default: a tmp dir)")
     parser.add_argument("--doc", type=Path, help="write the results into this Markdown file")
     parser.add_argument("--py-spy", type=Path, help="profile the daemon into this raw file")
+    parser.add_argument(
+        "--stores",
+        type=lambda text: [StoreRun.parse(part) for part in text.split(",")],
+        help="run the loads on each of these stores in turn: sqlite, postgres, postgres:N"
+        " (N daemons, a port each), postgres:wN (one daemon, --workers N);"
+        " e.g. sqlite,postgres,postgres:2",
+    )
     args = parser.parse_args()
     loads = [
         Phase("persistent", True, args.clients, args.apdus),
@@ -456,6 +630,9 @@ def main() -> None:
     for rate in map(float, args.rates.split(",")):
         apdus = round(rate * args.rate_seconds)
         loads.append(Phase(f"fixed {rate:,.0f}/s", True, args.rate_clients, apdus, rate))
+    if args.stores:
+        run_stores(args, args.stores, loads)
+        return
     serials = Serials()
     results: list[Result] = []
     with ExitStack() as stack:

@@ -19,6 +19,7 @@ import resource
 import shutil
 import socket
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,8 +28,22 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import report
-from e2e import HEADER, Daemon, Peers, Phase, Serials, measure, row, warm_up
+from e2e import (
+    DAEMON_CPUS,
+    HEADER,
+    ISOILL,
+    OTHER_CPUS,
+    Daemon,
+    Peers,
+    Phase,
+    Serials,
+    measure,
+    row,
+    warm_up,
+)
+from stores import Postgres
 from traffic import LIFECYCLE, Template, lifecycle
 
 from isoill.codec.decoder import decode
@@ -138,6 +153,84 @@ def _messages(
             )
 
 
+# The PostgreSQL store filled as prefill() fills an SQLite one, row for row, by the server
+# (generate_series): the same keys, parties, times, APDUs and duplicate keys.
+_PG_TRANSACTIONS = """INSERT INTO transactions (id, transaction_key, requester_symbol,
+        responder_symbol, requester_state, responder_state, intermediaries, version,
+        created_at, updated_at) OVERRIDING SYSTEM VALUE
+    SELECT n + 1, format('["OLDREQ", "grp", "old-%%s", null]', lpad(n::text, 12, '0')),
+        'LIB' || lpad((n %% 97)::text, 2, '0'), 'LIB' || (n %% 89 + 100)::text,
+        %(requester_state)s, %(responder_state)s, '{}', %(steps)s,
+        %(now)s - (%(count)s - n) * interval '1 minute',
+        %(now)s - (%(count)s - n) * interval '1 minute' + (%(steps)s - 1) * interval '10 s'
+    FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS n"""
+_PG_MESSAGES = """INSERT INTO messages (id, received_at, peer, apdu_type, transaction_key,
+        target_symbol, ber, state, reason, dedup_key) OVERRIDING SYSTEM VALUE
+    SELECT n * %(steps)s + s.step + 1,
+        %(now)s - (%(count)s - n) * interval '1 minute' + s.step * interval '10 s',
+        CASE WHEN s.side = 'requester' THEN t.requester ELSE t.responder END, s.apdu_type,
+        format('["OLDREQ", "grp", "old-%%s", null]', lpad(n::text, 12, '0')),
+        CASE WHEN s.side = 'requester' THEN t.responder ELSE t.requester END, s.ber,
+        'accepted', NULL, encode(sha256(convert_to(n || '/' || s.step, 'UTF8')), 'hex')
+    FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS n
+    CROSS JOIN LATERAL (SELECT 'LIB' || lpad((n %% 97)::text, 2, '0') AS requester,
+        'LIB' || (n %% 89 + 100)::text AS responder) AS t
+    CROSS JOIN unnest(%(step)s::int[], %(type)s::text[], %(side)s::text[], %(ber)s::bytea[])
+        AS s(step, apdu_type, side, ber)"""
+_PG_DELIVERIES = """INSERT INTO deliveries (id, message_id, address, seq, state, attempts,
+        last_attempt_at, delivered_at) OVERRIDING SYSTEM VALUE
+    SELECT id, id, '127.0.0.1:9', id, 'delivered', 1, received_at, received_at
+    FROM messages WHERE id BETWEEN %(first)s * %(steps)s + 1 AND (%(last)s + 1) * %(steps)s"""
+_PG_AFTER = (
+    "INSERT INTO address_queues SELECT address, max(seq) FROM deliveries GROUP BY address",
+    "SELECT setval(pg_get_serial_sequence('transactions', 'id'), max(id)) FROM transactions",
+    "SELECT setval(pg_get_serial_sequence('messages', 'id'), max(id)) FROM messages",
+    "SELECT setval(pg_get_serial_sequence('deliveries', 'id'), max(id)) FROM deliveries",
+    "ANALYZE",
+)
+
+
+def prefill_postgres(url: str, transactions: int) -> float:
+    """Fill the new PostgreSQL store ``url`` names as :func:`prefill` fills an SQLite one;
+    returns the seconds it took."""
+    started = time.monotonic()
+    templates = lifecycle("OLDREQ", "OLDRESP")
+    states = finished_states(templates)
+    open_store(url).close()  # the schema of the isoill being measured
+    values = {
+        "requester_state": states.requester.value,
+        "responder_state": states.responder.value,
+        "steps": len(LIFECYCLE),
+        "now": datetime.now(UTC),
+        "count": transactions,
+        "step": list(range(len(LIFECYCLE))),
+        "type": [apdu_type for apdu_type, _ in LIFECYCLE],
+        "side": [template.side for template in templates],
+        "ber": [template.ber for template in templates],
+    }
+    with psycopg.connect(url, autocommit=True) as db:
+        for first in range(0, transactions, BATCH):
+            batch = {**values, "first": first, "last": min(first + BATCH, transactions) - 1}
+            with db.transaction():
+                for statement in (_PG_TRANSACTIONS, _PG_MESSAGES, _PG_DELIVERIES):
+                    db.execute(statement.encode(), batch)
+        for statement in _PG_AFTER:
+            db.execute(statement.encode())
+    return time.monotonic() - started
+
+
+def moved(server: Postgres, store: Path, name: str) -> tuple[str, float]:
+    """The SQLite ``store`` copied into a new database of ``server`` with ``isoill store
+    copy`` (then removed); the database's URL and the seconds the copy took."""
+    url = server.database(name)
+    started = time.monotonic()
+    subprocess.run([ISOILL, "store", "copy", str(store), url], check=True, capture_output=True)
+    seconds = time.monotonic() - started
+    for path in store.parent.glob(store.name + "*"):
+        path.unlink()
+    return url, seconds
+
+
 def idle_memory(peers: Peers, directory: Path) -> list[list[str]]:
     """The daemon's RSS with 0 to 1,000 idle connections open (sockets that send nothing)."""
     rows: list[list[str]] = []
@@ -160,6 +253,56 @@ def idle_memory(peers: Peers, directory: Path) -> list[list[str]]:
     return rows
 
 
+def measure_size(
+    directory: Path,
+    size: int,
+    peers: Peers,
+    loads: list[Phase],
+    server: Postgres | None,
+    via_copy: bool = False,
+) -> list[list[str]]:
+    """The loads on a store of ``size`` transactions (in SQLite, or in ``server``: filled
+    there, or, ``via_copy``, filled in SQLite and moved with ``isoill store copy``): a row
+    each; for PostgreSQL, the seconds the store took to fill (or to copy) first."""
+    directory.mkdir()
+    store = directory / "store.sqlite3"
+    setting = str(store)
+    if server is not None and not via_copy:
+        setting = server.database(f"growth_{size}")
+        seconds = prefill_postgres(setting, size)
+        megabytes = server.size_mib(f"growth_{size}")
+        print(f"# {size:,} transactions stored in {seconds:.1f} s ({megabytes:,.0f} MiB)")
+    else:
+        seconds = prefill(store, size)
+        megabytes = store.stat().st_size / 2**20
+        print(f"# {size:,} transactions stored in {seconds:.1f} s ({megabytes:,.0f} MiB)")
+    if server is not None and via_copy:
+        setting, seconds = moved(server, store, f"growth_{size}")
+        megabytes = server.size_mib(f"growth_{size}")
+        print(f"# copied into PostgreSQL in {seconds:.1f} s ({megabytes:,.0f} MiB)")
+    rows = []
+    serials = Serials()
+    with Daemon(directory, peers, setting) as daemon:
+        warm_up(peers, daemon, serials)
+        if server is not None:
+            server.pin()
+        for phase in loads:
+            result = measure(phase, peers, daemon, serials, server)
+            extra = []
+            if server is not None:
+                extra = [
+                    f"{seconds:,.0f}",
+                    f"{result.store_cpu_us:,.0f}",
+                    f"{result.store_commits:.2f}",
+                ]
+            rows.append([f"{size:,}", f"{megabytes:,.0f}", *extra, *row(result)])
+            print(" | ".join(rows[-1]), flush=True)
+    shutil.rmtree(directory)
+    if server is not None:
+        server.drop(f"growth_{size}")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1000,10000,100000", help="stored transactions")
@@ -169,6 +312,19 @@ def main() -> None:
     parser.add_argument("--rate-seconds", type=float, default=4.0, help="length of that load")
     parser.add_argument("--workdir", type=Path, help="where the stores go (default: a tmp dir)")
     parser.add_argument("--doc", type=Path, help="write the results into this Markdown file")
+    parser.add_argument(
+        "--store",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="the store measured; postgres: a database of a throwaway cluster (fsync on),"
+        " and the idle memory is not measured",
+    )
+    parser.add_argument(
+        "--via-copy",
+        action="store_true",
+        help="with --store postgres: fill each store in SQLite and move it with isoill store"
+        " copy (the table then says how long the copy took)",
+    )
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < 2 * IDLE_STEPS[-1] + 100:
@@ -179,36 +335,56 @@ def main() -> None:
         Phase(f"fixed {args.rate:,.0f}/s", True, args.clients, rate_apdus, args.rate),
     ]
     rows: list[list[str]] = []
+    postgres = args.store == "postgres"
+    idle: list[list[str]] = []
     with ExitStack() as stack:
         work = Path(tempfile.mkdtemp(prefix="isoill-growth-", dir=args.workdir))
         stack.callback(shutil.rmtree, work)
         peers = stack.enter_context(Peers())
+        server = stack.enter_context(Postgres(OTHER_CPUS, args.workdir)) if postgres else None
         for size in sizes:
-            directory = work / str(size)
-            directory.mkdir()
-            seconds = prefill(directory / "store.sqlite3", size)
-            megabytes = (directory / "store.sqlite3").stat().st_size / 2**20
-            print(f"# {size:,} transactions stored in {seconds:.1f} s ({megabytes:,.0f} MiB)")
-            serials = Serials()
-            with Daemon(directory, peers) as daemon:
-                warm_up(peers, daemon, serials)
-                for phase in loads:
-                    result = measure(phase, peers, daemon, serials)
-                    rows.append([f"{size:,}", f"{megabytes:,.0f}", *row(result)])
-                    print(" | ".join(rows[-1]), flush=True)
-            shutil.rmtree(directory)
-        (work / "idle").mkdir()
-        idle = idle_memory(peers, work / "idle")
-        store = report.filesystem(work)
+            rows += measure_size(work / str(size), size, peers, loads, server, args.via_copy)
+        if not postgres:
+            (work / "idle").mkdir()
+            idle = idle_memory(peers, work / "idle")
+        disk = report.filesystem(work)
     for line in idle:
         print(f"# {line[0]} idle connections: RSS {line[1]} MiB, {line[2]} KiB each")
     if args.doc:
+        write_doc(args, rows, idle, disk)
+
+
+def write_doc(
+    args: argparse.Namespace, rows: list[list[str]], idle: list[list[str]], disk: str
+) -> None:
+    """The results as the growth section of ``args.doc`` (or its PostgreSQL one)."""
+    if args.store == "postgres":
+        growth_header = [
+            "stored transactions",
+            "database MiB",
+            "fill (or copy) s",
+            "PostgreSQL CPU µs/APDU",
+            "PostgreSQL transactions/APDU",
+            *HEADER,
+        ]
+        body = "\n\n".join(
+            [
+                report.heading(),
+                f"Daemon on CPU {sorted(DAEMON_CPUS)}; PostgreSQL (fsync on), clients and peers"
+                f" on CPU {sorted(OTHER_CPUS)}; disk: {disk}. Closed loop: {args.clients}"
+                f" clients on persistent connections; fixed rate: open loop at"
+                f" {args.rate:,.0f} APDUs/s.",
+                report.table(growth_header, rows),
+            ]
+        )
+        report.write_section("growth-postgres", body, args.doc)
+    else:
         growth_header = ["stored transactions", "store MiB", *HEADER]
         idle_header = ["idle connections", "daemon RSS MiB", "KiB per connection"]
         body = "\n\n".join(
             [
                 report.heading(),
-                f"Store: {store}. Closed loop: {args.clients} clients on persistent"
+                f"Store: {disk}. Closed loop: {args.clients} clients on persistent"
                 f" connections; fixed rate: open loop at {args.rate:,.0f} APDUs/s.",
                 report.table(growth_header, rows),
                 report.table(idle_header, idle),

@@ -58,6 +58,20 @@ async def spawn(daemons: list[Daemon], config: Path, *args: str) -> Daemon:
     return daemon
 
 
+async def test_the_supervisor_makes_its_pid_files_directory(
+    tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    """As a daemon alone does: with a store that is not a file beside it (PostgreSQL's), or
+    a pid_file set elsewhere, nothing else has made the directory."""
+    config = write_config(tmp_path, routes_for({"RESPLIB": ["127.0.0.1:9"]}))
+    config.write_text('pid_file = "run/here/isoill.pid"\n' + config.read_text())
+    daemon = await spawn(daemons, config, "--workers", "1")
+    await daemon.line("ready", workers=1)
+    assert (tmp_path / "run/here/isoill.pid").read_text() == f"{daemon.process.pid}\n"
+    daemon.stop()
+    assert await daemon.exit() == 0
+
+
 async def test_sighup_to_the_supervisor_reloads_the_workers_routes(
     tmp_path: Path, peer: RecordingPeer, daemons: list[Daemon], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -43,6 +43,7 @@ def parser() -> argparse.ArgumentParser:
         _operators,
         _queue,
         _tx,
+        _store_commands,
         _send,
         _peer,
         _replay,
@@ -228,6 +229,32 @@ def _queue(commands: Commands) -> None:
     )
     _add_daemon_config_option(refuse_cmd)
     _runs(refuse_cmd, "actions", "run_refuse")
+
+
+def _store_commands(commands: Commands) -> None:
+    store = commands.add_parser("store", help="move a store from SQLite to PostgreSQL")
+    actions = store.add_subparsers(required=True, metavar="ACTION")
+
+    copy_cmd = actions.add_parser(
+        "copy",
+        help="copy an SQLite store (no daemon running on it) into an empty PostgreSQL store",
+    )
+    copy_cmd.add_argument("source", type=Path, metavar="SQLITE_PATH", help="the SQLite store")
+    copy_cmd.add_argument(
+        "destination",
+        type=_postgres_url,
+        metavar="POSTGRES_URL",
+        help="the PostgreSQL store: a libpq URL without a password (PGPASSWORD or ~/.pgpass)",
+    )
+    _runs(copy_cmd, "store", "run_copy")
+
+
+def _postgres_url(text: str) -> str:
+    """A PostgreSQL URL, without a password."""
+    setting = _store(text)
+    if not isinstance(setting, str):
+        raise argparse.ArgumentTypeError(f"not a PostgreSQL URL (postgresql://...): {text}")
+    return setting
 
 
 def _add_daemon_config_option(command: argparse.ArgumentParser) -> None:

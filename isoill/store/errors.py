@@ -21,3 +21,8 @@ class StoreFault(StoreError):
         super().__init__(detail or reason)
         self.reason = reason
         self.temporary = temporary
+
+
+class CopyRefused(StoreError):
+    """``isoill store copy`` will not copy: the destination is not empty, or the two stores'
+    tables do not match so that every value would carry over."""
