@@ -44,6 +44,7 @@ import report  # noqa: E402
 from intake_support import Ledger, policy  # noqa: E402
 from traffic import LIFECYCLE, lifecycle  # noqa: E402
 
+from isoill.codec import framing  # noqa: E402
 from isoill.codec.decoder import decode  # noqa: E402
 from isoill.codec.framing import Framer  # noqa: E402
 from isoill.codec.models import IllApdu  # noqa: E402
@@ -114,10 +115,13 @@ def child(repeat: int) -> None:
             call()
     os.getppid()
     print("\n".join(f"{name}\t{part}" for name, part, _ in counted))
+    compiled = Path(framing.__file__ or "").suffix != ".py"
+    print(f"build: {'compiled' if compiled else 'pure'} {Path(framing.__file__ or '').parents[2]}")
 
 
-def count(source: Path | None, repeat: int) -> Counts:
-    """Instructions per APDU for each section, the isoill of ``source`` (else this one)."""
+def count(source: Path | None, repeat: int) -> tuple[str, Counts]:
+    """The build counted (its checkout, commit and whether compiled), and instructions per
+    APDU for each section, of the isoill in ``source`` (else the one this process finds)."""
     env = dict(os.environ, PYTHONHASHSEED="0")
     if source is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(source), env.get("PYTHONPATH", "")])
@@ -144,6 +148,8 @@ def count(source: Path | None, repeat: int) -> Counts:
         if done.returncode != 0:
             raise SystemExit(f"the counted run failed:\n{done.stderr[-2000:]}")
         names = [tuple(line.split("\t")) for line in done.stdout.splitlines() if "\t" in line]
+        build, checkout = done.stdout.rsplit("build: ", 1)[1].split()
+        label = f"{report.commit_of(Path(checkout))} {build}"
         # Dump k holds what ran between marker k and marker k + 1: section k, then, for the
         # dump after the last marker, the interpreter's exit.
         totals = {}
@@ -155,7 +161,7 @@ def count(source: Path | None, repeat: int) -> Counts:
     if len(per_call) != len(names):
         raise SystemExit(f"{len(totals)} dumps for {len(names)} sections: a stray getppid call?")
     loop = per_call[0]
-    return {(n, p): c - loop for (n, p), c in zip(names[1:], per_call[1:], strict=True)}
+    return label, {(n, p): c - loop for (n, p), c in zip(names[1:], per_call[1:], strict=True)}
 
 
 def _table(counts: list[Counts], labels: list[str]) -> tuple[list[str], list[list[str]]]:
@@ -186,13 +192,9 @@ def main() -> None:
         return
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (Debian's valgrind package)")
-    counts, labels = [], []
-    if args.baseline is not None:
-        counts.append(count(args.baseline.resolve(), args.repeat))
-        labels.append(report.commit_of(args.baseline))
-    counts.append(count(None, args.repeat))
-    labels.append(report.commit_of(ROOT))
-    header, rows = _table(counts, labels)
+    runs = [count(args.baseline.resolve(), args.repeat)] if args.baseline is not None else []
+    runs.append(count(None, args.repeat))
+    header, rows = _table([counts for _, counts in runs], [label for label, _ in runs])
     print(report.table(header, rows))
     if args.doc:
         body = "\n\n".join(
