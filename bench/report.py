@@ -41,6 +41,12 @@ def code_measured() -> str:
     return f"isoill {commit}{state} ({source})"
 
 
+def commit_of(checkout: Path) -> str:
+    """The short commit of ``checkout``, with ``+`` when its isoill differs from it."""
+    commit = _git(checkout, "rev-parse", "--short", "HEAD") or "unknown"
+    return commit + ("+" if _git(checkout, "status", "--porcelain", "--", "isoill") else "")
+
+
 def filesystem(path: Path) -> str:
     """The filesystem and device holding ``path``, as findmnt names them."""
     done = subprocess.run(

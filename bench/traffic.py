@@ -122,10 +122,10 @@ class Template:
         return self.ber[: self.offset] + digits + self.ber[self.offset + DIGITS :]
 
 
-def lifecycle(requester: str, responder: str) -> list[Template]:
+def lifecycle(requester: str, responder: str, now: datetime | None = None) -> list[Template]:
     """The templates of one loan between ``requester`` and ``responder``, each APDU built
-    from the one before as a simulated peer answers it."""
-    now = datetime.now(UTC)
+    from the one before as a simulated peer answers it, at ``now`` (else the time now)."""
+    now = now or datetime.now(UTC)
     apdu = _request(requester, responder, now)
     apdus = [apdu]
     for name, side in LIFECYCLE[1:]:

@@ -48,9 +48,13 @@ def acknowledgement(
     be well formed) at ``now``: its sender's ``state`` is the provider-status-report, and the
     element ``initiator`` names the initiator of the most recent service (empty without)."""
     apdu_type, received = components(ber)
+    # ISO-Date and ISO-Time; formatted by hand: strftime costs a fifth of the whole answer.
+    today = f"{now.year:04}{now.month:02}{now.day:02}"
     elements = {
         "protocol-version-num": _version(received["protocol-version-num"]),
-        "service-date-time": _service_date_time(now.strftime("%Y%m%d"), now.strftime("%H%M%S")),
+        "service-date-time": _service_date_time(
+            today, f"{now.hour:02}{now.minute:02}{now.second:02}"
+        ),
         **{name: received[name] for name in _COPIED if name in received},
     }
     if apdu_type not in MOST_RECENT_SERVICE:
@@ -59,7 +63,7 @@ def acknowledgement(
         )
     else:
         sender = received.get(initiator) if initiator is not None else None
-        history = _history(apdu_type, received.get("item-id"), sender, now.strftime("%Y%m%d"))
+        history = _history(apdu_type, received.get("item-id"), sender, today)
         status = history + _encoded(_STATUS["provider-status-report"], state)
         elements["status-report"] = _constructed(_FIELDS["status-report"], status)
     content = b"".join(elements[f.name] for f in _REPORT.fields if f.name in elements)

@@ -29,6 +29,10 @@ class KeyParts(NamedTuple):
     sub_qualifier: str | None
 
 
+# json.dumps builds an encoder at each call when given an option; one, made once, writes the same.
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def transaction_key(transaction_id: TransactionId) -> str:
     """The key of the transaction ``transaction_id`` names."""
     sub = transaction_id.sub_transaction_qualifier
@@ -38,7 +42,7 @@ def transaction_key(transaction_id: TransactionId) -> str:
         transaction_id.transaction_qualifier.text,
         sub.text if sub is not None else None,
     ]
-    return json.dumps(parts, ensure_ascii=False)
+    return _ENCODE(parts)
 
 
 def key_parts(key: str) -> KeyParts | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from isoill.codec.models import IllApdu
 from isoill.codec.plan import APDUS
@@ -51,7 +52,7 @@ def text_at(model: object, path: str) -> str | None:
 class Element:
     path: str
     node: Node
-    value: object
+    value: Any  # not ``object``: mypyc's dataclasses look annotations up in the module
 
 
 def walk(apdu: IllApdu, wanted: Callable[[Node], bool]) -> Iterator[Element]:
