@@ -138,10 +138,11 @@ ID_WORDS: tuple[tuple[tuple[str, ...], TransactionIdProblem], ...] = (
 )
 
 
-def confirmation(via: Via, report: StatusOrErrorReport, now: datetime) -> Model:
+def confirmation(via: Via, report: StatusOrErrorReport | None, now: datetime) -> Model:
     """The Confirmation of the message ``via`` describes, answered by intake with
-    ``report`` at ``now``: in the schema the message was read with, declaring its version."""
-    error = _error_of(report, via)
+    ``report`` at ``now`` (``None``: acknowledged without one, as for a peer whose ``ack`` is
+    "none"): in the schema the message was read with, declaring its version."""
+    error = None if report is None else _error_of(report, via)
     confirmed = b.Confirmation(
         kind=CONFIRMATION_OF[via.kind],
         requesting_agency=via.requesting_agency,

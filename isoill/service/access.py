@@ -43,6 +43,12 @@ class Identity:
     peers: set[str]
     authenticated: bool = False
     """Whether the first APDU's credentials have been checked."""
+    http: bool = False
+    """Whether the peers' credentials come over HTTP (the ISO 18626 endpoint: HTTP Basic
+    auth, or a message's ``requestingAgencyAuthentication``), as :attr:`login`, rather than
+    in a Prompt-1 response."""
+    login: Login | None = None
+    """With :attr:`http`: the login the request carried, if any."""
 
 
 class AccessControl:
@@ -124,17 +130,13 @@ class AccessControl:
         needing = {symbol for symbol in identity.peers if symbol in credentials}
         if not needing:
             return None
-        login = login_of(apdu)
+        login = identity.login if identity.http else login_of(apdu)
+        words = _HTTP_WORDS if identity.http else _PROMPT1_WORDS
         if login is None:
             identity.peers -= needing
             if identity.peers:
                 return None
-            return Refusal(
-                "Prompt-1 credentials required",
-                "the first APDU of a connection must carry a Prompt-1 response"
-                " (1.2.840.10003.8.1) with userId and password",
-                close=True,
-            )
+            return Refusal(f"{words.name} credentials required", words.required, close=True)
         candidates = [s for s in sorted(needing) if credentials[s].user_id == login.user_id]
         # A userId is throttled only where it could log in: another peer's failures with
         # it cannot lock its owner out.
@@ -145,7 +147,7 @@ class AccessControl:
             metrics.REJECTIONS.labels("login-locked").inc()
             log.warning("login refused: too many failures", user_id=login.user_id, key=locked)
             return Refusal(
-                "Prompt-1 login refused for now",
+                f"{words.name} login refused for now",
                 f"too many failed logins ({locked}); try again later",
                 close=True,
             )
@@ -159,8 +161,9 @@ class AccessControl:
         log.warning("login failed", user_id=login.user_id, delay=round(delay, 3))
         await asyncio.sleep(delay)  # the answer waits: guessing is slow
         return Refusal(
-            "Prompt-1 credentials not accepted",
-            f"userId {login.user_id!r} and this password are not a peer's; closing",
+            f"{words.name} credentials not accepted",
+            f"{words.user} {login.user_id!r} and this {words.password} are not a peer's"
+            + ("" if identity.http else "; closing"),
             close=True,
         )
 
@@ -173,6 +176,31 @@ class AccessControl:
         hashes = [credentials[symbol].password_hash for symbol in candidates]
         matches = await asyncio.to_thread(_verified, login.password, hashes)
         return {symbol for symbol, match in zip(candidates, matches, strict=True) if match}
+
+
+class _Words(NamedTuple):
+    """How refusals name a login: what carries it, and its two parts."""
+
+    name: str
+    required: str
+    user: str
+    password: str
+
+
+_PROMPT1_WORDS = _Words(
+    "Prompt-1",
+    "the first APDU of a connection must carry a Prompt-1 response (1.2.840.10003.8.1)"
+    " with userId and password",
+    "userId",
+    "password",
+)
+_HTTP_WORDS = _Words(
+    "ISO 18626",
+    "this peer must log in: HTTP Basic auth, or requestingAgencyAuthentication"
+    " (accountId and securityCode) in the message's header",
+    "account",
+    "password or securityCode",
+)
 
 
 def _verified(password: bytes, hashes: Iterable[str]) -> list[bool]:
