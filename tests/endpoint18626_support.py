@@ -5,6 +5,7 @@ the simulated peer's writer, so valid)."""
 from __future__ import annotations
 
 import io
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +39,8 @@ async def endpoint_gateway(
     return await start_gateway(config)
 
 
-def url(app: App) -> str:
-    return f"http://127.0.0.1:{app.iso18626_port}/iso18626"
+def url(app: App, scheme: str = "http") -> str:
+    return f"{scheme}://127.0.0.1:{app.iso18626_port}/iso18626"
 
 
 @dataclass
@@ -63,6 +64,7 @@ async def post(
     content_type: str | None = XML,
     method: str = "POST",
     headers: dict[str, str] | None = None,
+    context: ssl.SSLContext | None = None,
 ) -> Answer:
     data = body if isinstance(body, bytes) else write(body, version)
     sent = dict(headers or {})
@@ -71,7 +73,9 @@ async def post(
     timeout = aiohttp.ClientTimeout(total=20)
     async with (
         aiohttp.ClientSession(timeout=timeout) as session,
-        session.request(method, target, data=io.BytesIO(data), headers=sent) as response,
+        session.request(
+            method, target, data=io.BytesIO(data), headers=sent, ssl=context or True
+        ) as response,
     ):
         return Answer(response.status, dict(response.headers), await response.read())
 

@@ -282,6 +282,9 @@ def _error_of(report: StatusOrErrorReport, via: Via) -> b.Error | None:
         words = _ID_PROBLEMS.get(detail, "{id}: not valid")
         said = "requestingAgencyRequestId " + words.format(id=via.requesting_request_id)
         return b.Error(ErrorType.UNRECOGNISED_DATA_VALUE, bounded(f"{said}: {note}"))
+    if alternative == "security-problem":  # what is wrong, then why
+        said = getattr(detail, "text", "security problem")
+        return b.Error(ErrorType.UNRECOGNISED_DATA_VALUE, bounded(f"{said}: {note}"))
     if alternative == "intermediary-problem":
         agency = via.requesting_agency if sam else via.supplying_agency
         said = f"{agency}: not reached through this gateway"

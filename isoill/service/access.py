@@ -8,11 +8,18 @@ whose credentials it matches, or, when it carries none, to the peers that have n
 Failed logins are throttled (:mod:`isoill.access.throttle`). From then on, each APDU must name
 one of them as its sender, and come from a party of its transaction
 (:mod:`isoill.access.parties`).
+
+The ISO 18626 endpoint admits each POST the same way, its login read from HTTP Basic auth or
+the message's ``requestingAgencyAuthentication`` instead (:attr:`Identity.http`); since it
+logs in with every message, a login that succeeded is remembered rather than checked by
+scrypt again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
@@ -26,6 +33,9 @@ from isoill.codec.models import IllApdu
 from isoill.config import Config, Peer
 from isoill.core.parties import Refusal
 from isoill.ill.prompt import Login, login_of
+
+#: Successful logins remembered, so that a peer logging in again is not checked by scrypt.
+REMEMBERED_LOGINS = 1024
 
 
 class ClientCertificate(NamedTuple):
@@ -58,6 +68,8 @@ class AccessControl:
         """The peers' Prompt-1 credentials; replaced by a reload of the credentials file."""
         self.logins: dict[str, GatewayLogin] = config.credentials.logins
         """The gateway's own Prompt-1 login at each target that has one; replaced likewise."""
+        self._key = secrets.token_bytes(32)
+        self._succeeded: dict[bytes, frozenset[str]] = {}  # logins verified, see _verified
         access = config.access
         self.throttle = LoginThrottle(
             access.login_delay,
@@ -167,15 +179,29 @@ class AccessControl:
             close=True,
         )
 
-    @staticmethod
     async def _verified(
-        login: Login, credentials: dict[str, Credential], candidates: list[str]
+        self, login: Login, credentials: dict[str, Credential], candidates: list[str]
     ) -> set[str]:
         """The candidates whose password the login has; scrypt takes tens of milliseconds
-        by design, so off the event loop."""
+        by design, so off the event loop. A login that succeeded is remembered (under a keyed
+        hash of it and of the hashes it matched, so a changed credential is checked anew):
+        an ISO 18626 peer logs in with every POST, and must not pay scrypt each time."""
         hashes = [credentials[symbol].password_hash for symbol in candidates]
+        key = hmac.digest(
+            self._key,
+            b"\0".join([login.user_id.encode(), login.password, *map(str.encode, hashes)]),
+            "sha256",
+        )
+        known = self._succeeded.get(key)
+        if known is not None:
+            return set(known)
         matches = await asyncio.to_thread(_verified, login.password, hashes)
-        return {symbol for symbol, match in zip(candidates, matches, strict=True) if match}
+        accepted = {symbol for symbol, match in zip(candidates, matches, strict=True) if match}
+        if accepted:
+            if len(self._succeeded) >= REMEMBERED_LOGINS:
+                del self._succeeded[next(iter(self._succeeded))]  # the oldest
+            self._succeeded[key] = frozenset(accepted)
+        return accepted
 
 
 class _Words(NamedTuple):
