@@ -53,7 +53,7 @@ from isoill.store.open import open_coordination, open_store
 from isoill.store.reader import StoreReader
 from isoill.transport.iso10161.link import Iso10161Link
 from isoill.transport.iso10161.listener import Listeners
-from isoill.transport.iso18626.endpoint import Endpoint, default_settings
+from isoill.transport.iso18626.endpoint import Endpoint, no_peer_settings
 from isoill.transport.tls import server_context
 
 
@@ -216,9 +216,9 @@ class App:
         tcp = len(config.listeners)  # then the ISO 18626 endpoint's (config.bound_listeners)
         await self._listeners.start(sockets[:tcp])
         if config.iso18626 is not None:
-            # default_settings: every ISO 18626 peer on the defaults, until the routes say more
+            # no_peer_settings: every ISO 18626 peer on the defaults, until the routes say more
             self._endpoint = Endpoint(
-                config.iso18626, self._intake, self.access, self.clock, default_settings
+                config.iso18626, self._intake, self.access, self.clock, no_peer_settings
             )
             await self._endpoint.start(sockets[tcp])
         await self._start_admin()

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import binascii
+import dataclasses
 import socket
 import ssl
 from collections.abc import Callable, Sequence
@@ -72,18 +73,19 @@ LINGER = 2.0
 #: Seconds in-flight requests have to finish on stop (as an APDU in hand on a listener).
 DRAIN_TIMEOUT = 10.0
 
-#: The ISO 18626 settings of the peer a symbol names.
-SettingsOf = Callable[[str], PeerSettings18626]
+#: The ISO 18626 settings of the peer a symbol names; ``None`` for a peer that has none: it
+#: gets :data:`DEFAULT_SETTINGS`, in the schema its message declares.
+SettingsOf = Callable[[str], PeerSettings18626 | None]
 
 DEFAULT_SETTINGS = PeerSettings18626()
 
 _UTC = ZoneInfo("UTC")  # the sender's id is read before its zone is known; it has none
 
 
-def default_settings(symbol: str) -> PeerSettings18626:
-    """The ISO 18626 settings of the peer ``symbol``: the defaults (v1.2, UTC, the 2021
-    conditional model), until the routes carry settings per peer."""
-    return DEFAULT_SETTINGS
+def no_peer_settings(symbol: str) -> PeerSettings18626 | None:
+    """No peer has ISO 18626 settings of its own (until the routes carry them): each is read
+    in the schema its messages declare, with the rest of :data:`DEFAULT_SETTINGS`."""
+    return None
 
 
 class _Refused(Exception):
@@ -116,7 +118,7 @@ class Endpoint:
         intake: IntakeService,
         access: AccessControl,
         clock: Clock,
-        settings_of: SettingsOf = default_settings,
+        settings_of: SettingsOf = no_peer_settings,
     ) -> None:
         self.listener = listener
         self.intake = intake
@@ -295,7 +297,9 @@ class Endpoint:
             header = message.header
             agency = _speaker(parsed.kind, header.requesting_agency, header.supplying_agency)
             settings = prior or self.settings_of(symbol_for(agency))
-            if settings.version is not parsed.version:  # the peer's schema, not the declared
+            if settings is None:
+                settings = dataclasses.replace(DEFAULT_SETTINGS, version=parsed.version)
+            elif settings.version is not parsed.version:  # the peer's schema, not the declared
                 version = settings.version
                 parsed = wire.parse(body, version=version, max_size=limit)
             found = inbound(parsed, settings)
