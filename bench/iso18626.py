@@ -16,8 +16,8 @@ arrived), and the latency of a POST. The baseline, in the same run and on the sa
 HTTP server that answers every POST with a fixed Confirmation and reads nothing (the loopback
 ceiling of the same clients).
 
-Run with ``make bench`` (or ``.venv/bin/python bench/iso18626.py``; ``--posts 0`` skips the
-bridge).
+Run with ``make bench`` (or ``.venv/bin/python bench/iso18626.py``; ``--parts wire`` or
+``--parts bridge`` for one of the two, each its own section of docs/performance.md).
 """
 
 from __future__ import annotations
@@ -263,54 +263,63 @@ def count_arrivals(target: subprocess.Popen[bytes], count: int, seen: int = 0) -
     return seen + arrived
 
 
+def wire_layer(count: int, repeat: int) -> list[str]:
+    """parse and serialise per message, against lxml alone; refusals of hostile input."""
+    lines = [f"# best of {repeat} rounds of {count} calls; µs per message"]
+    columns = f"{'version':>7} {'bytes':>5} {'lxml':>7} {'parse':>7} {'ratio':>6} {'write':>7}"
+    lines.append(f"{'message':50} {columns}")
+    per_version: dict[Version, list[tuple[float, float]]] = {version: [] for version in Version}
+    paths = sorted(ISO18626_SAMPLES.glob("*.xml")) + sorted(ISO18626_2021.glob("*.xml"))
+    for path in paths:
+        body = path.read_bytes()
+        parsed = wire.parse(body)
+        baseline = best_us(lxml_only(body, parsed.version), count, repeat)
+        parse = best_us(partial(wire.parse, body), count, repeat)
+        write = best_us(partial(wire.serialise, parsed.model), count, repeat)
+        per_version[parsed.version].append((parse, write))
+        name = path.relative_to(ISO18626_SAMPLES).as_posix()
+        lines.append(
+            f"{name:50} {parsed.version:>7} {len(body):5} {baseline:7.1f} {parse:7.1f}"
+            f" {parse / baseline:6.1f} {write:7.1f}"
+        )
+    lines.append("# median per version: parse+validate, serialise")
+    for version, figures in per_version.items():
+        parses, writes = zip(*figures, strict=True)
+        lines.append(
+            f"{version:>7}: {len(figures):2} messages, parse {statistics.median(parses):7.1f},"
+            f" serialise {statistics.median(writes):7.1f}"
+        )
+    lines.append("# hostile input: µs to refuse")
+    for label, body in hostile():
+        lines.append(f"{label:50} {len(body):>15} {best_us(refused(body), count, repeat):7.1f}")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=200, help="calls in one round")
     parser.add_argument("--repeat", type=int, default=5, help="rounds; the best is kept")
     parser.add_argument("--posts", type=int, default=2000, help="Requests through the bridge")
     parser.add_argument("--concurrency", type=int, default=16, help="clients POSTing at once")
-    parser.add_argument("--doc", type=Path, help="also write the table into this Markdown file")
+    parser.add_argument(
+        "--parts", default="wire,bridge", help="what to measure: wire, bridge or both"
+    )
+    parser.add_argument("--doc", type=Path, help="also write the tables into this Markdown file")
     args = parser.parse_args()
-    lines: list[str] = []
-
-    def emit(line: str) -> None:
-        print(line, flush=True)
-        lines.append(line)
-
-    emit(f"# {platform.python_implementation()} {platform.python_version()}, {platform.machine()}")
-    emit(f"# best of {args.repeat} rounds of {args.count} calls; µs per message")
-    columns = f"{'version':>7} {'bytes':>5} {'lxml':>7} {'parse':>7} {'ratio':>6} {'write':>7}"
-    emit(f"{'message':50} {columns}")
-    per_version: dict[Version, list[tuple[float, float]]] = {version: [] for version in Version}
-    paths = sorted(ISO18626_SAMPLES.glob("*.xml")) + sorted(ISO18626_2021.glob("*.xml"))
-    for path in paths:
-        body = path.read_bytes()
-        parsed = wire.parse(body)
-        baseline = best_us(lxml_only(body, parsed.version), args.count, args.repeat)
-        parse = best_us(partial(wire.parse, body), args.count, args.repeat)
-        write = best_us(partial(wire.serialise, parsed.model), args.count, args.repeat)
-        per_version[parsed.version].append((parse, write))
-        name = path.relative_to(ISO18626_SAMPLES).as_posix()
-        emit(
-            f"{name:50} {parsed.version:>7} {len(body):5} {baseline:7.1f} {parse:7.1f}"
-            f" {parse / baseline:6.1f} {write:7.1f}"
-        )
-    emit("# median per version: parse+validate, serialise")
-    for version, figures in per_version.items():
-        parses, writes = zip(*figures, strict=True)
-        emit(
-            f"{version:>7}: {len(figures):2} messages, parse {statistics.median(parses):7.1f},"
-            f" serialise {statistics.median(writes):7.1f}"
-        )
-    emit("# hostile input: µs to refuse")
-    for label, body in hostile():
-        emit(f"{label:50} {len(body):>15} {best_us(refused(body), args.count, args.repeat):7.1f}")
-    if args.posts:
-        for line in through_the_bridge(args.posts, args.concurrency):
-            emit(line)
-    if args.doc:
-        table = "\n".join(lines)
-        report.write_section("iso18626", f"{report.heading()}\n\n```\n{table}\n```", args.doc)
+    parts = set(args.parts.split(","))
+    runtime = (
+        f"# {platform.python_implementation()} {platform.python_version()}, {platform.machine()}"
+    )
+    sections = []
+    if "wire" in parts:
+        sections.append(("iso18626", wire_layer(args.count, args.repeat)))
+    if "bridge" in parts and args.posts:
+        sections.append(("iso18626-bridge", through_the_bridge(args.posts, args.concurrency)))
+    for name, lines in sections:
+        table = "\n".join([runtime, *lines])
+        print(table, flush=True)
+        if args.doc:
+            report.write_section(name, f"{report.heading()}\n\n```\n{table}\n```", args.doc)
 
 
 if __name__ == "__main__":

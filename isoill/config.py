@@ -77,7 +77,7 @@ class Iso18626Listener(Listener):
     max_body: int = Field(1 << 20, ge=1024)
     """Bytes a POST body may hold; a larger one is refused (413), never read whole."""
     body_timeout: float = Field(30.0, gt=0)
-    """Seconds a POST's body may take to arrive whole, from the request's start; a slower
+    """Seconds a POST's body may take to arrive whole, from the end of its headers; a slower
     one is cut off (408)."""
 
 

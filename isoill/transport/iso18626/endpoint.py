@@ -10,7 +10,7 @@ answers, in the order a request is judged:
   certificate of a peer (before the body is read);
 - 413 for a body over ``max_body`` (a ``Content-Length`` over it is refused unread, with no
   ``100 Continue``; a chunked body is read up to the limit); 408 for a body that has not
-  arrived whole ``body_timeout`` seconds after the request's start;
+  arrived whole ``body_timeout`` seconds after its headers;
 - a body :func:`isoill.iso18626.wire.parse` refuses: 200 with an ERROR Confirmation when the
   refusal says which message it was, else 400 with a line of text; a Confirmation POSTed as
   if it were a message: 400;
@@ -247,7 +247,7 @@ class Endpoint:
         return _Sender(address, frozenset(peers))
 
     async def _body(self, request: web.Request) -> bytes:
-        """The whole body, read within ``body_timeout`` of the request's start and up to
+        """The whole body, read within ``body_timeout`` of its headers and up to
         ``max_body`` bytes."""
         limit, timeout = self.listener.max_body, self.listener.body_timeout
         chunks: list[bytes] = []
