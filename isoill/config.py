@@ -79,6 +79,11 @@ class Iso18626Listener(Listener):
     body_timeout: float = Field(30.0, gt=0)
     """Seconds a POST's body may take to arrive whole, from the end of its headers; a slower
     one is cut off (408)."""
+    idle_timeout: float = Field(60.0, gt=0)
+    """Seconds a connection may wait for its next request, or take to send a request's line
+    and headers, before it is closed."""
+    max_connections: int = Field(512, ge=1)
+    """Connections the endpoint holds at once; one more is closed as soon as it is made."""
 
 
 class Limits(_Section):

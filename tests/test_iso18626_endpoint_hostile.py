@@ -1,6 +1,8 @@
 """Hostile POSTs to the ISO 18626 endpoint of a running ``isoill serve``, on real sockets: each
 is refused with the limit it broke named, in the answer and in a log line, the daemon does not
-crash, does not grow, and answers the next message as it should."""
+crash, does not grow, and answers the next message as it should. And hostile connections:
+headers sent slowly are cut off at ``idle_timeout``, and past ``max_connections`` a connection
+is closed at once."""
 
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ pytestmark = pytest.mark.asyncio
 
 LIMIT = 1 << 20  # max_body
 BODY_TIMEOUT = 2.0
+IDLE_TIMEOUT = 2.0
+MAX_CONNECTIONS = 8
 HUNDRED_MB = 100 << 20
 
 
@@ -53,6 +57,12 @@ class Endpoint:
         (line,) = (line for line in status.splitlines() if line.startswith("VmRSS:"))
         return int(line.split()[1]) * 1024
 
+    async def refused_connection(self) -> None:
+        async with asyncio.timeout(10):
+            while not self.daemon.events("connection refused: limit reached"):
+                with contextlib.suppress(TimeoutError):
+                    await self.daemon.line("(none)", timeout=0.2)
+
     async def refused(self, reason: str) -> dict[str, object]:
         """The log line of a refusal whose reason or error names ``reason``."""
         async with asyncio.timeout(10):
@@ -69,7 +79,8 @@ class Endpoint:
 async def endpoint(tmp_path: Path, peer: RecordingPeer) -> AsyncIterator[Endpoint]:
     extra = (
         f'[iso18626]\nhost = "127.0.0.1"\nport = 0\nmax_body = {LIMIT}\n'
-        f"body_timeout = {BODY_TIMEOUT}\n"
+        f"body_timeout = {BODY_TIMEOUT}\nidle_timeout = {IDLE_TIMEOUT}\n"
+        f"max_connections = {MAX_CONNECTIONS}\n"
     )
     config = write_config(tmp_path, routes_for({"SUP1": [peer.address]}), extra=extra)
     daemon = await Daemon.spawn(config)
@@ -279,3 +290,43 @@ async def test_wrong_methods_and_types_are_refused(endpoint: Endpoint) -> None:
         answer = await post(endpoint.url, CANCEL, method=method, content_type=content_type)
         assert answer.status == expected, (method, content_type)
         await endpoint.serves_the_next()
+
+
+async def test_headers_sent_slowly_are_cut_off_at_idle_timeout(endpoint: Endpoint) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", endpoint.port)
+    sent = 0
+    try:
+        writer.write(b"POST /iso18626 HTTP/1.1\r\n")
+        async with asyncio.timeout(IDLE_TIMEOUT + 10):
+            with contextlib.suppress(ConnectionError):
+                while True:  # a header line every 0.2 s, never the blank line that ends them
+                    writer.write(b"X-Slow: %d\r\n" % sent)
+                    await writer.drain()
+                    sent += 1
+                    await asyncio.sleep(0.2)
+                    if reader.at_eof():
+                        break
+    finally:
+        writer.close()
+    assert sent < (IDLE_TIMEOUT + 10) / 0.2  # closed by the gateway, not by the timeout above
+    await endpoint.serves_the_next()
+
+
+async def test_connections_past_the_limit_are_closed_at_once(endpoint: Endpoint) -> None:
+    held = [
+        await asyncio.open_connection("127.0.0.1", endpoint.port) for _ in range(MAX_CONNECTIONS)
+    ]
+    try:
+        await asyncio.sleep(0.2)  # all of them taken by the gateway
+        reader, writer = await asyncio.open_connection("127.0.0.1", endpoint.port)
+        try:
+            async with asyncio.timeout(5):
+                assert await reader.read() == b""  # closed, unread
+        finally:
+            writer.close()
+        await endpoint.refused_connection()
+    finally:
+        for _, each in held:
+            each.close()
+    await asyncio.sleep(0.2)
+    await endpoint.serves_the_next()

@@ -4,6 +4,8 @@ One message per POST, answered in the same exchange once intake is done with it,
 once the store holds it: never later, so the answer never waits for the other side. The
 answers, in the order a request is judged:
 
+- a connection past ``max_connections`` closed at once; one that waits for its next request,
+  or takes to send a request's headers, longer than ``idle_timeout`` closed;
 - 404 for another path than ``[iso18626] path``; 405 (``Allow: POST``) for another method;
   415 for a content type other than ``application/xml`` or ``text/xml``;
 - in registered mode, 403 for an address no peer connects from, or without the client
@@ -99,6 +101,13 @@ class _Refused(Exception):
         self.headers = headers or {}
 
 
+class _Closing(asyncio.Protocol):
+    """A connection over the limit: closed as soon as it is made."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.close()
+
+
 @dataclass(frozen=True)
 class _Sender:
     """Who a request comes from, as far as the connection says: its address, and in
@@ -144,6 +153,9 @@ class Endpoint:
             handle_signals=False,
             shutdown_timeout=DRAIN_TIMEOUT,
             lingering_time=LINGER,
+            # from a connection's start and between its requests: a request line and headers
+            # sent slowly are cut off by it too (aiohttp has no timeout of their own)
+            keepalive_timeout=listener.idle_timeout,
         )
         await runner.setup()
         self._runner = runner
@@ -152,12 +164,23 @@ class Endpoint:
         handshake = None if listener.tls is None else listener.tls.handshake_timeout
         for sock in sockets:
             server = await loop.create_server(
-                runner.server, sock=sock, ssl=tls, backlog=BACKLOG, ssl_handshake_timeout=handshake
+                self._protocol, sock=sock, ssl=tls, backlog=BACKLOG, ssl_handshake_timeout=handshake
             )
             self._servers.append(server)
             scheme = "https" if tls is not None else "http"
             where = socket_address(sock.getsockname())
             self.log.info("listening", address=where, url=f"{scheme}://{where}{listener.path}")
+
+    def _protocol(self) -> asyncio.BaseProtocol:
+        """aiohttp's protocol for a new connection, or, past ``max_connections``, one that
+        closes it at once."""
+        assert self._runner is not None and self._runner.server is not None
+        server = self._runner.server
+        if len(server.connections) >= self.listener.max_connections:
+            metrics.REJECTIONS.labels("connection-limit").inc()
+            self.log.warning("connection refused: limit reached", limit="max_connections")
+            return _Closing()
+        return server()
 
     @property
     def ports(self) -> list[int]:
