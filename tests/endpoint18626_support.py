@@ -22,7 +22,19 @@ from isoill.tools.peer18626.writing import write
 
 XML = 'application/xml; charset="utf-8"'
 
-__all__ = ["REQ", "SUP", "XML", "Answer", "endpoint_gateway", "now", "post", "request", "url"]
+__all__ = [
+    "REQ",
+    "SUP",
+    "XML",
+    "Answer",
+    "agency",
+    "endpoint_gateway",
+    "now",
+    "post",
+    "request",
+    "url",
+    "with_authentication",
+]
 
 
 async def endpoint_gateway(

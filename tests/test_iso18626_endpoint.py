@@ -10,15 +10,19 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from endpoint18626_support import REQ, SUP, XML, endpoint_gateway, post, request, url
+from endpoint18626_support import REQ, SUP, XML, agency, endpoint_gateway, now, post, request, url
 from fault_support import locked
-from gateway_harness import RecordingPeer, until
+from gateway_harness import RecordingPeer, exchange, ill_request, until
+from peer18626_support import ram
 from prometheus_client import REGISTRY
+from test_gateway_e2e import acknowledged
 
+from isoill.bridge.ids import request_id_for
 from isoill.codec.decoder import decode
-from isoill.codec.models import ILLRequest
+from isoill.codec.models import Cancel, ILLRequest, Shipped
 from isoill.ill.symbols import symbol_of
 from isoill.iso18626.messages import MessageKind, Version
+from isoill.tools.peer18626.messages import Header, SupplyingAgencyMessage
 from isoill.tools.peer18626.writing import write
 
 pytestmark = pytest.mark.asyncio
@@ -172,3 +176,53 @@ async def test_a_request_for_a_supplier_without_a_route_is_refused_in_its_confir
         assert confirmation.request_id == "req-4"
     finally:
         await server.stop()
+
+
+async def test_a_requesting_agency_message_is_delivered_as_its_apdu_in_the_same_transaction(
+    tmp_path: Path, peer: RecordingPeer
+) -> None:
+    server = await endpoint_gateway(tmp_path, {"SUP1": [peer.address]})
+    try:
+        assert (await post(url(server), request("req-5"))).confirmation().ok
+        confirmation = (await post(url(server), ram("Cancel", "req-5"))).confirmation()
+        assert confirmation.ok, confirmation
+        assert confirmation.kind is MessageKind.REQUESTING_AGENCY_MESSAGE_CONFIRMATION
+        assert confirmation.action == "Cancel"  # echoed
+        first, cancel = (decode(ber) for ber in await peer.wait_for(2))
+        assert isinstance(cancel, Cancel)
+        assert cancel.transaction_id == first.transaction_id
+    finally:
+        await server.stop()
+
+
+async def test_a_suppliers_message_on_a_transaction_begun_on_iso10161_reaches_its_requester(
+    tmp_path: Path, peer: RecordingPeer
+) -> None:
+    requester = await RecordingPeer().start()
+    server = await endpoint_gateway(
+        tmp_path, {"SUP1": [peer.address], "REQLIB": [requester.address]}
+    )
+    try:
+        ber = ill_request(1, requester="REQLIB", responder="SUP1")
+        (answer,) = await exchange(server.ports[0], [ber])
+        assert acknowledged(answer)
+        (asked,) = await peer.wait_for(1)
+        apdu = decode(asked)
+        assert isinstance(apdu, ILLRequest)
+        request_id = request_id_for(apdu.transaction_id, "REQLIB")
+        loaned = SupplyingAgencyMessage(
+            Header(SUP, agency("REQLIB"), request_id, now()),
+            reason="RequestResponse",
+            status="Loaned",
+            last_change=now(),
+        )
+        confirmation = (await post(url(server), loaned)).confirmation()
+        assert confirmation.ok, confirmation
+        assert confirmation.reason == "RequestResponse"  # echoed
+        (shipped,) = (decode(each) for each in await requester.wait_for(1))
+        assert isinstance(shipped, Shipped)
+        assert shipped.transaction_id == apdu.transaction_id
+        assert symbol_of(shipped.responder_id) == "SUP1"
+    finally:
+        await server.stop()
+        await requester.stop()
