@@ -53,7 +53,8 @@ from isoill.store.open import open_coordination, open_store
 from isoill.store.reader import StoreReader
 from isoill.transport.iso10161.link import Iso10161Link
 from isoill.transport.iso10161.listener import Listeners
-from isoill.transport.iso18626.endpoint import Endpoint, no_peer_settings
+from isoill.transport.iso18626.endpoint import Endpoint
+from isoill.transport.iso18626.messages import no_peer_settings
 from isoill.transport.tls import server_context
 
 

@@ -18,7 +18,9 @@ answers, in the order a request is judged:
   if it were a message: 400;
 - a message: its APDU through :meth:`IntakeService.receive`, then 200 with the Confirmation
   of intake's answer (OK, or ERROR with the refusal's errorType and errorValue), or 503 with
-  ``Retry-After`` when intake could not store it (the peer sends it again);
+  ``Retry-After`` when intake could not store it (the peer sends it again): what becomes of
+  the body is :mod:`isoill.transport.iso18626.messages`' to say, the HTTP around it this
+  module's;
 - anything unexpected (a bug): 500, logged with its traceback and counted.
 
 Every refusal is logged with the limit or reason and counted (``isoill_rejections_total``);
@@ -29,44 +31,27 @@ from __future__ import annotations
 
 import asyncio
 import binascii
-import dataclasses
 import socket
 import ssl
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from zoneinfo import ZoneInfo
+from collections.abc import Sequence
 
 from aiohttp import BasicAuth, hdrs, web
 
 from isoill import logs, metrics
-from isoill.bridge import confirmations, forms
-from isoill.bridge.agency import AgencyId, symbol_for
-from isoill.bridge.inbound import inbound
-from isoill.bridge.messages import Authentication, Confirmation
-from isoill.bridge.settings import PeerSettings18626
-from isoill.bridge.times import OutOfRange
 from isoill.capture.recorder import socket_address
-from isoill.codec.decoder import decode
-from isoill.codec.encoder import encode
-from isoill.codec.models import StatusOrErrorReport
 from isoill.config import Iso18626Listener
 from isoill.ill.prompt import Login
-from isoill.iso18626 import wire
-from isoill.iso18626.errors import ErrorType, Refusal
-from isoill.iso18626.messages import MessageKind, Version
+from isoill.iso18626.messages import MessageKind
 from isoill.process.sockets import BACKLOG
-from isoill.service.access import AccessControl, Identity
+from isoill.service.access import AccessControl
 from isoill.service.clock import Clock
 from isoill.service.intake import IntakeService
-from isoill.service.origin import Origin
+from isoill.transport.iso18626.messages import Messages, Sender, SettingsOf, no_peer_settings
 from isoill.transport.tls import client_certificate, server_context
 
 #: The content types a message may come as (parameters such as ``charset`` aside).
 XML_TYPES = frozenset({"application/xml", "text/xml"})
 CONTENT_TYPE = "application/xml; charset=utf-8"
-
-#: Seconds a peer is told to wait before it sends again a message that could not be stored.
-RETRY_AFTER = 30
 
 #: Seconds the unread rest of a refused body is read and dropped before the connection is
 #: closed (closing on unread bytes would reset it, and the peer might lose the answer).
@@ -74,20 +59,6 @@ LINGER = 2.0
 
 #: Seconds in-flight requests have to finish on stop (as an APDU in hand on a listener).
 DRAIN_TIMEOUT = 10.0
-
-#: The ISO 18626 settings of the peer a symbol names; ``None`` for a peer that has none: it
-#: gets :data:`DEFAULT_SETTINGS`, in the schema its message declares.
-SettingsOf = Callable[[str], PeerSettings18626 | None]
-
-DEFAULT_SETTINGS = PeerSettings18626()
-
-_UTC = ZoneInfo("UTC")  # the sender's id is read before its zone is known; it has none
-
-
-def no_peer_settings(symbol: str) -> PeerSettings18626 | None:
-    """No peer has ISO 18626 settings of its own (until the routes carry them): each is read
-    in the schema its messages declare, with the rest of :data:`DEFAULT_SETTINGS`."""
-    return None
 
 
 class _Refused(Exception):
@@ -108,15 +79,6 @@ class _Closing(asyncio.Protocol):
         transport.close()
 
 
-@dataclass(frozen=True)
-class _Sender:
-    """Who a request comes from, as far as the connection says: its address, and in
-    registered mode the peers it may speak for."""
-
-    address: str
-    peers: frozenset[str] | None  # None: open mode
-
-
 class Endpoint:
     """The ISO 18626 endpoint of ``listener``, handing each message to ``intake``;
     ``settings_of`` gives a peer's ISO 18626 settings by its symbol."""
@@ -130,10 +92,10 @@ class Endpoint:
         settings_of: SettingsOf = no_peer_settings,
     ) -> None:
         self.listener = listener
-        self.intake = intake
         self.access = access
-        self.clock = clock
-        self.settings_of = settings_of
+        self.messages = Messages(
+            intake, clock, settings_of, listener.max_body, listener.default_target
+        )
         self._runner: web.AppRunner | None = None
         self._servers: list[asyncio.Server] = []
         self.log = logs.get(listener="iso18626")
@@ -216,17 +178,22 @@ class Endpoint:
         try:
             sender = self._admitted(request)
             body = await self._body(request)
-            response, kind = await self._message(body, sender, request)
+            answer = await self.messages.answer(body, sender)
         except _Refused as refused:
             response = self._refusal(refused, request)
         except Exception:  # a bug below: this request fails, the endpoint goes on
             metrics.INTERNAL_ERRORS.labels("iso18626").inc()
             self.log.exception("internal error; POST answered 500", peer=_address(request))
             response = web.Response(status=500, text="internal error\n")
+        else:
+            kind = answer.kind
+            content_type = CONTENT_TYPE if answer.xml else "text/plain; charset=utf-8"
+            headers = {**answer.headers, hdrs.CONTENT_TYPE: content_type}
+            response = web.Response(status=answer.status, body=answer.body, headers=headers)
         metrics.ISO18626_POSTS.labels(kind.value if kind else "none", str(response.status)).inc()
         return response
 
-    def _admitted(self, request: web.Request) -> _Sender:
+    def _admitted(self, request: web.Request) -> Sender:
         """The sender of a request whose path, method, type, size and origin pass."""
         listener = self.listener
         if request.path != listener.path:
@@ -255,7 +222,7 @@ class Endpoint:
         address = _address(request)
         access = self.access
         if not access.registered:
-            return _Sender(address, None)
+            return Sender(address)
         host = address.rsplit(":", 1)[0]
         if not access.known(host):
             raise _Refused(403, "no peer connects from here", "unregistered-address")
@@ -267,7 +234,7 @@ class Endpoint:
         peers = access.admit(host, certificate)
         if not peers:
             raise _Refused(403, "not the certificate of a peer", "no-certificate")
-        return _Sender(address, frozenset(peers))
+        return Sender(address, frozenset(peers), _basic(request))
 
     async def _body(self, request: web.Request) -> bytes:
         """The whole body, read within ``body_timeout`` of its headers and up to
@@ -294,102 +261,6 @@ class Endpoint:
             ) from None
         return b"".join(chunks)
 
-    async def _message(
-        self, body: bytes, sender: _Sender, request: web.Request
-    ) -> tuple[web.Response, MessageKind | None]:
-        """The answer to one body, and the message it held (if that much was read)."""
-        prior = self._prior(sender)
-        version = prior.version if prior is not None else None
-        limit = self.listener.max_body
-        try:
-            parsed = wire.parse(body, version=version, max_size=limit)
-            version = parsed.version
-            if parsed.kind not in confirmations.CONFIRMATION_OF:
-                raise _Refused(
-                    400,
-                    f"a {parsed.kind} is the answer in an exchange, not a message to POST",
-                    "iso18626-confirmation",
-                )
-            try:
-                message = forms.read(parsed.model, _UTC)
-            except OutOfRange as error:
-                raise Refusal(
-                    ErrorType.UNRECOGNISED_DATA_VALUE, str(error), kind=parsed.kind
-                ) from None
-            assert not isinstance(message, Confirmation)  # refused above
-            header = message.header
-            agency = _speaker(parsed.kind, header.requesting_agency, header.supplying_agency)
-            settings = prior or self.settings_of(symbol_for(agency))
-            if settings is None:
-                settings = dataclasses.replace(DEFAULT_SETTINGS, version=parsed.version)
-            elif settings.version is not parsed.version:  # the peer's schema, not the declared
-                version = settings.version
-                parsed = wire.parse(body, version=version, max_size=limit)
-            found = inbound(parsed, settings)
-            if isinstance(found, Refusal):
-                raise found
-        except Refusal as refusal:
-            answer = self._wire_refusal(refusal, version or Version.V1_2, sender)
-            return answer, refusal.kind
-        origin = self._origin(sender, parsed.kind, header.authentication, request)
-        outcome = await self.intake.receive(encode(found.apdu), origin, found.via)
-        report = _report(outcome.reply)
-        if report is not None and confirmations.temporary(report):
-            note = report.note.text if report.note is not None else "refused for now"
-            raise _Refused(
-                503,
-                f"not stored: {note}",
-                "iso18626-unavailable",
-                {"Retry-After": str(RETRY_AFTER)},
-            )
-        confirmation = confirmations.confirmation(found.via, report, self.clock.now())
-        return _xml(wire.serialise(confirmation)), parsed.kind
-
-    def _prior(self, sender: _Sender) -> PeerSettings18626 | None:
-        """The settings to read a message with before it says who sends it: those of the one
-        peer a registered connection speaks for."""
-        if sender.peers is None or len(sender.peers) != 1:
-            return None
-        (sole,) = sender.peers
-        return self.settings_of(sole)
-
-    def _origin(
-        self,
-        sender: _Sender,
-        kind: MessageKind,
-        authentication: Authentication | None,
-        request: web.Request,
-    ) -> Origin:
-        """Intake's origin of one message: in registered mode with the peers it may speak for
-        and the login it carries (HTTP Basic auth first, else a Request's or requesting
-        agency message's ``requestingAgencyAuthentication``)."""
-        default = self.listener.default_target
-        if sender.peers is None:
-            return Origin(sender.address, default)
-        peers = set(sender.peers)
-        login = _basic(request)
-        if login is None and kind is not MessageKind.SUPPLYING_AGENCY_MESSAGE:
-            login = _header_login(authentication)
-        identity = Identity(peers, http=True, login=login)
-        return Origin(sender.address, default, peers, identity=identity)
-
-    def _wire_refusal(self, refusal: Refusal, version: Version, sender: _Sender) -> web.Response:
-        """A body the wire layer (or the mapping) refused: its ERROR Confirmation, else 400."""
-        metrics.REJECTIONS.labels("iso18626-refused").inc()
-        self.log.warning(
-            "ISO 18626 message refused",
-            peer=sender.address,
-            message=refusal.kind.value if refusal.kind else None,
-            error_type=refusal.error_type.value,
-            error=refusal.error_value,
-        )
-        model = confirmations.refusal_confirmation(refusal, version, self.clock.now())
-        if model is None:
-            return web.Response(
-                status=400, text=f"not an ISO 18626 message: {refusal.error_value}\n"
-            )
-        return _xml(wire.serialise(model))
-
     def _refusal(self, refused: _Refused, request: web.Request) -> web.Response:
         metrics.REJECTIONS.labels(refused.cause).inc()
         self.log.warning(
@@ -406,14 +277,6 @@ class Endpoint:
         return response
 
 
-def _speaker(kind: MessageKind, requesting: AgencyId, supplying: AgencyId | None) -> AgencyId:
-    """The agency that sends a message: the supplying agency of a supplying agency message,
-    the requesting agency of the others."""
-    if kind is MessageKind.SUPPLYING_AGENCY_MESSAGE and supplying is not None:
-        return supplying
-    return requesting
-
-
 def _basic(request: web.Request) -> Login | None:
     """The request's HTTP Basic credentials, if it has usable ones."""
     header = request.headers.get(hdrs.AUTHORIZATION)
@@ -424,26 +287,6 @@ def _basic(request: web.Request) -> Login | None:
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
     return Login(auth.login, auth.password.encode("utf-8"))
-
-
-def _header_login(authentication: Authentication | None) -> Login | None:
-    if authentication is None or not authentication.account_id:
-        return None
-    return Login(authentication.account_id, (authentication.security_code or "").encode("utf-8"))
-
-
-def _report(reply: bytes | None) -> StatusOrErrorReport | None:
-    """Intake's answer, as the report it is (``None``: acknowledged without one)."""
-    if reply is None:
-        return None
-    report = decode(reply)
-    if not isinstance(report, StatusOrErrorReport):
-        raise TypeError(f"intake answered with a {report.apdu_type}")
-    return report
-
-
-def _xml(body: bytes) -> web.Response:
-    return web.Response(status=200, body=body, headers={hdrs.CONTENT_TYPE: CONTENT_TYPE})
 
 
 def _address(request: web.Request) -> str:
