@@ -12,7 +12,8 @@ at warning level) takes ``--posts`` Requests POSTed to its ISO 18626 endpoint by
 ``--concurrency`` keep-alive clients in this process, each confirmed once stored, and
 delivers each as its ILL-Request to ``isoill peer`` (ISO 10161), both on the other cores.
 Figures: Requests confirmed per second, ILL-Requests delivered per second (until the last one
-arrived), and the latency of a POST. The baseline, in the same run and on the same core: an
+arrived), the latency of a POST, and the daemon's CPU time per message (which other load on
+the machine changes least). The baseline, in the same run and on the same core: an
 HTTP server that answers every POST with a fixed Confirmation and reads nothing (the loopback
 ceiling of the same clients).
 
@@ -207,10 +208,12 @@ def through_the_bridge(posts: int, concurrency: int) -> list[str]:
                 url = f"http://127.0.0.1:{endpoint}/iso18626"
                 asyncio.run(post_all(url, warm, concurrency))
                 arrived = count_arrivals(target, len(warm))
+                cpu = cpu_seconds(daemon.pid)
                 start = time.perf_counter()
                 seconds, latencies = asyncio.run(post_all(url, bodies, concurrency))
                 count_arrivals(target, posts, arrived)
                 delivered = time.perf_counter() - start
+                cpu = cpu_seconds(daemon.pid) - cpu
             finally:
                 daemon.terminate()
                 daemon.wait(timeout=30)
@@ -246,8 +249,17 @@ def through_the_bridge(posts: int, concurrency: int) -> list[str]:
             f" {percentile(ordered, 0.99) * 1e3:7.1f}"
         )
     lines.append(f"{'bridge: delivered (ISO 10161)':28} {posts / delivered:8.0f}")
+    lines.append(
+        f"# the daemon's CPU per message (confirmed and delivered): {cpu / posts * 1e3:.2f} ms"
+    )
     lines.append(f"# confirmed / ceiling: {ceiling_seconds / seconds:.2f}")
     return lines
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system time process ``pid`` has used, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def count_arrivals(target: subprocess.Popen[bytes], count: int, seen: int = 0) -> int:
