@@ -180,6 +180,27 @@ level = "warning"
     return path
 
 
+def http_ceiling(
+    directory: Path, warm: list[bytes], bodies: list[bytes], concurrency: int
+) -> tuple[float, list[float]]:
+    """The same POSTs to a server on the daemon's core that answers each with a fixed
+    Confirmation and reads nothing: the seconds they took, and their latencies."""
+    confirmation = directory / "confirmation.xml"
+    confirmation.write_bytes(b'<?xml version="1.0"?><ill:messageStatus>OK</ill:messageStatus>')
+    port = free_port()
+    ceiling = subprocess.Popen(
+        pinned(DAEMON_CPUS, sys.executable, "-c", CEILING, str(port), confirmation)
+    )
+    try:
+        wait_for_port(port, ceiling, "the HTTP ceiling")
+        url = f"http://127.0.0.1:{port}/iso18626"
+        asyncio.run(post_all(url, warm, concurrency))
+        return asyncio.run(post_all(url, bodies, concurrency))
+    finally:
+        ceiling.terminate()
+        ceiling.wait(timeout=30)
+
+
 def through_the_bridge(posts: int, concurrency: int) -> list[str]:
     """The bridge's figures against the HTTP ceiling's, as lines of the report."""
     os.sched_setaffinity(0, OTHER_CPUS)  # the clients stay off the daemon's core
@@ -220,20 +241,7 @@ def through_the_bridge(posts: int, concurrency: int) -> list[str]:
         finally:
             target.terminate()
             target.wait(timeout=30)
-        confirmation = directory / "confirmation.xml"
-        confirmation.write_bytes(b'<?xml version="1.0"?><ill:messageStatus>OK</ill:messageStatus>')
-        port = free_port()
-        ceiling = subprocess.Popen(
-            pinned(DAEMON_CPUS, sys.executable, "-c", CEILING, str(port), confirmation)
-        )
-        try:
-            wait_for_port(port, ceiling, "the HTTP ceiling")
-            url = f"http://127.0.0.1:{port}/iso18626"
-            asyncio.run(post_all(url, warm, concurrency))
-            ceiling_seconds, ceiling_latencies = asyncio.run(post_all(url, bodies, concurrency))
-        finally:
-            ceiling.terminate()
-            ceiling.wait(timeout=30)
+        ceiling_seconds, ceiling_latencies = http_ceiling(directory, warm, bodies, concurrency)
     lines = [
         f"# through the bridge: {posts} Requests (v1.2, {len(bodies[0])} bytes), "
         f"{concurrency} clients, the daemon on CPU {sorted(DAEMON_CPUS)}",
