@@ -167,6 +167,18 @@ def _peers(commands: Commands) -> None:
     )
     login.add_argument("--remove", action="store_true", help="send no login there any more")
     _runs(login, "peers", "run_login")
+    agency = actions.add_parser(
+        "agency-auth",
+        help="set the requestingAgencyAuthentication sent to an ISO 18626 peer that wants one",
+    )
+    agency.add_argument("symbol", metavar="SYMBOL", help="the ISO 18626 peer, as in the routes")
+    agency.add_argument("--config", required=True, type=Path, help="the daemon's configuration")
+    agency.add_argument("--account-id", metavar="ID", help="the accountId the peer gave")
+    agency.add_argument(
+        "--stdin", action="store_true", help="read the securityCode from stdin's first line"
+    )
+    agency.add_argument("--remove", action="store_true", help="send none there any more")
+    _runs(agency, "peers", "run_agency_auth")
 
 
 def _operators(commands: Commands) -> None:
