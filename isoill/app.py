@@ -313,6 +313,8 @@ class App:
             return False
         self.access.credentials = credentials.peers
         self.access.logins = credentials.logins
+        if self._intake is not None:
+            self._intake.use_credentials(credentials)
         self.log.info("credentials reloaded", source=str(access.credentials))
         return True
 
