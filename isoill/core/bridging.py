@@ -29,7 +29,7 @@ from isoill.bridge.messages import Authentication
 from isoill.bridge.outbound import Unmappable, outbound
 from isoill.bridge.settings import PeerSettings18626
 from isoill.bridge.state import Bridged, received
-from isoill.codec.models import IllApdu, StatusOrErrorReport
+from isoill.codec.models import IllApdu, StatusOrErrorReport, TransactionIdProblem
 from isoill.core.decision import Incoming
 from isoill.core.views import TransactionRecord
 from isoill.ill.apdus import APDU_FLOW, Flow, Role
@@ -130,11 +130,14 @@ def sender_symbol(apdu: IllApdu, target: str | None) -> str | None:
 class TargetRefusal:
     """An ISO 18626 target's ERROR Confirmation, for the sender of the APDU delivered:
     ``report``, the error-report saying why, to go to ``sender`` at ``addresses`` (its ISO
-    10161 addresses now; none: the sender cannot be told)."""
+    10161 addresses now; none: the sender cannot be told). ``arrived``: the refusal of an
+    ILL-Request sent again after an attempt whose answer was lost, as a duplicate request id:
+    the first attempt reached the target, so the Request is delivered (with a warning)."""
 
     report: StatusOrErrorReport
     sender: str | None
     addresses: tuple[str, ...]
+    arrived: bool = False
 
 
 def refused_by_target(
@@ -144,14 +147,23 @@ def refused_by_target(
     settings: PeerSettings18626,
     routes: RoutingTable,
     now: datetime,
+    *,
+    attempts: int = 0,
 ) -> TargetRefusal | None:
     """What becomes of ``apdu``, delivered to the ISO 18626 peer ``target`` (its
-    ``settings``), which answered with ``confirmation``: ``None`` for OK (delivered), else
-    the refusal to tell its sender of, dated in the target's zone."""
+    ``settings``) after ``attempts`` earlier attempts, which answered with
+    ``confirmation``: ``None`` for OK (delivered), else the refusal to tell its sender of,
+    dated in the target's zone."""
     report = confirmations.error_report(confirmation, apdu, settings, now)
     if report is None:
         return None
     sender = sender_symbol(apdu, target)
     found = routes.addresses(sender, now) if sender else ()
     addresses = tuple(str(a) for a in found if protocol_of(str(a)) is Protocol.ISO10161)
-    return TargetRefusal(report, sender, addresses)
+    error = report.error_report
+    problem = error.provider_error_report if error is not None else None
+    duplicate = problem is not None and (
+        problem.transaction_id_problem is TransactionIdProblem.DUPLICATE_TRANSACTION_ID
+    )
+    arrived = duplicate and attempts > 0 and apdu.apdu_type == "ILL-Request"
+    return TargetRefusal(report, sender, addresses, arrived)

@@ -1,0 +1,1 @@
+"""ISO 18626 over HTTP: the link delivery POSTs each stored message on."""
