@@ -5,7 +5,8 @@
   ``None``;
 - such a Confirmation, ERROR: :class:`~isoill.service.links.Rejected`, final (the delivery
   ends, its sender is told);
-- no answer (connection refused or reset, a TLS failure): :class:`OSError`, tried again;
+- no answer (connection refused or reset, a TLS failure): :class:`OSError`
+  (:class:`NotConnected` when nothing could be sent), tried again;
 - no answer within the reply timeout: :class:`TimeoutError`, tried again;
 - 5xx, 4xx or 2xx without a Confirmation of that type (a text, a body that does not parse):
   :class:`~isoill.service.links.Refused`, tried again; a 4xx mostly means a wrong URL,
@@ -49,6 +50,11 @@ _SNIFFER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fal
 
 #: The settings of the peer a delivery is for, by its symbol (the routes in effect now).
 Settings = Callable[[str], PeerSettings18626 | None]
+
+
+class NotConnected(ConnectionError):
+    """No connection to the peer could be made (refused, a name that does not resolve, a
+    TLS handshake that failed): nothing was sent."""
 
 
 class Iso18626Client:
@@ -113,7 +119,9 @@ class Iso18626Link:
             raise TimeoutError(
                 f"no answer from {self.address} within {reply_timeout:g} s"
             ) from None
-        except aiohttp.ClientConnectionError as error:  # refused, reset, TLS, gone mid-answer
+        except aiohttp.ClientConnectorError as error:  # refused, no such host, TLS
+            raise NotConnected(f"{type(error).__name__}: {error}".rstrip(": ")) from None
+        except aiohttp.ClientConnectionError as error:  # reset, gone mid-answer
             raise ConnectionError(f"{type(error).__name__}: {error}".rstrip(": ")) from None
         except aiohttp.ClientError as error:  # a malformed HTTP answer
             raise Refused(f"not an HTTP answer: {error}") from None
