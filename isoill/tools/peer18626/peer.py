@@ -81,6 +81,7 @@ class HttpPeer(ABC):
         self._runner: web.AppRunner | None = None
         self._address = ""
         self._tasks: set[asyncio.Task[None]] = set()
+        self._posting = 0  # messages sent whose Confirmation has not come back yet
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
         runner = web.AppRunner(self._endpoint.application(), access_log=None)
@@ -144,7 +145,11 @@ class HttpPeer(ABC):
         """The answer to ``message``, the follow-ups it leads to started."""
 
     async def _post(self, message: Sent) -> Confirmation | None:
-        return await self._client.post(message)
+        self._posting += 1
+        try:
+            return await self._client.post(message)
+        finally:
+            self._posting -= 1
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -250,8 +255,10 @@ class SimulatedRequester(HttpPeer):
 
     @property
     def ended(self) -> bool:
-        """Whether every transaction it started has ended (or stopped)."""
-        return self.requester.ended
+        """Whether every transaction it started has ended (or stopped), and every message
+        it sent has had its answer: the supplier's last message may come in before the
+        Confirmation of the requester's one before it."""
+        return self.requester.ended and not self._posting
 
     async def order(self, order: Order) -> Confirmation | None:
         """Send the Request for ``order`` now; the Confirmation that came back, if any."""
