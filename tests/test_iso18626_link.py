@@ -48,6 +48,13 @@ class Peer:
             assert request.transport is not None
             request.transport.abort()
             return web.Response()
+        if body == b"trickle":  # a Confirmation's first bytes, then one byte a second
+            response = web.StreamResponse(status=200)
+            await response.prepare(request)
+            for byte in OK[:10]:
+                await response.write(bytes([byte]))
+                await asyncio.sleep(1)
+            return response
         return web.Response(status=status, body=body, content_type="application/xml")
 
     async def start(self) -> Peer:
@@ -148,6 +155,16 @@ async def test_silence_and_a_reset_are_tried_again(peer: Peer, client: Iso18626C
     peer.answer = (200, b"reset")
     with pytest.raises(OSError):
         await post(client, peer.url)
+
+
+async def test_a_huge_or_trickling_answer_is_cut_short(peer: Peer, client: Iso18626Client) -> None:
+    """A hostile peer's answer costs at most the size limit and the reply timeout."""
+    peer.answer = (200, b"<x>" + b" " * (2 << 20) + b"</x>")  # 2 MiB
+    with pytest.raises(Refused, match="over the limit of 1048576"):
+        await post(client, peer.url)
+    peer.answer = (200, b"trickle")
+    with pytest.raises(TimeoutError):
+        await post(client, peer.url, timeout=1.5)
 
 
 async def test_a_refused_connection_is_tried_again(client: Iso18626Client) -> None:

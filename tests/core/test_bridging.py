@@ -147,3 +147,19 @@ def test_an_error_confirmation_is_the_report_for_the_sender() -> None:
     assert "the ISO 18626 peer refused the message" in refusal.report.note.text
     ok = wire.parse((DATA / "RequestConfirmationSample1.xml").read_bytes()).model
     assert bridging.refused_by_target(ok, request, "RESPLIB", settings, table, NOW) is None
+
+
+def test_a_withheld_client_id_is_not_in_the_message_either() -> None:
+    """The message is made from the APDU as the target is to have it: a target that must not
+    see the patron gets no patronInfo."""
+    config = Config.model_validate(
+        tomllib.loads("[[listeners]]\nport = 0\n[peers.RESPLIB]\nwithhold_client_id = true\n")
+    )
+    withheld = Policy(config, RoutingTable.parse(ROUTES), config.rule_profiles())
+    ber = encode(ill_request())
+    for chosen, patron in ((policy(), True), (withheld, False)):
+        decision = decide(incoming(ber), View(None), chosen)
+        assert isinstance(decision, Accept), decision
+        assert decision.message.xml is not None
+        assert (b"patronInfo" in decision.message.xml) is patron
+        assert (b"P-1" in decision.message.xml) is patron

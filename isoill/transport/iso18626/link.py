@@ -114,7 +114,7 @@ class Iso18626Link:
                 self.address, data=wire, headers=headers, timeout=timeout, allow_redirects=False
             ) as response:
                 status = response.status
-                body = await response.content.read(MAX_SIZE + 1)
+                body = await _body(response)
         except TimeoutError:
             raise TimeoutError(
                 f"no answer from {self.address} within {reply_timeout:g} s"
@@ -139,6 +139,17 @@ class Iso18626Link:
 
     def close(self) -> None:
         """The connections are the shared client's: nothing of this link's to close."""
+
+
+async def _body(response: aiohttp.ClientResponse) -> bytes:
+    """The answer's body whole, or its first bytes past the wire layer's limit (which it then
+    refuses by its size): never more is read or kept."""
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(65536):
+        body += chunk
+        if len(body) > MAX_SIZE:
+            break
+    return bytes(body)
 
 
 def sent_kind(xml: bytes) -> MessageKind:
