@@ -3,7 +3,8 @@ an ILL-Request to a running ``isoill serve``, whose routes send RSLEND's message
 simulated ISO 18626 supplier (``isoill peer --protocol iso18626 --role supplier``, a process
 of its own); the supplier gets the Request, valid ISO 18626 with the request's fields. An
 ERROR Confirmation comes back to the ISO 10161 requester as a Status-Or-Error-Report with the
-reason; HTTP 500 answers and a refused connection are tried again by the retry policy.
+reason; HTTP 500 answers and a refused connection are tried again by the retry policy; and
+requests acknowledged before a SIGKILL reach the supplier after the restart, once, in order.
 
 (The supplier's own messages, POSTed to the gateway's ISO 18626 endpoint, are the inbound
 half's; here its ``--peer-url`` leads nowhere, and its SAMs go unanswered.)"""
@@ -24,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
-from gateway_harness import RecordingPeer, run_cli, spawn_daemon
+from gateway_harness import RecordingPeer, exchange, ill_request, run_cli, spawn_daemon
 
 from isoill.bridge import forms
 from isoill.bridge import messages as b
@@ -352,3 +353,38 @@ async def test_a_refused_connection_is_tried_again_until_the_supplier_is_up(
     assert all("Connect" in entry["error"] for entry in failures), failures
     [message] = queue(config, capsys)
     assert message["deliveries"][0]["attempts"] == len(failures) + 1
+
+
+async def test_acknowledged_requests_reach_the_supplier_after_a_sigkill(
+    tmp_path: Path, requester: RecordingPeer
+) -> None:
+    """Requests acknowledged while the supplier is down, the daemon killed (SIGKILL) with
+    their deliveries pending: once it is up again, and the supplier too, each reaches the
+    supplier once, in order."""
+    later = Supplier(tmp_path, free_port())
+    config = configure(tmp_path, later.url, requester.address, attempts=50)
+    sent = [ill_request(number, "REQLIB", "RSLEND") for number in (1, 2, 3)]
+    async with serving(config) as gateway:
+        for ber in sent:
+            [answer] = await exchange(gateway.port, [ber])
+            report = decode(answer)
+            assert isinstance(report, StatusOrErrorReport) and report.error_report is None
+        async with asyncio.timeout(WAIT):
+            while not gateway.events("delivery failed"):
+                await asyncio.sleep(0.05)
+        gateway.process.process.kill()
+        await gateway.process.process.wait()
+    await later.start()
+    try:
+        async with serving(config):
+            posted = await later.wait_for(3)
+            await asyncio.sleep(1.0)  # time for a fourth, which must not come
+            posted = later.posted()
+    finally:
+        await later.stop()
+    assert [entry["answer"] for entry in posted] == ["requestConfirmation OK"] * 3
+    qualifiers = [
+        next(q for q in ("TX-0001", "TX-0002", "TX-0003") if q in entry["request"])
+        for entry in posted
+    ]
+    assert qualifiers == ["TX-0001", "TX-0002", "TX-0003"]
