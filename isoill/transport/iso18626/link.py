@@ -108,7 +108,10 @@ class Iso18626Link:
         matter, and nothing is captured (the capture records TCP streams)."""
         settings = self._client.settings(target)
         headers = {"Content-Type": CONTENT_TYPE, **dict(settings.headers if settings else ())}
-        timeout = aiohttp.ClientTimeout(total=reply_timeout, sock_connect=None)
+        # A request's timeout replaces the session's whole: both bounds, then.
+        timeout = aiohttp.ClientTimeout(
+            total=reply_timeout, sock_connect=self._client.connect_timeout
+        )
         try:
             async with self._client.session.post(
                 self.address, data=wire, headers=headers, timeout=timeout, allow_redirects=False
