@@ -260,15 +260,18 @@ class Forwarder:
         log = self.log.bind(address=delivery.address, id=delivery.message_id)
         peer = self.config.peer(delivery.target_symbol)
         scrubbed = privacy.scrubbed(delivery.ber, peer.forward_sender_login)
-        iso18626 = protocol_of(delivery.address) is Protocol.ISO18626
-        if iso18626 and delivery.xml is None:  # stored for an ISO 10161 target, say
+        if protocol_of(delivery.address) is Protocol.ISO10161:
+            wire = self._on_the_wire(delivery)
+        elif delivery.xml is not None:  # an ISO 18626 address is sent the message's XML
+            wire = delivery.xml
+        else:  # stored when its target spoke ISO 10161, say: there is nothing to POST
             why = "the message has no ISO 18626 form to send to this ISO 18626 address"
             outcomes.append(self.writer.queue(Fail(delivery.id, why, self.clock.now()), lazy=True))
             log.error("delivery impossible", error=why)
             return True
         try:
             reply = await self._link(delivery.address).exchange(
-                delivery.xml if iso18626 and delivery.xml else self._on_the_wire(delivery),
+                wire,
                 scrubbed or delivery.ber,
                 expects_reply=peer.expects_reply,
                 reply_timeout=self.config.delivery.reply_timeout,
