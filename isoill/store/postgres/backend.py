@@ -22,10 +22,9 @@ connects again.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
-from typing import ParamSpec, TypeVar, cast
+from typing import TypeVar, cast
 
 import psycopg
 
@@ -34,28 +33,14 @@ from isoill.core.views import TransactionRecord, TransactionView
 from isoill.store.backend import BUSY_TIMEOUT_SECONDS, Capabilities
 from isoill.store.postgres import queries
 from isoill.store.postgres.batch import Batch
-from isoill.store.postgres.faults import fault, is_fault
+from isoill.store.postgres.faults import fault, is_fault, translated
 from isoill.store.postgres.migrate import migrate
 from isoill.store.postgres.queries import Db
 from isoill.store.records import Delivery, Failed, HeldMessage, MessageView
 from isoill.store.setting import check_setting
 from isoill.store.writes import Write, WriteResult
 
-P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def _translated(method: Callable[P, R]) -> Callable[P, R]:
-    """``method``, raising :class:`StoreFault` for the driver's errors."""
-
-    @functools.wraps(method)
-    def translated(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except psycopg.Error as error:
-            raise fault(error) from error
-
-    return translated
 
 
 def connect(url: str, lock_timeout: float = BUSY_TIMEOUT_SECONDS) -> Db:
@@ -81,7 +66,7 @@ class PostgresBackend:
 
     capabilities = Capabilities(shared=True)
 
-    @_translated
+    @translated
     def __init__(
         self,
         url: str,
@@ -122,7 +107,7 @@ class PostgresBackend:
             raise result.error
         return cast(R, result)
 
-    @_translated
+    @translated
     def commit_all(self, writes: Sequence[Write[WriteResult]]) -> list[WriteResult | Failed]:
         if not writes:
             return []
@@ -156,23 +141,23 @@ class PostgresBackend:
 
     # -- reads ----------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def view(self, transaction_key: str) -> TransactionView:
         return queries.view(self._connection(), transaction_key)
 
-    @_translated
+    @translated
     def transaction(self, transaction_key: str) -> TransactionRecord | None:
         return queries.transaction(self._connection(), transaction_key)
 
-    @_translated
+    @translated
     def find_duplicate(self, dedup_key: str) -> int | None:
         return queries.find_duplicate(self._connection(), dedup_key)
 
-    @_translated
+    @translated
     def last_service(self, transaction_key: str) -> tuple[str, datetime] | None:
         return queries.last_service(self._connection(), transaction_key)
 
-    @_translated
+    @translated
     def due(
         self,
         now: datetime,
@@ -182,15 +167,15 @@ class PostgresBackend:
     ) -> list[Delivery]:
         return queries.due(self._connection(), now, limit, per_address, exclude)
 
-    @_translated
+    @translated
     def next_due_at(self, now: datetime) -> datetime | None:
         return queries.next_due_at(self._connection(), now)
 
-    @_translated
+    @translated
     def counts(self) -> dict[str, int]:
         return queries.counts(self._connection())
 
-    @_translated
+    @translated
     def list_messages(
         self,
         state: str | None = None,
@@ -201,7 +186,7 @@ class PostgresBackend:
     ) -> list[MessageView]:
         return queries.list_messages(self._connection(), state, limit, peer, apdu_type)
 
-    @_translated
+    @translated
     def list_transactions(
         self,
         state: str | None = None,
@@ -212,20 +197,20 @@ class PostgresBackend:
     ) -> list[TransactionRecord]:
         return queries.list_transactions(self._connection(), state, peer, limit, qualifier)
 
-    @_translated
+    @translated
     def traffic(self, since: datetime, step: timedelta, steps: int) -> list[int]:
         return queries.traffic(self._connection(), since, step, steps)
 
-    @_translated
+    @translated
     def apdu(self, message_id: int) -> bytes:
         return queries.apdu(self._connection(), message_id)
 
-    @_translated
+    @translated
     def transaction_history(
         self, transaction_id: int
     ) -> tuple[TransactionRecord, list[MessageView]]:
         return queries.transaction_history(self._connection(), transaction_id)
 
-    @_translated
+    @translated
     def held(self, message_id: int) -> HeldMessage:
         return queries.held(self._connection(), message_id)

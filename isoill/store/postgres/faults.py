@@ -4,6 +4,10 @@ same as the SQLite store's where the cause is the same), by the error's SQLSTATE
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
 import psycopg
 
 from isoill.store.errors import StoreFault
@@ -49,3 +53,20 @@ def fault(error: psycopg.Error) -> StoreFault:
 def is_fault(error: psycopg.Error) -> bool:
     """Whether ``error`` is the store's trouble (it passes by itself) rather than one write's."""
     return fault(error).temporary
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def translated(method: Callable[P, R]) -> Callable[P, R]:
+    """``method``, raising :class:`StoreFault` for the driver's errors."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except psycopg.Error as error:
+            raise fault(error) from error
+
+    return wrapper

@@ -12,10 +12,9 @@ is numbered after what was copied.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import ClassVar, ParamSpec, TypeVar
+from typing import ClassVar
 
 import psycopg
 from psycopg import sql
@@ -24,11 +23,8 @@ from isoill.store.columns import Column, Schema
 from isoill.store.errors import CopyRefused
 from isoill.store.postgres import statements
 from isoill.store.postgres.backend import connect
-from isoill.store.postgres.faults import fault
+from isoill.store.postgres.faults import fault, translated
 from isoill.store.postgres.migrate import migrate
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 #: A derivation: given the copied columns' names, the function from a row to its value.
 _Derivation = Callable[[Sequence[str]], Callable[[Sequence[object]], object]]
@@ -80,19 +76,6 @@ _TAILS = """INSERT INTO address_queues (address, tail)
     SELECT address, max(seq) FROM deliveries GROUP BY address"""
 
 
-def _translated(method: Callable[P, R]) -> Callable[P, R]:
-    """``method``, raising :class:`StoreFault` for the driver's errors."""
-
-    @functools.wraps(method)
-    def translated(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except psycopg.Error as error:
-            raise fault(error) from error
-
-    return translated
-
-
 class PostgresLoad:
     """The PostgreSQL store ``url`` names, its schema brought up to date."""
 
@@ -101,7 +84,7 @@ class PostgresLoad:
         table: frozenset(columns) for table, columns in _DERIVATIONS.items()
     }
 
-    @_translated
+    @translated
     def __init__(self, url: str) -> None:
         self._db = connect(url)
         try:
@@ -113,14 +96,14 @@ class PostgresLoad:
     def close(self) -> None:
         self._db.close()
 
-    @_translated
+    @translated
     def schema(self) -> Schema:
         tables: dict[str, list[Column]] = {}
         for table, name, type_, required in self._db.execute(_SCHEMA):
             tables.setdefault(table, []).append(Column(name, type_, required))
         return {table: tuple(columns) for table, columns in tables.items()}
 
-    @_translated
+    @translated
     def references(self) -> dict[str, frozenset[str]]:
         """The tables each table's foreign keys refer to."""
         found: dict[str, set[str]] = {}
@@ -153,7 +136,7 @@ class PostgresLoad:
         except psycopg.Error as error:
             raise fault(error) from error
 
-    @_translated
+    @translated
     def load(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
         """``rows`` (values of ``columns``) into ``table``, with the columns derived here."""
         derived = _DERIVATIONS.get(table, {})
@@ -166,7 +149,7 @@ class PostgresLoad:
             for row in rows:
                 copy.write_row([*row, *(function(row) for function in functions)])
 
-    @_translated
+    @translated
     def finish(self) -> None:
         """What is derived from every table: the versions, the queues' tails, the identity
         sequences past the ids copied; and a wake-up for the daemons already listening (sent
@@ -187,14 +170,14 @@ class PostgresLoad:
             )
         self._db.execute(statements.NOTIFY, ("",))  # "": every address
 
-    @_translated
+    @translated
     def count(self, table: str) -> int:
         row = self._db.execute(
             sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
         ).fetchone()
         return 0 if row is None else int(row[0])
 
-    @_translated
+    @translated
     def counts_by(self, table: str, column: str) -> dict[str, int]:
         """How many rows of ``table`` have each value of ``column``."""
         rows = self._db.execute(
