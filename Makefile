@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/growth.py --doc docs/performance.md
 	$(VENV)/bin/python bench/startup.py --doc docs/performance.md
 	$(VENV)/bin/python bench/iso18626.py --doc docs/performance.md
+	$(VENV)/bin/python bench/bridge_outbound.py --doc docs/performance.md
 	$(VENV)/bin/python bench/console.py --doc docs/performance.md
 
 bench-full: $(STAMP)
@@ -36,6 +37,7 @@ bench-full: $(STAMP)
 	$(VENV)/bin/python bench/growth.py --sizes 1000,10000,100000,1000000 --doc docs/performance.md
 	$(VENV)/bin/python bench/startup.py --doc docs/performance.md
 	$(VENV)/bin/python bench/iso18626.py --doc docs/performance.md
+	$(VENV)/bin/python bench/bridge_outbound.py --doc docs/performance.md
 	$(VENV)/bin/python bench/console.py --doc docs/performance.md
 
 clean:
