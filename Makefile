@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/growth.py --doc docs/performance.md
 	$(VENV)/bin/python bench/startup.py --doc docs/performance.md
 	$(VENV)/bin/python bench/iso18626.py --doc docs/performance.md
+	$(VENV)/bin/python bench/bridge_outbound.py --doc docs/performance.md
 	$(VENV)/bin/python bench/console.py --doc docs/performance.md
 
 bench-full: $(STAMP)
@@ -51,6 +52,7 @@ bench-full: $(STAMP)
 	$(VENV)/bin/python bench/growth.py --store postgres --sizes 1000,10000,100000,1000000 --doc docs/performance.md
 	$(VENV)/bin/python bench/startup.py --doc docs/performance.md
 	$(VENV)/bin/python bench/iso18626.py --doc docs/performance.md
+	$(VENV)/bin/python bench/bridge_outbound.py --doc docs/performance.md
 	$(VENV)/bin/python bench/console.py --doc docs/performance.md
 
 clean:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from isoill import logs, metrics, private
 from isoill.access.sessions import new_key
+from isoill.bridge.settings import PeerSettings18626
 from isoill.capture.recorder import Recorder
 from isoill.config import Config, ConfigError, load_credentials
 from isoill.console import server, site
@@ -37,7 +38,7 @@ from isoill.delivery.forwarder import Forwarder
 from isoill.process import systemd
 from isoill.process.lock import StoreLock
 from isoill.process.sockets import Listening, bind
-from isoill.router import RoutesError, RoutingTable
+from isoill.router import Protocol, RoutesError, RoutingTable
 from isoill.service.access import AccessControl
 from isoill.service.audit import AuditLog
 from isoill.service.clock import Clock, SystemClock
@@ -54,6 +55,7 @@ from isoill.store.open import open_coordination, open_store
 from isoill.store.reader import StoreReader
 from isoill.transport.iso10161.link import Iso10161Link
 from isoill.transport.iso10161.listener import Listeners
+from isoill.transport.iso18626.link import Iso18626Client
 from isoill.transport.tls import server_context
 
 
@@ -95,6 +97,7 @@ class App:
         self._reader: StoreReader | None = None
         self._intake: IntakeService | None = None
         self._forwarder: Forwarder | None = None
+        self._http: Iso18626Client | None = None
         self._listeners: Listeners | None = None
         self._admin: AdminServer | None = None
         self.console: ConsoleService | None = None
@@ -204,6 +207,9 @@ class App:
             connect_timeout=config.delivery.connect_timeout,
             max_apdu_size=config.limits.max_apdu_size,
         )
+        self._http = Iso18626Client(
+            self._settings18626, connect_timeout=config.delivery.connect_timeout
+        )
         self._forwarder = Forwarder(
             config,
             self._reader,
@@ -212,7 +218,7 @@ class App:
             self._intake,
             self.access,
             self.reachability,
-            links,
+            {Protocol.ISO10161: links, Protocol.ISO18626: self._http.link},
             self.coordination,
             self.clock,
         )
@@ -236,6 +242,8 @@ class App:
             await self._listeners.stop()
         if self._forwarder is not None:
             await self._forwarder.stop()
+        if self._http is not None:
+            await self._http.close()
         await self.coordination.close()
         if self._writer is not None:
             await self._writer.close()
@@ -279,6 +287,10 @@ class App:
         asyncio.get_running_loop().remove_reader(lifeline)
         self.log.warning("supervisor gone; draining")
         self.stopping.set()
+
+    def _settings18626(self, symbol: str) -> PeerSettings18626 | None:
+        """An ISO 18626 peer's settings, as the routes in effect now (a reload swaps them)."""
+        return self.routes.settings18626(symbol)
 
     # -- reloads ----------------------------------------------------------------------------
 
@@ -370,6 +382,8 @@ class App:
             return False
         self.access.credentials = credentials.peers
         self.access.logins = credentials.logins
+        if self._intake is not None:
+            self._intake.use_credentials(credentials)
         self.log.info("credentials reloaded", source=str(access.credentials))
         return True
 

@@ -1,4 +1,5 @@
-"""The routing table: which TCP addresses reach a peer library, and which peer an APDU is for.
+"""The routing table: which addresses reach a peer library (TCP ``host:port`` for an ISO 10161
+peer, HTTP URLs for an ISO 18626 one, with that peer's settings), and which peer an APDU is for.
 
 Plain data and pure functions, no I/O besides reading the routes file in ``RoutingTable.load``.
 A table is immutable once built: a reload builds a new one and the caller swaps the reference.
@@ -17,36 +18,51 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Field,
     PlainValidator,
+    PrivateAttr,
     ValidationError,
     model_validator,
 )
 from pydantic_core import ErrorDetails
 
+from isoill.bridge.agency import AgencyId, AgencyMap
+from isoill.bridge.settings import Conditional, PeerSettings18626
 from isoill.ill.apdus import APDU_FLOW, Flow
 from isoill.ill.symbols import symbol_key
+from isoill.iso18626.messages import Version
 
 __all__ = [
     "Address",
     "Change",
+    "Endpoint",
+    "Iso18626",
     "Move",
     "Phase",
+    "Protocol",
     "Route",
     "RouteStatus",
     "RoutesError",
     "RoutingTable",
     "Rule",
     "Target",
+    "Url",
+    "protocol_of",
     "select_target",
 ]
 
 _HOSTNAME = re.compile(r"[A-Za-z0-9._-]+")
+# An HTTP header's name: RFC 9110's token.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# Headers the gateway writes itself, never a peer's settings.
+_OWN_HEADERS = frozenset({"content-type", "content-length", "host", "transfer-encoding"})
 
 
 class RoutesError(Exception):
@@ -80,10 +96,10 @@ def _aware(value: object) -> datetime:
     raise ValueError(f"expected an unquoted TOML date-time {example}, got {value!r}")
 
 
-def _distinct(addresses: tuple[Address, ...]) -> tuple[Address, ...]:
+def _distinct(addresses: tuple[Endpoint, ...]) -> tuple[Endpoint, ...]:
     if not addresses:
         raise ValueError("at least one address is needed")
-    seen: set[Address] = set()
+    seen: set[Endpoint] = set()
     for address in addresses:
         if address in seen:
             raise ValueError(f"'{address}' is listed twice")
@@ -143,7 +159,127 @@ class Address(_Frozen):
         return f"{host}:{self.port}"
 
 
-_Addresses = Annotated[tuple[Address, ...], AfterValidator(_distinct)]
+class Protocol(StrEnum):
+    """How a peer is reached: ISO 10161 APDUs on TCP, or ISO 18626 messages POSTed over HTTP."""
+
+    ISO10161 = "iso10161"
+    ISO18626 = "iso18626"
+
+
+class Url(_Frozen):
+    """An ISO 18626 peer's endpoint: an ``http`` or ``https`` URL, as written (it is what the
+    store names the peer's queue by)."""
+
+    url: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _wrap(cls, value: object) -> object:
+        return {"url": value.strip()} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        try:
+            parts = urlsplit(self.url)
+            port = parts.port
+        except ValueError as error:
+            raise ValueError(f"{self.url!r}: not a URL ({error})") from None
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"{self.url!r}: an ISO 18626 peer is reached by http or https")
+        if not parts.hostname:
+            raise ValueError(f"{self.url!r}: the URL names no host")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError(
+                f"{parts.scheme}://...@{parts.hostname}: no credentials in a URL (the routes"
+                " are no place for secrets; see isoill peers agency-auth)"
+            )
+        if parts.fragment or any(c.isspace() for c in self.url):
+            raise ValueError(f"{self.url!r}: a URL without a fragment or spaces is needed")
+        if port == 0:
+            raise ValueError(f"{self.url!r}: the port must be 1..65535")
+        return self
+
+    @property
+    def secure(self) -> bool:
+        return self.url.startswith("https:")
+
+    def __str__(self) -> str:
+        return self.url
+
+
+#: Where one of a peer's messages goes: a TCP address (ISO 10161) or a URL (ISO 18626).
+Endpoint = Address | Url
+
+
+def protocol_of(address: str) -> Protocol:
+    """The protocol of a stored delivery's address: a URL is ISO 18626's, ``host:port``
+    ISO 10161's."""
+    head = address[:8].lower()
+    return Protocol.ISO18626 if head.startswith(("http://", "https://")) else Protocol.ISO10161
+
+
+def _endpoint(value: object) -> Endpoint:
+    if isinstance(value, Address | Url):
+        return value
+    if isinstance(value, str) and "://" in value:  # a URL, if a wrong one
+        return Url.model_validate(value)
+    return Address.model_validate(value)
+
+
+_Addresses = Annotated[
+    tuple[Annotated[Endpoint, PlainValidator(_endpoint)], ...], AfterValidator(_distinct)
+]
+
+
+def _agency(value: str) -> AgencyId:
+    kind, colon, rest = value.strip().partition(":")
+    if not (colon and kind.strip() and rest.strip()):
+        raise ValueError(f"{value!r} is not an agency id: write TYPE:VALUE, such as ISIL:DK-710100")
+    return AgencyId(kind.strip(), rest.strip())
+
+
+def _header(name: str, value: str) -> tuple[str, str]:
+    if not _TOKEN.fullmatch(name):
+        raise ValueError(f"{name!r} is not an HTTP header name")
+    if name.lower() in _OWN_HEADERS:
+        raise ValueError(f"{name}: the gateway writes that header itself")
+    if any(c in value for c in "\r\n\0"):
+        raise ValueError(f"{name}: a header value holds no line break or NUL")
+    return name, value
+
+
+class Iso18626(_Frozen):
+    """``[peers.SYMBOL.iso18626]``: what an ISO 18626 peer speaks, as
+    :class:`~isoill.bridge.settings.PeerSettings18626` takes it (its defaults are those)."""
+
+    version: Literal["1.2", "2021"] = "1.2"
+    declared: str | None = Field(None, min_length=1)
+    """The ``version`` attribute to write, if the peer wants another value than the schema's."""
+    timezone: str = "UTC"
+    conditional: Conditional = Conditional.RETRY
+    expect_to_supply: bool = True
+    headers: dict[str, str] = {}
+    agencies: dict[str, str] = {}
+    """Library symbol -> its agency id as the peer writes it (``TYPE:VALUE``)."""
+
+    def settings(self) -> PeerSettings18626:
+        """:class:`ValueError` for a value the settings refuse (an unknown zone, say)."""
+        headers = tuple(_header(name, value) for name, value in self.headers.items())
+        folded = [name.lower() for name, _ in headers]
+        if len(set(folded)) != len(folded):
+            raise ValueError("headers: a header is named twice (names ignore case)")
+        agencies = AgencyMap(
+            tuple((symbol_key(_symbol(s)), _agency(a)) for s, a in self.agencies.items())
+        )
+        return PeerSettings18626(
+            version=Version.V2021 if self.version == "2021" else Version.V1_2,
+            timezone=self.timezone,
+            agencies=agencies,
+            conditional=self.conditional,
+            expect_to_supply=self.expect_to_supply,
+            declared=self.declared,
+            headers=headers,
+        )
 
 
 class Move(_Frozen):
@@ -177,7 +313,7 @@ class Change:
     """From ``at`` on, the peer's APDUs go to ``addresses``."""
 
     at: datetime
-    addresses: tuple[Address, ...]
+    addresses: tuple[Endpoint, ...]
 
 
 @dataclass(frozen=True)
@@ -186,18 +322,25 @@ class RouteStatus:
 
     symbol: str
     aliases: tuple[str, ...]
-    addresses: tuple[Address, ...]
+    addresses: tuple[Endpoint, ...]
     phase: Phase
     changes: tuple[Change, ...]  # the whole window, past and future, in time order
+    protocol: Protocol = Protocol.ISO10161
+    settings18626: PeerSettings18626 | None = None
 
 
 class Route(_Frozen):
-    """A peer library: its symbol, other names it goes by, and where its APDUs are sent."""
+    """A peer library: its symbol, other names it goes by, how it is reached (``protocol``)
+    and where its messages are sent; an ISO 18626 peer's settings (``iso18626``, read as
+    :attr:`settings18626`)."""
 
     symbol: _Symbol
     aliases: tuple[_Symbol, ...] = ()
+    protocol: Protocol = Protocol.ISO10161
     addresses: _Addresses
     move: Move | None = None
+    iso18626: Iso18626 | None = None
+    _settings: PeerSettings18626 | None = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -210,6 +353,38 @@ class Route(_Frozen):
             raise ValueError("move.to lists the same addresses as addresses: nothing moves")
         return self
 
+    @model_validator(mode="after")
+    def _spoken(self) -> Self:
+        """The addresses are the protocol's; an ISO 18626 peer's settings are made once."""
+        iso18626 = self.protocol is Protocol.ISO18626
+        wanted, other = (Url, Address) if iso18626 else (Address, Url)
+        listed = (*self.addresses, *(self.move.to if self.move is not None else ()))
+        for address in listed:
+            if isinstance(address, other):
+                hint = (
+                    "an ISO 18626 peer is reached by http:// or https:// URLs"
+                    if iso18626
+                    else 'a URL is an ISO 18626 peer\'s: set protocol = "iso18626"'
+                )
+                raise ValueError(f"'{address}': {hint}")
+        assert all(isinstance(address, wanted) for address in listed)
+        if not iso18626:
+            if self.iso18626 is not None:
+                raise ValueError('iso18626: the settings of a peer with protocol = "iso18626"')
+            return self
+        table = self.iso18626 if self.iso18626 is not None else Iso18626()
+        try:
+            self._settings = table.settings()
+        except ValueError as error:
+            raise ValueError(f"iso18626: {error}") from None
+        return self
+
+    @property
+    def settings18626(self) -> PeerSettings18626 | None:
+        """An ISO 18626 peer's settings (``None`` for an ISO 10161 peer), without the
+        ``requestingAgencyAuthentication``, which the credentials file holds."""
+        return self._settings
+
     def phase(self, now: datetime) -> Phase:
         if self.move is None:
             return Phase.FIXED
@@ -219,7 +394,7 @@ class Route(_Frozen):
             return Phase.DURING
         return Phase.AFTER
 
-    def addresses_at(self, now: datetime) -> tuple[Address, ...]:
+    def addresses_at(self, now: datetime) -> tuple[Endpoint, ...]:
         """Every address that receives the peer's APDUs at ``now`` (an aware datetime)."""
         move = self.move
         if move is None or now < move.start:
@@ -234,11 +409,17 @@ class Route(_Frozen):
             both = _union(self.addresses, self.move.to)
             changes = (Change(self.move.start, both), Change(self.move.cutover, self.move.to))
         return RouteStatus(
-            self.symbol, self.aliases, self.addresses_at(now), self.phase(now), changes
+            self.symbol,
+            self.aliases,
+            self.addresses_at(now),
+            self.phase(now),
+            changes,
+            self.protocol,
+            self._settings,
         )
 
 
-def _union(first: tuple[Address, ...], second: tuple[Address, ...]) -> tuple[Address, ...]:
+def _union(first: tuple[Endpoint, ...], second: tuple[Endpoint, ...]) -> tuple[Endpoint, ...]:
     return first + tuple(address for address in second if address not in first)
 
 
@@ -288,10 +469,16 @@ class RoutingTable:
         route = self.route(symbol)
         return None if route is None else route.symbol
 
-    def addresses(self, symbol: str, now: datetime) -> tuple[Address, ...]:
+    def addresses(self, symbol: str, now: datetime) -> tuple[Endpoint, ...]:
         """Where an APDU for ``symbol`` goes at ``now``; empty when the symbol is unknown."""
         route = self.route(symbol)
         return () if route is None else route.addresses_at(now)
+
+    def settings18626(self, symbol: str | None) -> PeerSettings18626 | None:
+        """The settings of the ISO 18626 peer known by ``symbol``; ``None`` for a peer
+        reached by ISO 10161, or unknown."""
+        route = self.route(symbol) if symbol else None
+        return None if route is None else route.settings18626
 
     def effective(self, now: datetime) -> tuple[RouteStatus, ...]:
         return tuple(route.status(now) for route in self.routes)

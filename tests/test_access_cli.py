@@ -11,7 +11,7 @@ import pytest
 from gateway_harness import run_cli
 
 from isoill.access import credentials, passwords
-from isoill.access.credentials import Credentials, GatewayLogin
+from isoill.access.credentials import AgencyLogin, Credentials, GatewayLogin
 from isoill.config import ConfigError, load
 
 CONFIG = '[[listeners]]\nport = 0\n[access]\nmode = "{mode}"\n[peers.REQLIB]\n[peers.OTHER]\n'
@@ -155,3 +155,51 @@ def test_the_gateways_own_login_refusals(
     credentials.save(tmp_path / "credentials.toml", Credentials(logins={"OTHER": login}))
     with pytest.raises(ConfigError, match="OTHER gets the gateway's own login"):
         load(path)
+
+
+ROUTES_18626 = """
+[peers.REQLIB]
+addresses = ["127.0.0.1:9001"]
+[peers.KOHA]
+aliases = ["KOHA-ILL"]
+protocol = "iso18626"
+addresses = ["http://127.0.0.1:9100/iso18626"]
+"""
+
+
+def agency_auth(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, stdin: str, *argv: str
+) -> tuple[int, str, str]:
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code = run_cli(["peers", "agency-auth", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_an_iso18626_peers_authentication_goes_into_the_credentials_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never into the routes or the configuration; for an ISO 18626 peer of the routes, by
+    any of its names; the daemon's configuration reads it."""
+    path = config(tmp_path, "open")
+    (tmp_path / "routes.toml").write_text(ROUTES_18626)
+    file = tmp_path / "credentials.toml"
+    argv = ("koha-ill", "--config", str(path), "--account-id", "isoill-1", "--stdin")
+    code, out, _ = agency_auth(capsys, monkeypatch, "code 42\n", *argv)
+    assert code == 0
+    assert out.startswith("KOHA: the gateway authenticates as account 'isoill-1'")
+    assert stat.S_IMODE(file.stat().st_mode) == 0o600
+    assert credentials.load(file) == Credentials(
+        agencies={"KOHA": AgencyLogin(account_id="isoill-1", security_code="code 42")}
+    )
+    assert "code 42" not in repr(load(path).credentials)
+    assert load(path).credentials.agencies["KOHA"].security_code == "code 42"
+    remove = ("KOHA", "--config", str(path), "--remove")
+    assert agency_auth(capsys, monkeypatch, "", *remove)[0] == 0
+    assert credentials.load(file) == Credentials()
+    for symbol, message in (("REQLIB", "REQLIB is no ISO 18626 peer"), ("NONE", "NONE is no")):
+        code, _, err = agency_auth(capsys, monkeypatch, "x\n", symbol, *argv[1:])
+        assert code == 3 and message in err
+    code, _, err = agency_auth(capsys, monkeypatch, "x\n", "KOHA", "--config", str(path))
+    assert code == 3 and "--account-id ID is needed" in err
+    assert credentials.load(file) == Credentials()

@@ -168,7 +168,7 @@ def _leaves(command_parser: argparse.ArgumentParser) -> Iterator[argparse.Argume
 
 def test_every_command_names_a_function_that_exists() -> None:
     leaves = list(_leaves(parser()))
-    assert len(leaves) == 22  # every command, "store copy" the last added
+    assert len(leaves) == 23  # every command, "peers agency-auth" the last added
     for leaf in leaves:
         module, function = leaf.get_default("run")
         assert callable(command(module, function)), (leaf.prog, module, function)

@@ -138,6 +138,7 @@ def test_list_filters_and_json(
         "created_at": "2024-05-01T13:00:00+00:00",
         "updated_at": "2024-05-01T13:00:00+00:00",
         "intermediaries": [],
+        "bridge": None,
         "transaction_id": {
             "initial_requester": "LND",
             "group_qualifier": "2024",

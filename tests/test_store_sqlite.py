@@ -382,3 +382,60 @@ def test_version_3_database_is_upgraded_keeping_its_rows(db_path: Path) -> None:
         assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     finally:
         raw.close()
+
+
+# Version 5's tables, as that version created them (its indexes are today's).
+V5_SCHEMA = V3_SCHEMA.replace(
+    "created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL\n",
+    "created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, intermediaries TEXT\n",
+).replace("user_version = 3", "user_version = 5")
+
+
+def test_version_5_database_is_upgraded_keeping_its_rows(db_path: Path) -> None:
+    raw = sqlite3.connect(db_path)
+    raw.executescript(
+        V5_SCHEMA
+        + f"""
+        INSERT INTO messages VALUES
+            (1, {T0_MICROS}, 'BRW', 'ILL-Request', 'tx-1', 'LND', x'{BER.hex()}', 'accepted',
+             NULL, 'd-1');
+        INSERT INTO deliveries (id, message_id, address, state, next_attempt_at)
+            VALUES (1, 1, '{OLD}', 'pending', {T0_MICROS});
+        INSERT INTO transactions VALUES
+            (7, 'tx-1', 'BRW', 'LND', 'PENDING', 'IN-PROCESS', {T0_MICROS}, {T0_MICROS}, NULL);
+        """
+    )
+    raw.close()
+    store = SqliteBackend(db_path)
+    try:
+        old = TransactionRecord(7, "tx-1", "BRW", "LND", "PENDING", "IN-PROCESS", T0, T0)
+        assert store.transaction("tx-1") == old  # no bridge state
+        [delivery] = store.due(T0)
+        assert (delivery.message_id, delivery.ber, delivery.xml) == (1, BER, None)
+        assert store.xml(1) is None
+        later = store.commit(
+            Accept(
+                peer="LND",
+                apdu_type="Shipped",
+                transaction_key="tx-1",
+                target_symbol="BRW",
+                ber=BER,
+                addresses=["http://127.0.0.1:9100/iso18626"],
+                requester_symbol="BRW",
+                responder_symbol="LND",
+                now=T0,
+                expected_version=old.version,
+                xml=b"<x/>",
+                bridge='{"status": "Loaned"}',
+            )
+        )
+        assert isinstance(later, Stored)
+        assert later.transaction == replace(old, bridge='{"status": "Loaned"}')
+        assert store.xml(later.message_id) == b"<x/>"
+    finally:
+        store.close()
+    raw = sqlite3.connect(db_path)
+    try:
+        assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    finally:
+        raw.close()

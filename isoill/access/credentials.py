@@ -1,5 +1,7 @@
 """The credentials file, by peer symbol: the Prompt-1 userId and password hash a peer's
-connections must log in with, and the gateway's own Prompt-1 login at a target that wants one.
+connections must log in with, the gateway's own Prompt-1 login at a target that wants one, and
+the ``requestingAgencyAuthentication`` the gateway writes in the ISO 18626 messages it sends
+to a peer that demands one (Koha does).
 
 It lives apart from the configuration (``[access] credentials``, by default
 ``credentials.toml`` beside it) so that the configuration can be shared and versioned while
@@ -14,8 +16,13 @@ peers login`` write it::
     user_id = "100-123-456"
     password = "..."
 
-The gateway's login must be kept in clear, since the gateway sends it; it is never logged,
-stored with an APDU or recorded in a capture.
+    ["KOHALIB".agency]
+    account_id = "isoill"
+    security_code = "..."
+
+The gateway's logins must be kept in clear, since the gateway sends them; they are never
+logged, stored with an APDU or recorded in a capture (an ISO 18626 message is stored as it is
+sent, with its security code: the store is the daemon user's alone, as this file is).
 """
 
 from __future__ import annotations
@@ -57,6 +64,21 @@ class GatewayLogin(BaseModel):
     __str__ = __repr__
 
 
+class AgencyLogin(BaseModel):
+    """The ``requestingAgencyAuthentication`` (accountId, securityCode) the gateway writes in
+    the ISO 18626 Requests and requesting agency messages it sends to one peer."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    account_id: str = Field(min_length=1)
+    security_code: str = Field(min_length=1)
+
+    def __repr__(self) -> str:  # never show the security code
+        return f"AgencyLogin(account_id={self.account_id!r})"
+
+    __str__ = __repr__
+
+
 class _Entry(BaseModel):
     """One symbol's table in the file."""
 
@@ -65,6 +87,7 @@ class _Entry(BaseModel):
     user_id: str | None = Field(None, min_length=1)
     password_hash: str | None = None
     login: GatewayLogin | None = None
+    agency: AgencyLogin | None = None
 
     @model_validator(mode="after")
     def _whole(self) -> _Entry:
@@ -103,6 +126,7 @@ class Credentials:
 
     peers: dict[str, Credential] = field(default_factory=dict)
     logins: dict[str, GatewayLogin] = field(default_factory=dict)
+    agencies: dict[str, AgencyLogin] = field(default_factory=dict)
 
 
 def load(path: Path) -> Credentials:
@@ -130,15 +154,19 @@ def load(path: Path) -> Credentials:
             raise CredentialsError(f"{path}: {problems}") from None
         if entry.login is not None:
             found.logins[symbol_key(symbol)] = entry.login
+        if entry.agency is not None:
+            found.agencies[symbol_key(symbol)] = entry.agency
     return found
 
 
 def save(path: Path, credentials: Credentials) -> None:
     """Write the whole file anew, readable by its owner only, replacing the old one at once."""
     lines = [HEADER]
-    for symbol in sorted(credentials.peers.keys() | credentials.logins.keys()):
+    symbols = credentials.peers.keys() | credentials.logins.keys() | credentials.agencies.keys()
+    for symbol in sorted(symbols):
         credential = credentials.peers.get(symbol)
         login = credentials.logins.get(symbol)
+        agency = credentials.agencies.get(symbol)
         if credential is not None:
             lines.append(
                 f"\n[{_string(symbol)}]\n"
@@ -150,6 +178,12 @@ def save(path: Path, credentials: Credentials) -> None:
                 f"\n[{_string(symbol)}.login]\n"
                 f"user_id = {_string(login.user_id)}\n"
                 f"password = {_string(login.password)}\n"
+            )
+        if agency is not None:
+            lines.append(
+                f"\n[{_string(symbol)}.agency]\n"
+                f"account_id = {_string(agency.account_id)}\n"
+                f"security_code = {_string(agency.security_code)}\n"
             )
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:

@@ -13,6 +13,9 @@
 - ``authentication``: the ``requestingAgencyAuthentication`` written in the headers of the
   Requests and requesting agency messages sent to the peer (Koha demands one). The
   configuration reads it from the credentials file, never from the routes.
+- ``headers``: extra HTTP headers every POST to the peer carries (ReShare behind FOLIO's
+  Okapi wants ``X-Okapi-Tenant``), each name once; not the mapping's, but the peer's settings
+  travel as one value.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ class PeerSettings18626:
     expect_to_supply: bool = True
     authentication: Authentication | None = None
     declared: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         zone(self.timezone)  # ValueError for a name the system does not know

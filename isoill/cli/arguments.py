@@ -58,8 +58,12 @@ def _runs(command: argparse.ArgumentParser, module: str, function: str) -> None:
 
 
 def _codec(commands: Commands) -> None:
-    decode_cmd = commands.add_parser("decode", help="decode BER APDUs to text or JSON")
-    decode_cmd.add_argument("files", nargs="+", metavar="FILE", help="APDU files, - for stdin")
+    decode_cmd = commands.add_parser(
+        "decode", help="decode BER APDUs (or ISO 18626 XML, as its APDU) to text or JSON"
+    )
+    decode_cmd.add_argument(
+        "files", nargs="+", metavar="FILE", help="APDU or ISO 18626 XML files, - for stdin"
+    )
     decode_cmd.add_argument("--hex", action="store_true", help="input is hex text")
     decode_cmd.add_argument(
         "--format",
@@ -69,12 +73,27 @@ def _codec(commands: Commands) -> None:
     decode_cmd.add_argument(
         "--max-size", type=int, default=DEFAULT_MAX_APDU_SIZE, help="largest APDU in bytes"
     )
+    _iso18626_options(decode_cmd)
     _runs(decode_cmd, "codec", "run_decode")
 
     encode_cmd = commands.add_parser("encode", help="encode the JSON form of APDUs to BER")
     encode_cmd.add_argument("file", metavar="FILE.json", help="one APDU or a list; - for stdin")
     encode_cmd.add_argument("-o", "--output", metavar="OUT", help="output file (default stdout)")
     _runs(encode_cmd, "codec", "run_encode")
+
+
+def _iso18626_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--version",
+        choices=("1.2", "2021"),
+        help="the ISO 18626 schema XML files follow (default: as their version attribute says)",
+    )
+    command.add_argument(
+        "--timezone",
+        default="UTC",
+        metavar="ZONE",
+        help="the ISO 10161 side's IANA zone, for ISO 18626 times (default UTC)",
+    )
 
 
 def _check(commands: Commands) -> None:
@@ -168,6 +187,18 @@ def _peers(commands: Commands) -> None:
     )
     login.add_argument("--remove", action="store_true", help="send no login there any more")
     _runs(login, "peers", "run_login")
+    agency = actions.add_parser(
+        "agency-auth",
+        help="set the requestingAgencyAuthentication sent to an ISO 18626 peer that wants one",
+    )
+    agency.add_argument("symbol", metavar="SYMBOL", help="the ISO 18626 peer, as in the routes")
+    agency.add_argument("--config", required=True, type=Path, help="the daemon's configuration")
+    agency.add_argument("--account-id", metavar="ID", help="the accountId the peer gave")
+    agency.add_argument(
+        "--stdin", action="store_true", help="read the securityCode from stdin's first line"
+    )
+    agency.add_argument("--remove", action="store_true", help="send none there any more")
+    _runs(agency, "peers", "run_agency_auth")
 
 
 def _operators(commands: Commands) -> None:
@@ -292,6 +323,12 @@ def _tx(commands: Commands) -> None:
     show_cmd = actions.add_parser("show", help="a transaction and every APDU of it")
     show_cmd.add_argument("id", type=int, metavar="ID", help="transaction id from tx list")
     show_cmd.add_argument("--json", action="store_true", help="print JSON instead of text")
+    show_cmd.add_argument(
+        "--messages",
+        action="store_true",
+        help="also each message's both sides: the APDU decoded and its ISO 18626 XML"
+        " (patron data included)",
+    )
     _add_db_option(show_cmd)
     _runs(show_cmd, "tx", "run_show")
 
@@ -325,8 +362,15 @@ def _send(commands: Commands) -> None:
         " every reply. Exit status as yaz-illclient's: 0 acknowledged, 7 error report, 6 wrong"
         " reply, 5 no reply, 4 no connection; with several APDUs the worst (4, 5, 6, 7, 0).",
     )
-    command.add_argument("address", type=_address, metavar="HOST:PORT", help="the server")
-    command.add_argument("files", nargs="+", metavar="FILE", help="APDU files, - for stdin")
+    command.add_argument(
+        "address",
+        type=_destination,
+        metavar="HOST:PORT|URL",
+        help="an ISO 10161 server, or an ISO 18626 peer's http(s) URL (XML files are POSTed)",
+    )
+    command.add_argument(
+        "files", nargs="+", metavar="FILE", help="APDU or ISO 18626 XML files, - for stdin"
+    )
     command.add_argument("--form", choices=FORMS, default="ber", help="input form")
     command.add_argument("--per-apdu", action="store_true", help="one connection per APDU")
     command.add_argument(
@@ -337,7 +381,15 @@ def _send(commands: Commands) -> None:
         help=f"to connect, and for each reply (default {DEFAULT_TIMEOUT:g})",
     )
     command.add_argument("--json", action="store_true", help="print the replies in the JSON form")
+    _iso18626_options(command)
     _runs(command, "send", "run_send")
+
+
+def _destination(text: str) -> tuple[str, int] | str:
+    """An ISO 18626 URL as it is, else ``host:port``."""
+    if text.lower().startswith(("http://", "https://")):
+        return text
+    return _address(text)
 
 
 def _address(text: str, *, any_port: bool = False) -> tuple[str, int]:

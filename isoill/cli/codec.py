@@ -1,4 +1,6 @@
-"""``isoill decode`` and ``isoill encode``: BER to the JSON or text form and back."""
+"""``isoill decode`` and ``isoill encode``: BER to the JSON or text form and back. ``decode``
+reads ISO 18626 XML too: each message as the APDU the gateway maps it to
+(:mod:`isoill.cli.xml18626`)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from isoill.cli import inputs
+from isoill.cli import inputs, xml18626
 from isoill.cli.common import BadInput
 from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError
@@ -19,9 +21,21 @@ from isoill.codec.textform import render
 def run_decode(args: argparse.Namespace) -> None:
     out: TextIO = sys.stdout
     form = args.format or ("text" if out.isatty() else "json")
-    documents = []
+    documents: list[object] = []
     for name in args.files:
-        for apdu in inputs.apdus(name, "hex" if args.hex else "ber", args.max_size):
+        data = inputs.read(name)
+        if not args.hex and xml18626.is_xml(data):
+            message = xml18626.read(name, data, args.version, args.timezone)
+            shown = message.described()
+            if form == "json":
+                mapped = None if message.apdu is None else to_json(message.apdu)
+                documents.append({"iso18626": shown, "apdu": mapped})
+                continue
+            out.write(f"# {name}: ISO 18626 {' '.join(f'{k}={v}' for k, v in shown.items())}\n")
+            if message.apdu is not None:
+                out.write(render(message.apdu))
+            continue
+        for apdu in inputs.apdus_in(name, data, "hex" if args.hex else "ber", args.max_size):
             if form == "json":
                 documents.append(to_json(apdu))
             else:

@@ -28,7 +28,11 @@ def read(name: str) -> bytes:
 
 def apdus(name: str, form: str, max_size: int) -> Iterator[IllApdu]:
     """Every APDU in file ``name``, decoded; :class:`BadInput` says where one is broken."""
-    data = read(name)
+    yield from apdus_in(name, read(name), form, max_size)
+
+
+def apdus_in(name: str, data: bytes, form: str, max_size: int) -> Iterator[IllApdu]:
+    """Every APDU in ``data``, file ``name``'s bytes."""
     if form == "json":
         yield from _from_json(name, data)
         return

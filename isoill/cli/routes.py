@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from isoill.cli.common import BadInput
-from isoill.router import Address, Phase, RoutesError, RouteStatus, RoutingTable
+from isoill.router import Endpoint, Phase, RoutesError, RouteStatus, RoutingTable
 
 
 def run_check(args: argparse.Namespace) -> None:
@@ -30,6 +30,20 @@ def _lines(row: RouteStatus, now: datetime) -> Iterable[str]:
     yield f"{row.symbol}: {_join(row.addresses)}\n"
     if row.aliases:
         yield f"  aliases: {', '.join(row.aliases)}\n"
+    settings = row.settings18626
+    if settings is not None:
+        said = [f"ISO 18626 {settings.version.value}", f"zone {settings.timezone}"]
+        if settings.declared:
+            said.append(f"version attribute {settings.declared!r}")
+        said.append(f"conditional {settings.conditional.value}")
+        if not settings.expect_to_supply:
+            said.append("no ExpectToSupply")
+        if settings.headers:
+            said.append("headers " + ", ".join(name for name, _ in settings.headers))
+        if settings.agencies.pairs:
+            pairs = (f"{symbol}={agency}" for symbol, agency in settings.agencies.pairs)
+            said.append("agencies " + ", ".join(pairs))
+        yield f"  protocol: {'; '.join(said)}\n"
     in_effect = [change for change in row.changes if change.at <= now][-1:]
     for change in row.changes:
         note = ""
@@ -42,7 +56,7 @@ def _lines(row: RouteStatus, now: datetime) -> Iterable[str]:
         yield f"  from {_when(change.at)}: {_join(change.addresses)}{note}\n"
 
 
-def _join(addresses: Iterable[Address]) -> str:
+def _join(addresses: Iterable[Endpoint]) -> str:
     return ", ".join(str(address) for address in addresses)
 
 

@@ -60,6 +60,8 @@ class Incoming:
     """The first APDU's Prompt-1 login refused (the service checked it)."""
     via: Via | None = None
     """An APDU mapped from an ISO 18626 message: what the message said beside it."""
+    xml: bytes | None = None
+    """And the message as it came in, kept beside the APDU."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,8 @@ class Message:
     dedup_key: str | None = None
     states: tuple[str, str] | None = None  # requester's, responder's; None: unchanged
     forward: Forward | None = None
+    xml: bytes | None = None  # its ISO 18626 form (what an ISO 18626 target is sent)
+    bridge: str | None = None  # the transaction's bridge state after it (JSON); None: unchanged
 
 
 @dataclass(frozen=True)

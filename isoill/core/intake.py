@@ -21,13 +21,15 @@ an APDU that may only have overtaken its predecessor may still wait for it), and
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal, Protocol
 
+from isoill.bridge.messages import Authentication
+from isoill.codec.decoder import decode
 from isoill.codec.errors import CodecError
 from isoill.codec.models import GeneralProblem, IllApdu, StatusOrErrorReport, TransactionIdProblem
-from isoill.core import parties, privacy, reports
+from isoill.core import bridging, parties, privacy, reports
 from isoill.core.acknowledgement import Party, acknowledgement
 from isoill.core.decision import (
     Accept,
@@ -91,11 +93,13 @@ class Settings(Protocol):
 @dataclass(frozen=True)
 class Policy:
     """What intake decides by besides the APDU: the settings, the routes in effect (swapped
-    whole on a reload), the rules profiles by name."""
+    whole on a reload), the rules profiles by name, and the ``requestingAgencyAuthentication``
+    each ISO 18626 peer that demands one gets (by symbol, from the credentials file)."""
 
     settings: Settings
     routes: RoutingTable
     profiles: Mapping[str, Profile]
+    authentications: Mapping[str, Authentication] = field(default_factory=dict)
 
 
 def named_in(apdu: IllApdu) -> Named:
@@ -165,6 +169,14 @@ def decide(incoming: Incoming, view: View, policy: Policy, *, patience: bool = T
         report = reports.cannot_send_onward(incoming.read.cut, reason, incoming.now)
         return Unroutable(routing, _message(incoming, routing, None), reason, report, notes)
     return _accept(incoming, routing, view, policy, states, notes)
+
+
+def _unmappable(incoming: Incoming, routing: Routing, reason: str) -> Refuse:
+    """An APDU accepted for an ISO 18626 target that ISO 18626 has no form for: refused to
+    its sender, the reason as the note, kept for the transaction's history."""
+    note = f"the target {routing.target} speaks ISO 18626, which has no form for it: {reason}"
+    report = reports.cannot_send_onward(incoming.read.cut, note, incoming.now)
+    return Refuse(routing, report, "bridge", _kept(incoming, routing))
 
 
 def route(incoming: Incoming, view: View, policy: Policy) -> Routing:
@@ -327,7 +339,7 @@ def _accept(
     policy: Policy,
     states: States | None,
     notes: tuple[Note, ...],
-) -> Accept:
+) -> Accept | Refuse:
     """Store the APDU for delivery (or hold it for an operator), with its transaction's new
     ``states`` (``None``: unchanged), and acknowledge it."""
     read, settings = incoming.read, policy.settings
@@ -338,6 +350,14 @@ def _accept(
     if ber is not None:
         notes += (ClientIdWithheld(),)
     message = _message(incoming, routing, states, received if ber is None else ber)
+    settings18626 = bridging.target_settings(policy.routes, policy.authentications, routing.target)
+    if settings18626 is not None or incoming.via is not None:
+        # The message the target gets is the APDU it is to have: a withheld client-id cut.
+        sent = read.cut if ber is None else decode(ber)
+        bridged = bridging.outgoing(incoming, view.record, settings18626, sent, routing.role)
+        if isinstance(bridged, bridging.Unmappable):
+            return _unmappable(incoming, routing, bridged.reason)
+        message = replace(message, xml=bridged.xml, bridge=bridged.state)
     after = states if states is not None else states_of(view.record)
     reply = _acknowledgement(incoming, routing, after, policy)
     return Accept(routing, message, _held_because(incoming, policy), reply, notes)
@@ -363,6 +383,7 @@ def _message(
         dedup_key=read.dedup_key,
         states=None if states is None else (states.requester.value, states.responder.value),
         forward=forward,
+        xml=incoming.xml,
     )
 
 

@@ -19,6 +19,9 @@ class TransactionRecord:
     ``version`` counts the APDUs stored in it, in a store several processes share: a write
     judged against this record names it, and the store refuses the write if the record has
     moved on since. A store one process writes keeps none (``0``).
+
+    ``bridge`` is the transaction's ISO 18626 side, for a transaction with one: the JSON text
+    of :meth:`isoill.bridge.state.Bridged.to_json` (``None``: none), which the core reads.
     """
 
     id: int
@@ -31,6 +34,7 @@ class TransactionRecord:
     updated_at: datetime
     intermediaries: tuple[str, ...] = ()
     version: int = 0
+    bridge: str | None = None
 
 
 @dataclass

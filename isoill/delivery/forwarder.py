@@ -1,14 +1,18 @@
 """Delivery of stored APDUs to their target addresses, in order per address, with retries.
 
 One task per address with due deliveries sends them one at a time on that address's
-:class:`~isoill.service.links.Link`, byte for byte as stored: a run of those its
+:class:`~isoill.service.links.Link` (the address's protocol's: ISO 10161 on TCP for
+``host:port``, ISO 18626 POSTs for a URL), byte for byte as stored (an ISO 18626 address is
+sent the message's ISO 18626 form): a run of those its
 poll of the store found, and of those intake hands it as it stores them
 (:mod:`isoill.service.handoff`). A target that answers (``expects_reply``) is read for one
 APDU after each: an acknowledgement, or any APDU of the target's own, means delivered (the
 target's own APDU goes through intake like one received from it, and intake's answer goes
 back on the same connection); a refusal, silence or a broken connection means try again
-later, with backoff, until the store marks the delivery failed. A sender that raises (a bug)
-is logged and counted, and its address starts again with the next poll.
+later, with backoff, until the store marks the delivery failed. An ISO 18626 target's ERROR
+Confirmation is final: the delivery fails at once, and the report telling the APDU's sender
+why is queued to it in the same store transaction. A sender that raises (a bug) is logged and
+counted, and its address starts again with the next poll.
 
 Each outcome is queued for the group commits as soon as it is known, as a lazy write (it
 rides with the next acceptance's commit), and the next APDU goes to the address without
@@ -34,29 +38,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from isoill import logs, metrics
 from isoill.access.credentials import GatewayLogin
+from isoill.bridge.settings import PeerSettings18626
+from isoill.codec.decoder import decode
+from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError
 from isoill.config import Config
-from isoill.core import privacy
+from isoill.core import bridging, privacy
 from isoill.ill.prompt import login_extension
 from isoill.ill.symbols import symbol_key
+from isoill.router import Protocol, protocol_of
 from isoill.service.access import AccessControl, Identity
 from isoill.service.clock import Clock
 from isoill.service.handoff import IDLE_POLL, RUN, Handoff, Run
 from isoill.service.intake import IntakeService
-from isoill.service.links import Link, Links, Refused
+from isoill.service.links import Link, Links, Refused, Rejected
 from isoill.service.origin import Origin, Outcome
 from isoill.service.reachability import Reachability
 from isoill.store.backend import Backend
 from isoill.store.coordination import Coordination
 from isoill.store.group import GroupWriter
 from isoill.store.reader import StoreReader
-from isoill.store.records import Delivery
-from isoill.store.writes import Delivered, RetryLater
+from isoill.store.records import Delivery, Notice
+from isoill.store.writes import Delivered, Fail, RetryLater
 
 COUNTS_EVERY = 1.0  # seconds between queue-depth counts for the metrics, at least
 STORE_PAUSE = 1.0  # seconds delivery waits when the store cannot be read or take an outcome
@@ -74,7 +83,7 @@ class Forwarder:
         intake: IntakeService,
         access: AccessControl,
         reachability: Reachability,
-        links: Links,
+        links: Mapping[Protocol, Links],
         coordination: Coordination,
         clock: Clock,
     ) -> None:
@@ -302,9 +311,18 @@ class Forwarder:
         log = self.log.bind(address=delivery.address, id=delivery.message_id)
         peer = self.config.peer(delivery.target_symbol)
         scrubbed = privacy.scrubbed(delivery.ber, peer.forward_sender_login)
+        if protocol_of(delivery.address) is Protocol.ISO10161:
+            wire = self._on_the_wire(delivery)
+        elif delivery.xml is not None:  # an ISO 18626 address is sent the message's XML
+            wire = delivery.xml
+        else:  # stored when its target spoke ISO 10161, say: there is nothing to POST
+            why = "the message has no ISO 18626 form to send to this ISO 18626 address"
+            outcomes.append(self.writer.queue(Fail(delivery.id, why, self.clock.now()), lazy=True))
+            log.error("delivery impossible", error=why)
+            return True
         try:
             reply = await self._link(delivery.address).exchange(
-                self._on_the_wire(delivery),
+                wire,
                 scrubbed or delivery.ber,
                 expects_reply=peer.expects_reply,
                 reply_timeout=self.config.delivery.reply_timeout,
@@ -312,6 +330,9 @@ class Forwarder:
                 target=delivery.target_symbol or delivery.address,
                 apdu_type=delivery.apdu_type,
             )
+        except Rejected as rejected:
+            self.reachability.reached(delivery.address)
+            return self._rejected(delivery, rejected, outcomes, log)
         except (Refused, CodecError, OSError, TimeoutError) as error:
             self._drop(delivery.address)
             if not isinstance(error, Refused | CodecError):  # nobody answered
@@ -332,6 +353,47 @@ class Forwarder:
         if reply is not None:
             outcome = await self.intake.receive(reply, self._answering(delivery))
             await self._answer(delivery, outcome)
+        return True
+
+    def _rejected(
+        self,
+        delivery: Delivery,
+        rejected: Rejected,
+        outcomes: list[asyncio.Future[Any]],
+        log: Any,
+    ) -> bool:
+        """An ISO 18626 target's ERROR Confirmation: the delivery fails for good, and its
+        sender is told why through the queue (in the same store transaction). A Request sent
+        again after a lost answer and refused as a duplicate got there the first time."""
+        now = self.clock.now()
+        routes = self.intake.routes
+        target = delivery.target_symbol
+        settings = routes.settings18626(target) or PeerSettings18626()
+        apdu = decode(delivery.ber)
+        refusal = bridging.refused_by_target(
+            rejected.confirmation, apdu, target, settings, routes, now, attempts=delivery.attempts
+        )
+        if refusal is None or refusal.arrived:
+            if refusal is not None:
+                log.warning(
+                    "resent request refused as a duplicate: it got there", error=str(rejected)
+                )
+            outcomes.append(self.writer.queue(Delivered(delivery.id, now), lazy=True))
+            return True
+        notice = None
+        if refusal.sender is not None and refusal.addresses:
+            report = encode(refusal.report)
+            notice = Notice("Status-Or-Error-Report", refusal.sender, report, refusal.addresses)
+        outcome = self.writer.queue(Fail(delivery.id, str(rejected), now, notice), lazy=True)
+        if notice is not None:  # the report is due once stored: a poll then finds it
+            outcome.add_done_callback(lambda _: self.handoff.wanted.set())
+        outcomes.append(outcome)
+        self.reachability.error(delivery.address, str(rejected), now)
+        log.warning(
+            "refused by the target",
+            error=str(rejected),
+            told=refusal.sender if notice is not None else None,
+        )
         return True
 
     def _answering(self, delivery: Delivery) -> Origin:
@@ -386,7 +448,7 @@ class Forwarder:
     def _link(self, address: str) -> Link:
         link = self._links.get(address)
         if link is None:
-            link = self._links[address] = self.links(address)
+            link = self._links[address] = self.links[protocol_of(address)](address)
         return link
 
     def _drop(self, address: str) -> None:

@@ -35,6 +35,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from isoill import metrics
+from isoill.access.credentials import Credentials
+from isoill.bridge.messages import Authentication
 from isoill.bridge.via import Via
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
@@ -99,7 +101,9 @@ class IntakeService:
         clock: Clock,
     ) -> None:
         self.config = config
-        self.policy = Policy(config, routes, config.rule_profiles())
+        self.policy = Policy(
+            config, routes, config.rule_profiles(), authentications(config.credentials)
+        )
         self.writer = writer
         self.handoff = handoff
         self.access = access
@@ -116,6 +120,11 @@ class IntakeService:
     def use_routes(self, routes: RoutingTable) -> None:
         """Route by ``routes`` from the next APDU on (a reload swaps the table whole)."""
         self.policy = replace(self.policy, routes=routes)
+
+    def use_credentials(self, credentials: Credentials) -> None:
+        """Write the ISO 18626 peers' authentication ``credentials`` give from the next APDU
+        on (a reload of the credentials file)."""
+        self.policy = replace(self.policy, authentications=authentications(credentials))
 
     def recorded(self, sender: str | None, origin: Origin) -> bool:
         """Whether an APDU from ``sender`` may be recorded: that peer's ``capture``; for an
@@ -138,9 +147,12 @@ class IntakeService:
             return symbol
         return self.routes.peer(symbol) or UNKNOWN_PEER
 
-    async def receive(self, ber: bytes, origin: Origin, via: Via | None = None) -> Outcome:
+    async def receive(
+        self, ber: bytes, origin: Origin, via: Via | None = None, xml: bytes | None = None
+    ) -> Outcome:
         """What to answer to one APDU from ``origin``, once everything the gateway does with
-        it is done; ``via``: the ISO 18626 message it was mapped from."""
+        it is done; ``via``: what the ISO 18626 message it was mapped from said beside it,
+        and ``xml`` that message as it came in (the store keeps it beside the APDU)."""
         now = self.clock.now()
         apdu: IllApdu | None = None
         try:
@@ -150,12 +162,18 @@ class IntakeService:
         except Exception:
             return self._internal_error(apdu, origin, now)
         try:
-            return await self._receive(apdu, ber, origin, now, via)
+            return await self._receive(apdu, ber, origin, now, via, xml)
         except Exception:
             return self._internal_error(apdu, origin, now)
 
     async def _receive(
-        self, apdu: IllApdu, ber: bytes, origin: Origin, now: datetime, via: Via | None
+        self,
+        apdu: IllApdu,
+        ber: bytes,
+        origin: Origin,
+        now: datetime,
+        via: Via | None,
+        xml: bytes | None,
     ) -> Outcome:
         read = intake.read(apdu, ber)
         # First: the first APDU's credentials narrow the symbols routing goes by.
@@ -165,7 +183,7 @@ class IntakeService:
         if read.sender is not None and origin.identity is None:
             origin.symbols.add(read.sender)
         metrics.APDUS_IN.labels(apdu.apdu_type, self.metric_peer(read.sender, origin.symbols)).inc()
-        incoming = Incoming(read, origin.connection(), now, authentication, via)
+        incoming = Incoming(read, origin.connection(), now, authentication, via, xml)
         log = origin.log.bind(apdu=apdu.apdu_type, transaction=read.key)
         try:
             async with self._locks.holding(read.key) as transaction:
@@ -315,6 +333,8 @@ class IntakeService:
             forward=message.forward,
             now=incoming.now,
             expected_version=version,
+            xml=message.xml,
+            bridge=message.bridge,
         )
         try:
             # Returns once the commit that holds it has: only then is the APDU acknowledged.
@@ -351,6 +371,8 @@ class IntakeService:
         if decision.cause == "security":
             problem = _security_problem(report)
             log.warning("security problem", problem=problem, reason=str(report.note))
+        elif decision.cause == "bridge":
+            log.warning("refused: no ISO 18626 form", reason=str(report.note))
         if decision.keep is None:
             return
         try:
@@ -445,7 +467,16 @@ def _kept(
         reason=reason,
         state=state,
         now=incoming.now,
+        xml=message.xml,
     )
+
+
+def authentications(credentials: Credentials) -> dict[str, Authentication]:
+    """The ``requestingAgencyAuthentication`` of each ISO 18626 peer the credentials name."""
+    return {
+        symbol: Authentication(login.account_id, login.security_code)
+        for symbol, login in credentials.agencies.items()
+    }
 
 
 def _security_problem(report: StatusOrErrorReport) -> str | None:

@@ -2,8 +2,9 @@
 party, qualifier or state, one transaction's history, the recent refusals. One place for every
 front (``isoill queue list``, ``isoill tx``, the console): each query is a function of a store
 backend, checks what it is asked, and raises :class:`QueryError` with a sentence for the
-operator when it cannot answer. Nothing here returns an APDU's bytes, and nothing imports the
-codec or the configuration: the listing commands stay quick to start."""
+operator when it cannot answer. Nothing here returns an APDU's bytes but :func:`forms`, which
+an operator asks for by name, and nothing imports the codec or the configuration: the listing
+commands stay quick to start."""
 
 from __future__ import annotations
 
@@ -68,6 +69,15 @@ def history(store: Backend, transaction_id: int) -> tuple[TransactionRecord, lis
         return store.transaction_history(transaction_id)
     except KeyError:
         raise QueryError(f"no transaction {transaction_id}") from None
+
+
+def forms(store: Backend, message_id: int) -> tuple[bytes, bytes | None]:
+    """A message's BER and its ISO 18626 form (``None``: it has none), for an operator who
+    asks to see both sides of it."""
+    try:
+        return store.apdu(message_id), store.xml(message_id)
+    except KeyError:
+        raise QueryError(f"no message {message_id}") from None
 
 
 def _check_limit(limit: int) -> None:

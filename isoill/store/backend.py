@@ -135,6 +135,11 @@ class Backend(Protocol):
         unknown id."""
         ...
 
+    def xml(self, message_id: int) -> bytes | None:
+        """A stored message's ISO 18626 form (``None``: it has none); ``KeyError`` for an
+        unknown id."""
+        ...
+
     def transaction_history(
         self, transaction_id: int
     ) -> tuple[TransactionRecord, list[MessageView]]:

@@ -18,7 +18,8 @@ GATEWAY_PEER = "isoill"
 
 @dataclass(frozen=True)
 class Delivery:
-    """One APDU due to be sent to one address; ``ber`` is the bytes exactly as received."""
+    """One APDU due to be sent to one address; ``ber`` is the bytes exactly as received;
+    ``xml``, the message's ISO 18626 form (what an ISO 18626 address is sent), if it has one."""
 
     id: int
     message_id: int
@@ -28,6 +29,7 @@ class Delivery:
     apdu_type: str
     target_symbol: str | None
     received_at: datetime
+    xml: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,8 @@ class DeliveryView:
 
 @dataclass(frozen=True)
 class MessageView:
-    """What an operator sees of one stored APDU: everything but its bytes."""
+    """What an operator sees of one stored APDU: everything but its bytes (``xml_size``:
+    the size of its ISO 18626 form, if it has one)."""
 
     id: int
     received_at: datetime
@@ -106,6 +109,7 @@ class MessageView:
     reason: str | None
     state: str
     deliveries: tuple[DeliveryView, ...]
+    xml_size: int | None = None
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,11 @@ class Accept(Write[Stored | Duplicate | Conflict]):
     :class:`Conflict`; a backend one process writes (SQLite) need not check it: that
     process's lock per transaction keeps the record from moving between the judgement and
     the write.
+
+    An APDU of a transaction with an ISO 18626 side also has ``xml``, its ISO 18626 form
+    kept beside the BER (what an ISO 18626 target is POSTed, else the message it was mapped
+    from), and ``bridge``, the transaction's bridge state after it (the JSON text of
+    :meth:`isoill.bridge.state.Bridged.to_json`; ``None`` leaves the state as it is).
     """
 
     peer: str
@@ -65,6 +70,8 @@ class Accept(Write[Stored | Duplicate | Conflict]):
     dedup_key: str | None = None
     states: tuple[str, str] | None = None
     forward: Forward | None = None
+    xml: bytes | None = None
+    bridge: str | None = None
 
     def __post_init__(self) -> None:
         _check_aware(self.now)
@@ -79,7 +86,7 @@ class Keep(Write[int]):
     """Keep an APDU that is never to be delivered, with the ``reason``, for operators to see:
     ``unroutable`` (it has nowhere to go) or ``refused`` (the gateway refused it; its
     transaction's history shows it, its parties and states are left as they are). The result
-    is the message's id."""
+    is the message's id. ``xml``: the ISO 18626 message the APDU was mapped from, if any."""
 
     peer: str
     apdu_type: str
@@ -89,6 +96,7 @@ class Keep(Write[int]):
     state: Literal["unroutable", "refused"]
     reason: str
     now: datetime
+    xml: bytes | None = None
 
     def __post_init__(self) -> None:
         _check_aware(self.now)
@@ -126,16 +134,22 @@ class RetryLater(Write[bool]):
 
 
 @dataclass(frozen=True)
-class Fail(Write[None]):
+class Fail(Write[int | None]):
     """Give up a delivery for good (the peer refused it); the address's next one is due.
+    With ``notice`` (the report telling the APDU's sender, an ISO 18626 peer's ERROR
+    Confirmation as ISO 10161 says it), that is queued in the same transaction, in the
+    delivered message's transaction. The result is the notice's message id, if any.
     ``KeyError`` if the delivery is not pending."""
 
     delivery_id: int
     error: str
     now: datetime
+    notice: Notice | None = None
 
     def __post_init__(self) -> None:
         _check_aware(self.now)
+        if self.notice is not None:
+            _check_addresses(self.notice.addresses)
 
 
 @dataclass(frozen=True)

@@ -206,6 +206,10 @@ class PostgresBackend:
         return queries.apdu(self._connection(), message_id)
 
     @translated
+    def xml(self, message_id: int) -> bytes | None:
+        return queries.xml(self._connection(), message_id)
+
+    @translated
     def transaction_history(
         self, transaction_id: int
     ) -> tuple[TransactionRecord, list[MessageView]]:

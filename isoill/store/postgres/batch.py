@@ -202,6 +202,8 @@ class Batch:
             "responder_state": responder_state,
             "moved_to": None if forward is None else forward.responder,
             "intermediary": None if forward is None else forward.intermediary,
+            "xml": write.xml,
+            "bridge": write.bridge,
         }
         known = write.expected_version is not None
         query = statements.ACCEPT_KNOWN if known else statements.ACCEPT_NEW
@@ -235,6 +237,7 @@ class Batch:
                     write.apdu_type,
                     write.target_symbol,
                     write.now,
+                    write.xml,
                 )
 
             queue = _Queue(message_id, _unique(write.addresses), write.now, delivery)
@@ -254,6 +257,7 @@ class Batch:
             "ber": write.ber,
             "state": write.state,
             "reason": write.reason,
+            "xml": write.xml,
         }
 
         def read(row: TupleRow | None) -> _Outcome:
@@ -290,11 +294,27 @@ class Batch:
         return statements.RETRY_LATER, values, read
 
     def _fail(self, write: Fail) -> _Plan:
-        values = {"id": write.delivery_id, "now": write.now, "error": write.error}
+        notice = write.notice
+        values = {
+            "id": write.delivery_id,
+            "now": write.now,
+            "error": write.error,
+            "peer": GATEWAY_PEER,
+            "notice": notice is not None,
+            "apdu_type": None if notice is None else notice.apdu_type,
+            "target": None if notice is None else notice.target_symbol,
+            "ber": None if notice is None else notice.ber,
+        }
 
         def read(row: TupleRow | None) -> _Outcome:
-            self._one_pending(0 if row is None else 1, write.delivery_id)
-            return _Outcome(None)
+            assert row is not None
+            self._one_pending(row[0], write.delivery_id)
+            report_id: int | None = row[1]
+            if notice is None or report_id is None:
+                return _Outcome(None)
+            self.changes += 1
+            queue = _Queue(report_id, _unique(notice.addresses), write.now)
+            return _Outcome(report_id, queue=queue)
 
         return statements.FAIL, values, read
 

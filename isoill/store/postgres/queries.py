@@ -7,6 +7,7 @@ query the gateway and the forwarder make per APDU is an index seek
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,7 +21,7 @@ Db = Connection[TupleRow]
 
 TRANSACTION_COLUMNS = (
     "id, transaction_key, requester_symbol, responder_symbol, requester_state,"
-    " responder_state, created_at, updated_at, intermediaries, version"
+    " responder_state, created_at, updated_at, intermediaries, version, bridge::text"
 )
 
 # The head of each address's queue: its pending delivery of the lowest seq (commit order: see
@@ -45,7 +46,7 @@ DUE = (
     _HEADS
     + """
 SELECT d.id, d.message_id, d.address, m.ber, d.attempts, m.apdu_type, m.target_symbol,
-       m.received_at, d.next_attempt_at
+       m.received_at, d.next_attempt_at, m.xml
   FROM (SELECT address, id, next_attempt_at FROM heads
          WHERE next_attempt_at <= %(now)s AND address <> ALL (%(exclude)s::text[])
          ORDER BY next_attempt_at, id LIMIT %(limit)s) AS h
@@ -78,7 +79,7 @@ _MESSAGE_FILTERS = {
 
 _MESSAGE_VIEW_COLUMNS = (
     "m.id, m.received_at, m.peer, m.apdu_type, m.transaction_key, m.target_symbol,"
-    " length(m.ber), m.reason, m.state"
+    " length(m.ber), m.reason, m.state, length(m.xml)"
 )
 
 # list_transactions with a filter on either party (or either machine's state): the newest
@@ -118,6 +119,7 @@ def transaction_record(row: Sequence[Any]) -> TransactionRecord:
         updated_at=row[7],
         intermediaries=tuple(row[8]),
         version=row[9],
+        bridge=row[10],
     )
 
 
@@ -178,7 +180,7 @@ def due(
         if row[8] > now:  # rescheduled after a retry: it and all behind it wait
             stopped.add(row[2])
             continue
-        deliveries.append(Delivery(*row[:8]))
+        deliveries.append(replace(Delivery(*row[:8]), xml=row[9]))
     return deliveries
 
 
@@ -245,6 +247,14 @@ def apdu(db: Db, message_id: int) -> bytes:
     return ber
 
 
+def xml(db: Db, message_id: int) -> bytes | None:
+    row = db.execute("SELECT xml FROM messages WHERE id = %s", (message_id,)).fetchone()
+    if row is None:
+        raise KeyError(f"no message {message_id}")
+    form: bytes | None = row[0]
+    return form
+
+
 def list_transactions(
     db: Db, state: str | None, peer: str | None, limit: int, qualifier: str | None = None
 ) -> list[TransactionRecord]:
@@ -309,6 +319,7 @@ def _message_views(db: Db, rows: list[TupleRow]) -> list[MessageView]:
             reason=row[7],
             state=_message_state(row[8], deliveries.get(row[0], [])),
             deliveries=tuple(deliveries.get(row[0], [])),
+            xml_size=row[9],
         )
         for row in rows
     ]

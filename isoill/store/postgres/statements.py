@@ -14,11 +14,12 @@ from __future__ import annotations
 from isoill.store.postgres.queries import TRANSACTION_COLUMNS
 
 _MESSAGE_COLUMNS = (
-    "received_at, peer, apdu_type, transaction_key, target_symbol, ber, state, reason, dedup_key"
+    "received_at, peer, apdu_type, transaction_key, target_symbol, ber, state, reason,"
+    " dedup_key, xml"
 )
 _MESSAGE_VALUES = (
     "%(now)s, %(peer)s, %(apdu_type)s, %(key)s, %(target)s, %(ber)s, %(state)s, %(reason)s,"
-    " %(dedup_key)s"
+    " %(dedup_key)s, %(xml)s"
 )
 # The message, unless one not refused has its duplicate key (the unique index decides, after
 # waiting for a concurrent transaction that inserted the same key to end).
@@ -43,6 +44,7 @@ u AS (UPDATE transactions SET
         responder_state = coalesce(%(responder_state)s, responder_state),
         intermediaries = CASE WHEN {_INTERMEDIARY} IS NULL THEN intermediaries
                               ELSE array_append(intermediaries, {_INTERMEDIARY}) END,
+        bridge = coalesce(%(bridge)s::jsonb, bridge),
         version = version + 1,
         updated_at = %(now)s
        WHERE id = (SELECT id FROM t) AND EXISTS (SELECT FROM m)
@@ -55,13 +57,13 @@ SELECT (SELECT id FROM t), (SELECT id FROM m), u.* FROM (VALUES (1)) AS one LEFT
 # the record just made is deleted again (:data:`UNDO_TRANSACTION`).
 ACCEPT_NEW = f"""
 WITH t AS (INSERT INTO transactions (transaction_key, requester_symbol, responder_symbol,
-                                     requester_state, responder_state, intermediaries, version,
-                                     created_at, updated_at)
+                                     requester_state, responder_state, intermediaries, bridge,
+                                     version, created_at, updated_at)
            VALUES (%(key)s, %(requester)s, coalesce(%(moved_to)s, %(responder)s),
                    %(requester_state)s, %(responder_state)s,
                    CASE WHEN {_INTERMEDIARY} IS NULL THEN '{{}}'::text[]
                         ELSE ARRAY[{_INTERMEDIARY}] END,
-                   1, %(now)s, %(now)s)
+                   %(bridge)s::jsonb, 1, %(now)s, %(now)s)
            ON CONFLICT (transaction_key) DO NOTHING
            RETURNING {TRANSACTION_COLUMNS}),
 m AS ({_INSERT_MESSAGE})
@@ -75,7 +77,7 @@ FIND_DUPLICATE = "SELECT id FROM messages WHERE dedup_key = %s AND state <> 'ref
 KEEP = f"""
 INSERT INTO messages ({_MESSAGE_COLUMNS})
     VALUES (%(now)s, %(peer)s, %(apdu_type)s, %(key)s, %(target)s, %(ber)s, %(state)s,
-            %(reason)s, NULL)
+            %(reason)s, NULL, %(xml)s)
     RETURNING id
 """
 
@@ -104,11 +106,18 @@ UPDATE deliveries SET
  RETURNING state = 'pending'
 """
 
-FAIL = """
-UPDATE deliveries SET state = 'failed', attempts = attempts + 1, next_attempt_at = NULL,
-       last_attempt_at = %(now)s, last_error = %(error)s
- WHERE id = %(id)s AND state = 'pending'
- RETURNING id
+# The delivery given up, and the report telling the sender (if there is one) inserted in the
+# delivered message's transaction: whether the delivery was pending, and the report's id.
+FAIL = f"""
+WITH d AS (UPDATE deliveries SET state = 'failed', attempts = attempts + 1,
+                  next_attempt_at = NULL, last_attempt_at = %(now)s, last_error = %(error)s
+            WHERE id = %(id)s AND state = 'pending' RETURNING message_id),
+r AS (INSERT INTO messages ({_MESSAGE_COLUMNS})
+      SELECT %(now)s, %(peer)s, %(apdu_type)s, m.transaction_key, %(target)s, %(ber)s,
+             'accepted', NULL, NULL, NULL
+        FROM d JOIN messages AS m ON m.id = d.message_id WHERE %(notice)s
+      RETURNING id)
+SELECT (SELECT count(*) FROM d), (SELECT id FROM r)
 """
 
 # The message's failed deliveries (all of them if none failed) pending and due now; whether
@@ -141,7 +150,7 @@ REFUSE = f"""
 WITH {_LEAVE_HELD},
 r AS (INSERT INTO messages ({_MESSAGE_COLUMNS})
       SELECT %(now)s, %(peer)s, %(apdu_type)s, u.transaction_key, %(target)s, %(ber)s,
-             'accepted', NULL, NULL
+             'accepted', NULL, NULL, NULL
         FROM u WHERE %(notice)s
       RETURNING id)
 SELECT (SELECT state FROM m), EXISTS (SELECT FROM u), (SELECT id FROM r)

@@ -31,6 +31,7 @@ from isoill.store.records import (
     Failed,
     HeldMessage,
     MessageView,
+    Notice,
     Queued,
     Stored,
 )
@@ -258,6 +259,10 @@ class SqliteBackend:
         return queries.apdu(self._db, message_id)
 
     @_translated
+    def xml(self, message_id: int) -> bytes | None:
+        return queries.xml(self._db, message_id)
+
+    @_translated
     def transaction_history(
         self, transaction_id: int
     ) -> tuple[TransactionRecord, list[MessageView]]:
@@ -282,6 +287,7 @@ class SqliteBackend:
                 "accepted" if write.held is None else "held",
                 write.held,
                 write.dedup_key,
+                write.xml,
             )
         except sqlite3.IntegrityError as error:  # the unique index under find_duplicate
             unique = error.sqlite_errorcode == sqlite3.SQLITE_CONSTRAINT_UNIQUE
@@ -300,6 +306,7 @@ class SqliteBackend:
                     write.apdu_type,
                     write.target_symbol,
                     write.now,
+                    write.xml,
                 ),
                 after,
             )
@@ -322,6 +329,7 @@ class SqliteBackend:
             write.ber,
             write.state,
             write.reason,
+            xml=write.xml,
         )
 
     # -- forwarding -----------------------------------------------------------------------
@@ -351,7 +359,7 @@ class SqliteBackend:
             raise KeyError(f"no pending delivery {write.delivery_id}")
         attempts = row[0] + 1
         if attempts >= self.policy.max_attempts:
-            self._fail(db, Fail(write.delivery_id, write.error, write.now))
+            self._give_up(db, write.delivery_id, write.error, write.now)
             return False
         _update_pending(
             db,
@@ -366,13 +374,26 @@ class SqliteBackend:
         )
         return True
 
-    def _fail(self, db: sqlite3.Connection, write: Fail) -> None:
+    def _fail(self, db: sqlite3.Connection, write: Fail) -> int | None:
+        self._give_up(db, write.delivery_id, write.error, write.now)
+        notice = write.notice
+        if notice is None:
+            return None
+        (transaction_key,) = db.execute(
+            "SELECT m.transaction_key FROM messages AS m JOIN deliveries AS d"
+            " ON d.message_id = m.id WHERE d.id = ?",
+            (write.delivery_id,),
+        ).fetchone()
+        return _queue_notice(db, notice, transaction_key, write.now)
+
+    @staticmethod
+    def _give_up(db: sqlite3.Connection, delivery_id: int, error: str, now: datetime) -> None:
         _update_pending(
             db,
-            write.delivery_id,
+            delivery_id,
             "state = 'failed', attempts = attempts + 1, next_attempt_at = NULL,"
             " last_attempt_at = :now, last_error = :error",
-            {"now": micros(write.now), "error": write.error},
+            {"now": micros(now), "error": error},
         )
 
     # -- operators ------------------------------------------------------------------------
@@ -401,19 +422,26 @@ class SqliteBackend:
         notice = write.notice
         if notice is None:
             return None
-        report_id = _insert_message(
-            db,
-            write.now,
-            GATEWAY_PEER,
-            notice.apdu_type,
-            transaction_key,
-            notice.target_symbol,
-            notice.ber,
-            "accepted",
-            None,
-        )
-        _insert_deliveries(db, report_id, notice.addresses, write.now)
-        return report_id
+        return _queue_notice(db, notice, transaction_key, write.now)
+
+
+def _queue_notice(
+    db: sqlite3.Connection, notice: Notice, transaction_key: str | None, now: datetime
+) -> int:
+    """The gateway's own report to a party, queued to its addresses; its message id."""
+    report_id = _insert_message(
+        db,
+        now,
+        GATEWAY_PEER,
+        notice.apdu_type,
+        transaction_key,
+        notice.target_symbol,
+        notice.ber,
+        "accepted",
+        None,
+    )
+    _insert_deliveries(db, report_id, notice.addresses, now)
+    return report_id
 
 
 def _insert_message(
@@ -427,10 +455,11 @@ def _insert_message(
     state: str,
     reason: str | None,
     dedup_key: str | None = None,
+    xml: bytes | None = None,
 ) -> int:
     cursor = db.execute(
-        "INSERT INTO messages (received_at, peer, apdu_type, transaction_key,"
-        " target_symbol, ber, state, reason, dedup_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO messages (received_at, peer, apdu_type, transaction_key, target_symbol,"
+        " ber, state, reason, dedup_key, xml) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             micros(now),
             peer,
@@ -441,6 +470,7 @@ def _insert_message(
             state,
             reason,
             dedup_key,
+            xml,
         ),
     )
     assert cursor.lastrowid is not None
@@ -476,10 +506,10 @@ def _record_transaction(db: sqlite3.Connection, write: Accept) -> TransactionRec
     forward = write.forward
     rows = db.execute(
         "INSERT INTO transactions (transaction_key, requester_symbol, responder_symbol,"
-        " requester_state, responder_state, created_at, updated_at, intermediaries)"
+        " requester_state, responder_state, created_at, updated_at, intermediaries, bridge)"
         " VALUES (:key, :requester, coalesce(:moved_to, :responder), :requester_state,"
         " :responder_state, :now, :now, CASE WHEN :intermediary IS NOT NULL"
-        " THEN json_array(:intermediary) END)"
+        " THEN json_array(:intermediary) END, :bridge)"
         " ON CONFLICT (transaction_key) DO UPDATE SET"
         " requester_symbol = coalesce(requester_symbol, excluded.requester_symbol),"
         " responder_symbol = coalesce(:moved_to, responder_symbol, excluded.responder_symbol),"
@@ -487,6 +517,7 @@ def _record_transaction(db: sqlite3.Connection, write: Accept) -> TransactionRec
         " responder_state = coalesce(excluded.responder_state, responder_state),"
         " intermediaries = CASE WHEN :intermediary IS NULL THEN intermediaries"
         " ELSE json_insert(coalesce(intermediaries, '[]'), '$[#]', :intermediary) END,"
+        " bridge = coalesce(excluded.bridge, bridge),"
         f" updated_at = excluded.updated_at RETURNING {TRANSACTION_COLUMNS}",
         {
             "key": write.transaction_key,
@@ -497,6 +528,7 @@ def _record_transaction(db: sqlite3.Connection, write: Accept) -> TransactionRec
             "now": micros(write.now),
             "moved_to": None if forward is None else forward.responder,
             "intermediary": None if forward is None else forward.intermediary,
+            "bridge": write.bridge,
         },
     ).fetchall()  # all of it: a statement left unfinished would hold up the commit
     return queries.transaction_record(rows[0])

@@ -18,7 +18,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 TRANSACTION_COLUMNS = (
     "id, transaction_key, requester_symbol, responder_symbol, requester_state,"
-    " responder_state, created_at, updated_at, intermediaries"
+    " responder_state, created_at, updated_at, intermediaries, bridge"
 )
 
 # The head of each address's queue: its oldest pending delivery. A GROUP BY over the pending
@@ -44,7 +44,7 @@ DUE = (
     _HEADS
     + """
 SELECT d.id, d.message_id, d.address, m.ber, d.attempts, m.apdu_type, m.target_symbol,
-       m.received_at, d.next_attempt_at
+       m.received_at, d.next_attempt_at, m.xml
   FROM (SELECT id, address, next_attempt_at FROM heads WHERE next_attempt_at <= :now
            AND address NOT IN (SELECT value FROM json_each(:exclude))
          ORDER BY next_attempt_at, id LIMIT :limit) AS h
@@ -79,7 +79,7 @@ _MESSAGE_FILTERS = {
 
 _MESSAGE_VIEW_COLUMNS = (
     "m.id, m.received_at, m.peer, m.apdu_type, m.transaction_key, m.target_symbol,"
-    " length(m.ber), m.reason, m.state"
+    " length(m.ber), m.reason, m.state, length(m.xml)"
 )
 
 # list_transactions with a filter on either party (or either machine's state): the newest
@@ -135,6 +135,7 @@ def transaction_record(row: tuple[Any, ...]) -> TransactionRecord:
         created_at=moment(row[6]),
         updated_at=moment(row[7]),
         intermediaries=tuple(json.loads(row[8])) if row[8] else (),
+        bridge=row[9],
     )
 
 
@@ -209,6 +210,7 @@ def due(
                 apdu_type=row[5],
                 target_symbol=row[6],
                 received_at=moment(row[7]),
+                xml=row[9],
             )
         )
     return deliveries
@@ -273,6 +275,14 @@ def apdu(db: sqlite3.Connection, message_id: int) -> bytes:
         raise KeyError(f"no message {message_id}")
     ber: bytes = row[0]
     return ber
+
+
+def xml(db: sqlite3.Connection, message_id: int) -> bytes | None:
+    row = db.execute("SELECT xml FROM messages WHERE id = ?", (message_id,)).fetchone()
+    if row is None:
+        raise KeyError(f"no message {message_id}")
+    form: bytes | None = row[0]
+    return form
 
 
 def list_transactions(
@@ -345,6 +355,7 @@ def _message_views(db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[
             reason=row[7],
             state=_message_state(row[8], deliveries.get(row[0], [])),
             deliveries=tuple(deliveries.get(row[0], [])),
+            xml_size=row[9],
         )
         for row in rows
     ]

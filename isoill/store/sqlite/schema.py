@@ -11,7 +11,7 @@ import sqlite3
 
 from isoill.store.errors import StoreError
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 #: The transaction-id's qualifier, the key's third part (keys of another form have none), as
 #: indexed: a query must name it exactly so for SQLite to use the index.
@@ -33,7 +33,8 @@ _TRANSACTIONS = """CREATE TABLE IF NOT EXISTS transactions (
         responder_state TEXT,
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL,
-        intermediaries TEXT
+        intermediaries TEXT,
+        bridge TEXT
     )"""
 
 SCHEMA = (
@@ -47,7 +48,8 @@ SCHEMA = (
         ber BLOB NOT NULL,
         state TEXT NOT NULL CHECK (state IN ('accepted', 'unroutable', 'held', 'refused')),
         reason TEXT,
-        dedup_key TEXT
+        dedup_key TEXT,
+        xml BLOB
     )""",
     """CREATE TABLE IF NOT EXISTS deliveries (
         id INTEGER PRIMARY KEY,
@@ -136,7 +138,19 @@ _UPGRADE_FROM_2 = (
 _UPGRADE_FROM_3 = ("ALTER TABLE transactions ADD COLUMN intermediaries TEXT",)
 # Version 5 added two indexes and nothing else, which SCHEMA creates.
 _UPGRADE_FROM_4: tuple[str, ...] = ()
-_UPGRADES = {1: _UPGRADE_FROM_1, 2: _UPGRADE_FROM_2, 3: _UPGRADE_FROM_3, 4: _UPGRADE_FROM_4}
+# Version 6 added the ISO 18626 bridge's columns: each message's ISO 18626 form beside its
+# BER (NULL: none), and each transaction's bridge state (JSON text; NULL: no ISO 18626 side).
+_UPGRADE_FROM_5 = (
+    "ALTER TABLE messages ADD COLUMN xml BLOB",
+    "ALTER TABLE transactions ADD COLUMN bridge TEXT",
+)
+_UPGRADES = {
+    1: _UPGRADE_FROM_1,
+    2: _UPGRADE_FROM_2,
+    3: _UPGRADE_FROM_3,
+    4: _UPGRADE_FROM_4,
+    5: _UPGRADE_FROM_5,
+}
 
 
 def create(db: sqlite3.Connection) -> None:

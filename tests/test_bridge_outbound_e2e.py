@@ -1,0 +1,390 @@
+"""The outbound half of the ISO 18626 bridge end to end, on real sockets: yaz-illclient sends
+an ILL-Request to a running ``isoill serve``, whose routes send RSLEND's messages to the
+simulated ISO 18626 supplier (``isoill peer --protocol iso18626 --role supplier``, a process
+of its own); the supplier gets the Request, valid ISO 18626 with the request's fields. An
+ERROR Confirmation comes back to the ISO 10161 requester as a Status-Or-Error-Report with the
+reason; HTTP 500 answers and a refused connection are tried again by the retry policy; and
+requests acknowledged before a SIGKILL reach the supplier after the restart, once, in order.
+
+(The supplier's own messages, POSTed to the gateway's ISO 18626 endpoint, are the inbound
+half's; here its ``--peer-url`` leads nowhere, and its SAMs go unanswered.)"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import pytest_asyncio
+from gateway_harness import RecordingPeer, exchange, ill_request, run_cli, spawn_daemon
+
+from isoill.bridge import forms
+from isoill.bridge import messages as b
+from isoill.bridge.agency import AgencyId
+from isoill.codec.decoder import decode
+from isoill.codec.models import StatusOrErrorReport, UserErrorReport
+from isoill.ill.symbols import symbol_of
+from isoill.iso18626 import wire
+from isoill.iso18626.messages import MessageKind, Version
+
+pytestmark = pytest.mark.asyncio
+
+ISOILL = str(Path(sys.executable).with_name("isoill"))
+WAIT = 30.0  # seconds any one thing may take on a busy machine, at most
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (for now)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Process:
+    """A child process whose stderr is read line by line as it comes."""
+
+    process: asyncio.subprocess.Process
+    lines: list[str] = field(default_factory=list)
+    reader: asyncio.Task[None] | None = None
+
+    def start_reading(self) -> None:
+        async def read() -> None:
+            assert self.process.stderr is not None
+            while line := await self.process.stderr.readline():
+                self.lines.append(line.decode("utf-8", "replace"))
+
+        self.reader = asyncio.create_task(read())
+
+    async def first(self, wanted: Callable[[str], bool]) -> str:
+        async with asyncio.timeout(WAIT):
+            while True:
+                found = [line for line in self.lines if wanted(line)]
+                if found:
+                    return found[0]
+                if self.process.returncode is not None:
+                    raise AssertionError(f"exited {self.process.returncode}: {self.lines}")
+                await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            self.process.terminate()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(WAIT):
+                    await self.process.wait()
+            if self.process.returncode is None:
+                self.process.kill()
+                await self.process.wait()
+        if self.reader is not None:
+            await self.reader
+
+
+class Supplier:
+    """``isoill peer --protocol iso18626 --role supplier`` on ``port``, recording to a file."""
+
+    def __init__(self, directory: Path, port: int) -> None:
+        self.port = port
+        self.record = directory / f"supplier-{port}.jsonl"
+        self.process: Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/iso18626"
+
+    async def start(self) -> Supplier:
+        argv = ["peer", "--protocol", "iso18626", "--role", "supplier"]
+        argv += ["--listen", f"127.0.0.1:{self.port}", "--agency", "ISIL:RSLEND"]
+        argv += ["--peer-url", f"http://127.0.0.1:{free_port()}/iso18626", "--delay", "0.05"]
+        argv += ["--record", str(self.record), "--timeout", "2"]
+        child = await asyncio.create_subprocess_exec(
+            ISOILL,
+            *argv,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        self.process = Process(child)
+        self.process.start_reading()
+        await self.process.first(lambda line: "listening on" in line)
+        return self
+
+    def posted(self) -> list[dict[str, Any]]:
+        """What came to it: each POST it took, as its record has it."""
+        if not self.record.exists():
+            return []
+        entries = [json.loads(line) for line in self.record.read_text().splitlines()]
+        return [entry for entry in entries if entry["direction"] == "in"]
+
+    async def wait_for(self, count: int) -> list[dict[str, Any]]:
+        async with asyncio.timeout(WAIT):
+            while len(self.posted()) < count:
+                await asyncio.sleep(0.05)
+        return self.posted()
+
+    async def stop(self) -> None:
+        if self.process is not None:
+            await self.process.stop()
+
+
+def configure(directory: Path, supplier_url: str, requester: str, attempts: int) -> Path:
+    (directory / "routes.toml").write_text(
+        f'[peers.REQLIB]\naddresses = ["{requester}"]\n\n'
+        f'[peers.RSLEND]\nprotocol = "iso18626"\naddresses = ["{supplier_url}"]\n'
+        '[peers.RSLEND.iso18626]\ntimezone = "Europe/Berlin"\n'
+    )
+    path = directory / "isoill.toml"
+    path.write_text(
+        f"""store = "store.sqlite3"
+routes = "routes.toml"
+
+[[listeners]]
+host = "127.0.0.1"
+port = 0
+
+[delivery]
+max_attempts = {attempts}
+window = 60
+first_delay = 0.2
+backoff_factor = 1
+connect_timeout = 2
+reply_timeout = 5
+
+[log]
+format = "json"
+level = "info"
+"""
+    )
+    return path
+
+
+@dataclass
+class Gateway:
+    process: Process
+    port: int
+    config: Path
+
+    def events(self, event: str) -> list[dict[str, Any]]:
+        entries = (json.loads(line) for line in self.process.lines if line.startswith("{"))
+        return [entry for entry in entries if entry.get("event") == event]
+
+
+@contextlib.asynccontextmanager
+async def serving(config: Path) -> AsyncIterator[Gateway]:
+    child = Process(await spawn_daemon(config))
+    child.start_reading()
+    try:
+        listening = json.loads(await child.first(lambda line: '"listening"' in line))
+        yield Gateway(child, int(listening["address"].rsplit(":", 1)[1]), config)
+    finally:
+        await child.stop()
+
+
+async def yaz_request(yaz_illclient: str, port: int, directory: Path, note: str) -> str:
+    """yaz-illclient's ILL-Request from REQLIB to RSLEND, titled Dune, with ``note``."""
+    process = await asyncio.create_subprocess_exec(
+        yaz_illclient,
+        "-D",
+        "ill,item-id,title=Dune",
+        "-D",
+        "ill,item-id,author=Herbert, Frank",
+        "-D",
+        f"ill,requester-note={note}",
+        "-D",
+        "ill,requester-id,person-or-institution-symbol,institution=REQLIB",
+        "-D",
+        "ill,responder-id,person-or-institution-symbol,institution=RSLEND",
+        f"tcp:127.0.0.1:{port}",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=directory,
+    )
+    stdout, _ = await asyncio.wait_for(process.communicate(), WAIT)
+    assert process.returncode == 0, stdout
+    return stdout.decode().strip()
+
+
+def queue(config: Path, capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    capsys.readouterr()
+    assert run_cli(["queue", "list", "--config", str(config), "--json"]) == 0
+    listed: list[dict[str, Any]] = json.loads(capsys.readouterr().out)
+    return listed
+
+
+@pytest_asyncio.fixture
+async def requester() -> AsyncIterator[RecordingPeer]:
+    """REQLIB's own ISO 10161 server, where the gateway sends what is for the requester."""
+    recording = await RecordingPeer().start()
+    yield recording
+    await recording.stop()
+
+
+@pytest_asyncio.fixture
+async def supplier(tmp_path: Path) -> AsyncIterator[Supplier]:
+    running = await Supplier(tmp_path, free_port()).start()
+    yield running
+    await running.stop()
+
+
+async def test_the_supplier_gets_the_request(
+    tmp_path: Path,
+    supplier: Supplier,
+    requester: RecordingPeer,
+    yaz_illclient: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = configure(tmp_path, supplier.url, requester.address, attempts=4)
+    async with serving(config) as gateway:
+        assert await yaz_request(yaz_illclient, gateway.port, tmp_path, "MOCK:LOANED") == "Ok"
+        [posted] = await supplier.wait_for(1)
+    assert (posted["method"], posted["path"], posted["status"]) == ("POST", "/iso18626", 200)
+    assert posted["kind"] == "request"
+    assert posted["answer"] == "requestConfirmation OK"
+    parsed = wire.parse(posted["request"].encode(), version=Version.V1_2)  # valid v1.2
+    assert parsed.kind is MessageKind.REQUEST
+    request = forms.read(parsed.model, ZoneInfo("Europe/Berlin"))
+    assert isinstance(request, b.Request)
+    header = request.header
+    assert header.requesting_agency == AgencyId("ISIL", "REQLIB")
+    assert header.supplying_agency == AgencyId("ISIL", "RSLEND")
+    assert header.requesting_request_id  # from the transaction-id, reversibly
+    assert header.timestamp.utcoffset() == timedelta(0)  # an instant, in UTC
+    assert (request.bibliographic.title, request.bibliographic.author) == ("Dune", "Herbert, Frank")
+    assert request.service is not None and request.service.note == "MOCK:LOANED"
+    assert request.service.service_type is b.ServiceType.COPY  # yaz-illclient asks for a copy
+    # Delivered once, and what the gateway stored is what went out.
+    [message] = [m for m in queue(config, capsys) if m["apdu_type"] == "ILL-Request"]
+    assert message["state"] == "delivered"
+    [delivery] = message["deliveries"]
+    assert (delivery["address"], delivery["attempts"]) == (supplier.url, 1)
+    assert requester.received == []  # nothing for the requester: the loan goes on
+
+
+async def test_an_error_confirmation_reaches_the_requester(
+    tmp_path: Path,
+    supplier: Supplier,
+    requester: RecordingPeer,
+    yaz_illclient: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = configure(tmp_path, supplier.url, requester.address, attempts=4)
+    async with serving(config) as gateway:
+        assert await yaz_request(yaz_illclient, gateway.port, tmp_path, "MOCK:ERROR") == "Ok"
+        [ber] = await requester.wait_for(1, timeout=WAIT)
+        [refused] = gateway.events("refused by the target")
+    report = decode(ber)
+    assert isinstance(report, StatusOrErrorReport)
+    assert report.error_report is not None
+    user = report.error_report.user_error_report
+    assert isinstance(user, UserErrorReport) and user.unable_to_perform is not None
+    assert report.note is not None
+    assert report.note.text.startswith(
+        "the ISO 18626 peer refused the message: UnrecognisedDataValue: simulated ERROR"
+    )
+    assert (symbol_of(report.requester_id), symbol_of(report.responder_id)) == ("REQLIB", "RSLEND")
+    assert refused["told"] == "REQLIB"
+    # Final: one POST, no retry; the request failed, the report delivered.
+    [posted] = supplier.posted()
+    assert posted["answer"].startswith("requestConfirmation ERROR")
+    messages = {m["apdu_type"]: m for m in queue(config, capsys)}
+    request = messages["ILL-Request"]
+    assert request["state"] == "failed"
+    [delivery] = request["deliveries"]
+    assert delivery["attempts"] == 1
+    assert "ERROR Confirmation: UnrecognisedDataValue" in delivery["last_error"]
+    assert messages["Status-Or-Error-Report"]["peer"] == "isoill"
+    assert messages["Status-Or-Error-Report"]["state"] == "delivered"
+
+
+async def test_http_500_is_tried_again_until_the_policy_ends(
+    tmp_path: Path,
+    supplier: Supplier,
+    requester: RecordingPeer,
+    yaz_illclient: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = configure(tmp_path, supplier.url, requester.address, attempts=3)
+    async with serving(config) as gateway:
+        note = "MOCK:HTTP-ERROR-500"
+        assert await yaz_request(yaz_illclient, gateway.port, tmp_path, note) == "Ok"
+        posted = await supplier.wait_for(3)
+        async with asyncio.timeout(WAIT):
+            while not [m for m in queue(config, capsys) if m["state"] == "failed"]:
+                await asyncio.sleep(0.1)
+        failures = gateway.events("delivery failed")
+    assert [entry["status"] for entry in posted] == [500, 500, 500]
+    assert len({entry["request"] for entry in posted}) == 1  # the same message each time
+    [message] = queue(config, capsys)
+    [delivery] = message["deliveries"]
+    assert delivery["attempts"] == 3
+    assert "HTTP 500 without a Confirmation" in delivery["last_error"]
+    assert len(failures) == 3
+    assert requester.received == []
+
+
+async def test_a_refused_connection_is_tried_again_until_the_supplier_is_up(
+    tmp_path: Path, requester: RecordingPeer, yaz_illclient: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    later = Supplier(tmp_path, free_port())  # not started yet: its port refuses
+    config = configure(tmp_path, later.url, requester.address, attempts=50)
+    async with serving(config) as gateway:
+        assert await yaz_request(yaz_illclient, gateway.port, tmp_path, "MOCK:LOANED") == "Ok"
+        async with asyncio.timeout(WAIT):
+            while len(gateway.events("delivery failed")) < 2:
+                await asyncio.sleep(0.05)
+        await later.start()
+        try:
+            [posted] = await later.wait_for(1)
+            async with asyncio.timeout(WAIT):
+                while queue(config, capsys)[0]["state"] != "delivered":
+                    await asyncio.sleep(0.1)
+        finally:
+            await later.stop()
+        failures = gateway.events("delivery failed")
+    assert posted["answer"] == "requestConfirmation OK"
+    assert all("Connect" in entry["error"] for entry in failures), failures
+    [message] = queue(config, capsys)
+    assert message["deliveries"][0]["attempts"] == len(failures) + 1
+
+
+async def test_acknowledged_requests_reach_the_supplier_after_a_sigkill(
+    tmp_path: Path, requester: RecordingPeer
+) -> None:
+    """Requests acknowledged while the supplier is down, the daemon killed (SIGKILL) with
+    their deliveries pending: once it is up again, and the supplier too, each reaches the
+    supplier once, in order."""
+    later = Supplier(tmp_path, free_port())
+    config = configure(tmp_path, later.url, requester.address, attempts=50)
+    sent = [ill_request(number, "REQLIB", "RSLEND") for number in (1, 2, 3)]
+    async with serving(config) as gateway:
+        for ber in sent:
+            [answer] = await exchange(gateway.port, [ber])
+            report = decode(answer)
+            assert isinstance(report, StatusOrErrorReport) and report.error_report is None
+        async with asyncio.timeout(WAIT):
+            while not gateway.events("delivery failed"):
+                await asyncio.sleep(0.05)
+        gateway.process.process.kill()
+        await gateway.process.process.wait()
+    await later.start()
+    try:
+        async with serving(config):
+            posted = await later.wait_for(3)
+            await asyncio.sleep(1.0)  # time for a fourth, which must not come
+            posted = later.posted()
+    finally:
+        await later.stop()
+    assert [entry["answer"] for entry in posted] == ["requestConfirmation OK"] * 3
+    qualifiers = [
+        next(q for q in ("TX-0001", "TX-0002", "TX-0003") if q in entry["request"])
+        for entry in posted
+    ]
+    assert qualifiers == ["TX-0001", "TX-0002", "TX-0003"]
