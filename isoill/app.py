@@ -1,6 +1,7 @@
 """The composition root: the one place that builds the gateway's parts and wires them together
-(the store and its writer and reader, the intake service, delivery, the listeners, the admin
-endpoint, the capture), opens and closes them in order, and runs until a signal.
+(the store and its writer and reader, the intake service, delivery, the listeners, the ISO 18626
+endpoint, the admin endpoint, the capture), opens and closes them in order, and runs until a
+signal.
 
 The store is used from one worker thread (its writer's, :class:`~isoill.store.group.GroupWriter`,
 so writes never block the event loop and are committed in groups) and one more for the
@@ -55,6 +56,7 @@ from isoill.store.open import open_coordination, open_store
 from isoill.store.reader import StoreReader
 from isoill.transport.iso10161.link import Iso10161Link
 from isoill.transport.iso10161.listener import Listeners
+from isoill.transport.iso18626.endpoint import Endpoint
 from isoill.transport.iso18626.link import Iso18626Client
 from isoill.transport.tls import server_context
 
@@ -99,6 +101,7 @@ class App:
         self._forwarder: Forwarder | None = None
         self._http: Iso18626Client | None = None
         self._listeners: Listeners | None = None
+        self._endpoint: Endpoint | None = None
         self._admin: AdminServer | None = None
         self.console: ConsoleService | None = None
         self.recorder: Recorder | None = None
@@ -129,6 +132,12 @@ class App:
         return self._listeners.ports
 
     @property
+    def iso18626_port(self) -> int | None:
+        """The bound port of the ISO 18626 endpoint; ``None`` without one."""
+        ports = [] if self._endpoint is None else self._endpoint.ports
+        return ports[0] if ports else None
+
+    @property
     def admin_port(self) -> int | None:
         return None if self._admin is None else self._admin.port
 
@@ -155,8 +164,9 @@ class App:
         return None
 
     async def readiness(self) -> dict[str, bool]:
-        """``/readyz``: the store answers a query (within 2 s), the listeners are bound,
-        delivery runs, and (with a shared store) the claims stand."""
+        """``/readyz``: the store answers a query (within 2 s), the listeners (and the ISO
+        18626 endpoint, when configured) are bound, delivery runs, and (with a shared store)
+        the claims stand."""
         store = False
         if self._reader is not None:
             try:
@@ -165,11 +175,14 @@ class App:
                 store = True
             except (StoreError, TimeoutError):
                 store = False
-        return {
+        checks = {
             "store": store,
             "listeners": self._listeners is not None and bool(self._listeners.ports),
             "delivery": self.healthy(),
         }
+        if self.config.iso18626 is not None:
+            checks["iso18626"] = self._endpoint is not None and bool(self._endpoint.ports)
+        return checks
 
     # -- life -------------------------------------------------------------------------------
 
@@ -226,8 +239,14 @@ class App:
         self._listeners = Listeners(config, self._intake, self.access, self.recorder, self.clock)
         sockets = self.sockets
         if sockets is None:
-            sockets = [bind(listener) for listener in config.listeners]
-        await self._listeners.start(sockets)
+            sockets = [bind(listener) for listener in config.bound_listeners]
+        tcp = len(config.listeners)  # then the ISO 18626 endpoint's (config.bound_listeners)
+        await self._listeners.start(sockets[:tcp])
+        if config.iso18626 is not None:
+            self._endpoint = Endpoint(
+                config.iso18626, self._intake, self.access, self.clock, self._settings18626
+            )
+            await self._endpoint.start(sockets[tcp])
         await self._start_admin()
         await self._forwarder.start()
 
@@ -240,6 +259,8 @@ class App:
             await self._admin.close()
         if self._listeners is not None:
             await self._listeners.stop()
+        if self._endpoint is not None:
+            await self._endpoint.stop()
         if self._forwarder is not None:
             await self._forwarder.stop()
         if self._http is not None:

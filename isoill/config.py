@@ -9,7 +9,7 @@ from __future__ import annotations
 import tomllib
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal, Self
+from typing import Literal, Self, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -66,6 +66,24 @@ class Listener(_Section):
     """Symbol for APDUs that name no target and belong to no known transaction."""
     tls: Tls | None = None
     """TLS on this listener; absent: plain TCP."""
+
+
+class Iso18626Listener(Listener):
+    """The ISO 18626 endpoint: where ISO 18626 peers POST their messages over HTTP (or HTTPS,
+    with ``tls``), as a ``[[listeners]]`` entry takes ISO 10161 APDUs over TCP."""
+
+    path: str = Field("/iso18626", pattern=r"^/[^?#\s]*$")
+    """The URL path messages are POSTed to; any other path is answered 404."""
+    max_body: int = Field(1 << 20, ge=1024)
+    """Bytes a POST body may hold; a larger one is refused (413), never read whole."""
+    body_timeout: float = Field(30.0, gt=0)
+    """Seconds a POST's body may take to arrive whole, from the end of its headers; a slower
+    one is cut off (408)."""
+    idle_timeout: float = Field(60.0, gt=0)
+    """Seconds a connection may wait for its next request, or take to send a request's line
+    and headers, before it is closed."""
+    max_connections: int = Field(512, ge=1)
+    """Connections the endpoint holds at once; one more is closed as soon as it is made."""
 
 
 class Limits(_Section):
@@ -264,6 +282,8 @@ class Config(_Section):
     beside an SQLite store unless set."""
     routes: Path = Path("routes.toml")
     listeners: tuple[Listener, ...] = Field(min_length=1)
+    iso18626: Iso18626Listener | None = None
+    """The ISO 18626 endpoint (HTTP); absent: none."""
     limits: Limits = Limits()
     delivery: Delivery = Delivery()
     transactions: Transactions = Transactions()
@@ -318,7 +338,7 @@ class Config(_Section):
         certificates = any(p.certificate_cn or p.certificate_sha256 for p in self.peers.values())
         if certificates and not any(
             listener.tls is not None and listener.tls.client_ca is not None
-            for listener in self.listeners
+            for listener in self.bound_listeners
         ):
             raise ValueError("peers with certificates need a listener with tls.client_ca")
         return self
@@ -367,11 +387,20 @@ class Config(_Section):
         """The directory of earlier routes versions, one file each with who and when."""
         return self.pid_file.with_name("routes-history")
 
+    @property
+    def bound_listeners(self) -> tuple[Listener, ...]:
+        """Every listener that binds a socket, in order: the ``[[listeners]]``, then the
+        ISO 18626 endpoint if there is one (the order of :mod:`isoill.process.sockets`)."""
+        return self.listeners if self.iso18626 is None else (*self.listeners, self.iso18626)
+
     def peer(self, symbol: str | None) -> Peer:
         """Settings for a peer symbol; the defaults for one not configured."""
         if symbol is None:
             return self.default_peer
         return self.peers.get(symbol_key(symbol), self.default_peer)
+
+
+_L = TypeVar("_L", bound=Listener)
 
 
 def load(path: Path) -> Config:
@@ -410,6 +439,7 @@ def load(path: Path) -> Config:
             "peers": peers,
             "capture": capture,
             "listeners": tuple(_rebased(listener, base) for listener in config.listeners),
+            "iso18626": None if config.iso18626 is None else _rebased(config.iso18626, base),
             "access": access,
             "admin": admin,
             "console": console,
@@ -418,7 +448,7 @@ def load(path: Path) -> Config:
     )
 
 
-def _rebased(listener: Listener, base: Path) -> Listener:
+def _rebased(listener: _L, base: Path) -> _L:
     if listener.tls is None:
         return listener
     return listener.model_copy(update={"tls": _rebased_tls(listener.tls, base)})

@@ -24,6 +24,11 @@ DELIVERY_LATENCY = Histogram(
     "From acceptance to delivery",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600, 3600),
 )
+ISO18626_POSTS = Counter(
+    "isoill_iso18626_posts_total",
+    "POSTs to the ISO 18626 endpoint, by the message they held and the HTTP status answered",
+    ["message", "status"],
+)
 CONNECTIONS = Gauge("isoill_connections", "Open peer connections")
 INTERNAL_ERRORS = Counter(
     "isoill_internal_errors_total",

@@ -353,3 +353,21 @@ def test_the_wire_layer_loads_nothing_of_isoill_but_itself_and_no_asyncio() -> N
     assert "isoill.iso18626.wire" in loaded  # the probe sees what it imports
     assert [name for name in loaded if not name.startswith("isoill.iso18626")] == []
     assert "isoill.iso18626.generate" not in loaded
+
+
+def test_what_the_store_keeps_is_the_body_without_its_security_code() -> None:
+    body = (ISO18626_SAMPLES / "RequestingAgencyMessageSample1.xml").read_bytes()
+    assert b"securityCode>" in body
+    parsed = wire.parse(body)
+    assert b"securityCode" not in parsed.kept
+    assert b"accountId>" in parsed.kept  # the rest of the authentication stays
+    again = wire.parse(parsed.kept)  # still a valid message, the same one but the code
+    assert again.kind is parsed.kind
+    sent, stored = parsed.model.requesting_agency_message, again.model.requesting_agency_message
+    assert sent is not None and stored is not None
+    authentication = sent.header.requesting_agency_authentication
+    assert authentication is not None and authentication.security_code
+    kept = stored.header.requesting_agency_authentication
+    assert kept == dataclasses.replace(authentication, security_code=None)
+    plain = cancel()
+    assert b"securityCode" not in plain and wire.parse(plain).kept is plain

@@ -9,12 +9,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from isoill.bridge.times import date_10161, time_10161
+from isoill.codec import plan
 from isoill.codec.models import IllApdu, TransactionId
 from isoill.codec.plan import APDUS
 from isoill.ill.symbols import system_id
 from isoill.ill.versions import PROTOCOL_VERSION
 
 __all__ = ["apdu", "envelope"]
+
+plan.bound()  # the plan's models, which nothing else may have attached yet
 
 
 def envelope(

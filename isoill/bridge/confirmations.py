@@ -138,10 +138,11 @@ ID_WORDS: tuple[tuple[tuple[str, ...], TransactionIdProblem], ...] = (
 )
 
 
-def confirmation(via: Via, report: StatusOrErrorReport, now: datetime) -> Model:
+def confirmation(via: Via, report: StatusOrErrorReport | None, now: datetime) -> Model:
     """The Confirmation of the message ``via`` describes, answered by intake with
-    ``report`` at ``now``: in the schema the message was read with, declaring its version."""
-    error = _error_of(report, via)
+    ``report`` at ``now`` (``None``: acknowledged without one, as for a peer whose ``ack`` is
+    "none"): in the schema the message was read with, declaring its version."""
+    error = None if report is None else _error_of(report, via)
     confirmed = b.Confirmation(
         kind=CONFIRMATION_OF[via.kind],
         requesting_agency=via.requesting_agency,
@@ -280,6 +281,9 @@ def _error_of(report: StatusOrErrorReport, via: Via) -> b.Error | None:
     if isinstance(detail, TransactionIdProblem):
         words = _ID_PROBLEMS.get(detail, "{id}: not valid")
         said = "requestingAgencyRequestId " + words.format(id=via.requesting_request_id)
+        return b.Error(ErrorType.UNRECOGNISED_DATA_VALUE, bounded(f"{said}: {note}"))
+    if alternative == "security-problem":  # what is wrong, then why
+        said = getattr(detail, "text", "security problem")
         return b.Error(ErrorType.UNRECOGNISED_DATA_VALUE, bounded(f"{said}: {note}"))
     if alternative == "intermediary-problem":
         agency = via.requesting_agency if sam else via.supplying_agency

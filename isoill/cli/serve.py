@@ -62,7 +62,7 @@ def _serve(
 ) -> int:
     """Serve, alone or as the supervisor of ``workers``; the exit status."""
     try:
-        sockets = listening(config.listeners, inherited)
+        sockets = listening(config.bound_listeners, inherited)
         if workers is None:
             _runner(config)(App(config, sockets=sockets, notify=notify).run())
             return 0

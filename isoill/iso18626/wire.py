@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from copy import deepcopy
 from dataclasses import dataclass
 
 from lxml import etree
@@ -58,6 +59,7 @@ Message = v1_2.Iso18626Message | v2021.Iso18626Message
 
 _KINDS = {kind.value: kind for kind in MessageKind}
 _VERSION = f"{{{NAMESPACE}}}version"
+_SECURITY_CODE = f"{{{NAMESPACE}}}securityCode"
 
 _PARSER = etree.XMLParser(
     encoding="utf-8",
@@ -87,12 +89,14 @@ class NotSerialisable(ValueError):
 @dataclass(frozen=True, slots=True)
 class Parsed:
     """A message accepted by :func:`parse`: which one, the schema it was validated against,
-    the ``version`` it declared (as sent), and the generated model of it."""
+    the ``version`` it declared (as sent), the generated model of it, and the document as
+    the store may keep it (``kept``: the body, without any ``securityCode``)."""
 
     kind: MessageKind
     version: Version
     declared_version: str
     model: Message
+    kept: bytes
 
 
 def parse(body: bytes, *, version: Version | None = None, max_size: int = MAX_SIZE) -> Parsed:
@@ -121,6 +125,7 @@ def parse(body: bytes, *, version: Version | None = None, max_size: int = MAX_SI
     chosen = version or version_for(declared)
     SCHEMAS[chosen].check(root, kind)
     assert kind is not None and declared is not None  # the schema demands both
+    kept = _without_security_codes(root, body)
     parser = XmlParser(config=_PARSER_CONFIG, context=_CONTEXT, handler=LxmlEventHandler)
     try:
         # (xsdata's parse consumes the tree: it clears each element once read)
@@ -134,7 +139,21 @@ def parse(body: bytes, *, version: Version | None = None, max_size: int = MAX_SI
         raise Refusal(
             ErrorType.UNRECOGNISED_DATA_VALUE, f"{kind}: {bounded(str(error))}", kind=kind
         ) from None
-    return Parsed(kind=kind, version=chosen, declared_version=declared, model=model)
+    return Parsed(kind=kind, version=chosen, declared_version=declared, model=model, kept=kept)
+
+
+def _without_security_codes(root: etree._Element, body: bytes) -> bytes:
+    """``body`` without the ``securityCode`` of its ``requestingAgencyAuthentication``: a
+    password, which is checked and never stored (SECURITY.md). The element is optional in
+    both schemas, so what is kept stays valid; a body without one is kept as it came."""
+    if next(root.iter(_SECURITY_CODE), None) is None:
+        return body
+    copy = deepcopy(root)
+    for code in list(copy.iter(_SECURITY_CODE)):
+        parent = code.getparent()
+        assert parent is not None  # never the root: the schema says where it stands
+        parent.remove(code)
+    return etree.tostring(copy, encoding="UTF-8", xml_declaration=True)
 
 
 def serialise(model: Message) -> bytes:

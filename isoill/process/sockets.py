@@ -2,11 +2,12 @@
 all its workers (one accept queue that a restarting worker does not empty), or taken from
 systemd (socket activation: the ``.socket`` unit owns the port).
 
-A socket systemd passes belongs to the ``[[listeners]]`` entry whose host and port it is
-bound to (the host as ``getaddrinfo`` reads it, so ``localhost`` names 127.0.0.1 and ::1); a
-listener no passed socket belongs to is bound here, as asyncio would bind it; a passed socket
-that no listener names stops the start, rather than listen where the configuration does not
-say.
+The listeners are the ``[[listeners]]`` entries, then the ``[iso18626]`` endpoint
+(:attr:`isoill.config.Config.bound_listeners`). A socket systemd passes belongs to the one
+whose host and port it is bound to (the host as ``getaddrinfo`` reads it, so ``localhost``
+names 127.0.0.1 and ::1); a listener no passed socket belongs to is bound here, as asyncio
+would bind it; a passed socket that no listener names stops the start, rather than listen
+where the configuration does not say.
 """
 
 from __future__ import annotations

@@ -8,11 +8,18 @@ whose credentials it matches, or, when it carries none, to the peers that have n
 Failed logins are throttled (:mod:`isoill.access.throttle`). From then on, each APDU must name
 one of them as its sender, and come from a party of its transaction
 (:mod:`isoill.access.parties`).
+
+The ISO 18626 endpoint admits each POST the same way, its login read from HTTP Basic auth or
+the message's ``requestingAgencyAuthentication`` instead (:attr:`Identity.http`); since it
+logs in with every message, a login that succeeded is remembered rather than checked by
+scrypt again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
@@ -26,6 +33,9 @@ from isoill.codec.models import IllApdu
 from isoill.config import Config, Peer
 from isoill.core.parties import Refusal
 from isoill.ill.prompt import Login, login_of
+
+#: Successful logins remembered, so that a peer logging in again is not checked by scrypt.
+REMEMBERED_LOGINS = 1024
 
 
 class ClientCertificate(NamedTuple):
@@ -43,6 +53,12 @@ class Identity:
     peers: set[str]
     authenticated: bool = False
     """Whether the first APDU's credentials have been checked."""
+    http: bool = False
+    """Whether the peers' credentials come over HTTP (the ISO 18626 endpoint: HTTP Basic
+    auth, or a message's ``requestingAgencyAuthentication``), as :attr:`login`, rather than
+    in a Prompt-1 response."""
+    login: Login | None = None
+    """With :attr:`http`: the login the request carried, if any."""
 
 
 class AccessControl:
@@ -52,6 +68,8 @@ class AccessControl:
         """The peers' Prompt-1 credentials; replaced by a reload of the credentials file."""
         self.logins: dict[str, GatewayLogin] = config.credentials.logins
         """The gateway's own Prompt-1 login at each target that has one; replaced likewise."""
+        self._key = secrets.token_bytes(32)
+        self._succeeded: dict[bytes, frozenset[str]] = {}  # logins verified, see _verified
         access = config.access
         self.throttle = LoginThrottle(
             access.login_delay,
@@ -124,17 +142,13 @@ class AccessControl:
         needing = {symbol for symbol in identity.peers if symbol in credentials}
         if not needing:
             return None
-        login = login_of(apdu)
+        login = identity.login if identity.http else login_of(apdu)
+        words = _HTTP_WORDS if identity.http else _PROMPT1_WORDS
         if login is None:
             identity.peers -= needing
             if identity.peers:
                 return None
-            return Refusal(
-                "Prompt-1 credentials required",
-                "the first APDU of a connection must carry a Prompt-1 response"
-                " (1.2.840.10003.8.1) with userId and password",
-                close=True,
-            )
+            return Refusal(f"{words.name} credentials required", words.required, close=True)
         candidates = [s for s in sorted(needing) if credentials[s].user_id == login.user_id]
         # A userId is throttled only where it could log in: another peer's failures with
         # it cannot lock its owner out.
@@ -145,7 +159,7 @@ class AccessControl:
             metrics.REJECTIONS.labels("login-locked").inc()
             log.warning("login refused: too many failures", user_id=login.user_id, key=locked)
             return Refusal(
-                "Prompt-1 login refused for now",
+                f"{words.name} login refused for now",
                 f"too many failed logins ({locked}); try again later",
                 close=True,
             )
@@ -159,20 +173,60 @@ class AccessControl:
         log.warning("login failed", user_id=login.user_id, delay=round(delay, 3))
         await asyncio.sleep(delay)  # the answer waits: guessing is slow
         return Refusal(
-            "Prompt-1 credentials not accepted",
-            f"userId {login.user_id!r} and this password are not a peer's; closing",
+            f"{words.name} credentials not accepted",
+            f"{words.user} {login.user_id!r} and this {words.password} are not a peer's"
+            + ("" if identity.http else "; closing"),
             close=True,
         )
 
-    @staticmethod
     async def _verified(
-        login: Login, credentials: dict[str, Credential], candidates: list[str]
+        self, login: Login, credentials: dict[str, Credential], candidates: list[str]
     ) -> set[str]:
         """The candidates whose password the login has; scrypt takes tens of milliseconds
-        by design, so off the event loop."""
+        by design, so off the event loop. A login that succeeded is remembered (under a keyed
+        hash of it and of the hashes it matched, so a changed credential is checked anew):
+        an ISO 18626 peer logs in with every POST, and must not pay scrypt each time."""
         hashes = [credentials[symbol].password_hash for symbol in candidates]
+        key = hmac.digest(
+            self._key,
+            b"\0".join([login.user_id.encode(), login.password, *map(str.encode, hashes)]),
+            "sha256",
+        )
+        known = self._succeeded.get(key)
+        if known is not None:
+            return set(known)
         matches = await asyncio.to_thread(_verified, login.password, hashes)
-        return {symbol for symbol, match in zip(candidates, matches, strict=True) if match}
+        accepted = {symbol for symbol, match in zip(candidates, matches, strict=True) if match}
+        if accepted:
+            if len(self._succeeded) >= REMEMBERED_LOGINS:
+                del self._succeeded[next(iter(self._succeeded))]  # the oldest
+            self._succeeded[key] = frozenset(accepted)
+        return accepted
+
+
+class _Words(NamedTuple):
+    """How refusals name a login: what carries it, and its two parts."""
+
+    name: str
+    required: str
+    user: str
+    password: str
+
+
+_PROMPT1_WORDS = _Words(
+    "Prompt-1",
+    "the first APDU of a connection must carry a Prompt-1 response (1.2.840.10003.8.1)"
+    " with userId and password",
+    "userId",
+    "password",
+)
+_HTTP_WORDS = _Words(
+    "ISO 18626",
+    "this peer must log in: HTTP Basic auth, or requestingAgencyAuthentication"
+    " (accountId and securityCode) in the message's header",
+    "account",
+    "password or securityCode",
+)
 
 
 def _verified(password: bytes, hashes: Iterable[str]) -> list[bool]:

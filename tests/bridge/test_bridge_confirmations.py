@@ -167,7 +167,7 @@ def test_other_refusals_get_their_error_types() -> None:
     unroutable = errors_of(request, reports.cannot_send_onward(request.apdu, "no route", THEN))
     assert unroutable.value == "ISIL:OCLC-ABCDE: not reached through this gateway: no route"
     refused = errors_of(request, reports.security_problem(request.apdu, "who?", "not yours", THEN))
-    assert refused.type is ErrorType.UNRECOGNISED_DATA_VALUE and refused.value == "not yours"
+    assert refused.type is ErrorType.UNRECOGNISED_DATA_VALUE and refused.value == "who?: not yours"
 
 
 def test_a_temporary_refusal_is_told_apart() -> None:

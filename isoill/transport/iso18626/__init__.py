@@ -1,2 +1,2 @@
-"""ISO 18626 over HTTP: the link delivery POSTs stored messages on (``link.py``), beside the
-endpoint peers POST their messages to."""
+"""ISO 18626 over HTTP: the endpoint peers POST their messages to (``endpoint.py``, ``messages.py``)
+and the link delivery POSTs stored messages on (``link.py``)."""
