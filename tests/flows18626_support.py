@@ -9,8 +9,8 @@
 - :class:`Peer10161`: ``isoill peer``, an ISO 10161 library answering by script, and the
   APDUs it records;
 - :func:`yaz_request`: yaz-illclient's ILL-Request to a gateway;
-- :func:`tx_shown`, :func:`queue`: what ``isoill tx show`` and ``isoill queue list`` print,
-  as JSON.
+- :func:`tx_list`, :func:`tx_shown`, :func:`queue`: what ``isoill tx list``, ``tx show`` and
+  ``queue list`` print, as JSON.
 
 Every wait is bounded by :data:`WAIT`.
 """
@@ -358,11 +358,19 @@ def queue(config: Path) -> list[dict[str, Any]]:
     return listed
 
 
-def tx_shown(config: Path) -> dict[str, Any]:
-    """``isoill tx show --json --messages`` of the one transaction the gateway tracks."""
-    listed = printed(["tx", "list", "--config", str(config), "--json"])
-    assert len(listed) == 1, listed
+def tx_list(config: Path) -> list[dict[str, Any]]:
+    """``isoill tx list --json``: the transactions the gateway tracks."""
+    listed: list[dict[str, Any]] = printed(["tx", "list", "--config", str(config), "--json"])
+    return listed
+
+
+def tx_shown(config: Path, number: int | None = None) -> dict[str, Any]:
+    """``isoill tx show --json --messages`` of transaction ``number``; without one, of the
+    one transaction the gateway tracks."""
+    if number is None:
+        [only] = tx_list(config)
+        number = only["id"]
     shown: dict[str, Any] = printed(
-        ["tx", "show", str(listed[0]["id"]), "--config", str(config), "--json", "--messages"]
+        ["tx", "show", str(number), "--config", str(config), "--json", "--messages"]
     )
     return shown

@@ -14,16 +14,18 @@ supplier's last message left it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from bridge_support import Machines
 from flows18626_support import (
+    WAIT,
     Exchanged,
     Gateway,
     Peer10161,
@@ -33,15 +35,19 @@ from flows18626_support import (
     queue,
     routes,
     serving,
+    tx_list,
     tx_shown,
     until,
     yaz_request,
 )
+from gateway_harness import exchange
 
 from isoill.bridge import forms
 from isoill.bridge import messages as b
 from isoill.bridge.codes import LOAN_CONDITIONS, UNFILLED_REASONS
 from isoill.bridge.times import date_10161, zone
+from isoill.codec.decoder import decode
+from isoill.codec.encoder import encode
 from isoill.codec.jsonform import from_json
 from isoill.codec.models import (
     CancelReply,
@@ -56,8 +62,10 @@ from isoill.codec.models import (
     StatusOrErrorReport,
     TransactionResults,
 )
+from isoill.codec.values import Text
 from isoill.iso18626 import wire
 from isoill.iso18626.messages import Version
+from isoill.tools.peer import Answer
 from isoill.tools.peer18626.messages import (
     Request,
     RequestingAgencyMessage,
@@ -70,16 +78,19 @@ pytestmark = pytest.mark.asyncio
 BERLIN = zone("Europe/Berlin")
 REQUEST_ID = "G1/T1"  # the bridge's encoding of REQLIB's transaction-id G1/T1
 
-#: yaz-illclient's ILL-Request for a loan, transaction REQLIB/G1/T1, Received and Returned
-#: among what the requester may send.
-LOAN = (
-    "ill,transaction-id,initial-requester-id,person-or-institution-symbol,institution=REQLIB",
-    "ill,transaction-id,transaction-group-qualifier=G1",
-    "ill,transaction-id,transaction-qualifier=T1",
-    "ill,ill-service-type=1",
-    "ill,requester-optional-messages,can-send-RECEIVED=1",
-    "ill,requester-optional-messages,can-send-RETURNED=1",
-)
+
+def loan_request(qualifier: str = "T1") -> tuple[str, ...]:
+    """yaz-illclient's ``-D`` for a loan, transaction REQLIB/G1/``qualifier``, Received and
+    Returned among what the requester may send."""
+    return (
+        "ill,transaction-id,initial-requester-id,person-or-institution-symbol,institution=REQLIB",
+        "ill,transaction-id,transaction-group-qualifier=G1",
+        f"ill,transaction-id,transaction-qualifier={qualifier}",
+        "ill,ill-service-type=1",
+        "ill,requester-optional-messages,can-send-RECEIVED=1",
+        "ill,requester-optional-messages,can-send-RETURNED=1",
+    )
+
 
 ACK = "Status-Or-Error-Report"  # the gateway's acknowledgement of one of REQLIB's APDUs
 VERSIONS = [Version.V1_2, Version.V2021]
@@ -94,9 +105,20 @@ class Loan:
     requester: Peer10161
     directory: Path
 
-    async def request(self, yaz_illclient: str, note: str) -> None:
-        printed = await yaz_request(yaz_illclient, self.gateway.port, self.directory, note, LOAN)
+    async def request(self, yaz_illclient: str, note: str, qualifier: str = "T1") -> None:
+        printed = await yaz_request(
+            yaz_illclient, self.gateway.port, self.directory, note, loan_request(qualifier)
+        )
         assert printed == "Ok"
+
+    async def send(self, apdu_type: str, about: IllApdu) -> None:
+        """REQLIB's ``apdu_type`` in the transaction of ``about``, sent by the test on a
+        connection of its own; the gateway acknowledges it."""
+        ours = Answer.parse(apdu_type).respond(about, "REQLIB", datetime.now(UTC))
+        assert ours is not None
+        [answer] = await exchange(self.gateway.port, [encode(ours)], timeout=WAIT)
+        report = decode(answer)
+        assert isinstance(report, StatusOrErrorReport) and report.error_report is None, report
 
     async def settled(self, sams: int, messages: int) -> None:
         """Once the supplier has had ``sams`` SAMs confirmed and the gateway has delivered
@@ -153,13 +175,25 @@ def came_to_requester(loan: Loan, expected: Sequence[str]) -> list[IllApdu]:
     return [apdu for apdu in received if apdu.apdu_type != ACK]
 
 
-def sams(loan: Loan) -> list[SupplyingAgencyMessage]:
-    """The SAMs the supplier sent, each confirmed OK by the gateway."""
-    sent = [e for e in loan.supplier.exchanged() if e.direction == "out"]
-    for exchange in sent:
-        assert exchange.status == 200, exchange
-        assert exchange.answer == "supplyingAgencyMessageConfirmation OK", exchange
-    found = [exchange.message for exchange in sent]
+Mine = Callable[[Exchanged], bool]
+
+
+def everything(entry: Exchanged) -> bool:
+    return True
+
+
+def of(qualifier: str) -> Mine:
+    """The exchanges of REQLIB's transaction G1/``qualifier``."""
+    return lambda entry: entry.message.header.request_id == f"G1/{qualifier}"
+
+
+def sams(loan: Loan, mine: Mine = everything) -> list[SupplyingAgencyMessage]:
+    """The SAMs the supplier sent (those ``mine`` picks), each confirmed OK by the gateway."""
+    sent = [e for e in loan.supplier.exchanged() if e.direction == "out" and mine(e)]
+    for entry in sent:
+        assert entry.status == 200, entry
+        assert entry.answer == "supplyingAgencyMessageConfirmation OK", entry
+    found = [entry.message for entry in sent]
     assert all(isinstance(sam, SupplyingAgencyMessage) for sam in found)
     return [sam for sam in found if isinstance(sam, SupplyingAgencyMessage)]
 
@@ -168,18 +202,18 @@ def reasons(found: Sequence[SupplyingAgencyMessage]) -> list[tuple[str, str, str
     return [(sam.reason, sam.status, sam.answer) for sam in found]
 
 
-def posted(loan: Loan) -> list[Exchanged]:
-    """What the gateway POSTed to the supplier, each confirmed OK."""
-    came = [e for e in loan.supplier.exchanged() if e.direction == "in"]
-    for exchange in came:
-        assert exchange.status == 200, exchange
-        assert exchange.answer.endswith("Confirmation OK"), exchange
+def posted(loan: Loan, mine: Mine = everything) -> list[Exchanged]:
+    """What the gateway POSTed to the supplier (what ``mine`` picks), each confirmed OK."""
+    came = [e for e in loan.supplier.exchanged() if e.direction == "in" and mine(e)]
+    for entry in came:
+        assert entry.status == 200, entry
+        assert entry.answer.endswith("Confirmation OK"), entry
     return came
 
 
-def what(exchange: Exchanged) -> tuple[str, str | None, str | None]:
+def what(entry: Exchanged) -> tuple[str, str | None, str | None]:
     """A Request as its requestType and the request id; a RAM as its action and the ids."""
-    message = exchange.message
+    message = entry.message
     header = message.header
     if isinstance(message, Request):
         return f"Request {message.request_type}", header.request_id, message.previous_request_id
@@ -196,12 +230,19 @@ def day(at: datetime | None) -> str:
 # --- the transaction as tx show has it ------------------------------------------------------------
 
 
-def stored(loan: Loan, version: Version, expected: Sequence[str]) -> dict[str, Any]:
+def stored(
+    loan: Loan,
+    version: Version,
+    expected: Sequence[str],
+    number: int | None = None,
+    mine: Mine = everything,
+) -> dict[str, Any]:
     """``isoill tx show`` of the one transaction: its messages of the ``expected`` types in
     order, each delivered, each beside the ISO 18626 form that went out or came in (valid in
     ``version``; what went out is what the supplier got); both protocol machines in the
-    states the ISO 10161 tables reach on those APDUs. The transaction, as shown."""
-    shown = tx_shown(loan.gateway.config)
+    states the ISO 10161 tables reach on those APDUs. The transaction, as shown: transaction
+    ``number`` (default: the one the gateway tracks), whose exchanges ``mine`` picks."""
+    shown = tx_shown(loan.gateway.config, number)
     messages = shown["messages"]
     assert [m["apdu_type"] for m in messages] == list(expected)
     assert all(m["state"] == "delivered" for m in messages), messages
@@ -214,7 +255,7 @@ def stored(loan: Loan, version: Version, expected: Sequence[str]) -> dict[str, A
         machines.states.responder.value,
     )
     out = [m["xml"].encode() for m in messages if m["target_symbol"] == "RSLEND"]
-    assert out == [exchange.body for exchange in posted(loan)]
+    assert out == [entry.body for entry in posted(loan, mine)]
     came = [m["xml"].encode() for m in messages if m["target_symbol"] == "REQLIB"]
     read = [forms.read(wire.parse(xml, version=version).model, BERLIN) for xml in came]
     assert all(isinstance(sam, b.SupplyingAgencyMessage) for sam in read)
@@ -222,7 +263,7 @@ def stored(loan: Loan, version: Version, expected: Sequence[str]) -> dict[str, A
         (sam.reason.value, sam.status.value)
         for sam in read
         if isinstance(sam, b.SupplyingAgencyMessage)
-    ] == [(sam.reason, sam.status) for sam in sams(loan)]
+    ] == [(sam.reason, sam.status) for sam in sams(loan, mine)]
     return transaction
 
 
@@ -277,7 +318,7 @@ async def test_a_loan_goes_from_shipped_to_checked_in(
         renewal,
         ("StatusChange", "LoanCompleted", None),
     ]
-    assert [what(exchange) for exchange in posted(loan)] == [
+    assert [what(entry) for entry in posted(loan)] == [
         ("Request New", REQUEST_ID, None),
         ("Received", REQUEST_ID, "S-1"),  # the supplier's id, learnt from its first SAM
         ("Renew", REQUEST_ID, "S-1"),
@@ -312,6 +353,62 @@ async def test_a_loan_goes_from_shipped_to_checked_in(
     )
 
 
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: v.value)
+async def test_a_loan_renewed_once_received_is_checked_in(
+    tmp_path: Path, yaz_illclient: str, version: Version
+) -> None:
+    """Loaned; REQLIB says Received, then (the test, on a connection of its own) Renew, and
+    Returned once the Renew-Answer is in: RenewResponse Y while Loaned, LoanCompleted."""
+    async with running(tmp_path, script({"Shipped": "Received"}), version) as loan:
+        await loan.request(yaz_illclient, "MOCK:LOANED")
+        [shipped, _] = await loan.requester.wait_for(ACK)
+        await loan.supplier.wait_for(2)  # the Request, the Received
+        await loan.send("Renew", shipped)
+        await loan.requester.wait_for("Renew-Answer")
+        await loan.send("Returned", shipped)
+        await loan.requester.wait_for("Checked-In")
+        await loan.settled(sams=3, messages=7)
+        _, renew_answer, checked_in = came_to_requester(
+            loan, ["Shipped", ACK, "Renew-Answer", "Checked-In"]
+        )
+        loaned, renew_response, completed = sent = sams(loan)
+        transaction = stored(
+            loan,
+            version,
+            [
+                "ILL-Request",
+                "Shipped",
+                "Received",
+                "Renew",
+                "Renew-Answer",
+                "Returned",
+                "Checked-In",
+            ],
+        )
+    assert reasons(sent) == [
+        ("RequestResponse", "Loaned", None),
+        ("RenewResponse", "Loaned", "Y"),
+        ("StatusChange", "LoanCompleted", None),
+    ]
+    assert [what(entry) for entry in posted(loan)] == [
+        ("Request New", REQUEST_ID, None),
+        ("Received", REQUEST_ID, "S-1"),
+        ("Renew", REQUEST_ID, "S-1"),
+        ("ShippedReturn", REQUEST_ID, "S-1"),
+    ]
+    assert isinstance(renew_answer, RenewAnswer) and renew_answer.answer is True
+    assert loaned.due is not None and renew_response.due == loaned.due + LOAN_PERIOD
+    assert renew_answer.date_due is not None
+    assert renew_answer.date_due.date_due_field == day(renew_response.due)
+    assert isinstance(checked_in, CheckedIn)
+    assert checked_in.date_checked_in == day(completed.last_change)
+    assert (transaction["requester_state"], transaction["responder_state"]) == (
+        "CHECKED-IN",
+        "CHECKED-IN",
+    )
+    bridge(transaction, version, status="LoanCompleted", answered=True, question=None)
+
+
 @pytest.mark.parametrize("agreed", [True, False], ids=["cancel-yes", "cancel-no"])
 async def test_a_cancel_before_the_loan_is_answered(
     tmp_path: Path, yaz_illclient: str, agreed: bool
@@ -331,7 +428,7 @@ async def test_a_cancel_before_the_loan_is_answered(
         ("CancelResponse", "Cancelled", "Y") if agreed else ("CancelResponse", "WillSupply", "N")
     )
     assert reasons(sent) == [("RequestResponse", "WillSupply", None), answer]
-    assert [what(exchange) for exchange in posted(loan)] == [
+    assert [what(entry) for entry in posted(loan)] == [
         ("Request New", REQUEST_ID, None),
         ("Cancel", REQUEST_ID, "S-1"),
     ]
@@ -411,7 +508,7 @@ async def test_a_condition_agreed_to_is_a_retry_that_is_loaned(
     ]
     assert retry_possible.reason_retry == "MustMeetLoanCondition"
     retried = f"{REQUEST_ID}+1"
-    assert [what(exchange) for exchange in posted(loan)] == [
+    assert [what(entry) for entry in posted(loan)] == [
         ("Request New", REQUEST_ID, None),
         ("Request Retry", retried, REQUEST_ID),
         ("Received", retried, "S-2"),
@@ -441,3 +538,65 @@ async def test_a_condition_agreed_to_is_a_retry_that_is_loaned(
         question=None,
         retries=1,
     )
+
+
+async def test_loans_at_once_each_keep_to_their_own_transaction(
+    tmp_path: Path, yaz_illclient: str
+) -> None:
+    """Three requests at once, each its own scenario: every SAM reaches the ISO 10161
+    transaction its request id names, every RAM carries that transaction's supplier id."""
+    answers = script({"Shipped": "Received", "Overdue": "Returned"})
+    scenarios = {"T1": "LOANED_OVERDUE", "T2": "UNFILLED", "T3": "WILLSUPPLY_LOANED"}
+    version = Version.V1_2
+    async with running(tmp_path, answers, version) as loan:
+        await asyncio.gather(
+            *(
+                loan.request(yaz_illclient, f"MOCK:{scenario}", qualifier)
+                for qualifier, scenario in scenarios.items()
+            )
+        )
+        await loan.requester.wait_for("Checked-In")
+        await loan.settled(sams=6, messages=12)
+        received = loan.requester.received()
+        listed = {t["transaction_id"]["qualifier"]: t for t in tx_list(loan.gateway.config)}
+        assert sorted(listed) == sorted(scenarios)
+        expected = {
+            "T1": ["ILL-Request", "Shipped", "Received", "Overdue", "Returned", "Checked-In"],
+            "T2": ["ILL-Request", "ILL-Answer"],
+            "T3": ["ILL-Request", "ILL-Answer", "Shipped", "Received"],
+        }
+        shown = {
+            qualifier: stored(loan, version, types, listed[qualifier]["id"], of(qualifier))
+            for qualifier, types in expected.items()
+        }
+    by_transaction = {
+        qualifier: [
+            apdu.apdu_type
+            for apdu in received
+            if apdu.transaction_id.transaction_qualifier == Text.of(qualifier)
+        ]
+        for qualifier in scenarios
+    }
+    assert by_transaction == {
+        "T1": ["Shipped", ACK, "Overdue", ACK, "Checked-In"],
+        "T2": ["ILL-Answer"],
+        "T3": ["ILL-Answer", "Shipped", ACK],
+    }
+    supplier_ids = {}
+    for qualifier in scenarios:
+        theirs = [e for e in loan.supplier.exchanged() if of(qualifier)(e)]
+        ids = {e.message.header.supplier_request_id for e in theirs[1:]}  # all but the Request
+        assert len(ids) == 1, theirs  # the SAMs' own id, echoed in the RAMs
+        supplier_ids[qualifier] = ids.pop()
+    assert len(set(supplier_ids.values())) == 3
+    states = {
+        qualifier: (t["requester_state"], t["responder_state"], t["bridge"]["status"])
+        for qualifier, t in shown.items()
+    }
+    assert states == {
+        "T1": ("CHECKED-IN", "CHECKED-IN", "LoanCompleted"),
+        "T2": ("NOT-SUPPLIED", "NOT-SUPPLIED", "Unfilled"),
+        "T3": ("RECEIVED", "SHIPPED", "Loaned"),
+    }
+    for qualifier, transaction in shown.items():
+        assert transaction["bridge"]["supplying_request_id"] == supplier_ids[qualifier]
