@@ -3,7 +3,7 @@ an ILL-Request to a running ``isoill serve``, whose routes send RSLEND's message
 simulated ISO 18626 supplier (``isoill peer --protocol iso18626 --role supplier``, a process
 of its own); the supplier gets the Request, valid ISO 18626 with the request's fields. An
 ERROR Confirmation comes back to the ISO 10161 requester as a Status-Or-Error-Report with the
-reason; HTTP 500 answers and a refused connection are tried again by the retry policy; and
+reason; HTTP 500 and 400 answers and a refused connection are tried again by the retry policy; and
 requests acknowledged before a SIGKILL reach the supplier after the restart, once, in order.
 
 (The supplier's own messages, POSTed to the gateway's ISO 18626 endpoint, are the inbound
@@ -13,20 +13,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import socket
 import sqlite3
-import sys
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
-from gateway_harness import RecordingPeer, exchange, ill_request, run_cli, spawn_daemon
+from flows18626_support import (
+    WAIT,
+    Supplier,
+    free_port,
+    gateway_config,
+    queue,
+    routes,
+    serving,
+    yaz_request,
+)
+from gateway_harness import RecordingPeer, exchange, ill_request
 
 from isoill.bridge import forms
 from isoill.bridge import messages as b
@@ -39,185 +44,9 @@ from isoill.iso18626.messages import MessageKind, Version
 
 pytestmark = pytest.mark.asyncio
 
-ISOILL = str(Path(sys.executable).with_name("isoill"))
-WAIT = 30.0  # seconds any one thing may take on a busy machine, at most
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (for now)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@dataclass
-class Process:
-    """A child process whose stderr is read line by line as it comes."""
-
-    process: asyncio.subprocess.Process
-    lines: list[str] = field(default_factory=list)
-    reader: asyncio.Task[None] | None = None
-
-    def start_reading(self) -> None:
-        async def read() -> None:
-            assert self.process.stderr is not None
-            while line := await self.process.stderr.readline():
-                self.lines.append(line.decode("utf-8", "replace"))
-
-        self.reader = asyncio.create_task(read())
-
-    async def first(self, wanted: Callable[[str], bool]) -> str:
-        async with asyncio.timeout(WAIT):
-            while True:
-                found = [line for line in self.lines if wanted(line)]
-                if found:
-                    return found[0]
-                if self.process.returncode is not None:
-                    raise AssertionError(f"exited {self.process.returncode}: {self.lines}")
-                await asyncio.sleep(0.05)
-
-    async def stop(self) -> None:
-        if self.process.returncode is None:
-            self.process.terminate()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(WAIT):
-                    await self.process.wait()
-            if self.process.returncode is None:
-                self.process.kill()
-                await self.process.wait()
-        if self.reader is not None:
-            await self.reader
-
-
-class Supplier:
-    """``isoill peer --protocol iso18626 --role supplier`` on ``port``, recording to a file."""
-
-    def __init__(self, directory: Path, port: int) -> None:
-        self.port = port
-        self.record = directory / f"supplier-{port}.jsonl"
-        self.process: Process | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/iso18626"
-
-    async def start(self) -> Supplier:
-        argv = ["peer", "--protocol", "iso18626", "--role", "supplier"]
-        argv += ["--listen", f"127.0.0.1:{self.port}", "--agency", "ISIL:RSLEND"]
-        argv += ["--peer-url", f"http://127.0.0.1:{free_port()}/iso18626", "--delay", "0.05"]
-        argv += ["--record", str(self.record), "--timeout", "2"]
-        child = await asyncio.create_subprocess_exec(
-            ISOILL,
-            *argv,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        self.process = Process(child)
-        self.process.start_reading()
-        await self.process.first(lambda line: "listening on" in line)
-        return self
-
-    def posted(self) -> list[dict[str, Any]]:
-        """What came to it: each POST it took, as its record has it."""
-        if not self.record.exists():
-            return []
-        entries = [json.loads(line) for line in self.record.read_text().splitlines()]
-        return [entry for entry in entries if entry["direction"] == "in"]
-
-    async def wait_for(self, count: int) -> list[dict[str, Any]]:
-        async with asyncio.timeout(WAIT):
-            while len(self.posted()) < count:
-                await asyncio.sleep(0.05)
-        return self.posted()
-
-    async def stop(self) -> None:
-        if self.process is not None:
-            await self.process.stop()
-
 
 def configure(directory: Path, supplier_url: str, requester: str, attempts: int) -> Path:
-    (directory / "routes.toml").write_text(
-        f'[peers.REQLIB]\naddresses = ["{requester}"]\n\n'
-        f'[peers.RSLEND]\nprotocol = "iso18626"\naddresses = ["{supplier_url}"]\n'
-        '[peers.RSLEND.iso18626]\ntimezone = "Europe/Berlin"\n'
-    )
-    path = directory / "isoill.toml"
-    path.write_text(
-        f"""store = "store.sqlite3"
-routes = "routes.toml"
-
-[[listeners]]
-host = "127.0.0.1"
-port = 0
-
-[delivery]
-max_attempts = {attempts}
-window = 60
-first_delay = 0.2
-backoff_factor = 1
-connect_timeout = 2
-reply_timeout = 5
-
-[log]
-format = "json"
-level = "info"
-"""
-    )
-    return path
-
-
-@dataclass
-class Gateway:
-    process: Process
-    port: int
-    config: Path
-
-    def events(self, event: str) -> list[dict[str, Any]]:
-        entries = (json.loads(line) for line in self.process.lines if line.startswith("{"))
-        return [entry for entry in entries if entry.get("event") == event]
-
-
-@contextlib.asynccontextmanager
-async def serving(config: Path) -> AsyncIterator[Gateway]:
-    child = Process(await spawn_daemon(config))
-    child.start_reading()
-    try:
-        listening = json.loads(await child.first(lambda line: '"listening"' in line))
-        yield Gateway(child, int(listening["address"].rsplit(":", 1)[1]), config)
-    finally:
-        await child.stop()
-
-
-async def yaz_request(yaz_illclient: str, port: int, directory: Path, note: str) -> str:
-    """yaz-illclient's ILL-Request from REQLIB to RSLEND, titled Dune, with ``note``."""
-    process = await asyncio.create_subprocess_exec(
-        yaz_illclient,
-        "-D",
-        "ill,item-id,title=Dune",
-        "-D",
-        "ill,item-id,author=Herbert, Frank",
-        "-D",
-        f"ill,requester-note={note}",
-        "-D",
-        "ill,requester-id,person-or-institution-symbol,institution=REQLIB",
-        "-D",
-        "ill,responder-id,person-or-institution-symbol,institution=RSLEND",
-        f"tcp:127.0.0.1:{port}",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=directory,
-    )
-    stdout, _ = await asyncio.wait_for(process.communicate(), WAIT)
-    assert process.returncode == 0, stdout
-    return stdout.decode().strip()
-
-
-def queue(config: Path, capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
-    capsys.readouterr()
-    assert run_cli(["queue", "list", "--config", str(config), "--json"]) == 0
-    listed: list[dict[str, Any]] = json.loads(capsys.readouterr().out)
-    return listed
+    return gateway_config(directory, routes(requester, supplier_url), attempts=attempts)
 
 
 @pytest_asyncio.fixture
@@ -240,7 +69,6 @@ async def test_the_supplier_gets_the_request(
     supplier: Supplier,
     requester: RecordingPeer,
     yaz_illclient: str,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     config = configure(tmp_path, supplier.url, requester.address, attempts=4)
     async with serving(config) as gateway:
@@ -262,7 +90,7 @@ async def test_the_supplier_gets_the_request(
     assert request.service is not None and request.service.note == "MOCK:LOANED"
     assert request.service.service_type is b.ServiceType.COPY  # yaz-illclient asks for a copy
     # Delivered once, and what the gateway stored is what went out.
-    [message] = [m for m in queue(config, capsys) if m["apdu_type"] == "ILL-Request"]
+    [message] = [m for m in queue(config) if m["apdu_type"] == "ILL-Request"]
     assert message["state"] == "delivered"
     [delivery] = message["deliveries"]
     assert (delivery["address"], delivery["attempts"]) == (supplier.url, 1)
@@ -295,7 +123,6 @@ async def test_an_error_confirmation_reaches_the_requester(
     supplier: Supplier,
     requester: RecordingPeer,
     yaz_illclient: str,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     config = configure(tmp_path, supplier.url, requester.address, attempts=4)
     async with serving(config) as gateway:
@@ -316,7 +143,7 @@ async def test_an_error_confirmation_reaches_the_requester(
     # Final: one POST, no retry; the request failed, the report delivered.
     [posted] = supplier.posted()
     assert posted["answer"].startswith("requestConfirmation ERROR")
-    messages = {m["apdu_type"]: m for m in queue(config, capsys)}
+    messages = {m["apdu_type"]: m for m in queue(config)}
     request = messages["ILL-Request"]
     assert request["state"] == "failed"
     [delivery] = request["deliveries"]
@@ -326,34 +153,36 @@ async def test_an_error_confirmation_reaches_the_requester(
     assert messages["Status-Or-Error-Report"]["state"] == "delivered"
 
 
-async def test_http_500_is_tried_again_until_the_policy_ends(
+@pytest.mark.parametrize("status", [500, 400])
+async def test_an_http_error_is_tried_again_until_the_policy_ends(
     tmp_path: Path,
     supplier: Supplier,
     requester: RecordingPeer,
     yaz_illclient: str,
-    capsys: pytest.CaptureFixture[str],
+    status: int,
 ) -> None:
+    """5xx, and 4xx without a Confirmation, are no answer: tried again, the same message."""
     config = configure(tmp_path, supplier.url, requester.address, attempts=3)
     async with serving(config) as gateway:
-        note = "MOCK:HTTP-ERROR-500"
+        note = f"MOCK:HTTP-ERROR-{status}"
         assert await yaz_request(yaz_illclient, gateway.port, tmp_path, note) == "Ok"
         posted = await supplier.wait_for(3)
         async with asyncio.timeout(WAIT):
-            while not [m for m in queue(config, capsys) if m["state"] == "failed"]:
+            while not [m for m in queue(config) if m["state"] == "failed"]:
                 await asyncio.sleep(0.1)
         failures = gateway.events("delivery failed")
-    assert [entry["status"] for entry in posted] == [500, 500, 500]
+    assert [entry["status"] for entry in posted] == [status] * 3
     assert len({entry["request"] for entry in posted}) == 1  # the same message each time
-    [message] = queue(config, capsys)
+    [message] = queue(config)
     [delivery] = message["deliveries"]
     assert delivery["attempts"] == 3
-    assert "HTTP 500 without a Confirmation" in delivery["last_error"]
+    assert f"HTTP {status} without a Confirmation" in delivery["last_error"]
     assert len(failures) == 3
     assert requester.received == []
 
 
 async def test_a_refused_connection_is_tried_again_until_the_supplier_is_up(
-    tmp_path: Path, requester: RecordingPeer, yaz_illclient: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, requester: RecordingPeer, yaz_illclient: str
 ) -> None:
     later = Supplier(tmp_path, free_port())  # not started yet: its port refuses
     config = configure(tmp_path, later.url, requester.address, attempts=50)
@@ -366,14 +195,14 @@ async def test_a_refused_connection_is_tried_again_until_the_supplier_is_up(
         try:
             [posted] = await later.wait_for(1)
             async with asyncio.timeout(WAIT):
-                while queue(config, capsys)[0]["state"] != "delivered":
+                while queue(config)[0]["state"] != "delivered":
                     await asyncio.sleep(0.1)
         finally:
             await later.stop()
         failures = gateway.events("delivery failed")
     assert posted["answer"] == "requestConfirmation OK"
     assert all("Connect" in entry["error"] for entry in failures), failures
-    [message] = queue(config, capsys)
+    [message] = queue(config)
     assert message["deliveries"][0]["attempts"] == len(failures) + 1
 
 

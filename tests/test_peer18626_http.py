@@ -4,15 +4,18 @@ record it keeps of each exchange."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+from aiohttp import web
 from peer18626_support import REQ, SUP, assert_all_valid, now, post, ram, request
 
 from isoill.iso18626 import wire
 from isoill.iso18626.messages import MessageKind, Version
+from isoill.tools.peer18626.http import Client, Exchange
 from isoill.tools.peer18626.messages import Header, Sent, SupplyingAgencyMessage, confirm
 from isoill.tools.peer18626.peer import SimulatedRequester, SimulatedSupplier
 from isoill.tools.peer18626.writing import write
@@ -194,3 +197,41 @@ async def test_what_the_peer_sends_and_gets_no_answer_to_is_recorded_as_such() -
         assert str(sent).split()[1:3] == ["out", NOWHERE]
     finally:
         await supplier.stop()
+
+
+async def test_an_answer_that_comes_in_parts_is_read_whole() -> None:
+    """The Confirmation written in two parts, a pause between: the client reads both."""
+    sam = SupplyingAgencyMessage(
+        Header(SUP, REQ, "req-1", now(), "S-1"), "RequestResponse", "Loaned", now()
+    )
+    body = write(confirm(sam, now()), Version.V1_2)
+    gap = asyncio.Event()
+
+    async def halves(http: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/xml"})
+        await response.prepare(http)
+        await response.write(body[:40])
+        await gap.wait()
+        await response.write(body[40:])
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_post("/iso18626", halves)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    exchanges: list[Exchange] = []
+    client = Client(Version.V1_2, f"http://{host}:{port}/iso18626", exchanges.append, timeout=10)
+    try:
+        posting = asyncio.create_task(client.post(sam))
+        await asyncio.sleep(0.2)  # the first part is read by now
+        gap.set()
+        confirmation = await asyncio.wait_for(posting, 10)
+    finally:
+        await client.close()
+        await runner.cleanup()
+    assert confirmation is not None and confirmation.ok, exchanges
+    [exchange] = exchanges
+    assert exchange.response_body == body

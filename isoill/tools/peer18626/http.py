@@ -232,7 +232,7 @@ class Client:
                 self.url, data=body, headers={"Content-Type": CONTENT_TYPE}
             ) as response:
                 status = response.status
-                data = await response.content.read(wire.MAX_SIZE + 1)
+                data = await _read_up_to(response.content, wire.MAX_SIZE + 1)
         except (aiohttp.ClientError, TimeoutError) as error:
             answer = f"no answer: {type(error).__name__} {error}".rstrip()
         else:
@@ -269,6 +269,17 @@ class Client:
         if not isinstance(answer, Confirmation) or answer.kind is not expected:
             return None, f"no {expected}: {describe(answer)}"
         return answer, str(answer)
+
+
+async def _read_up_to(stream: aiohttp.StreamReader, limit: int) -> bytes:
+    """The body whole, or its first ``limit`` bytes: one ``read(n)`` returns what has come so
+    far, which may be a part."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit and (chunk := await stream.read(limit - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _address(peername: object) -> str:
