@@ -191,8 +191,9 @@ class Peer10161:
     """``isoill peer`` playing the ISO 10161 library ``symbol``, answering by ``script``
     (TOML text), recording every APDU that comes to it."""
 
-    def __init__(self, directory: Path, symbol: str, script: str) -> None:
+    def __init__(self, directory: Path, symbol: str, script: str, port: int = 0) -> None:
         self.symbol = symbol
+        self.port = port
         self.script = directory / f"script-{symbol}.toml"
         self.script.write_text(script)
         self.record = directory / f"peer-{symbol}.ber"
@@ -200,7 +201,7 @@ class Peer10161:
         self.address = ""
 
     async def start(self) -> Peer10161:
-        argv = ["peer", "--listen", "127.0.0.1:0", "--symbol", self.symbol]
+        argv = ["peer", "--listen", f"127.0.0.1:{self.port}", "--symbol", self.symbol]
         argv += ["--script", str(self.script), "--record", str(self.record)]
         self.process, self.address = await _peer_process(argv)
         return self
@@ -313,11 +314,20 @@ def routes(requester: str, supplier_url: str, version: Version = Version.V1_2) -
 _VERSION = {Version.V1_2: "1.2", Version.V2021: "2021"}
 
 
-def gateway_config(directory: Path, routes: str, *, attempts: int, endpoint: bool = False) -> Path:
+def gateway_config(
+    directory: Path,
+    routes: str,
+    *,
+    attempts: int,
+    endpoint: bool = False,
+    endpoint_port: int = 0,
+    retry_every: float = 0.2,
+) -> Path:
     """A gateway config in ``directory`` with ``routes``, its ISO 10161 listener (and, with
-    ``endpoint``, its ISO 18626 endpoint) on 127.0.0.1:0, ``attempts`` deliveries at most."""
+    ``endpoint``, its ISO 18626 endpoint, on ``endpoint_port``) on 127.0.0.1, port 0 (any),
+    ``attempts`` deliveries at most, ``retry_every`` seconds apart."""
     (directory / "routes.toml").write_text(routes)
-    listener = '[iso18626]\nhost = "127.0.0.1"\nport = 0\n\n' if endpoint else ""
+    listener = f'[iso18626]\nhost = "127.0.0.1"\nport = {endpoint_port}\n\n' if endpoint else ""
     path = directory / "isoill.toml"
     path.write_text(
         f"""store = "store.sqlite3"
@@ -330,7 +340,7 @@ port = 0
 {listener}[delivery]
 max_attempts = {attempts}
 window = 60
-first_delay = 0.2
+first_delay = {retry_every}
 backoff_factor = 1
 connect_timeout = 2
 reply_timeout = 5
