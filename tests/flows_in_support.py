@@ -238,10 +238,16 @@ class Flow:
     async def isoill(self, *argv: str) -> Any:
         """``isoill ARGV --json --config CONFIG``, its output read as JSON."""
         process = await asyncio.create_subprocess_exec(
-            ISOILL, *argv, "--json", "--config", str(self.config), stdout=asyncio.subprocess.PIPE
+            ISOILL,
+            *argv,
+            "--json",
+            "--config",
+            str(self.config),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
-        out, _ = await asyncio.wait_for(process.communicate(), WAIT)
-        assert process.returncode == 0, out
+        out, err = await asyncio.wait_for(process.communicate(), WAIT)
+        assert process.returncode == 0, (argv, err)
         return json.loads(out)
 
     async def transactions(self) -> list[dict[str, Any]]:
@@ -253,7 +259,8 @@ class Flow:
 
 def configure(directory: Path, responder: str, requester_port: int, version: Version) -> Path:
     """The daemon's configuration: SUP1 an ISO 10161 peer at ``responder``, REQ1 an ISO 18626
-    peer of schema ``version`` on ``requester_port``, the endpoint on a free port."""
+    peer of schema ``version`` on ``requester_port``, the endpoint on a free port; both
+    peers' APDUs checked by the protocol machines, refused where they forbid them."""
     routes = (
         f'[peers.{RESPONDER}]\naddresses = ["{responder}"]\n\n'
         f'[peers.{REQUESTER}]\nprotocol = "iso18626"\n'
@@ -262,6 +269,8 @@ def configure(directory: Path, responder: str, requester_port: int, version: Ver
         'timezone = "Europe/Berlin"\n'
     )
     extra = '[iso18626]\nhost = "127.0.0.1"\nport = 0\n'
+    for symbol in (REQUESTER, RESPONDER):  # the ISO 10161 machines refuse what they forbid
+        extra += f'\n[peers.{symbol}]\nstate_machine = "enforce"\n'
     return write_config(directory, routes, extra=extra)
 
 

@@ -15,13 +15,15 @@ from typing import Any
 import pytest
 from bridge_support import Machines
 from flows_in_support import REQUESTER, RESPONDER, Flow, flow, responder_script
+from peer18626_support import REQ, SUP, now, post, ram, request
 
 from isoill.codec.jsonform import from_json
-from isoill.codec.models import IllApdu, StatusOrErrorReport
+from isoill.codec.models import IllApdu, ILLRequest, StatusOrErrorReport
 from isoill.ill.symbols import symbol_of
 from isoill.iso18626.messages import Version
 from isoill.tools.peer18626.messages import (
     Confirmation,
+    Header,
     Request,
     RequestingAgencyMessage,
     SupplyingAgencyMessage,
@@ -178,3 +180,176 @@ async def test_a_whole_loan_renewed_once_refused_once_overdue_returned_to_loan_c
         None,
     )
     assert bridge["version"] == version.value
+
+
+@pytest.mark.parametrize(
+    ("reply", "answer", "status"), [("yes", "Y", "Cancelled"), ("no", "N", "WillSupply")]
+)
+async def test_a_cancel_is_answered_yes_or_no_as_a_cancel_response(
+    tmp_path: Path, reply: str, answer: str, status: str
+) -> None:
+    script = responder_script(
+        {"ILL-Request": "ILL-Answer will-supply", "Cancel": f"Cancel-Reply {reply}"}
+    )
+    async with flow(tmp_path, Version.V1_2, script) as running:
+        await running.request({"title": "Dune", "note": "#CANCEL#", "request_id": "req-cancel"})
+        sams = await running.sams_until(2)
+        if reply == "yes":
+            assert (await running.ended())[-1] == "isoill peer: req-cancel: Cancelled"
+        shown = await running.transactions()
+
+    assert [said(sam) for sam in sams] == [
+        ("WillSupply", "RequestResponse", None),
+        (status, "CancelResponse", answer),
+    ]
+    assert posted(running) == ["Request New", "Cancel"]
+    confirmed_ok(running)
+    assert apdu_types(running.apdus()) == ["ILL-Request", "Cancel"]
+    (transaction,) = shown
+    assert history(transaction) == [
+        ("ILL-Request", REQUESTER, "delivered"),
+        ("ILL-Answer", RESPONDER, "delivered"),
+        ("Cancel", REQUESTER, "delivered"),
+        ("Cancel-Reply", RESPONDER, "delivered"),
+    ]
+    machines = agrees(transaction)
+    ended = {"yes": ("CANCELLED", "CANCELLED"), "no": ("PENDING", "IN-PROCESS")}[reply]
+    assert (machines.states.requester.value, machines.states.responder.value) == ended
+    bridge = transaction["transaction"]["bridge"]
+    assert (bridge["status"], bridge["question"]) == (status, None)
+
+
+@VERSIONS
+async def test_an_unfilled_answer_ends_the_request_unfilled(
+    tmp_path: Path, version: Version
+) -> None:
+    script = responder_script({"ILL-Request": "ILL-Answer unfilled"})
+    async with flow(tmp_path, version, script) as running:
+        await running.request({"title": "Dune", "request_id": "req-unfilled"})
+        assert (await running.ended())[-1] == "isoill peer: req-unfilled: Unfilled"
+        shown = await running.transactions()
+
+    (sam,) = running.sams()
+    assert said(sam) == ("Unfilled", "RequestResponse", None)
+    assert sam.reason_unfilled == "NotHeld"  # the peer's not-owned
+    confirmed_ok(running)
+    (transaction,) = shown
+    assert history(transaction) == [
+        ("ILL-Request", REQUESTER, "delivered"),
+        ("ILL-Answer", RESPONDER, "delivered"),
+    ]
+    machines = agrees(transaction)
+    assert machines.states.requester.value == machines.states.responder.value == "NOT-SUPPLIED"
+    assert transaction["transaction"]["bridge"]["status"] == "Unfilled"
+
+
+@VERSIONS
+async def test_a_conditional_answer_is_retried_under_the_2021_model_to_loan_completed(
+    tmp_path: Path, version: Version
+) -> None:
+    script = responder_script(
+        {"ILL-Request": ["ILL-Answer conditional", "Shipped"], "Returned": "Checked-In"}
+    )
+    async with flow(tmp_path, version, script) as running:
+        await running.request({"title": "Dune", "request_id": "req-cond"}, return_after=0.2)
+        lines = await running.ended()
+        shown = await running.transactions()
+
+    first, retried = running.sent()[0].message, running.sent()[1].message
+    assert isinstance(first, Request) and isinstance(retried, Request)
+    assert (retried.request_type, retried.previous_request_id) == ("Retry", "req-cond")
+    retry_id = retried.header.request_id
+    assert retry_id != "req-cond"
+    assert f"isoill peer: req-cond: RetryPossible: retried as {retry_id}" in lines
+    assert lines[-1] == f"isoill peer: {retry_id}: LoanCompleted"
+    assert posted(running) == ["Request New", "Request Retry", "Received", "ShippedReturn"]
+    sams = running.sams()
+    assert [(sam.header.request_id, *said(sam)) for sam in sams] == [
+        ("req-cond", "RetryPossible", "RequestResponse", None),
+        (retry_id, "Loaned", "RequestResponse", None),
+        (retry_id, "LoanCompleted", "StatusChange", None),
+    ]
+    assert sams[0].reason_retry == "CostExceedsMaxCost"  # the peer's condition: charges
+    confirmed_ok(running)
+
+    # Two ISO 10161 transactions: the conditional one left CONDITIONAL (the 2021 model ends
+    # the ISO 18626 request there), the retry a request of its own with the retry-flag.
+    requests = [a for a in running.apdus() if isinstance(a, ILLRequest)]
+    assert [r.transaction_id.transaction_qualifier.text for r in requests] == [
+        "req-cond",
+        retry_id,
+    ]
+    assert [r.retry_flag for r in requests] == [False, True]
+    conditional, loan = shown
+    assert history(conditional) == [
+        ("ILL-Request", REQUESTER, "delivered"),
+        ("ILL-Answer", RESPONDER, "delivered"),
+    ]
+    machines = agrees(conditional)
+    assert machines.states.requester.value == machines.states.responder.value == "CONDITIONAL"
+    assert conditional["transaction"]["bridge"]["status"] == "RetryPossible"
+    assert [m[0] for m in history(loan)] == [
+        "ILL-Request",
+        "Shipped",
+        "Received",
+        "Returned",
+        "Checked-In",
+    ]
+    machines = agrees(loan)
+    assert machines.states.requester.value == machines.states.responder.value == "CHECKED-IN"
+    bridge = loan["transaction"]["bridge"]
+    assert (bridge["status"], bridge["previous_request_id"]) == ("LoanCompleted", "req-cond")
+
+
+async def test_what_the_iso10161_machines_forbid_is_refused_with_an_error_confirmation(
+    tmp_path: Path,
+) -> None:
+    script = responder_script({"ILL-Request": "Shipped"})
+    async with flow(tmp_path, Version.V1_2, script) as running:
+        # The requester cancels what is already shipped, which ISO 10161 does not allow.
+        await running.request({"title": "Dune", "note": "#CANCEL#", "request_id": "req-bad"})
+        lines = await running.ended()
+        # A supplying agency message for SUP1, which speaks ISO 10161, saying Loaned again;
+        # a Renew for a request nobody made.
+        loaned_again = SupplyingAgencyMessage(
+            Header(SUP, REQ, "req-bad", now(), "ISO18626/req-bad"),
+            reason="StatusChange",
+            status="Loaned",
+            last_change=now(),
+        )
+        stray = await post(running.url, loaned_again)
+        unknown = await post(running.url, ram("Renew", "req-nobody"))
+        # The daemon goes on: the next Request is confirmed and delivered.
+        fresh = await post(running.url, request("req-after"))
+        await running.apdus_until(3)
+        shown = await running.transactions()
+
+    assert lines[-1] == "isoill peer: req-bad: stopped: its Cancel refused: UnsupportedActionType"
+    assert posted(running) == ["Request New", "Cancel"]
+    cancel = running.sent()[1].answer
+    assert cancel is not None and not cancel.ok
+    assert (cancel.error_type, cancel.action) == ("UnsupportedActionType", "Cancel")
+    assert cancel.error_value is not None
+    assert "Cancel is not allowed while the requester is SHIPPED" in cancel.error_value
+
+    for answer, error_type, said_ in (
+        (stray, "UnsupportedReasonForMessageType", "Shipped is not allowed while the responder"),
+        (unknown, "UnrecognisedDataValue", "requestingAgencyRequestId req-nobody: not found"),
+    ):
+        assert answer.status == 200
+        confirmation = answer.confirmation()
+        assert not confirmation.ok and confirmation.error_type == error_type, confirmation
+        assert confirmation.error_value is not None and said_ in confirmation.error_value
+    assert fresh.status == 200 and fresh.confirmation().ok
+    # Nothing refused reached the responder; the refusals are kept, states unmoved.
+    assert apdu_types(running.apdus()) == ["ILL-Request", "ILL-Request"]
+    bad = next(t for t in shown if t["transaction"]["transaction_id"]["qualifier"] == "req-bad")
+    assert history(bad) == [
+        ("ILL-Request", REQUESTER, "delivered"),
+        ("Shipped", RESPONDER, "delivered"),
+        ("Cancel", REQUESTER, "refused"),
+        ("Shipped", RESPONDER, "refused"),
+    ]
+    record = bad["transaction"]
+    assert (record["requester_state"], record["responder_state"]) == ("SHIPPED", "SHIPPED")
+    assert record["bridge"]["status"] == "Loaned"
