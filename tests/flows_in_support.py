@@ -179,6 +179,22 @@ class Flow:
         assert status == 0, self.requester.lines
         return self.requester.lines
 
+    async def stop_responder(self) -> None:
+        await self.responder.stop()
+
+    async def start_responder(self) -> None:
+        """The responder started again, at the same address."""
+        self.responder = await start_responder(self.directory, self.responder_address)
+
+    async def kill_daemon(self) -> int:
+        """SIGKILL the daemon; its exit status, once every line it wrote is read."""
+        self.daemon.process.kill()
+        return await self.daemon.exit(WAIT)
+
+    async def restart_daemon(self) -> None:
+        """The daemon started again on the same configuration and store."""
+        self.daemon, self.url = await start_daemon(self.config)
+
     def story(self) -> str:
         """What went on so far, for a failure's message."""
         said = [f"{e.direction} {describe(e.message)} -> {e.answer}" for e in self.exchanges()]
@@ -286,18 +302,26 @@ async def stop_daemon(daemon: Daemon) -> int:
     return await daemon.exit(WAIT)
 
 
+async def start_responder(directory: Path, address: str) -> Child:
+    """``isoill peer`` as SUP1 at ``address``, answering by ``script.toml``, recording every
+    APDU it receives (appended to one file, whichever time it was started)."""
+    responder = await Child.start(
+        "peer", "--listen", address, "--symbol", RESPONDER,
+        "--script", str(directory / "script.toml"), "--record", str(directory / "responder.ber"),
+    )  # fmt: skip
+    await responder.first(r"listening on (\S+)$")
+    return responder
+
+
 @contextlib.asynccontextmanager
 async def flow(directory: Path, version: Version, script: str) -> AsyncIterator[Flow]:
     """The responder with ``script``, the daemon between it and the requester (which
     :meth:`Flow.request` starts); all three stopped at the end, the daemon cleanly."""
     (directory / "script.toml").write_text(script)
-    responder = await Child.start(
-        "peer", "--listen", "127.0.0.1:0", "--symbol", RESPONDER,
-        "--script", str(directory / "script.toml"), "--record", str(directory / "responder.ber"),
-    )  # fmt: skip
+    address = f"127.0.0.1:{free_port()}"  # fixed: the responder may be started again
+    responder = await start_responder(directory, address)
     running: Flow | None = None
     try:
-        address = (await responder.first(r"listening on (\S+)$")).group(1)
         port = free_port()
         config = configure(directory, address, port, version)
         daemon, url = await start_daemon(config)
@@ -306,6 +330,6 @@ async def flow(directory: Path, version: Version, script: str) -> AsyncIterator[
     finally:
         if running is not None and running.requester is not None:
             await running.requester.stop()
-        await responder.stop()
+        await (running.responder if running is not None else responder).stop()
         if running is not None:
             assert await stop_daemon(running.daemon) == 0, running.daemon.text

@@ -9,12 +9,15 @@ stored."""
 
 from __future__ import annotations
 
+import json
+import signal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from bridge_support import Machines
-from flows_in_support import REQUESTER, RESPONDER, Flow, flow, responder_script
+from flows_in_support import REQUESTER, RESPONDER, WAIT, Flow, flow, responder_script
+from gateway_harness import until
 from peer18626_support import REQ, SUP, now, post, ram, request
 
 from isoill.codec.jsonform import from_json
@@ -32,6 +35,8 @@ from isoill.tools.peer18626.messages import (
 pytestmark = pytest.mark.asyncio
 
 VERSIONS = pytest.mark.parametrize("version", [Version.V1_2, Version.V2021])
+#: What a loan's requester sends, as the responder gets it.
+LOAN = ("ILL-Request", "Received", "Returned")
 
 
 def said(sam: SupplyingAgencyMessage) -> tuple[str, str, str | None]:
@@ -353,3 +358,55 @@ async def test_what_the_iso10161_machines_forbid_is_refused_with_an_error_confir
     record = bad["transaction"]
     assert (record["requester_state"], record["responder_state"]) == ("SHIPPED", "SHIPPED")
     assert record["bridge"]["status"] == "Loaned"
+
+
+async def test_loans_mid_flow_survive_a_sigkill_each_confirmed_message_delivered_once_in_order(
+    tmp_path: Path,
+) -> None:
+    """Four loans received; the responder goes away, the requester's ShippedReturns are
+    confirmed and their Returned wait in the queue; the daemon is killed (SIGKILL). Started
+    again on the same store, with the responder back, it delivers each Returned once, in the
+    order it stored them, and every loan ends LoanCompleted, each supplying agency message
+    POSTed once."""
+    script = responder_script({"ILL-Request": "Shipped", "Returned": "Checked-In"})
+    ids = [f"req-kill-{number}" for number in range(1, 5)]
+    async with flow(tmp_path, Version.V1_2, script) as running:
+        await running.request(
+            *({"title": f"Dune {n}", "request_id": rid} for n, rid in enumerate(ids, 1)),
+            return_after=5.0,  # each ShippedReturn comes well after every loan is received
+        )
+        await until(lambda: apdu_types(running.apdus()).count("Received") == 4, WAIT)
+        await running.stop_responder()
+        await until(lambda: posted(running).count("ShippedReturn") == 4, WAIT)
+        await running.daemon.line("delivery failed", timeout=WAIT)
+        assert await running.kill_daemon() == -signal.SIGKILL
+        queued = await running.isoill("queue", "list")
+        waiting = sorted(
+            (m["id"], json.loads(m["transaction_key"])[2])
+            for m in queued
+            if m["state"] != "delivered"
+        )
+        await running.start_responder()
+        await running.restart_daemon()
+        lines = await running.ended()
+        shown = await running.transactions()
+        after = await running.isoill("queue", "list")
+
+    assert [m["apdu_type"] for m in queued if m["state"] != "delivered"] == ["Returned"] * 4
+    assert sorted(f"isoill peer: {rid}: LoanCompleted" for rid in ids) == sorted(lines[1:])
+    confirmed_ok(running)
+    for rid in ids:
+        assert [said(sam) for sam in running.sams() if sam.header.request_id == rid] == [
+            ("Loaned", "RequestResponse", None),
+            ("LoanCompleted", "StatusChange", None),
+        ]
+    # The responder got each APDU of each loan once; the Returned in the order stored.
+    apdus = [a for a in running.apdus() if not isinstance(a, StatusOrErrorReport)]
+    got = [(a.apdu_type, a.transaction_id.transaction_qualifier.text) for a in apdus]
+    assert sorted(got) == sorted((kind, rid) for kind in LOAN for rid in ids)
+    assert [rid for kind, rid in got if kind == "Returned"] == [rid for _, rid in waiting]
+    assert {m["state"] for m in after} == {"delivered"}
+    for transaction in shown:
+        machines = agrees(transaction)
+        assert machines.states.requester.value == machines.states.responder.value == "CHECKED-IN"
+        assert transaction["transaction"]["bridge"]["status"] == "LoanCompleted"
