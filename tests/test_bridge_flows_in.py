@@ -187,6 +187,39 @@ async def test_a_whole_loan_renewed_once_refused_once_overdue_returned_to_loan_c
     assert bridge["version"] == version.value
 
 
+@VERSIONS
+async def test_a_recalled_loan_is_returned_at_once_to_loan_completed(
+    tmp_path: Path, version: Version
+) -> None:
+    script = responder_script(
+        {"ILL-Request": "Shipped", "Received": "Recall", "Returned": "Checked-In"}
+    )
+    async with flow(tmp_path, version, script) as running:
+        await running.request({"title": "Dune", "request_id": "req-recall"}, return_after=60)
+        assert (await running.ended())[-1] == "isoill peer: req-recall: LoanCompleted"
+        shown = await running.transactions()
+
+    assert [said(sam) for sam in running.sams()] == [
+        ("Loaned", "RequestResponse", None),
+        ("Recalled", "StatusChange", None),
+        ("LoanCompleted", "StatusChange", None),
+    ]
+    assert posted(running) == ["Request New", "Received", "ShippedReturn"]
+    confirmed_ok(running)
+    assert apdu_types(running.apdus()) == list(LOAN)
+    (transaction,) = shown
+    assert [m[0] for m in history(transaction)] == [
+        "ILL-Request",
+        "Shipped",
+        "Received",
+        "Recall",
+        "Returned",
+        "Checked-In",
+    ]
+    machines = agrees(transaction)
+    assert machines.states.requester.value == machines.states.responder.value == "CHECKED-IN"
+
+
 @pytest.mark.parametrize(
     ("reply", "answer", "status"), [("yes", "Y", "Cancelled"), ("no", "N", "WillSupply")]
 )
