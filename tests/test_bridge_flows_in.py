@@ -20,8 +20,9 @@ from flows_in_support import REQUESTER, RESPONDER, WAIT, Flow, flow, responder_s
 from gateway_harness import until
 from peer18626_support import REQ, SUP, now, post, ram, request
 
+from isoill.bridge.inbound import ADD_CONDITION, AGREE
 from isoill.codec.jsonform import from_json
-from isoill.codec.models import IllApdu, ILLRequest, StatusOrErrorReport
+from isoill.codec.models import ConditionalReply, IllApdu, ILLRequest, StatusOrErrorReport
 from isoill.ill.symbols import symbol_of
 from isoill.iso18626.messages import Version
 from isoill.tools.peer18626.messages import (
@@ -337,6 +338,62 @@ async def test_a_conditional_answer_is_retried_under_the_2021_model_to_loan_comp
     assert machines.states.requester.value == machines.states.responder.value == "CHECKED-IN"
     bridge = loan["transaction"]["bridge"]
     assert (bridge["status"], bridge["previous_request_id"]) == ("LoanCompleted", "req-cond")
+
+
+async def test_a_conditional_answer_agreed_under_the_reshare_model_goes_on_to_loan_completed(
+    tmp_path: Path,
+) -> None:
+    """ReShare's model: the condition comes as WillSupply with #ReShareAddLoanCondition#, and
+    the request stays open; the requester agrees with a Notification (posted here: the
+    simulated requester does not speak ReShare's notes), which the ISO 10161 responder gets
+    as its Conditional-Reply yes, and the loan goes on."""
+    script = responder_script(
+        {
+            "ILL-Request": "ILL-Answer conditional",
+            "Conditional-Reply": "Shipped",
+            "Returned": "Checked-In",
+        }
+    )
+    async with flow(tmp_path, Version.V1_2, script, conditional="reshare") as running:
+        await running.request({"title": "Dune", "request_id": "req-reshare"}, return_after=0.2)
+        (condition,) = await running.sams_until(1)
+        header = Header(SUP, REQ, "req-reshare", now(), condition.header.supplier_request_id)
+        agreed = RequestingAgencyMessage(header, "Notification", AGREE + " we pay the charges")
+        agreement = await post(running.url, agreed)
+        assert (await running.ended())[-1] == "isoill peer: req-reshare: LoanCompleted"
+        shown = await running.transactions()
+
+    assert said(condition) == ("WillSupply", "RequestResponse", None)
+    assert condition.note is not None and condition.note.startswith(ADD_CONDITION)
+    assert agreement.status == 200
+    assert agreement.confirmation().ok and agreement.confirmation().action == "Notification"
+    assert [said(sam) for sam in running.sams()[1:]] == [
+        ("Loaned", "StatusChange", None),
+        ("LoanCompleted", "StatusChange", None),
+    ]
+    assert posted(running) == ["Request New", "Received", "ShippedReturn"]
+    confirmed_ok(running)
+    got = [a for a in running.apdus() if not isinstance(a, StatusOrErrorReport)]
+    assert [a.apdu_type for a in got] == [
+        "ILL-Request",
+        "Conditional-Reply",
+        "Received",
+        "Returned",
+    ]
+    reply = got[1]
+    assert isinstance(reply, ConditionalReply) and reply.answer
+    (transaction,) = shown
+    assert [m[0] for m in history(transaction)] == [
+        "ILL-Request",
+        "ILL-Answer",
+        "Conditional-Reply",
+        "Shipped",
+        "Received",
+        "Returned",
+        "Checked-In",
+    ]
+    machines = agrees(transaction)
+    assert machines.states.requester.value == machines.states.responder.value == "CHECKED-IN"
 
 
 async def test_what_the_iso10161_machines_forbid_is_refused_with_an_error_confirmation(
