@@ -25,6 +25,7 @@ from isoill.codec.jsonform import from_json
 from isoill.codec.models import ConditionalReply, IllApdu, ILLRequest, StatusOrErrorReport
 from isoill.ill.symbols import symbol_of
 from isoill.iso18626.messages import Version
+from isoill.service.handoff import RUN
 from isoill.tools.peer18626.messages import (
     Confirmation,
     Header,
@@ -500,3 +501,56 @@ async def test_loans_mid_flow_survive_a_sigkill_each_confirmed_message_delivered
         machines = agrees(transaction)
         assert machines.states.requester.value == machines.states.responder.value == "CHECKED-IN"
         assert transaction["transaction"]["bridge"]["status"] == "LoanCompleted"
+
+
+async def test_messages_for_a_requester_that_stopped_answering_survive_a_sigkill(
+    tmp_path: Path,
+) -> None:
+    """The other leg: three loans returned while the requester's process is stopped
+    (SIGSTOP), so the LoanCompleted for each waits in the queue, its POSTs timing out; the
+    daemon is killed (SIGKILL) and started again, the requester continued. Each
+    LoanCompleted reaches the requester, in the order stored; copies of one (the POSTs the
+    stopped process had queued, read once it runs again) are the same message byte for
+    byte, within the documented bound of RUN copies (SECURITY.md)."""
+    script = responder_script({"ILL-Request": "Shipped", "Returned": "Checked-In"})
+    ids = [f"req-stop-{number}" for number in range(1, 4)]
+    async with flow(tmp_path, Version.V1_2, script) as running:
+        await running.request(
+            *({"title": f"Dune {n}", "request_id": rid} for n, rid in enumerate(ids, 1)),
+            return_after=3.0,
+        )
+        assert running.requester is not None
+        requester_url = f"http://127.0.0.1:{running.requester_port}/iso18626"
+        await until(lambda: apdu_types(running.apdus()).count("Received") == 3, WAIT)
+        await running.stop_responder()  # the ShippedReturns are confirmed, the Returned wait
+        await until(lambda: posted(running).count("ShippedReturn") == 3, WAIT)
+        running.requester.process.send_signal(signal.SIGSTOP)
+        try:
+            await running.start_responder()
+            await until(lambda: apdu_types(running.apdus()).count("Returned") == 3, WAIT)
+            await running.daemon.line("delivery failed", timeout=WAIT, address=requester_url)
+            assert await running.kill_daemon() == -signal.SIGKILL
+            queued = await running.isoill("queue", "list")
+            await running.restart_daemon()
+        finally:
+            running.requester.process.send_signal(signal.SIGCONT)
+        lines = await running.ended()
+        after = await running.isoill("queue", "list")
+
+    waiting = sorted(
+        (m["id"], m["apdu_type"], json.loads(m["transaction_key"])[2])
+        for m in queued
+        if m["state"] != "delivered"
+    )
+    assert [kind for _, kind, _ in waiting] == ["Checked-In"] * 3
+    assert sorted(f"isoill peer: {rid}: LoanCompleted" for rid in ids) == sorted(lines[1:])
+    completed = [sam for sam in running.sams() if sam.status == "LoanCompleted"]
+    firsts = list(dict.fromkeys(sam.header.request_id for sam in completed))
+    assert firsts == [rid for _, _, rid in waiting]  # in the order stored
+    for rid in ids:
+        copies = {sam for sam in completed if sam.header.request_id == rid}
+        assert len(copies) == 1, copies  # every copy the same message
+    assert len(completed) <= 3 + RUN
+    loaned = [sam for sam in running.sams() if sam.status == "Loaned"]
+    assert sorted(sam.header.request_id for sam in loaned) == sorted(ids)  # before: once
+    assert {m["state"] for m in after} == {"delivered"}
