@@ -273,16 +273,19 @@ class Flow:
         return [await self.isoill("tx", "show", str(number), "--messages") for number in ids]
 
 
-def configure(directory: Path, responder: str, requester_port: int, version: Version) -> Path:
+def configure(
+    directory: Path, responder: str, requester_port: int, version: Version, conditional: str
+) -> Path:
     """The daemon's configuration: SUP1 an ISO 10161 peer at ``responder``, REQ1 an ISO 18626
-    peer of schema ``version`` on ``requester_port``, the endpoint on a free port; both
-    peers' APDUs checked by the protocol machines, refused where they forbid them."""
+    peer of schema ``version`` and ``conditional`` model on ``requester_port``, the endpoint on
+    a free port; both peers' APDUs checked by the protocol machines, refused where they forbid
+    them."""
     routes = (
         f'[peers.{RESPONDER}]\naddresses = ["{responder}"]\n\n'
         f'[peers.{REQUESTER}]\nprotocol = "iso18626"\n'
         f'addresses = ["http://127.0.0.1:{requester_port}/iso18626"]\n'
         f'[peers.{REQUESTER}.iso18626]\nversion = "{VERSIONS[version]}"\n'
-        'timezone = "Europe/Berlin"\n'
+        f'timezone = "Europe/Berlin"\nconditional = "{conditional}"\n'
     )
     extra = '[iso18626]\nhost = "127.0.0.1"\nport = 0\n'
     for symbol in (REQUESTER, RESPONDER):  # the ISO 10161 machines refuse what they forbid
@@ -314,16 +317,19 @@ async def start_responder(directory: Path, address: str) -> Child:
 
 
 @contextlib.asynccontextmanager
-async def flow(directory: Path, version: Version, script: str) -> AsyncIterator[Flow]:
+async def flow(
+    directory: Path, version: Version, script: str, conditional: str = "2021"
+) -> AsyncIterator[Flow]:
     """The responder with ``script``, the daemon between it and the requester (which
-    :meth:`Flow.request` starts); all three stopped at the end, the daemon cleanly."""
+    :meth:`Flow.request` starts), the requester's conditional answers by the ``conditional``
+    model; all three stopped at the end, the daemon cleanly."""
     (directory / "script.toml").write_text(script)
     address = f"127.0.0.1:{free_port()}"  # fixed: the responder may be started again
     responder = await start_responder(directory, address)
     running: Flow | None = None
     try:
         port = free_port()
-        config = configure(directory, address, port, version)
+        config = configure(directory, address, port, version, conditional)
         daemon, url = await start_daemon(config)
         running = Flow(directory, version, responder, address, config, daemon, url, port)
         yield running
