@@ -14,15 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
-import socket
-import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from daemon_support import Daemon
+from flows18626_support import ISOILL, WAIT, Process, free_port, isoill
 from gateway_harness import write_config
 
 from isoill.codec.decoder import decode
@@ -40,73 +38,8 @@ from isoill.tools.peer18626.messages import (
 )
 from isoill.tools.peer18626.reading import read
 
-ISOILL = str(Path(sys.executable).with_name("isoill"))
-WAIT = 30.0  # seconds any one step may take on a busy machine, at most
 REQUESTER, RESPONDER = "REQ1", "SUP1"
 VERSIONS = {Version.V1_2: "1.2", Version.V2021: "2021"}
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (for now): the requester's, which the routes name
-    before it starts."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@dataclass
-class Child:
-    """A child process whose stderr is read line by line as it comes."""
-
-    process: asyncio.subprocess.Process
-    lines: list[str] = field(default_factory=list)
-    reader: asyncio.Task[None] | None = None
-
-    @classmethod
-    async def start(cls, *argv: str) -> Child:
-        process = await asyncio.create_subprocess_exec(
-            ISOILL, *argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-        )
-        child = cls(process)
-        child.reader = asyncio.create_task(child._read())
-        return child
-
-    async def _read(self) -> None:
-        assert self.process.stderr is not None
-        while line := await self.process.stderr.readline():
-            self.lines.append(line.decode("utf-8", "replace").rstrip("\n"))
-
-    async def first(self, pattern: str) -> re.Match[str]:
-        """The first stderr line matching ``pattern``, once it has come."""
-        async with asyncio.timeout(WAIT):
-            while True:
-                for line in self.lines:
-                    if found := re.search(pattern, line):
-                        return found
-                if self.process.returncode is not None:
-                    raise AssertionError(f"exited {self.process.returncode}: {self.lines}")
-                await asyncio.sleep(0.05)
-
-    async def exited(self) -> int:
-        """Its exit status, once it has ended of its own accord."""
-        async with asyncio.timeout(WAIT):
-            status = await self.process.wait()
-            if self.reader is not None:
-                await self.reader
-        return status
-
-    async def stop(self) -> None:
-        if self.process.returncode is None:
-            self.process.terminate()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(WAIT):
-                    await self.process.wait()
-            if self.process.returncode is None:
-                self.process.kill()
-                await self.process.wait()
-        if self.reader is not None:
-            await self.reader
 
 
 @dataclass(frozen=True)
@@ -139,13 +72,13 @@ class Flow:
 
     directory: Path
     version: Version
-    responder: Child
+    responder: Process
     responder_address: str
     config: Path
     daemon: Daemon
     url: str
     requester_port: int
-    requester: Child | None = None
+    requester: Process | None = None
 
     @property
     def received(self) -> Path:
@@ -159,7 +92,7 @@ class Flow:
         """Start the requester, which sends these Requests at once."""
         requests = self.directory / "requests.toml"
         requests.write_text(requests_file(*tables))
-        self.requester = await Child.start(
+        self.requester = await isoill(
             "peer", "--protocol", "iso18626", "--role", "requester",
             "--listen", f"127.0.0.1:{self.requester_port}",
             "--agency", f"ISIL:{REQUESTER}", "--peer-agency", f"ISIL:{RESPONDER}",
@@ -305,14 +238,14 @@ async def stop_daemon(daemon: Daemon) -> int:
     return await daemon.exit(WAIT)
 
 
-async def start_responder(directory: Path, address: str) -> Child:
+async def start_responder(directory: Path, address: str) -> Process:
     """``isoill peer`` as SUP1 at ``address``, answering by ``script.toml``, recording every
     APDU it receives (appended to one file, whichever time it was started)."""
-    responder = await Child.start(
+    responder = await isoill(
         "peer", "--listen", address, "--symbol", RESPONDER,
         "--script", str(directory / "script.toml"), "--record", str(directory / "responder.ber"),
     )  # fmt: skip
-    await responder.first(r"listening on (\S+)$")
+    await responder.matching(r"listening on (\S+)$")
     return responder
 
 

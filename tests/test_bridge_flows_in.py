@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 from bridge_support import Machines
-from flows_in_support import REQUESTER, RESPONDER, WAIT, Flow, flow, responder_script
+from flows18626_support import WAIT
+from flows_in_support import REQUESTER, RESPONDER, Flow, flow, responder_script
 from gateway_harness import until
 from peer18626_support import REQ, SUP, now, post, ram, request
 
