@@ -42,6 +42,7 @@ from traffic import LIFECYCLE
 TRAFFIC = Path(__file__).with_name("traffic.py")
 ISOILL = Path(sys.executable).with_name("isoill")
 PY_SPY = Path(sys.executable).with_name("py-spy")
+PY_SPY = PY_SPY if PY_SPY.exists() else Path(shutil.which("py-spy") or PY_SPY)
 #: The requester's and the responder's symbols, by connection habit (persistent or not).
 SYMBOLS = {True: ("REQP", "RESPP"), False: ("REQA", "RESPA")}
 START_TIMEOUT = 30.0
