@@ -567,6 +567,7 @@ def run_stores(args: argparse.Namespace, runs: list[StoreRun], loads: list[Phase
     """The loads on each store in turn, in one run: a fresh daemon each, PostgreSQL's server
     (one for all, a database each, ``fsync`` on) on the clients' and peers' cores; the
     loopback ceiling once, beside the first."""
+    build = builds.checkout(args.build, args.cache) if args.build else None
     serials = Serials()
     results: list[tuple[StoreRun, Result]] = []
     with ExitStack() as stack:
@@ -587,7 +588,8 @@ def run_stores(args: argparse.Namespace, runs: list[StoreRun], loads: list[Phase
                     directory = work / f"{number}-{index}"
                     directory.mkdir()
                     workers = run.processes if run.workers else None
-                    daemons.append(running.enter_context(Daemon(directory, peers, store, workers)))
+                    daemon = Daemon(directory, peers, store, workers, build)
+                    daemons.append(running.enter_context(daemon))
                 warm_up(peers, daemons, serials)
                 if server is not None:
                     server.pin()
