@@ -8,7 +8,7 @@ warm-up goes through uncounted, then callgrind's counters are zeroed
 through, and the counters are dumped (``--dump``): their total over the APDUs delivered.
 What the kernel does (system calls, fsync) is not counted. The group commits' batches depend
 on timing, so counts move by a per cent or two from run to run. Under callgrind a daemon
-runs some fifty times slower: 500 APDUs take about three minutes a build.
+runs some fifty times slower: 500 APDUs take three minutes a build on a quiet machine.
 
 Run with ``.venv/bin/python bench/daemon_instructions.py --baseline 9d5537b --build compiled``.
 """
