@@ -12,6 +12,9 @@ one connection per APDU (``per-APDU``). Latency runs from sending an APDU to its
 the peer; at a fixed rate, from the time it was due (open loop).
 
 Run with ``make bench``, or ``.venv/bin/python bench/e2e.py [--doc docs/performance.md]``.
+``--baseline REV`` runs a commit's daemon and this tree's alternately, ``--pairings`` times,
+and reports both side by side with their ratios (issue 22); ``--build`` chooses this tree's
+build (bench/builds.py).
 """
 
 from __future__ import annotations
