@@ -1,6 +1,7 @@
 """ISO 18626 wire layer: µs per message to parse and validate (``wire.parse``: the hardened
 lxml parse, the schema, the generated model) and to serialise (``wire.serialise``: the model
-written, validated, encoded), for every sample message and the project's 2021 messages.
+written by isoill's writer, validated, encoded; beside it, the same with xsdata's
+TreeSerializer writing, as it was), for every sample message and the project's 2021 messages.
 
 Beside each, the baseline from the same run: lxml alone parsing and validating the same bytes
 against the same schema, so the ``parse/lxml`` ratio shows what building the models costs on
@@ -46,10 +47,13 @@ import report  # noqa: E402
 from e2e import DAEMON_CPUS, ISOILL, OTHER_CPUS, START_TIMEOUT, free_port, percentile, pinned  # noqa: E402
 from lxml import etree  # noqa: E402
 from paths import ISO18626_2021, ISO18626_SAMPLES  # noqa: E402
+from xsdata.formats.dataclass.context import XmlContext  # noqa: E402
+from xsdata.formats.dataclass.serializers.config import SerializerConfig  # noqa: E402
+from xsdata.formats.dataclass.serializers.tree import TreeSerializer  # noqa: E402
 
-from isoill.iso18626 import wire  # noqa: E402
+from isoill.iso18626 import v1_2, wire  # noqa: E402
 from isoill.iso18626.errors import Refusal  # noqa: E402
-from isoill.iso18626.messages import Version  # noqa: E402
+from isoill.iso18626.messages import NAMESPACE, Version  # noqa: E402
 from isoill.iso18626.schemas import SCHEMAS  # noqa: E402
 from isoill.tools.peer18626.messages import Agency, Header, Request  # noqa: E402
 from isoill.tools.peer18626.writing import write  # noqa: E402
@@ -283,10 +287,25 @@ def count_arrivals(target: subprocess.Popen[bytes], count: int, seen: int = 0) -
     return seen + arrived
 
 
+#: xsdata's metadata, built once (as the wire layer keeps its own).
+XSDATA_CONTEXT = XmlContext()
+
+
+def xsdata_serialise(model: wire.Message) -> bytes:
+    """``wire.serialise`` as it was, with xsdata's TreeSerializer writing the tree: the
+    baseline of isoill's own writer (:mod:`isoill.iso18626.writer`)."""
+    serializer = TreeSerializer(config=SerializerConfig(), context=XSDATA_CONTEXT)
+    tree = serializer.render(model, ns_map={wire.PREFIX: NAMESPACE})
+    version = Version.V1_2 if isinstance(model, v1_2.Iso18626Message) else Version.V2021
+    assert SCHEMAS[version].first_error(tree.getroot()) is None
+    return etree.tostring(tree, encoding="UTF-8", xml_declaration=True)
+
+
 def wire_layer(count: int, repeat: int) -> list[str]:
     """parse and serialise per message, against lxml alone; refusals of hostile input."""
     lines = [f"# best of {repeat} rounds of {count} calls; µs per message"]
     columns = f"{'version':>7} {'bytes':>5} {'lxml':>7} {'parse':>7} {'ratio':>6} {'write':>7}"
+    columns += f" {'xsdata':>7} {'ratio':>6}"
     lines.append(f"{'message':50} {columns}")
     per_version: dict[Version, list[tuple[float, float]]] = {version: [] for version in Version}
     paths = sorted(ISO18626_SAMPLES.glob("*.xml")) + sorted(ISO18626_2021.glob("*.xml"))
@@ -296,11 +315,12 @@ def wire_layer(count: int, repeat: int) -> list[str]:
         baseline = best_us(lxml_only(body, parsed.version), count, repeat)
         parse = best_us(partial(wire.parse, body), count, repeat)
         write = best_us(partial(wire.serialise, parsed.model), count, repeat)
+        xsdatas = best_us(partial(xsdata_serialise, parsed.model), count, repeat)
         per_version[parsed.version].append((parse, write))
         name = path.relative_to(ISO18626_SAMPLES).as_posix()
         lines.append(
             f"{name:50} {parsed.version:>7} {len(body):5} {baseline:7.1f} {parse:7.1f}"
-            f" {parse / baseline:6.1f} {write:7.1f}"
+            f" {parse / baseline:6.1f} {write:7.1f} {xsdatas:7.1f} {write / xsdatas:6.2f}"
         )
     lines.append("# median per version: parse+validate, serialise")
     for version, figures in per_version.items():

@@ -39,11 +39,9 @@ from xsdata.formats.dataclass.context import XmlContext
 from xsdata.formats.dataclass.parsers import XmlParser
 from xsdata.formats.dataclass.parsers.config import ParserConfig
 from xsdata.formats.dataclass.parsers.handlers import LxmlEventHandler
-from xsdata.formats.dataclass.serializers.config import SerializerConfig
-from xsdata.formats.dataclass.serializers.tree import TreeSerializer
 from xsdata.models.datatype import XmlDateTime
 
-from isoill.iso18626 import v1_2, v2021
+from isoill.iso18626 import v1_2, v2021, writer
 from isoill.iso18626.errors import ErrorType, Refusal, bounded
 from isoill.iso18626.messages import ENVELOPE, NAMESPACE, MessageKind, Version, version_for
 from isoill.iso18626.schemas import SCHEMAS
@@ -82,7 +80,6 @@ _BOM = b"\xef\xbb\xbf"
 
 _CONTEXT = XmlContext()
 _PARSER_CONFIG = ParserConfig(fail_on_unknown_properties=True, fail_on_converter_warnings=True)
-_SERIALIZER_CONFIG = SerializerConfig()
 
 
 class NotSerialisable(ValueError):
@@ -192,8 +189,7 @@ def serialise(model: Message) -> bytes:
     if unzoned is not None:
         raise NotSerialisable(f"{unzoned}: a date-time without a time zone")
     version = Version.V1_2 if isinstance(model, v1_2.Iso18626Message) else Version.V2021
-    serializer = TreeSerializer(config=_SERIALIZER_CONFIG, context=_CONTEXT)
-    tree = serializer.render(model, ns_map={PREFIX: NAMESPACE})
+    tree = writer.tree(model, _CONTEXT, {PREFIX: NAMESPACE})
     schema, root = SCHEMAS[version], tree.getroot()
     error = schema.first_error(root)
     if error is not None:
