@@ -51,12 +51,13 @@ def free_port() -> int:
         return port
 
 
-async def until(condition: Callable[[], bool], what: str) -> None:
-    """Return once ``condition()`` holds; AssertionError naming ``what`` after :data:`WAIT`."""
+async def until(condition: Callable[[], bool], what: str, poll: float = POLL) -> None:
+    """Return once ``condition()`` holds, asked every ``poll`` seconds; AssertionError naming
+    ``what`` after :data:`WAIT`."""
     try:
         async with asyncio.timeout(WAIT):
             while not condition():
-                await asyncio.sleep(POLL)
+                await asyncio.sleep(poll)
     except TimeoutError:
         raise AssertionError(f"not within {WAIT:g} s: {what}") from None
 
@@ -154,10 +155,12 @@ class Supplier:
         return self
 
     def entries(self) -> list[dict[str, Any]]:
-        """Every exchange it recorded, as the record has it."""
+        """Every exchange it recorded, as the record has it (a line still being written
+        left for the next look)."""
         if not self.record.exists():
             return []
-        return [json.loads(line) for line in self.record.read_text().splitlines()]
+        *whole, _ = self.record.read_bytes().split(b"\n")
+        return [json.loads(line) for line in whole]
 
     def posted(self) -> list[dict[str, Any]]:
         """What came to it: each POST it took."""
@@ -191,16 +194,16 @@ class Peer10161:
     """``isoill peer`` playing the ISO 10161 library ``symbol``, answering by ``script``
     (TOML text), recording every APDU that comes to it."""
 
-    def __init__(self, directory: Path, symbol: str, script: str) -> None:
+    def __init__(self, directory: Path, symbol: str, script: str, port: int = 0) -> None:
         self.symbol = symbol
         self.script = directory / f"script-{symbol}.toml"
         self.script.write_text(script)
         self.record = directory / f"peer-{symbol}.ber"
         self.process: Process | None = None
-        self.address = ""
+        self.address = f"127.0.0.1:{port}"  # the port bound, once started
 
     async def start(self) -> Peer10161:
-        argv = ["peer", "--listen", "127.0.0.1:0", "--symbol", self.symbol]
+        argv = ["peer", "--listen", self.address, "--symbol", self.symbol]
         argv += ["--script", str(self.script), "--record", str(self.record)]
         self.process, self.address = await _peer_process(argv)
         return self
@@ -313,11 +316,14 @@ def routes(requester: str, supplier_url: str, version: Version = Version.V1_2) -
 _VERSION = {Version.V1_2: "1.2", Version.V2021: "2021"}
 
 
-def gateway_config(directory: Path, routes: str, *, attempts: int, endpoint: bool = False) -> Path:
-    """A gateway config in ``directory`` with ``routes``, its ISO 10161 listener (and, with
-    ``endpoint``, its ISO 18626 endpoint) on 127.0.0.1:0, ``attempts`` deliveries at most."""
+def gateway_config(
+    directory: Path, routes: str, *, attempts: int, endpoint: int | None = None
+) -> Path:
+    """A gateway config in ``directory`` with ``routes``, its ISO 10161 listener on
+    127.0.0.1:0 (and, with an ``endpoint`` port, its ISO 18626 endpoint on that port),
+    ``attempts`` deliveries at most."""
     (directory / "routes.toml").write_text(routes)
-    listener = '[iso18626]\nhost = "127.0.0.1"\nport = 0\n\n' if endpoint else ""
+    listener = "" if endpoint is None else f'[iso18626]\nhost = "127.0.0.1"\nport = {endpoint}\n\n'
     path = directory / "isoill.toml"
     path.write_text(
         f"""store = "store.sqlite3"

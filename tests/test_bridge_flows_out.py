@@ -133,28 +133,32 @@ class Loan:
                 and all(m["state"] == "delivered" for m in stored)
             )
 
-        await until(done, f"{sams} SAMs confirmed, {messages} messages delivered")
+        # each look reads the store and parses every message: not too often
+        await until(done, f"{sams} SAMs confirmed, {messages} messages delivered", poll=0.25)
 
 
 @contextlib.asynccontextmanager
 async def running(tmp_path: Path, script: str, version: Version) -> AsyncIterator[Loan]:
-    """REQLIB answering by ``script``, the gateway with its endpoint, RSLEND in ``version``."""
-    requester = await Peer10161(tmp_path, "REQLIB", script).start()
-    try:
-        port = free_port()
-        supplier_url = f"http://127.0.0.1:{port}/iso18626"
-        config = gateway_config(
-            tmp_path, routes(requester.address, supplier_url, version), attempts=4, endpoint=True
-        )
-        async with serving(config, endpoint=True) as gateway:
-            supplier = Supplier(tmp_path, port, peer_url=gateway.endpoint, version=version)
-            await supplier.start()
-            try:
-                yield Loan(gateway, supplier, requester, tmp_path)
-            finally:
-                await supplier.stop()
-    finally:
-        await requester.stop()
+    """REQLIB answering by ``script``, the gateway with its endpoint, RSLEND in ``version``;
+    on ports chosen beforehand, so that the three start at once."""
+    requester_port, supplier_port, endpoint_port = free_port(), free_port(), free_port()
+    requester = Peer10161(tmp_path, "REQLIB", script, requester_port)
+    endpoint = f"http://127.0.0.1:{endpoint_port}/iso18626"
+    supplier = Supplier(tmp_path, supplier_port, peer_url=endpoint, version=version)
+    config = gateway_config(
+        tmp_path,
+        routes(requester.address, supplier.url, version),
+        attempts=4,
+        endpoint=endpoint_port,
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(requester.stop)
+        stack.push_async_callback(supplier.stop)
+        peers = asyncio.gather(requester.start(), supplier.start())
+        gateway = await stack.enter_async_context(serving(config, endpoint=True))
+        await peers
+        assert gateway.endpoint == endpoint
+        yield Loan(gateway, supplier, requester, tmp_path)
 
 
 def script(answers: dict[str, str]) -> str:
