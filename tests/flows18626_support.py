@@ -317,11 +317,11 @@ _VERSION = {Version.V1_2: "1.2", Version.V2021: "2021"}
 
 
 def gateway_config(
-    directory: Path, routes: str, *, attempts: int, endpoint: int | None = None
+    directory: Path, routes: str, *, attempts: int, endpoint: int | None = None, extra: str = ""
 ) -> Path:
     """A gateway config in ``directory`` with ``routes``, its ISO 10161 listener on
     127.0.0.1:0 (and, with an ``endpoint`` port, its ISO 18626 endpoint on that port),
-    ``attempts`` deliveries at most."""
+    ``attempts`` deliveries at most, and ``extra`` (TOML) at the end."""
     (directory / "routes.toml").write_text(routes)
     listener = "" if endpoint is None else f'[iso18626]\nhost = "127.0.0.1"\nport = {endpoint}\n\n'
     path = directory / "isoill.toml"
@@ -344,7 +344,7 @@ reply_timeout = 5
 [log]
 format = "json"
 level = "info"
-"""
+{extra}"""
     )
     return path
 

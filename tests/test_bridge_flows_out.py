@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -120,27 +121,31 @@ class Loan:
         report = decode(answer)
         assert isinstance(report, StatusOrErrorReport) and report.error_report is None, report
 
-    async def settled(self, sams: int, messages: int) -> None:
-        """Once the supplier has had ``sams`` SAMs confirmed and the gateway has delivered
-        ``messages`` messages, every one of them."""
+    async def settled(self, sams: int, messages: int, refused: int = 0) -> None:
+        """Once the supplier has had ``sams`` SAMs answered and the gateway has stored
+        ``messages`` messages, all delivered but ``refused`` it refused."""
+        wanted = Counter({"delivered": messages - refused, "refused": refused})
 
         def done() -> bool:
-            confirmed = [e for e in self.supplier.exchanged() if e.direction == "out"]
-            stored = queue(self.gateway.config)
-            return (
-                len(confirmed) >= sams
-                and len(stored) >= messages
-                and all(m["state"] == "delivered" for m in stored)
-            )
+            answered = [e for e in self.supplier.exchanged() if e.direction == "out"]
+            states = Counter(m["state"] for m in queue(self.gateway.config))
+            return len(answered) >= sams and states == wanted
 
         # each look reads the store and parses every message: not too often
-        await until(done, f"{sams} SAMs confirmed, {messages} messages delivered", poll=0.25)
+        try:
+            await until(done, f"{sams} SAMs answered, messages {dict(wanted)}", poll=0.25)
+        except AssertionError as error:
+            stored = [(m["apdu_type"], m["state"]) for m in queue(self.gateway.config)]
+            raise AssertionError(f"{error}; stored {stored}") from None
 
 
 @contextlib.asynccontextmanager
-async def running(tmp_path: Path, script: str, version: Version) -> AsyncIterator[Loan]:
-    """REQLIB answering by ``script``, the gateway with its endpoint, RSLEND in ``version``;
-    on ports chosen beforehand, so that the three start at once."""
+async def running(
+    tmp_path: Path, script: str, version: Version, extra: str = ""
+) -> AsyncIterator[Loan]:
+    """REQLIB answering by ``script``, the gateway with its endpoint (and ``extra`` in its
+    config), RSLEND in ``version``; on ports chosen beforehand, so that the three start at
+    once."""
     requester_port, supplier_port, endpoint_port = free_port(), free_port(), free_port()
     requester = Peer10161(tmp_path, "REQLIB", script, requester_port)
     endpoint = f"http://127.0.0.1:{endpoint_port}/iso18626"
@@ -150,6 +155,7 @@ async def running(tmp_path: Path, script: str, version: Version) -> AsyncIterato
         routes(requester.address, supplier.url, version),
         attempts=4,
         endpoint=endpoint_port,
+        extra=extra,
     )
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(requester.stop)
@@ -542,6 +548,92 @@ async def test_a_condition_agreed_to_is_a_retry_that_is_loaned(
         question=None,
         retries=1,
     )
+
+
+async def test_a_condition_refused_ends_the_request(tmp_path: Path, yaz_illclient: str) -> None:
+    """REQLIB says no to the condition: the ISO 18626 request ended with RetryPossible
+    already, so the supplier is told in a Notification, and nothing is retried."""
+    version = Version.V2021
+    answers = script({"ILL-Answer": "Conditional-Reply no"})
+    async with running(tmp_path, answers, version) as loan:
+        await loan.request(yaz_illclient, "MOCK:RETRY:COND")
+        await loan.requester.wait_for(ACK)
+        await loan.settled(sams=1, messages=3)
+        await loan.supplier.wait_for(2)
+        [conditional] = came_to_requester(loan, ["ILL-Answer", ACK])
+        sent = sams(loan)
+        transaction = stored(loan, version, ["ILL-Request", "ILL-Answer", "Conditional-Reply"])
+    assert reasons(sent) == [("RequestResponse", "RetryPossible", None)]
+    assert [what(entry) for entry in posted(loan)] == [
+        ("Request New", REQUEST_ID, None),
+        ("Notification", REQUEST_ID, "S-1"),
+    ]
+    assert isinstance(conditional, ILLAnswer)
+    assert conditional.transaction_results is TransactionResults.CONDITIONAL
+    assert (transaction["requester_state"], transaction["responder_state"]) == (
+        "NOT-SUPPLIED",
+        "NOT-SUPPLIED",
+    )
+    bridge(transaction, version, status="RetryPossible", retries=0, question=None)
+
+
+@pytest.mark.parametrize("enforcing", ["REQLIB", "RSLEND"])
+async def test_what_the_iso10161_tables_forbid_is_refused_on_either_side(
+    tmp_path: Path, yaz_illclient: str, enforcing: str
+) -> None:
+    """REQLIB sends a Renew before anything is shipped. Where REQLIB's state_machine is
+    enforce, the gateway refuses it (state-transition-prohibited) and the supplier never
+    hears of it; where only RSLEND's is, the Renew goes on (warn), and the supplier's
+    RenewResponse, whose Renew-Answer the responder's machine forbids, gets an ERROR
+    Confirmation, REQLIB nothing."""
+    version = Version.V1_2
+    extra = f'\n[peers.{enforcing}]\nstate_machine = "enforce"\n'
+    answers = script({"ILL-Answer": "Renew"})
+    async with running(tmp_path, answers, version, extra) as loan:
+        await loan.request(yaz_illclient, "MOCK:WILLSUPPLY")
+        await loan.requester.wait_for(ACK)
+        by_requester = enforcing == "REQLIB"
+        await loan.settled(
+            sams=1 if by_requester else 2, messages=3 if by_requester else 4, refused=1
+        )
+        [will_supply, answer] = loan.requester.received()
+        exchanged = loan.supplier.exchanged()
+        shown = tx_shown(loan.gateway.config)
+    assert isinstance(will_supply, ILLAnswer) and isinstance(answer, StatusOrErrorReport)
+    transaction = shown["transaction"]
+    assert (transaction["requester_state"], transaction["responder_state"]) == (
+        "PENDING",
+        "IN-PROCESS",
+    )
+    messages = [(m["apdu_type"], m["state"]) for m in shown["messages"]]
+    if by_requester:
+        assert answer.error_report is not None
+        problem = answer.error_report.provider_error_report
+        assert problem is not None and problem.state_transition_prohibited is not None
+        assert [entry.message.header.request_id for entry in exchanged] == [REQUEST_ID] * 2
+        assert [what(entry) for entry in posted(loan)] == [("Request New", REQUEST_ID, None)]
+        assert messages == [
+            ("ILL-Request", "delivered"),
+            ("ILL-Answer", "delivered"),
+            ("Renew", "refused"),
+        ]
+        bridge(transaction, version, status="WillSupply", question=None)
+        return
+    assert answer.error_report is None  # warned of, and forwarded
+    [_, refused] = [entry for entry in exchanged if entry.direction == "out"]
+    assert isinstance(refused.message, SupplyingAgencyMessage)
+    assert (refused.message.reason, refused.message.answer) == ("RenewResponse", "N")
+    assert refused.answer.startswith(
+        "supplyingAgencyMessageConfirmation ERROR UnsupportedReasonForMessageType:"
+    )
+    assert "Renew-Answer is not allowed while the responder is IN-PROCESS" in refused.answer
+    assert messages == [
+        ("ILL-Request", "delivered"),
+        ("ILL-Answer", "delivered"),
+        ("Renew", "delivered"),
+        ("Renew-Answer", "refused"),
+    ]
+    bridge(transaction, version, status="WillSupply", question="Renew")  # still unanswered
 
 
 async def test_loans_at_once_each_keep_to_their_own_transaction(
