@@ -80,14 +80,15 @@ BERLIN = zone("Europe/Berlin")
 REQUEST_ID = "G1/T1"  # the bridge's encoding of REQLIB's transaction-id G1/T1
 
 
-def loan_request(qualifier: str = "T1") -> tuple[str, ...]:
-    """yaz-illclient's ``-D`` for a loan, transaction REQLIB/G1/``qualifier``, Received and
-    Returned among what the requester may send."""
+def loan_request(qualifier: str = "T1", service: int = 1) -> tuple[str, ...]:
+    """yaz-illclient's ``-D`` for a loan (``service`` 1; 2 is a copy-non-returnable),
+    transaction REQLIB/G1/``qualifier``, Received and Returned among what the requester may
+    send."""
     return (
         "ill,transaction-id,initial-requester-id,person-or-institution-symbol,institution=REQLIB",
         "ill,transaction-id,transaction-group-qualifier=G1",
         f"ill,transaction-id,transaction-qualifier={qualifier}",
-        "ill,ill-service-type=1",
+        f"ill,ill-service-type={service}",
         "ill,requester-optional-messages,can-send-RECEIVED=1",
         "ill,requester-optional-messages,can-send-RETURNED=1",
     )
@@ -106,10 +107,11 @@ class Loan:
     requester: Peer10161
     directory: Path
 
-    async def request(self, yaz_illclient: str, note: str, qualifier: str = "T1") -> None:
-        printed = await yaz_request(
-            yaz_illclient, self.gateway.port, self.directory, note, loan_request(qualifier)
-        )
+    async def request(
+        self, yaz_illclient: str, note: str, qualifier: str = "T1", service: int = 1
+    ) -> None:
+        defines = loan_request(qualifier, service)
+        printed = await yaz_request(yaz_illclient, self.gateway.port, self.directory, note, defines)
         assert printed == "Ok"
 
     async def send(self, apdu_type: str, about: IllApdu) -> None:
@@ -417,6 +419,68 @@ async def test_a_loan_renewed_once_received_is_checked_in(
         "CHECKED-IN",
     )
     bridge(transaction, version, status="LoanCompleted", answered=True, question=None)
+
+
+async def test_a_recalled_loan_is_returned_and_checked_in(
+    tmp_path: Path, yaz_illclient: str
+) -> None:
+    """LOANED_RECALLED: the supplier recalls the item once it is received; REQLIB returns it."""
+    version = Version.V1_2
+    answers = script({"Shipped": "Received", "Recall": "Returned"})
+    async with running(tmp_path, answers, version) as loan:
+        await loan.request(yaz_illclient, "MOCK:LOANED_RECALLED")
+        await loan.requester.wait_for("Checked-In")
+        await loan.settled(sams=3, messages=6)
+        came_to_requester(loan, ["Shipped", ACK, "Recall", ACK, "Checked-In"])
+        sent = sams(loan)
+        transaction = stored(
+            loan,
+            version,
+            ["ILL-Request", "Shipped", "Received", "Recall", "Returned", "Checked-In"],
+        )
+    assert reasons(sent) == [
+        ("RequestResponse", "Loaned", None),
+        ("StatusChange", "Recalled", None),
+        ("StatusChange", "LoanCompleted", None),
+    ]
+    assert [what(entry) for entry in posted(loan)] == [
+        ("Request New", REQUEST_ID, None),
+        ("Received", REQUEST_ID, "S-1"),
+        ("ShippedReturn", REQUEST_ID, "S-1"),
+    ]
+    assert (transaction["requester_state"], transaction["responder_state"]) == (
+        "CHECKED-IN",
+        "CHECKED-IN",
+    )
+    bridge(transaction, version, status="LoanCompleted", answered=True, question=None)
+
+
+async def test_a_copy_completed_is_shipped_non_returnable(
+    tmp_path: Path, yaz_illclient: str
+) -> None:
+    """A copy: CopyCompleted becomes a Shipped copy-non-returnable, which REQLIB receives;
+    nothing follows it on either side."""
+    version = Version.V2021
+    async with running(tmp_path, script({"Shipped": "Received"}), version) as loan:
+        await loan.request(yaz_illclient, "MOCK:COMPLETED", service=2)
+        await loan.requester.wait_for(ACK)
+        await loan.settled(sams=1, messages=3)
+        await loan.supplier.wait_for(2)
+        [shipped] = came_to_requester(loan, ["Shipped", ACK])
+        sent = sams(loan)
+        transaction = stored(loan, version, ["ILL-Request", "Shipped", "Received"])
+    assert reasons(sent) == [("RequestResponse", "CopyCompleted", None)]
+    [request, received] = posted(loan)
+    assert isinstance(request.message, Request) and request.message.service_type == "Copy"
+    assert what(received) == ("Received", REQUEST_ID, "S-1")
+    assert isinstance(shipped, Shipped)
+    assert shipped.shipped_service_type is ShippedServiceType.COPY_NON_RETURNABLE
+    assert shipped.supply_details.date_due is None
+    assert (transaction["requester_state"], transaction["responder_state"]) == (
+        "RECEIVED (non-returnable)",
+        "SHIPPED (non-returnable)",
+    )
+    bridge(transaction, version, status="CopyCompleted", answered=True, service_type="Copy")
 
 
 @pytest.mark.parametrize("agreed", [True, False], ids=["cancel-yes", "cancel-no"])
