@@ -35,6 +35,7 @@ from isoill.console import server, site
 from isoill.console.auth import Guard
 from isoill.console.health import Health
 from isoill.console.server import AdminServer
+from isoill.core import bridging
 from isoill.delivery.forwarder import Forwarder
 from isoill.process import systemd
 from isoill.process.lock import StoreLock
@@ -221,7 +222,7 @@ class App:
             max_apdu_size=config.limits.max_apdu_size,
         )
         self._http = Iso18626Client(
-            self._settings18626, connect_timeout=config.delivery.connect_timeout
+            self._delivery18626, connect_timeout=config.delivery.connect_timeout
         )
         self._forwarder = Forwarder(
             config,
@@ -312,6 +313,11 @@ class App:
     def _settings18626(self, symbol: str) -> PeerSettings18626 | None:
         """An ISO 18626 peer's settings, as the routes in effect now (a reload swaps them)."""
         return self.routes.settings18626(symbol)
+
+    def _delivery18626(self, symbol: str) -> PeerSettings18626 | None:
+        """What a POST to an ISO 18626 peer is sent with: its settings, with the
+        requestingAgencyAuthentication the credentials in effect now give it."""
+        return bridging.target_settings(self.routes, self.intake.policy.authentications, symbol)
 
     # -- reloads ----------------------------------------------------------------------------
 

@@ -59,6 +59,11 @@ class Tls(_Section):
         return self
 
 
+def _check_reserve(reserved: int, max_connections: int) -> None:
+    if reserved >= max_connections:
+        raise ValueError("reserved_connections must be less than max_connections")
+
+
 class Listener(_Section):
     host: str = "127.0.0.1"
     port: int = Field(ge=0, le=65535)
@@ -84,6 +89,16 @@ class Iso18626Listener(Listener):
     and headers, before it is closed."""
     max_connections: int = Field(512, ge=1)
     """Connections the endpoint holds at once; one more is closed as soon as it is made."""
+    max_connections_per_address: int = Field(64, ge=1)
+    """Connections one address may hold at once; one more from it is closed at once."""
+    reserved_connections: int = Field(0, ge=0)
+    """Of ``max_connections``, how many only an address holding at most one connection may
+    take (as ``[limits]`` reserves on the listeners; none unless set)."""
+
+    @model_validator(mode="after")
+    def _reserve_fits(self) -> Self:
+        _check_reserve(self.reserved_connections, self.max_connections)
+        return self
 
 
 class Limits(_Section):
@@ -111,8 +126,7 @@ class Limits(_Section):
 
     @model_validator(mode="after")
     def _reserve_fits(self) -> Self:
-        if self.reserved_connections >= self.max_connections:
-            raise ValueError("reserved_connections must be less than max_connections")
+        _check_reserve(self.reserved_connections, self.max_connections)
         return self
 
 

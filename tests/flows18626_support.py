@@ -317,13 +317,21 @@ _VERSION = {Version.V1_2: "1.2", Version.V2021: "2021"}
 
 
 def gateway_config(
-    directory: Path, routes: str, *, attempts: int, endpoint: int | None = None, extra: str = ""
+    directory: Path,
+    routes: str,
+    *,
+    attempts: int,
+    endpoint: bool = False,
+    endpoint_port: int = 0,
+    retry_every: float = 0.2,
+    extra: str = "",
 ) -> Path:
-    """A gateway config in ``directory`` with ``routes``, its ISO 10161 listener on
-    127.0.0.1:0 (and, with an ``endpoint`` port, its ISO 18626 endpoint on that port),
-    ``attempts`` deliveries at most, and ``extra`` (TOML) at the end."""
+    """A gateway config in ``directory`` with ``routes``, its ISO 10161 listener (and, with
+    ``endpoint``, its ISO 18626 endpoint, on ``endpoint_port``) on 127.0.0.1, port 0 (any),
+    ``attempts`` deliveries at most, ``retry_every`` seconds apart, and ``extra`` (TOML) at
+    the end."""
     (directory / "routes.toml").write_text(routes)
-    listener = "" if endpoint is None else f'[iso18626]\nhost = "127.0.0.1"\nport = {endpoint}\n\n'
+    listener = f'[iso18626]\nhost = "127.0.0.1"\nport = {endpoint_port}\n\n' if endpoint else ""
     path = directory / "isoill.toml"
     path.write_text(
         f"""store = "store.sqlite3"
@@ -336,7 +344,7 @@ port = 0
 {listener}[delivery]
 max_attempts = {attempts}
 window = 60
-first_delay = 0.2
+first_delay = {retry_every}
 backoff_factor = 1
 connect_timeout = 2
 reply_timeout = 5

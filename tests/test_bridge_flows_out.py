@@ -156,7 +156,8 @@ async def running(
         tmp_path,
         routes(requester.address, supplier.url, version),
         attempts=4,
-        endpoint=endpoint_port,
+        endpoint=True,
+        endpoint_port=endpoint_port,
         extra=extra,
     )
     async with contextlib.AsyncExitStack() as stack:

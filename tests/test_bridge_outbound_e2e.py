@@ -12,6 +12,8 @@ half's; here its ``--peer-url`` leads nowhere, and its SAMs go unanswered.)"""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -93,6 +95,27 @@ async def test_the_supplier_gets_the_request(
     [delivery] = message["deliveries"]
     assert (delivery["address"], delivery["attempts"]) == (supplier.url, 1)
     assert requester.received == []  # nothing for the requester: the loan goes on
+
+
+async def test_the_supplier_gets_the_security_code_the_store_never_keeps(
+    tmp_path: Path, supplier: Supplier, requester: RecordingPeer, yaz_illclient: str
+) -> None:
+    config = configure(tmp_path, supplier.url, requester.address, attempts=4)
+    secrets = tmp_path / "credentials.toml"
+    secrets.write_text('["RSLEND".agency]\naccount_id = "isoill"\nsecurity_code = "c0de-42"\n')
+    secrets.chmod(0o600)
+    async with serving(config) as gateway:
+        assert await yaz_request(yaz_illclient, gateway.port, tmp_path, "MOCK:LOANED") == "Ok"
+        [posted] = await supplier.wait_for(1)
+    sent = wire.parse(posted["request"].encode(), version=Version.V1_2).model.request
+    assert sent is not None
+    authentication = sent.header.requesting_agency_authentication
+    assert authentication is not None
+    assert (authentication.account_id, authentication.security_code) == ("isoill", "c0de-42")
+    with contextlib.closing(sqlite3.connect(tmp_path / "store.sqlite3")) as db:
+        [(kept,)] = db.execute("SELECT xml FROM messages WHERE xml IS NOT NULL").fetchall()
+    assert b"<ill:accountId>isoill</ill:accountId>" in kept
+    assert b"c0de-42" not in kept and b"securityCode" not in kept
 
 
 async def test_an_error_confirmation_reaches_the_requester(

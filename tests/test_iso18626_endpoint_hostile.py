@@ -57,9 +57,18 @@ class Endpoint:
         (line,) = (line for line in status.splitlines() if line.startswith("VmRSS:"))
         return int(line.split()[1]) * 1024
 
-    async def refused_connection(self) -> None:
+    async def refused_connection(self, limit: str | None = None) -> list[dict[str, object]]:
+        """The log lines of connections refused at a limit (``limit``, if given) once there
+        is one."""
         async with asyncio.timeout(10):
-            while not self.daemon.events("connection refused: limit reached"):
+            while True:
+                refused = [
+                    entry
+                    for entry in self.daemon.events("connection refused: limit reached")
+                    if limit is None or entry.get("limit") == limit
+                ]
+                if refused:
+                    return refused
                 with contextlib.suppress(TimeoutError):
                     await self.daemon.line("(none)", timeout=0.2)
 
@@ -330,3 +339,61 @@ async def test_connections_past_the_limit_are_closed_at_once(endpoint: Endpoint)
             each.close()
     await asyncio.sleep(0.2)
     await endpoint.serves_the_next()
+
+
+@pytest_asyncio.fixture
+async def crowded(tmp_path: Path, peer: RecordingPeer) -> AsyncIterator[Endpoint]:
+    """An endpoint holding 6 connections, 3 an address, the last 2 reserved."""
+    extra = (
+        '[iso18626]\nhost = "127.0.0.1"\nport = 0\nmax_connections = 6\n'
+        "max_connections_per_address = 3\nreserved_connections = 2\n"
+    )
+    config = write_config(tmp_path, routes_for({"SUP1": [peer.address]}), extra=extra)
+    daemon = await Daemon.spawn(config)
+    try:
+        listening = await daemon.line("listening", listener="iso18626")
+        yield Endpoint(daemon, int(str(listening["address"]).rsplit(":", 1)[1]))
+    finally:
+        daemon.stop()
+        assert await daemon.exit() == 0
+
+
+async def closed_at_once(endpoint: Endpoint, source: str) -> bool:
+    """Whether a connection from ``source`` is closed unread (else it is held, then closed)."""
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1", endpoint.port, local_addr=(source, 0)
+    )
+    try:
+        async with asyncio.timeout(0.5):
+            return await reader.read() == b""
+    except TimeoutError:
+        return False
+    finally:
+        writer.close()
+
+
+async def test_an_address_is_held_to_its_own_limit_and_the_reserve_to_newcomers(
+    crowded: Endpoint,
+) -> None:
+    async def hold(source: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.open_connection("127.0.0.1", crowded.port, local_addr=(source, 0))
+
+    held = [await hold("127.0.0.3") for _ in range(3)]
+    try:
+        await asyncio.sleep(0.2)  # all of them taken by the gateway
+        assert await closed_at_once(crowded, "127.0.0.3")  # its address's limit
+        [refused] = await crowded.refused_connection("address-limit")
+        assert str(refused["peer"]).startswith("127.0.0.3:")
+        held.append(await hold("127.0.0.4"))
+        held.append(await hold("127.0.0.4"))
+        await asyncio.sleep(0.2)
+        # 5 held: 127.0.0.4 has two, so the reserved sixth is not its; a newcomer's it is
+        assert await closed_at_once(crowded, "127.0.0.4")
+        [refused] = await crowded.refused_connection("connection-limit")
+        assert str(refused["peer"]).startswith("127.0.0.4:")
+        assert not await closed_at_once(crowded, "127.0.0.5")
+    finally:
+        for _, writer in held:
+            writer.close()
+    await asyncio.sleep(0.2)
+    await crowded.serves_the_next()

@@ -9,17 +9,19 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 import pytest_asyncio
 from aiohttp import web
 from paths import ISO18626_SAMPLES as SAMPLES
 
+from isoill.bridge.messages import Authentication
 from isoill.bridge.settings import PeerSettings18626
 from isoill.iso18626 import wire
 from isoill.iso18626.messages import MessageKind
 from isoill.service.links import Refused, Rejected
-from isoill.transport.iso18626.link import Iso18626Client, sent_kind
+from isoill.transport.iso18626.link import Iso18626Client
 
 pytestmark = pytest.mark.asyncio
 
@@ -116,6 +118,41 @@ async def test_an_ok_confirmation_is_delivered(peer: Peer, client: Iso18626Clien
         assert await post(client, peer.url) is None
 
 
+async def test_the_security_code_is_added_to_what_is_posted_never_kept(peer: Peer) -> None:
+    stored = wire.parse((SAMPLES / "RequestingAgencyMessageSample1.xml").read_bytes()).kept
+    assert b"securityCode" not in stored and b"accountId>" in stored
+    login = Authentication("isoill-1", "now-in-effect")
+    settings = replace(SETTINGS, authentication=login)
+    http = Iso18626Client(lambda symbol: settings, connect_timeout=2)
+    peer.answer = (200, (SAMPLES / "RequestingAgencyMessageConfirmationSample1.xml").read_bytes())
+    try:
+        sent = await http.link(peer.url).exchange(
+            stored,
+            b"ber",
+            expects_reply=True,
+            reply_timeout=5,
+            capture=False,
+            target="RSLEND",
+            apdu_type="Received",
+        )
+    finally:
+        await http.close()
+    assert sent is None
+    [(_, body)] = peer.requests
+    assert _authentication(body) == (_authentication(stored)[0], "now-in-effect")
+
+
+def _authentication(body: bytes) -> tuple[str | None, str | None]:
+    message = wire.parse(body).model.requesting_agency_message
+    assert message is not None and message.header.requesting_agency_authentication is not None
+    authentication = message.header.requesting_agency_authentication
+    return authentication.account_id, authentication.security_code
+
+
+async def test_a_document_without_an_authentication_gets_no_security_code() -> None:
+    assert wire.with_security_code(REQUEST, "unused") is REQUEST
+
+
 async def test_an_error_confirmation_is_final(peer: Peer, client: Iso18626Client) -> None:
     for status in (200, 400):  # mod-rs and crosslink answer 200, Koha 400
         peer.answer = (status, ERROR)
@@ -176,7 +213,7 @@ async def test_a_refused_connection_is_tried_again(client: Iso18626Client) -> No
 
 
 async def test_the_stored_xml_says_which_message_it_is() -> None:
-    assert sent_kind(REQUEST) is MessageKind.REQUEST
-    assert sent_kind((SAMPLES / "SupplyingAgencyMessageSample1.xml").read_bytes()) is (
+    assert wire.own_kind(REQUEST) is MessageKind.REQUEST
+    assert wire.own_kind((SAMPLES / "SupplyingAgencyMessageSample1.xml").read_bytes()) is (
         MessageKind.SUPPLYING_AGENCY_MESSAGE
     )

@@ -128,6 +128,31 @@ async def test_overdue_is_renewed_when_asked_then_returned(version: Version) -> 
         ]
 
 
+async def test_each_renew_token_is_one_renewal_and_a_refusal_ends_them() -> None:
+    async with pair() as (requester, supplier):
+        order = Order(title="Dune", note="MOCK:LOANED_OVERDUE #RENEW# #RENEW#")
+        assert await borrow(requester, supplier, order) == "LoanCompleted"
+        assert flow(requester)[3:] == [
+            "Overdue",
+            "Renew",
+            "RenewResponse Y Loaned",
+            "Renew",
+            "RenewResponse Y Loaned",
+            "ShippedReturn",
+            "LoanCompleted",
+        ]
+    async with pair(return_after=30) as (requester, supplier):
+        order = Order(title="Dune", note="MOCK:LOANED_OVERDUE+RENEW_NO #RENEW# #RENEW#")
+        assert await borrow(requester, supplier, order) == "LoanCompleted"
+        assert flow(requester)[3:] == [
+            "Overdue",
+            "Renew",
+            "RenewResponse N Overdue",
+            "ShippedReturn",
+            "LoanCompleted",
+        ]
+
+
 async def test_overdue_without_renew_and_a_refused_renew_are_returned_at_once() -> None:
     async with pair(return_after=30) as (requester, supplier):  # no waiting for the loan period
         order = Order(title="Dune", note="MOCK:LOANED_OVERDUE")

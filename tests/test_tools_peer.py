@@ -212,6 +212,18 @@ def test_script_answers_by_type_then_star_then_status_report() -> None:
     assert str(Script.DEFAULT.answer_for("ILL-Request")) == "status-report"
 
 
+def test_a_list_answers_in_turn_and_its_last_answers_the_rest() -> None:
+    script = Script.parse('"Renew" = ["Renew-Answer yes", "Renew-Answer no"]\n"*" = ["none"]')
+    assert [str(script.answer_for("Renew", turn)) for turn in range(4)] == [
+        "Renew-Answer yes",
+        "Renew-Answer no",
+        "Renew-Answer no",
+        "Renew-Answer no",
+    ]
+    assert str(script.answer_for("Lost", 5)) == "none"
+    assert str(Script.DEFAULT.answer_for("Renew", 3)) == "status-report"
+
+
 def test_example_script_loads() -> None:
     script = Script.load(REPO / "config" / "peer-script.toml")
     assert str(script.answer_for("ILL-Request")) == "Shipped"
@@ -230,7 +242,10 @@ def test_example_script_loads() -> None:
         ('"*" = "error"', "*: error with no problem: expected one of unable-to-perform,"),
         ('"*" = "error oops"', "*: error with unknown problem 'oops'"),
         ('"*" = "error unable-to-perform soon"', "expected one of not-available, resource-"),
-        ('"*" = 3', "*: the answer must be a string, got 3"),
+        ('"*" = 3', "*: the answer must be a string or a list of them, got 3"),
+        ('"*" = []', "*: the answer must be a string or a list of them, got []"),
+        ('"*" = ["none", 3]', "*: the answer must be a string or a list of them"),
+        ('"Renew" = ["Renew-Answer yes", "Renew-Answer"]', "Renew: Renew-Answer takes one of"),
         ("ILL-Request = ", "<script>: not TOML"),
     ],
 )
@@ -285,6 +300,27 @@ async def test_peer_answers_lock_step_and_records() -> None:
         assert (await peer.wait_for(3))[-1] == cancel
         with pytest.raises(TimeoutError):
             await peer.wait_for(4, timeout=0.1)
+    finally:
+        await peer.stop()
+
+
+@pytest.mark.asyncio
+async def test_peer_gives_a_types_answers_in_turn_whatever_the_connection() -> None:
+    script = Script.parse('"Renew" = ["Renew-Answer yes", "Renew-Answer no"]')
+    peer = await SimulatedPeer(RESPONDER, script).start()
+    try:
+        port = int(peer.address.rsplit(":", 1)[1])
+        first = await exchange(port, [apdu("Renew", "7"), apdu("Received", "7")])
+        (second,) = await exchange(port, [apdu("Renew", "8")])  # another connection
+        (third,) = await exchange(port, [apdu("Renew", "7")])
+        answers = [decode(reply) for reply in (*first, second, third)]
+        assert [type(a).__name__ for a in answers] == [
+            "RenewAnswer",
+            "StatusOrErrorReport",
+            "RenewAnswer",
+            "RenewAnswer",
+        ]
+        assert [a.answer for a in answers if isinstance(a, RenewAnswer)] == [True, False, False]
     finally:
         await peer.stop()
 

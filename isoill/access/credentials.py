@@ -21,8 +21,8 @@ peers login`` write it::
     security_code = "..."
 
 The gateway's logins must be kept in clear, since the gateway sends them; they are never
-logged, stored with an APDU or recorded in a capture (an ISO 18626 message is stored as it is
-sent, with its security code: the store is the daemon user's alone, as this file is).
+logged, stored with an APDU or recorded in a capture (an ISO 18626 message is stored without
+its security code, which is added at each POST from this file as it is then).
 """
 
 from __future__ import annotations

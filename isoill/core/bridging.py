@@ -9,7 +9,8 @@ peers):
 - its target is an ISO 18626 peer (the routes say so): the APDU, as the target is to have it
   (the sender's login and a withheld client-id cut), becomes the message for the target's
   schema (:func:`isoill.bridge.outbound.outbound`), with the state after it. That message is
-  what the store keeps beside the APDU, and what delivery POSTs. An APDU ISO 18626 has no
+  what the store keeps beside the APDU, and what delivery POSTs (adding the securityCode
+  the target may demand, which is never stored). An APDU ISO 18626 has no
   form for is refused to its sender instead.
 
 And one thing may happen to a delivery: an ISO 18626 target answers with an ERROR
@@ -95,7 +96,7 @@ def outgoing(
     if incoming.via is not None:
         state = received(state, incoming.via)
     if target is not None:
-        result = outbound(apdu, state, target, incoming.now, sender=role)
+        result = outbound(apdu, state, _kept(target), incoming.now, sender=role)
         if isinstance(result, Unmappable):
             return result
         try:
@@ -105,6 +106,15 @@ def outgoing(
         state = result.state
     changed = state is not None and state != before
     return Bridging(xml, json.dumps(state.to_json()) if changed and state else None)
+
+
+def _kept(target: PeerSettings18626) -> PeerSettings18626:
+    """``target`` for the message the store keeps: without the securityCode, a password
+    added only when the message is POSTed (:mod:`isoill.transport.iso18626.link`)."""
+    authentication = target.authentication
+    if authentication is None or authentication.security_code is None:
+        return target
+    return replace(target, authentication=replace(authentication, security_code=None))
 
 
 def sender_symbol(apdu: IllApdu, target: str | None) -> str | None:

@@ -112,8 +112,9 @@ def named_in(apdu: IllApdu) -> Named:
     )
 
 
-def read(apdu: IllApdu, ber: bytes) -> Read:
-    """What the APDU says of itself, before anything else is known."""
+def read(apdu: IllApdu, ber: bytes, sent_at: datetime | None = None) -> Read:
+    """What the APDU says of itself, before anything else is known; ``sent_at``: the timestamp
+    of the ISO 18626 message it was mapped from, if it was."""
     named = named_in(apdu)
     key = transaction_key(apdu.transaction_id)
     cut, cut_ber = privacy.without_login(apdu, ber)
@@ -121,7 +122,7 @@ def read(apdu: IllApdu, ber: bytes) -> Read:
         apdu=apdu,
         ber=ber,
         key=key,
-        dedup_key=dedup_key(cut, key, cut_ber),
+        dedup_key=dedup_key(cut, key, cut_ber, sent_at),
         named=named,
         sender=parties.sender_of(apdu.apdu_type, named)[1],
         cut=cut,

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 
 from isoill.codec.models import IllApdu
 from isoill.core.views import TransactionRecord
 from isoill.ill.apdus import APDU_FLOW, Flow, Role
-from isoill.transactions.machine import State, States
+from isoill.transactions.machine import State, States, event_of
 
 #: The states of a transaction the gateway has not seen yet.
 NEW = States(State.IDLE, State.IDLE)
@@ -24,18 +25,29 @@ def states_of(record: TransactionRecord | None) -> States:
     return States(State(record.requester_state), State(record.responder_state))
 
 
-def dedup_key(apdu: IllApdu, transaction_key: str, ber: bytes) -> str:
+def dedup_key(
+    apdu: IllApdu, transaction_key: str, ber: bytes, sent_at: datetime | None = None
+) -> str:
     """What makes an APDU the same as one received before.
 
     A peer that lost the gateway's answer sends the APDU again, possibly re-encoded (lengths
     definite instead of indefinite, say), so bytes alone would miss it. Its service date and
     time, though, are those of the service it repeats. Two APDUs are the same when they have
-    the same transaction-id, APDU type and date-time-of-this-service with a time. Without a
-    time (it is optional) two messages of one day would look alike, so the bytes decide.
+    the same transaction-id, event (the type, and the answer that decides the next state: a
+    Renew-Answer no is not the Renew-Answer yes of the same second) and
+    date-time-of-this-service with a time. Without a time (it is optional) two messages of one
+    day would look alike, so the bytes decide. An APDU mapped from an ISO 18626 message has
+    that message's timestamp too (``sent_at``), finer than ISO-Time's second: two Renews POSTed
+    in one second are two, the same message POSTed again is one.
     """
     service = apdu.service_date_time.date_time_of_this_service
     parts = [transaction_key, apdu.apdu_type, service.date]
     parts.append(service.time if service.time else hashlib.sha256(ber).hexdigest())
+    answer = event_of(apdu).answer
+    if answer is not None:
+        parts.append(answer)
+    if sent_at is not None:
+        parts.append(sent_at.astimezone(UTC).isoformat())
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 

@@ -60,6 +60,7 @@ Message = v1_2.Iso18626Message | v2021.Iso18626Message
 _KINDS = {kind.value: kind for kind in MessageKind}
 _VERSION = f"{{{NAMESPACE}}}version"
 _SECURITY_CODE = f"{{{NAMESPACE}}}securityCode"
+_AUTHENTICATION = f"{{{NAMESPACE}}}requestingAgencyAuthentication"
 
 _PARSER = etree.XMLParser(
     encoding="utf-8",
@@ -72,6 +73,8 @@ _PARSER = etree.XMLParser(
     remove_pis=True,
     collect_ids=False,
 )
+# The gateway's own stored documents: nothing resolved, nothing fetched all the same.
+_OWN = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 # What may stand before a DOCTYPE: an XML declaration or other processing instructions,
 # comments, white space. Matched one item at a time (no nested repetition to backtrack).
 _PROLOG = re.compile(rb"(?:[ \t\r\n]|<\?.*?\?>|<!--.*?-->)*", re.DOTALL)
@@ -154,6 +157,29 @@ def _without_security_codes(root: etree._Element, body: bytes) -> bytes:
         assert parent is not None  # never the root: the schema says where it stands
         parent.remove(code)
     return etree.tostring(copy, encoding="UTF-8", xml_declaration=True)
+
+
+def own_kind(document: bytes) -> MessageKind:
+    """Which message ``document`` (one of the gateway's own) is: its envelope's child's name."""
+    root = etree.fromstring(document, _OWN)
+    return MessageKind(etree.QName(root[0]).localname)
+
+
+def with_security_code(document: bytes, code: str) -> bytes:
+    """``document`` (one of the gateway's own, as the store keeps it: without a
+    ``securityCode``) with ``code`` as its ``requestingAgencyAuthentication``'s
+    ``securityCode``, added at delivery so that the password is never stored. A document
+    without that element (the peer had no credentials when the message was accepted) is
+    sent as it is kept."""
+    root = etree.fromstring(document, _OWN)
+    authentication = next(root.iter(_AUTHENTICATION), None)
+    if authentication is None:
+        return document
+    for stale in list(authentication.iter(_SECURITY_CODE)):
+        authentication.remove(stale)
+    # securityCode is the last of the element's sequence (accountId?, securityCode?).
+    etree.SubElement(authentication, _SECURITY_CODE).text = code
+    return etree.tostring(root, encoding="UTF-8", xml_declaration=True)
 
 
 def serialise(model: Message) -> bytes:

@@ -175,7 +175,7 @@ class IntakeService:
         via: Via | None,
         xml: bytes | None,
     ) -> Outcome:
-        read = intake.read(apdu, ber)
+        read = intake.read(apdu, ber, None if via is None else via.timestamp)
         # First: the first APDU's credentials narrow the symbols routing goes by.
         authentication = await self.access.authenticate(
             apdu, origin.identity, origin.host, origin.log

@@ -7,6 +7,7 @@ name gets a status-report:
     "ILL-Request" = "Shipped"            # or "ILL-Answer unfilled", "error unable-to-perform"
     "Renew" = "Renew-Answer yes"
     "*" = "status-report"                # "none": answer nothing
+    "Renew" = ["Renew-Answer yes", "Renew-Answer no"]   # in turn; the last for the rest
 
 Answers (docs/tools.md has the full list):
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import tomllib
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -310,13 +312,16 @@ STATUS_REPORT = Answer("status-report")
 
 @dataclass(frozen=True)
 class Script:
-    """Answers by APDU type; ``"*"`` for the types not named; a status-report for the rest."""
+    """Answers by APDU type; ``"*"`` for the types not named; a status-report for the rest.
+    A type has one answer or several, given in turn to the APDUs of that type the peer
+    receives (``turn`` counts them from 0), the last to every one after."""
 
-    answers: Mapping[str, Answer]
+    answers: Mapping[str, tuple[Answer, ...]]
     DEFAULT: ClassVar[Script]  # answers everything with a status-report
 
-    def answer_for(self, apdu_type: str) -> Answer:
-        return self.answers.get(apdu_type) or self.answers.get("*") or STATUS_REPORT
+    def answer_for(self, apdu_type: str, turn: int = 0) -> Answer:
+        answers = self.answers.get(apdu_type) or self.answers.get("*") or (STATUS_REPORT,)
+        return answers[min(turn, len(answers) - 1)]
 
     @classmethod
     def load(cls, path: Path) -> Script:
@@ -334,18 +339,21 @@ class Script:
             document = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
             raise ScriptError(f"{source}: not TOML: {error}") from None
-        answers: dict[str, Answer] = {}
+        answers: dict[str, tuple[Answer, ...]] = {}
         problems = []
         for key, value in document.items():
+            texts = value if isinstance(value, list) else [value]
             if key != "*" and key not in APDUS:
                 problems.append(
                     f"{key!r} is not an APDU type (expected one of {', '.join(APDUS)} or *)"
                 )
-            elif not isinstance(value, str):
-                problems.append(f"{key}: the answer must be a string, got {value!r}")
+            elif not texts or not all(isinstance(text, str) for text in texts):
+                problems.append(
+                    f"{key}: the answer must be a string or a list of them, got {value!r}"
+                )
             else:
                 try:
-                    answers[key] = Answer.parse(value)
+                    answers[key] = tuple(Answer.parse(text) for text in texts)
                 except ValueError as error:
                     problems.append(f"{key}: {error}")
         if problems:
@@ -405,6 +413,7 @@ class SimulatedPeer:
         self.arrivals: list[Arrival] = []
         self._on_arrival = on_arrival
         self._arrived = asyncio.Condition()
+        self._turns: Counter[str] = Counter()  # APDUs received by type, for the script
         self._server: asyncio.Server | None = None
         self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
@@ -482,7 +491,9 @@ class SimulatedPeer:
             answer: IllApdu | None = reports.provider_error(None, problem, str(error), now)
             apdu_type, transaction = "undecodable", "-"
         else:
-            answer = self.script.answer_for(apdu.apdu_type).respond(apdu, self.symbol, now)
+            scripted = self.script.answer_for(apdu.apdu_type, self._turns[apdu.apdu_type])
+            self._turns[apdu.apdu_type] += 1
+            answer = scripted.respond(apdu, self.symbol, now)
             apdu_type, transaction = apdu.apdu_type, shown(transaction_key(apdu.transaction_id))
         arrival = Arrival(
             now, source, ber, apdu_type, transaction, answer.apdu_type if answer else "none"

@@ -69,7 +69,9 @@ def test_a_request_for_an_iso18626_target_carries_its_message_and_state() -> Non
     header = parsed.model.request.header  # type: ignore[union-attr]
     assert header.requesting_agency_request_id.value == "grp/42"
     auth = header.requesting_agency_authentication
-    assert auth is not None and (auth.account_id, auth.security_code) == ("isoill-1", "secret")
+    # The password is added at each POST, never stored: the account stays.
+    assert auth is not None and (auth.account_id, auth.security_code) == ("isoill-1", None)
+    assert b"secret" not in message.xml
     assert message.bridge is not None
     state = Bridged.from_json(json.loads(message.bridge))
     assert (state.requesting_request_id, state.version) == ("grp/42", Version.V2021)

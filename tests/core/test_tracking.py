@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from transaction_apdus import REQUESTER, RESPONDER, apdu
 
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
-from isoill.codec.models import ServiceDateTime
+from isoill.codec.models import RenewAnswer, ServiceDateTime
 from isoill.codec.values import Text
 from isoill.core.tracking import dedup_key, sender_role
 from isoill.ill.apdus import Role
@@ -37,6 +38,26 @@ def test_different_transaction_type_or_time_is_another_apdu(other: str) -> None:
         assert key_of(ber) != key_of(apdu("Lost", "DUP"))
     else:
         assert key_of(ber) != key_of(apdu("Message", "DUP"))  # the next second
+
+
+def test_answers_of_one_second_that_say_otherwise_are_two_apdus() -> None:
+    yes = decode(apdu("Renew-Answer", "DUP", answer=True))
+    assert isinstance(yes, RenewAnswer)
+    no = yes.model_copy(update={"answer": False})
+    assert key_of(encode(no)) != key_of(encode(yes))
+    reencoded = yes.model_copy(update={"date_due": None})  # other bytes, the same answer
+    assert key_of(encode(reencoded)) == key_of(encode(yes))
+
+
+def test_apdus_of_iso18626_messages_of_one_second_are_told_apart_by_their_timestamps() -> None:
+    ber = apdu("Renew", "DUP")
+    renew = decode(ber)
+    sent = datetime(2026, 3, 2, 10, 15, 30, 120000, tzinfo=UTC)
+    again = datetime(2026, 3, 2, 11, 15, 30, 120000, tzinfo=timezone(timedelta(hours=1)))
+    assert dedup_key(renew, "T", ber, sent) == dedup_key(renew, "T", ber, again)  # one instant
+    later = sent + timedelta(milliseconds=400)  # the same second: the same ISO-Time
+    assert dedup_key(renew, "T", ber, sent) != dedup_key(renew, "T", ber, later)
+    assert dedup_key(renew, "T", ber, sent) != key_of(ber)
 
 
 def test_without_a_time_the_bytes_decide() -> None:

@@ -5,9 +5,10 @@ Every SAM gets OK with its reasonForMessage echoed, one for a transaction the re
 not start ERROR UnrecognisedDataValue ("not found"). Then, by the SAM's status:
 
 - Loaned: Received, and ShippedReturn some time later (:class:`ReturnLater`; the peer says
-  how long); a RenewResponse Y starts that time again;
-- Overdue: Renew, once, if the Request's note holds ``#RENEW#``; otherwise (or when the renewal
-  is refused) ShippedReturn at once;
+  how long); a RenewResponse starts that time again, or, while renewals are left after a
+  RenewResponse Y, is answered by the next Renew;
+- Overdue: Renew, if the Request's note holds ``#RENEW#`` (one renewal for each time it does);
+  otherwise (or when a renewal was refused) ShippedReturn at once;
 - Recalled: ShippedReturn at once;
 - RetryPossible: a new Request with requestType Retry, a new id and
   requestingAgencyPreviousRequestId naming the old one; the offered costs become the maximum
@@ -97,8 +98,8 @@ class Borrowing:
     status: str | None = None
     cancel: bool = False
     """``#CANCEL#``, and no SAM has been answered by a Cancel yet"""
-    renew: bool = False
-    """``#RENEW#``, and no Renew sent yet"""
+    renewals: int = 0
+    """How many more Renews to send: one for each ``#RENEW#``, none after a refusal."""
     received: bool = False
     returned: bool = False
     generation: int = 0
@@ -196,22 +197,24 @@ class Requester:
     def _start(self, request: Request, retries: int) -> None:
         note = request.note or ""
         self.borrowings[request.header.request_id] = Borrowing(
-            request, retries=retries, cancel=CANCEL in note, renew=RENEW in note
+            request, retries=retries, cancel=CANCEL in note, renewals=note.count(RENEW)
         )
 
     def _effects(
         self, borrowing: Borrowing, sam: SupplyingAgencyMessage, now: datetime
     ) -> list[Effect]:
+        if sam.reason == "RenewResponse" and sam.answer == "N":
+            borrowing.renewals = 0
         match sam.status:
             case "Loaned" if not borrowing.received:
                 borrowing.received = True
                 return [Post(self._ram(borrowing, "Received", now)), self._return_later(borrowing)]
+            case "Loaned" if sam.reason == "RenewResponse" and borrowing.renewals:
+                return self._renew(borrowing, now)
             case "Loaned" if sam.reason == "RenewResponse" and not borrowing.returned:
                 return [self._return_later(borrowing)]
-            case "Overdue" if borrowing.renew:
-                borrowing.renew = False
-                borrowing.generation += 1  # the ShippedReturn waits for the RenewResponse
-                return [Post(self._ram(borrowing, "Renew", now))]
+            case "Overdue" if borrowing.renewals:
+                return self._renew(borrowing, now)
             case "Overdue" | "Recalled":
                 return self._return_now(borrowing, now)
             case "RetryPossible":
@@ -219,6 +222,11 @@ class Requester:
             case status if status in _ENDS:
                 borrowing.ended = status
         return []
+
+    def _renew(self, borrowing: Borrowing, now: datetime) -> list[Effect]:
+        borrowing.renewals -= 1
+        borrowing.generation += 1  # the ShippedReturn waits for the RenewResponse
+        return [Post(self._ram(borrowing, "Renew", now))]
 
     def _return_later(self, borrowing: Borrowing) -> ReturnLater:
         borrowing.generation += 1

@@ -107,12 +107,15 @@ class Iso10161Link:
         if not expects_reply:
             return None
         framer = Framer(max_apdu_size=self._max_apdu_size)
-        async with asyncio.timeout(reply_timeout):
-            while (answer := framer.next_apdu()) is None:
-                data = await reader.read(READ_CHUNK)
-                if not data:
-                    raise ConnectionResetError("connection closed before an answer")
-                framer.feed(data)
+        try:
+            async with asyncio.timeout(reply_timeout):
+                while (answer := framer.next_apdu()) is None:
+                    data = await reader.read(READ_CHUNK)
+                    if not data:
+                        raise ConnectionResetError("connection closed before an answer")
+                    framer.feed(data)
+        except TimeoutError:  # said, for the delivery's log line and its last error
+            raise TimeoutError(f"no answer within {reply_timeout:g} s") from None
         try:
             kind, fields = present_fields(answer)
         except CodecError as error:
@@ -133,8 +136,11 @@ class Iso10161Link:
                 return (*self._stream, self._tap)
             self.close()
         host, _, port = self.address.rpartition(":")
-        async with asyncio.timeout(self._connect_timeout):
-            reader, writer = await asyncio.open_connection(host.strip("[]"), int(port))
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                reader, writer = await asyncio.open_connection(host.strip("[]"), int(port))
+        except TimeoutError:
+            raise TimeoutError(f"no connection within {self._connect_timeout:g} s") from None
         self._stream = reader, writer
         local = socket_address(writer.get_extra_info("sockname"))
         remote = socket_address(writer.get_extra_info("peername"))

@@ -33,6 +33,7 @@ from isoill.service.clock import Clock
 from isoill.service.intake import IntakeService
 from isoill.service.origin import Origin, Outcome
 from isoill.transport import streams
+from isoill.transport.limits import over_limit
 from isoill.transport.tls import client_certificate, server_context
 
 READ_CHUNK = 65536
@@ -149,19 +150,15 @@ class Listeners:
                 tap.close(time.time())
 
     def _over_limit(self, host: str) -> str | None:
-        """Why a new connection from ``host`` is refused, or ``None``. Its address's limit
-        comes first; of the global limit, the last ``reserved_connections`` go only to an
-        address that holds at most one connection (a peer whose last one is still closing)."""
+        """Why a new connection from ``host`` is refused, or ``None`` (:func:`over_limit`)."""
         limits = self.config.limits
-        held = self._per_address[host]
-        if held >= limits.max_connections_per_address:
-            return "address-limit"
-        count = len(self._connections)
-        if count >= limits.max_connections or (
-            count >= limits.max_connections - limits.reserved_connections and held > 1
-        ):
-            return "connection-limit"
-        return None
+        return over_limit(
+            len(self._connections),
+            self._per_address[host],
+            max_connections=limits.max_connections,
+            per_address=limits.max_connections_per_address,
+            reserved=limits.reserved_connections,
+        )
 
     async def _origin(
         self,

@@ -4,8 +4,10 @@ One message per POST, answered in the same exchange once intake is done with it,
 once the store holds it: never later, so the answer never waits for the other side. The
 answers, in the order a request is judged:
 
-- a connection past ``max_connections`` closed at once; one that waits for its next request,
-  or takes to send a request's headers, longer than ``idle_timeout`` closed;
+- a connection past ``max_connections`` or ``max_connections_per_address`` (of the last
+  ``reserved_connections``, past one from its address) closed at once; one that waits for
+  its next request, or takes to send a request's headers, longer than ``idle_timeout``
+  closed;
 - 404 for another path than ``[iso18626] path``; 405 (``Allow: POST``) for another method;
   415 for a content type other than ``application/xml`` or ``text/xml``;
 - in registered mode, 403 for an address no peer connects from, or without the client
@@ -33,7 +35,7 @@ import asyncio
 import binascii
 import socket
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aiohttp import BasicAuth, hdrs, web
 
@@ -47,6 +49,7 @@ from isoill.service.access import AccessControl
 from isoill.service.clock import Clock
 from isoill.service.intake import IntakeService
 from isoill.transport.iso18626.messages import Messages, Sender, SettingsOf, no_peer_settings
+from isoill.transport.limits import over_limit
 from isoill.transport.tls import client_certificate, server_context
 
 #: The content types a message may come as (parameters such as ``charset`` aside).
@@ -72,11 +75,26 @@ class _Refused(Exception):
         self.headers = headers or {}
 
 
-class _Closing(asyncio.Protocol):
-    """A connection over the limit: closed as soon as it is made."""
+class _Admitting(asyncio.Protocol):
+    """A new connection, judged by its address once it is made: closed at once if it is over
+    the limits, else handed to the protocol ``admitted`` gives (aiohttp's)."""
+
+    def __init__(
+        self,
+        refused: Callable[[str], str | None],
+        admitted: Callable[[], asyncio.BaseProtocol],
+    ) -> None:
+        self._refused = refused
+        self._admitted = admitted
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport.close()
+        address = socket_address(transport.get_extra_info("peername"))
+        if self._refused(address) is not None:
+            transport.close()
+            return
+        protocol = self._admitted()
+        transport.set_protocol(protocol)
+        protocol.connection_made(transport)
 
 
 class Endpoint:
@@ -134,15 +152,28 @@ class Endpoint:
             self.log.info("listening", address=where, url=f"{scheme}://{where}{listener.path}")
 
     def _protocol(self) -> asyncio.BaseProtocol:
-        """aiohttp's protocol for a new connection, or, past ``max_connections``, one that
-        closes it at once."""
+        """A new connection's protocol: judged by its address once it is made."""
         assert self._runner is not None and self._runner.server is not None
-        server = self._runner.server
-        if len(server.connections) >= self.listener.max_connections:
-            metrics.REJECTIONS.labels("connection-limit").inc()
-            self.log.warning("connection refused: limit reached", limit="max_connections")
-            return _Closing()
-        return server()
+        return _Admitting(self._over_limit, self._runner.server)
+
+    def _over_limit(self, address: str) -> str | None:
+        """Why a new connection from ``address`` is refused (logged and counted), or
+        ``None`` (:func:`isoill.transport.limits.over_limit`)."""
+        assert self._runner is not None and self._runner.server is not None
+        held = self._runner.server.connections
+        host = _host(address)
+        listener = self.listener
+        limit = over_limit(
+            len(held),
+            sum(1 for handler in held if _host(_peer(handler)) == host),
+            max_connections=listener.max_connections,
+            per_address=listener.max_connections_per_address,
+            reserved=listener.reserved_connections,
+        )
+        if limit is not None:
+            metrics.REJECTIONS.labels(limit).inc()
+            self.log.warning("connection refused: limit reached", peer=address, limit=limit)
+        return limit
 
     @property
     def ports(self) -> list[int]:
@@ -292,3 +323,12 @@ def _basic(request: web.Request) -> Login | None:
 def _address(request: web.Request) -> str:
     transport = request.transport
     return socket_address(transport.get_extra_info("peername") if transport else None)
+
+
+def _peer(handler: web.RequestHandler) -> str:
+    transport = handler.transport
+    return socket_address(transport.get_extra_info("peername") if transport else None)
+
+
+def _host(address: str) -> str:
+    return address.rsplit(":", 1)[0]

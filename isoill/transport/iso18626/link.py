@@ -12,6 +12,8 @@
   :class:`~isoill.service.links.Refused`, tried again; a 4xx mostly means a wrong URL,
   header or content type, and the error says so.
 
+The message is kept without the ``securityCode`` the peer may demand: it is added to the
+``requestingAgencyAuthentication`` at each POST, from the credentials in effect then.
 Every POST says ``Content-Type: application/xml; charset="utf-8"`` and carries the peer's
 own headers (:attr:`isoill.bridge.settings.PeerSettings18626.headers`); the answer is read
 with the peer's schema, up to the wire layer's size limit. All ISO 18626 links share one
@@ -23,14 +25,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import aiohttp
-from lxml import etree
 
 from isoill.bridge import forms
 from isoill.bridge.messages import Confirmation
 from isoill.bridge.settings import PeerSettings18626
 from isoill.iso18626.errors import Refusal
 from isoill.iso18626.messages import MessageKind
-from isoill.iso18626.wire import MAX_SIZE, Message, parse
+from isoill.iso18626.wire import MAX_SIZE, Message, own_kind, parse, with_security_code
 from isoill.service.links import Refused, Rejected
 
 CONTENT_TYPE = 'application/xml; charset="utf-8"'
@@ -44,9 +45,6 @@ CONFIRMATION_OF = {
 
 #: How much of an answer that is no Confirmation an error quotes.
 QUOTED = 200
-
-# Our own stored XML, read for its message's name only: nothing resolved, nothing fetched.
-_SNIFFER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 #: The settings of the peer a delivery is for, by its symbol (the routes in effect now).
 Settings = Callable[[str], PeerSettings18626 | None]
@@ -107,6 +105,9 @@ class Iso18626Link:
         An ISO 18626 peer always answers with a Confirmation, so ``expects_reply`` does not
         matter, and nothing is captured (the capture records TCP streams)."""
         settings = self._client.settings(target)
+        authentication = settings.authentication if settings else None
+        if authentication is not None and authentication.security_code is not None:
+            wire = with_security_code(wire, authentication.security_code)
         headers = {"Content-Type": CONTENT_TYPE, **dict(settings.headers if settings else ())}
         # A request's timeout replaces the session's whole: both bounds, then.
         timeout = aiohttp.ClientTimeout(
@@ -128,7 +129,7 @@ class Iso18626Link:
             raise ConnectionError(f"{type(error).__name__}: {error}".rstrip(": ")) from None
         except aiohttp.ClientError as error:  # a malformed HTTP answer
             raise Refused(f"not an HTTP answer: {error}") from None
-        confirmation, model = _confirmation(body, sent_kind(wire), settings, status)
+        confirmation, model = _confirmation(body, own_kind(wire), settings, status)
         if confirmation.ok:
             return None
         first = confirmation.errors[0] if confirmation.errors else None
@@ -153,12 +154,6 @@ async def _body(response: aiohttp.ClientResponse) -> bytes:
         if len(body) > MAX_SIZE:
             break
     return bytes(body)
-
-
-def sent_kind(xml: bytes) -> MessageKind:
-    """Which message our own stored XML is: the name of the envelope's child."""
-    root = etree.fromstring(xml, _SNIFFER)
-    return MessageKind(etree.QName(root[0]).localname)
 
 
 def _confirmation(
