@@ -45,7 +45,7 @@ from gateway_harness import exchange
 
 from isoill.bridge import forms
 from isoill.bridge import messages as b
-from isoill.bridge.codes import LOAN_CONDITIONS, UNFILLED_REASONS
+from isoill.bridge.codes import LOAN_CONDITIONS, STATE_FOR_STATUS, UNFILLED_REASONS
 from isoill.bridge.times import date_10161, zone
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
@@ -514,6 +514,40 @@ async def test_a_cancel_before_the_loan_is_answered(
     assert (transaction["requester_state"], transaction["responder_state"]) == states
     status = "Cancelled" if agreed else "WillSupply"
     bridge(transaction, version, status=status, answered=True, question=None)
+
+
+async def test_a_status_query_is_answered_with_the_suppliers_status(
+    tmp_path: Path, yaz_illclient: str
+) -> None:
+    """REQLIB's Status-Query goes as a StatusRequest; the StatusRequestResponse comes back to
+    REQLIB (not to the supplier: a status report is an APDU either party sends) as its
+    Status-Or-Error-Report with the state the status maps to."""
+    version = Version.V1_2
+    async with running(tmp_path, script({"ILL-Answer": "Status-Query"}), version) as loan:
+        await loan.request(yaz_illclient, "MOCK:WILLSUPPLY")
+        await until(lambda: len(loan.requester.received()) >= 3, "the status report")
+        await loan.settled(sams=2, messages=4)
+        will_supply, ack, report = loan.requester.received()
+        sent = sams(loan)
+        transaction = stored(
+            loan,
+            version,
+            ["ILL-Request", "ILL-Answer", "Status-Query", "Status-Or-Error-Report"],
+        )
+    assert reasons(sent) == [
+        ("RequestResponse", "WillSupply", None),
+        ("StatusRequestResponse", "WillSupply", None),
+    ]
+    assert [what(entry) for entry in posted(loan)] == [
+        ("Request New", REQUEST_ID, None),
+        ("StatusRequest", REQUEST_ID, "S-1"),
+    ]
+    assert isinstance(will_supply, ILLAnswer)
+    assert isinstance(ack, StatusOrErrorReport) and ack.error_report is None
+    assert isinstance(report, StatusOrErrorReport) and report.status_report is not None
+    state = report.status_report.provider_status_report
+    assert state == STATE_FOR_STATUS.to_10161("WillSupply")
+    bridge(transaction, version, status="WillSupply", question=None)
 
 
 async def test_unfilled_reaches_the_requester_as_its_ill_answer(
