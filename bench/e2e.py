@@ -12,6 +12,9 @@ one connection per APDU (``per-APDU``). Latency runs from sending an APDU to its
 the peer; at a fixed rate, from the time it was due (open loop).
 
 Run with ``make bench``, or ``.venv/bin/python bench/e2e.py [--doc docs/performance.md]``.
+``--baseline REV`` runs a commit's daemon and this tree's alternately, ``--pairings`` times,
+and reports both side by side with their ratios (issue 22); ``--build`` chooses this tree's
+build (bench/builds.py).
 """
 
 from __future__ import annotations
@@ -33,13 +36,16 @@ from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
+import builds
 import report
+from builds import Build
 from stores import STATS_DELAY, Postgres, children, cpu_seconds
 from traffic import LIFECYCLE
 
 TRAFFIC = Path(__file__).with_name("traffic.py")
 ISOILL = Path(sys.executable).with_name("isoill")
 PY_SPY = Path(sys.executable).with_name("py-spy")
+PY_SPY = PY_SPY if PY_SPY.exists() else Path(shutil.which("py-spy") or PY_SPY)
 #: The requester's and the responder's symbols, by connection habit (persistent or not).
 SYMBOLS = {True: ("REQP", "RESPP"), False: ("REQA", "RESPA")}
 START_TIMEOUT = 30.0
@@ -134,8 +140,8 @@ level = "warning"
 class Daemon:
     """``isoill serve`` on one core, with its store in ``directory`` (or the one ``store``
     names), alone or with ``workers`` (``--workers N``: a supervisor and N processes, all on
-    that core): the isoill that ``PYTHONPATH`` names first, else the one installed in this
-    interpreter's environment."""
+    that core): ``build``'s isoill, else the one that ``PYTHONPATH`` names first, else the one
+    installed in this interpreter's environment."""
 
     def __init__(
         self,
@@ -143,18 +149,21 @@ class Daemon:
         peers: Peers,
         store: str = "store.sqlite3",
         workers: int | None = None,
+        build: Build | None = None,
     ) -> None:
         port = free_port()
         self.address = f"127.0.0.1:{port}"
         config = write_config(directory, port, peers, store)
         self.log_path = directory / "daemon.log"
         processes = ["--workers", str(workers)] if workers else []
+        command = build.command if build else ISOILL
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(
-                pinned(DAEMON_CPUS, ISOILL, "serve", "--config", config, *processes),
+                pinned(DAEMON_CPUS, command, "serve", "--config", config, *processes),
                 stdout=subprocess.DEVNULL,
                 stderr=log,
                 cwd=directory,
+                env=build.env if build else None,
             )
         deadline = time.monotonic() + START_TIMEOUT
         while True:
@@ -561,6 +570,7 @@ def run_stores(args: argparse.Namespace, runs: list[StoreRun], loads: list[Phase
     """The loads on each store in turn, in one run: a fresh daemon each, PostgreSQL's server
     (one for all, a database each, ``fsync`` on) on the clients' and peers' cores; the
     loopback ceiling once, beside the first."""
+    build = builds.checkout(args.build, args.cache) if args.build else None
     serials = Serials()
     results: list[tuple[StoreRun, Result]] = []
     with ExitStack() as stack:
@@ -581,7 +591,8 @@ def run_stores(args: argparse.Namespace, runs: list[StoreRun], loads: list[Phase
                     directory = work / f"{number}-{index}"
                     directory.mkdir()
                     workers = run.processes if run.workers else None
-                    daemons.append(running.enter_context(Daemon(directory, peers, store, workers)))
+                    daemon = Daemon(directory, peers, store, workers, build)
+                    daemons.append(running.enter_context(daemon))
                 warm_up(peers, daemons, serials)
                 if server is not None:
                     server.pin()
@@ -605,6 +616,99 @@ def run_stores(args: argparse.Namespace, runs: list[StoreRun], loads: list[Phase
         report.write_section("e2e-stores", body, args.doc)
 
 
+PAIR_HEADER = ["pairing", "build", *HEADER[:-1]]
+RATIO_HEADER = [
+    "pairing",
+    "load",
+    *(
+        f"{what}: {side}"
+        for what in ("daemon CPU µs/APDU", "delivered/s", "p99 ms")
+        for side in ("baseline", "current", "ratio")
+    ),
+]
+
+
+def run_pairs(args: argparse.Namespace, loads: list[Phase]) -> None:
+    """``args.pairings`` pairings of the baseline commit's build and this checkout's in one
+    session, each side a fresh daemon through the same loads, the order alternating (the
+    baseline first in odd pairings) so that the machine's drift falls on both sides alike;
+    each pairing starts with the loopback ceiling of the first load."""
+    sides = {
+        "baseline": builds.commit(args.baseline, args.cache),
+        "current": builds.checkout(args.build or "pure", args.cache),
+    }
+    serials = Serials()
+    runs: list[tuple[int, str, Result]] = []
+    with ExitStack() as stack:
+        work = Path(tempfile.mkdtemp(prefix="isoill-e2e-", dir=args.workdir))
+        stack.callback(shutil.rmtree, work)
+        peers = stack.enter_context(Peers())
+        for pairing in range(1, args.pairings + 1):
+            runs.append((pairing, "-", measure(loads[0], peers, None, serials)))
+            for side in ("baseline", "current")[:: 1 if pairing % 2 else -1]:
+                directory = work / f"{pairing}-{side}"
+                directory.mkdir()
+                with Daemon(directory, peers, build=sides[side]) as daemon:
+                    warm_up(peers, daemon, serials)
+                    for phase in loads:
+                        runs.append((pairing, side, measure(phase, peers, daemon, serials)))
+                        print(" | ".join(pair_row(sides, *runs[-1])), flush=True)
+        store = report.filesystem(work)
+    rows = [pair_row(sides, *run) for run in runs]
+    compared = pair_ratios(runs, loads)
+    print(report.table(PAIR_HEADER, rows), report.table(RATIO_HEADER, compared), sep="\n\n")
+    if args.doc:
+        body = "\n\n".join(
+            [
+                report.heading(),
+                f"Baseline {sides['baseline'].label}, current {sides['current'].label};"
+                f" daemon on CPU {sorted(DAEMON_CPUS)}, clients and peers on CPU"
+                f" {sorted(OTHER_CPUS)}; store: {store}. Ratios are current / baseline.",
+                report.table(RATIO_HEADER, compared),
+                report.table(PAIR_HEADER, rows),
+            ]
+        )
+        report.write_section("e2e-baseline", body, args.doc)
+
+
+def pair_row(sides: dict[str, Build], pairing: int, side: str, result: Result) -> list[str]:
+    build = sides[side].label if side in sides else "ceiling"
+    return [str(pairing), f"{side} {build}" if side in sides else build, *row(result)[:-1]]
+
+
+def pair_ratios(runs: list[tuple[int, str, Result]], loads: list[Phase]) -> list[list[str]]:
+    """For each pairing and load, the two sides and current / baseline: daemon CPU per APDU,
+    delivered/s (closed loop) and p99 latency; then CPU per APDU over all the loads."""
+    found = {(pairing, side, result.phase): result for pairing, side, result in runs}
+    rows = []
+    for pairing in sorted({pairing for pairing, _, _ in runs}):
+        cpu, delivered = {"baseline": 0.0, "current": 0.0}, {"baseline": 0, "current": 0}
+        for phase in loads:
+            before, after = found[(pairing, "baseline", phase)], found[(pairing, "current", phase)]
+            rate = ["-"] * 3  # open loop: delivered/s is the rate set
+            rows.append(
+                [
+                    str(pairing),
+                    phase.label,
+                    *_compared(before.cpu_us, after.cpu_us),
+                    *(rate if phase.rate else _compared(before.per_second, after.per_second)),
+                    *_compared(before.p99, after.p99),
+                ]
+            )
+            for side, result in (("baseline", before), ("current", after)):
+                cpu[side] += result.cpu_us * result.delivered
+                delivered[side] += result.delivered
+        mean = [cpu[side] / max(1, delivered[side]) for side in ("baseline", "current")]
+        rows.append([str(pairing), "all loads", *_compared(*mean), *["-"] * 6])
+    return rows
+
+
+def _compared(before: float, after: float) -> list[str]:
+    precise = before < 100
+    shown = [f"{value:,.2f}" if precise else f"{value:,.0f}" for value in (before, after)]
+    return [*shown, f"{after / before:.2f}" if before else "-"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
@@ -622,6 +726,20 @@ def main() -> None:
         " (N daemons, a port each), postgres:wN (one daemon, --workers N);"
         " e.g. sqlite,postgres,postgres:2",
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="run a commit's build and this checkout's side by side, alternately, --pairings"
+        " times (the commit's installed into a venv of its own under --cache, once)",
+    )
+    parser.add_argument("--pairings", type=int, default=3, help="with --baseline: how many")
+    parser.add_argument(
+        "--build",
+        choices=("pure", "compiled"),
+        help="this checkout's isoill, as it is or its core compiled with mypyc (a copy of the"
+        " tree under --cache); default: the isoill PYTHONPATH or this environment finds",
+    )
+    parser.add_argument("--cache", type=Path, default=builds.CACHE, help="where builds are kept")
     args = parser.parse_args()
     loads = [
         Phase("persistent", True, args.clients, args.apdus),
@@ -633,13 +751,17 @@ def main() -> None:
     if args.stores:
         run_stores(args, args.stores, loads)
         return
+    if args.baseline:
+        run_pairs(args, loads)
+        return
+    build = builds.checkout(args.build, args.cache) if args.build else None
     serials = Serials()
     results: list[Result] = []
     with ExitStack() as stack:
         directory = Path(tempfile.mkdtemp(prefix="isoill-e2e-", dir=args.workdir))
         stack.callback(shutil.rmtree, directory)
         peers = stack.enter_context(Peers())
-        daemon = stack.enter_context(Daemon(directory, peers))
+        daemon = stack.enter_context(Daemon(directory, peers, build=build))
         warm_up(peers, daemon, serials)
         # Under the profiler, the gateway alone: its samples are all the daemon's work.
         targets = (daemon,) if args.py_spy else (None, daemon)

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import io
 import json
+import re
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -74,7 +75,7 @@ class Process:
         async def read_lines() -> None:
             assert self.process.stderr is not None
             while line := await self.process.stderr.readline():
-                self.lines.append(line.decode("utf-8", "replace"))
+                self.lines.append(line.decode("utf-8", "replace").rstrip("\n"))
 
         self.reader = asyncio.create_task(read_lines())
 
@@ -87,6 +88,21 @@ class Process:
                 if self.process.returncode is not None:
                     raise AssertionError(f"exited {self.process.returncode}: {self.lines}")
                 await asyncio.sleep(POLL)
+
+    async def matching(self, pattern: str) -> re.Match[str]:
+        """The first line matching ``pattern``, once it has come."""
+        line = await self.first(lambda text: re.search(pattern, text) is not None)
+        found = re.search(pattern, line)
+        assert found is not None
+        return found
+
+    async def exited(self) -> int:
+        """Its exit status, once it has ended of its own accord and every line is read."""
+        async with asyncio.timeout(WAIT):
+            status = await self.process.wait()
+            if self.reader is not None:
+                await self.reader
+        return status
 
     async def stop(self) -> None:
         if self.process.returncode is None:
@@ -101,13 +117,19 @@ class Process:
             await self.reader
 
 
-async def _peer_process(argv: Sequence[str]) -> tuple[Process, str]:
-    """``isoill ARGV``, a peer, once it says where it listens (the line's last word)."""
+async def isoill(*argv: str) -> Process:
+    """``isoill ARGV``, started, its stderr read as it comes."""
     child = await asyncio.create_subprocess_exec(
         ISOILL, *argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
     )
     process = Process(child)
     process.start_reading()
+    return process
+
+
+async def _peer_process(argv: Sequence[str]) -> tuple[Process, str]:
+    """``isoill ARGV``, a peer, once it says where it listens (the line's last word)."""
+    process = await isoill(*argv)
     line = await process.first(lambda text: "listening on" in text)
     return process, line.split()[-1]
 

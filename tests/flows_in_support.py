@@ -14,15 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
-import socket
-import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from daemon_support import Daemon
+from flows18626_support import ISOILL, WAIT, Process, free_port, isoill
 from gateway_harness import write_config
 
 from isoill.codec.decoder import decode
@@ -40,73 +38,8 @@ from isoill.tools.peer18626.messages import (
 )
 from isoill.tools.peer18626.reading import read
 
-ISOILL = str(Path(sys.executable).with_name("isoill"))
-WAIT = 30.0  # seconds any one step may take on a busy machine, at most
 REQUESTER, RESPONDER = "REQ1", "SUP1"
 VERSIONS = {Version.V1_2: "1.2", Version.V2021: "2021"}
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (for now): the requester's, which the routes name
-    before it starts."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@dataclass
-class Child:
-    """A child process whose stderr is read line by line as it comes."""
-
-    process: asyncio.subprocess.Process
-    lines: list[str] = field(default_factory=list)
-    reader: asyncio.Task[None] | None = None
-
-    @classmethod
-    async def start(cls, *argv: str) -> Child:
-        process = await asyncio.create_subprocess_exec(
-            ISOILL, *argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-        )
-        child = cls(process)
-        child.reader = asyncio.create_task(child._read())
-        return child
-
-    async def _read(self) -> None:
-        assert self.process.stderr is not None
-        while line := await self.process.stderr.readline():
-            self.lines.append(line.decode("utf-8", "replace").rstrip("\n"))
-
-    async def first(self, pattern: str) -> re.Match[str]:
-        """The first stderr line matching ``pattern``, once it has come."""
-        async with asyncio.timeout(WAIT):
-            while True:
-                for line in self.lines:
-                    if found := re.search(pattern, line):
-                        return found
-                if self.process.returncode is not None:
-                    raise AssertionError(f"exited {self.process.returncode}: {self.lines}")
-                await asyncio.sleep(0.05)
-
-    async def exited(self) -> int:
-        """Its exit status, once it has ended of its own accord."""
-        async with asyncio.timeout(WAIT):
-            status = await self.process.wait()
-            if self.reader is not None:
-                await self.reader
-        return status
-
-    async def stop(self) -> None:
-        if self.process.returncode is None:
-            self.process.terminate()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(WAIT):
-                    await self.process.wait()
-            if self.process.returncode is None:
-                self.process.kill()
-                await self.process.wait()
-        if self.reader is not None:
-            await self.reader
 
 
 @dataclass(frozen=True)
@@ -139,13 +72,13 @@ class Flow:
 
     directory: Path
     version: Version
-    responder: Child
+    responder: Process
     responder_address: str
     config: Path
     daemon: Daemon
     url: str
     requester_port: int
-    requester: Child | None = None
+    requester: Process | None = None
 
     @property
     def received(self) -> Path:
@@ -159,7 +92,7 @@ class Flow:
         """Start the requester, which sends these Requests at once."""
         requests = self.directory / "requests.toml"
         requests.write_text(requests_file(*tables))
-        self.requester = await Child.start(
+        self.requester = await isoill(
             "peer", "--protocol", "iso18626", "--role", "requester",
             "--listen", f"127.0.0.1:{self.requester_port}",
             "--agency", f"ISIL:{REQUESTER}", "--peer-agency", f"ISIL:{RESPONDER}",
@@ -273,16 +206,19 @@ class Flow:
         return [await self.isoill("tx", "show", str(number), "--messages") for number in ids]
 
 
-def configure(directory: Path, responder: str, requester_port: int, version: Version) -> Path:
+def configure(
+    directory: Path, responder: str, requester_port: int, version: Version, conditional: str
+) -> Path:
     """The daemon's configuration: SUP1 an ISO 10161 peer at ``responder``, REQ1 an ISO 18626
-    peer of schema ``version`` on ``requester_port``, the endpoint on a free port; both
-    peers' APDUs checked by the protocol machines, refused where they forbid them."""
+    peer of schema ``version`` and ``conditional`` model on ``requester_port``, the endpoint on
+    a free port; both peers' APDUs checked by the protocol machines, refused where they forbid
+    them."""
     routes = (
         f'[peers.{RESPONDER}]\naddresses = ["{responder}"]\n\n'
         f'[peers.{REQUESTER}]\nprotocol = "iso18626"\n'
         f'addresses = ["http://127.0.0.1:{requester_port}/iso18626"]\n'
         f'[peers.{REQUESTER}.iso18626]\nversion = "{VERSIONS[version]}"\n'
-        'timezone = "Europe/Berlin"\n'
+        f'timezone = "Europe/Berlin"\nconditional = "{conditional}"\n'
     )
     extra = '[iso18626]\nhost = "127.0.0.1"\nport = 0\n'
     for symbol in (REQUESTER, RESPONDER):  # the ISO 10161 machines refuse what they forbid
@@ -302,28 +238,31 @@ async def stop_daemon(daemon: Daemon) -> int:
     return await daemon.exit(WAIT)
 
 
-async def start_responder(directory: Path, address: str) -> Child:
+async def start_responder(directory: Path, address: str) -> Process:
     """``isoill peer`` as SUP1 at ``address``, answering by ``script.toml``, recording every
     APDU it receives (appended to one file, whichever time it was started)."""
-    responder = await Child.start(
+    responder = await isoill(
         "peer", "--listen", address, "--symbol", RESPONDER,
         "--script", str(directory / "script.toml"), "--record", str(directory / "responder.ber"),
     )  # fmt: skip
-    await responder.first(r"listening on (\S+)$")
+    await responder.matching(r"listening on (\S+)$")
     return responder
 
 
 @contextlib.asynccontextmanager
-async def flow(directory: Path, version: Version, script: str) -> AsyncIterator[Flow]:
+async def flow(
+    directory: Path, version: Version, script: str, conditional: str = "2021"
+) -> AsyncIterator[Flow]:
     """The responder with ``script``, the daemon between it and the requester (which
-    :meth:`Flow.request` starts); all three stopped at the end, the daemon cleanly."""
+    :meth:`Flow.request` starts), the requester's conditional answers by the ``conditional``
+    model; all three stopped at the end, the daemon cleanly."""
     (directory / "script.toml").write_text(script)
     address = f"127.0.0.1:{free_port()}"  # fixed: the responder may be started again
     responder = await start_responder(directory, address)
     running: Flow | None = None
     try:
         port = free_port()
-        config = configure(directory, address, port, version)
+        config = configure(directory, address, port, version, conditional)
         daemon, url = await start_daemon(config)
         running = Flow(directory, version, responder, address, config, daemon, url, port)
         yield running

@@ -16,14 +16,17 @@ from typing import Any
 
 import pytest
 from bridge_support import Machines
-from flows_in_support import REQUESTER, RESPONDER, WAIT, Flow, flow, responder_script
+from flows18626_support import WAIT
+from flows_in_support import REQUESTER, RESPONDER, Flow, flow, responder_script
 from gateway_harness import until
 from peer18626_support import REQ, SUP, now, post, ram, request
 
+from isoill.bridge.inbound import ADD_CONDITION, AGREE
 from isoill.codec.jsonform import from_json
-from isoill.codec.models import IllApdu, ILLRequest, StatusOrErrorReport
+from isoill.codec.models import ConditionalReply, IllApdu, ILLRequest, StatusOrErrorReport
 from isoill.ill.symbols import symbol_of
 from isoill.iso18626.messages import Version
+from isoill.service.handoff import RUN
 from isoill.tools.peer18626.messages import (
     Confirmation,
     Header,
@@ -187,6 +190,39 @@ async def test_a_whole_loan_renewed_once_refused_once_overdue_returned_to_loan_c
     assert bridge["version"] == version.value
 
 
+@VERSIONS
+async def test_a_recalled_loan_is_returned_at_once_to_loan_completed(
+    tmp_path: Path, version: Version
+) -> None:
+    script = responder_script(
+        {"ILL-Request": "Shipped", "Received": "Recall", "Returned": "Checked-In"}
+    )
+    async with flow(tmp_path, version, script) as running:
+        await running.request({"title": "Dune", "request_id": "req-recall"}, return_after=60)
+        assert (await running.ended())[-1] == "isoill peer: req-recall: LoanCompleted"
+        shown = await running.transactions()
+
+    assert [said(sam) for sam in running.sams()] == [
+        ("Loaned", "RequestResponse", None),
+        ("Recalled", "StatusChange", None),
+        ("LoanCompleted", "StatusChange", None),
+    ]
+    assert posted(running) == ["Request New", "Received", "ShippedReturn"]
+    confirmed_ok(running)
+    assert apdu_types(running.apdus()) == list(LOAN)
+    (transaction,) = shown
+    assert [m[0] for m in history(transaction)] == [
+        "ILL-Request",
+        "Shipped",
+        "Received",
+        "Recall",
+        "Returned",
+        "Checked-In",
+    ]
+    machines = agrees(transaction)
+    assert machines.states.requester.value == machines.states.responder.value == "CHECKED-IN"
+
+
 @pytest.mark.parametrize(
     ("reply", "answer", "status"), [("yes", "Y", "Cancelled"), ("no", "N", "WillSupply")]
 )
@@ -306,6 +342,62 @@ async def test_a_conditional_answer_is_retried_under_the_2021_model_to_loan_comp
     assert (bridge["status"], bridge["previous_request_id"]) == ("LoanCompleted", "req-cond")
 
 
+async def test_a_conditional_answer_agreed_under_the_reshare_model_goes_on_to_loan_completed(
+    tmp_path: Path,
+) -> None:
+    """ReShare's model: the condition comes as WillSupply with #ReShareAddLoanCondition#, and
+    the request stays open; the requester agrees with a Notification (posted here: the
+    simulated requester does not speak ReShare's notes), which the ISO 10161 responder gets
+    as its Conditional-Reply yes, and the loan goes on."""
+    script = responder_script(
+        {
+            "ILL-Request": "ILL-Answer conditional",
+            "Conditional-Reply": "Shipped",
+            "Returned": "Checked-In",
+        }
+    )
+    async with flow(tmp_path, Version.V1_2, script, conditional="reshare") as running:
+        await running.request({"title": "Dune", "request_id": "req-reshare"}, return_after=0.2)
+        (condition,) = await running.sams_until(1)
+        header = Header(SUP, REQ, "req-reshare", now(), condition.header.supplier_request_id)
+        agreed = RequestingAgencyMessage(header, "Notification", AGREE + " we pay the charges")
+        agreement = await post(running.url, agreed)
+        assert (await running.ended())[-1] == "isoill peer: req-reshare: LoanCompleted"
+        shown = await running.transactions()
+
+    assert said(condition) == ("WillSupply", "RequestResponse", None)
+    assert condition.note is not None and condition.note.startswith(ADD_CONDITION)
+    assert agreement.status == 200
+    assert agreement.confirmation().ok and agreement.confirmation().action == "Notification"
+    assert [said(sam) for sam in running.sams()[1:]] == [
+        ("Loaned", "StatusChange", None),
+        ("LoanCompleted", "StatusChange", None),
+    ]
+    assert posted(running) == ["Request New", "Received", "ShippedReturn"]
+    confirmed_ok(running)
+    got = [a for a in running.apdus() if not isinstance(a, StatusOrErrorReport)]
+    assert [a.apdu_type for a in got] == [
+        "ILL-Request",
+        "Conditional-Reply",
+        "Received",
+        "Returned",
+    ]
+    reply = got[1]
+    assert isinstance(reply, ConditionalReply) and reply.answer
+    (transaction,) = shown
+    assert [m[0] for m in history(transaction)] == [
+        "ILL-Request",
+        "ILL-Answer",
+        "Conditional-Reply",
+        "Shipped",
+        "Received",
+        "Returned",
+        "Checked-In",
+    ]
+    machines = agrees(transaction)
+    assert machines.states.requester.value == machines.states.responder.value == "CHECKED-IN"
+
+
 async def test_what_the_iso10161_machines_forbid_is_refused_with_an_error_confirmation(
     tmp_path: Path,
 ) -> None:
@@ -410,3 +502,56 @@ async def test_loans_mid_flow_survive_a_sigkill_each_confirmed_message_delivered
         machines = agrees(transaction)
         assert machines.states.requester.value == machines.states.responder.value == "CHECKED-IN"
         assert transaction["transaction"]["bridge"]["status"] == "LoanCompleted"
+
+
+async def test_messages_for_a_requester_that_stopped_answering_survive_a_sigkill(
+    tmp_path: Path,
+) -> None:
+    """The other leg: three loans returned while the requester's process is stopped
+    (SIGSTOP), so the LoanCompleted for each waits in the queue, its POSTs timing out; the
+    daemon is killed (SIGKILL) and started again, the requester continued. Each
+    LoanCompleted reaches the requester, in the order stored; copies of one (the POSTs the
+    stopped process had queued, read once it runs again) are the same message byte for
+    byte, within the documented bound of RUN copies (SECURITY.md)."""
+    script = responder_script({"ILL-Request": "Shipped", "Returned": "Checked-In"})
+    ids = [f"req-stop-{number}" for number in range(1, 4)]
+    async with flow(tmp_path, Version.V1_2, script) as running:
+        await running.request(
+            *({"title": f"Dune {n}", "request_id": rid} for n, rid in enumerate(ids, 1)),
+            return_after=3.0,
+        )
+        assert running.requester is not None
+        requester_url = f"http://127.0.0.1:{running.requester_port}/iso18626"
+        await until(lambda: apdu_types(running.apdus()).count("Received") == 3, WAIT)
+        await running.stop_responder()  # the ShippedReturns are confirmed, the Returned wait
+        await until(lambda: posted(running).count("ShippedReturn") == 3, WAIT)
+        running.requester.process.send_signal(signal.SIGSTOP)
+        try:
+            await running.start_responder()
+            await until(lambda: apdu_types(running.apdus()).count("Returned") == 3, WAIT)
+            await running.daemon.line("delivery failed", timeout=WAIT, address=requester_url)
+            assert await running.kill_daemon() == -signal.SIGKILL
+            queued = await running.isoill("queue", "list")
+            await running.restart_daemon()
+        finally:
+            running.requester.process.send_signal(signal.SIGCONT)
+        lines = await running.ended()
+        after = await running.isoill("queue", "list")
+
+    waiting = sorted(
+        (m["id"], m["apdu_type"], json.loads(m["transaction_key"])[2])
+        for m in queued
+        if m["state"] != "delivered"
+    )
+    assert [kind for _, kind, _ in waiting] == ["Checked-In"] * 3
+    assert sorted(f"isoill peer: {rid}: LoanCompleted" for rid in ids) == sorted(lines[1:])
+    completed = [sam for sam in running.sams() if sam.status == "LoanCompleted"]
+    firsts = list(dict.fromkeys(sam.header.request_id for sam in completed))
+    assert firsts == [rid for _, _, rid in waiting]  # in the order stored
+    for rid in ids:
+        copies = {sam for sam in completed if sam.header.request_id == rid}
+        assert len(copies) == 1, copies  # every copy the same message
+    assert len(completed) <= 3 + RUN
+    loaned = [sam for sam in running.sams() if sam.status == "Loaned"]
+    assert sorted(sam.header.request_id for sam in loaned) == sorted(ids)  # before: once
+    assert {m["state"] for m in after} == {"delivered"}

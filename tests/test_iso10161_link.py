@@ -15,11 +15,14 @@ pytestmark = pytest.mark.asyncio
 
 async def test_a_target_that_never_answers_is_a_timeout_that_says_so() -> None:
     taken: list[bytes] = []
+    done = asyncio.Event()
 
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         taken.append(await reader.read(100))  # takes the APDU, answers nothing
         await reader.read()  # until the link gives up and closes
         writer.close()
+        await writer.wait_closed()
+        done.set()
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -37,6 +40,7 @@ async def test_a_target_that_never_answers_is_a_timeout_that_says_so() -> None:
             )
     finally:
         link.close()
+        await asyncio.wait_for(done.wait(), 10)  # nothing of the server's left for the GC
         server.close()
         await server.wait_closed()
     assert taken == [b"\x30\x00"]

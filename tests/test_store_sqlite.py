@@ -62,16 +62,33 @@ def test_newer_schema_is_refused(db_path: Path) -> None:
 
 
 def test_a_group_commit_is_one_transaction(store: SqliteBackend) -> None:
+    """One transaction, with no savepoint while every write succeeds; once one fails, that
+    attempt is rolled back and the group is committed again, each write in a savepoint."""
     statements: list[str] = []
     store._db.set_trace_callback(statements.append)
-    results = store.commit_all([accepting("tx-1"), Delivered(999, T0), accepting("tx-2")])
+    results = store.commit_all([accepting("tx-1"), accepting("tx-2")])
+    ends = {"BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"}
+    assert [s for s in statements if s in ends] == ["BEGIN IMMEDIATE", "COMMIT"]
+    assert not [s for s in statements if "one_write" in s]
+    assert [type(result).__name__ for result in results] == ["Stored", "Stored"]
+    statements.clear()
+    results = store.commit_all([accepting("tx-3"), Delivered(999, T0), accepting("tx-4")])
     store._db.set_trace_callback(None)
-    assert [s for s in statements if s in {"BEGIN IMMEDIATE", "COMMIT"}] == [
+    assert [s for s in statements if s in ends] == [
+        "BEGIN IMMEDIATE",
+        "ROLLBACK",
         "BEGIN IMMEDIATE",
         "COMMIT",
     ]
     assert statements.count("SAVEPOINT one_write") == 3
+    assert statements.count("ROLLBACK TO one_write") == 1
     assert [type(result).__name__ for result in results] == ["Stored", "Failed", "Stored"]
+    assert {record.key for record in store.list_transactions()} == {
+        "tx-1",
+        "tx-2",
+        "tx-3",
+        "tx-4",
+    }
 
 
 def test_sqlite_errors_leave_as_faults_with_the_words_for_the_peer(

@@ -207,16 +207,21 @@ class AsnModel(BaseModel):
 
         def make(values: dict[str, Any]) -> Any:  # Self, which mypy takes only on methods
             model = new(cls)
-            _set(model, "__dict__", {**defaults, **values})
-            _set(model, "__pydantic_fields_set__", set(values))
-            _set(model, "__pydantic_extra__", None)
-            _set(model, "__pydantic_private__", None if private is None else private.copy())
+            _set_dict(model, {**defaults, **values})
+            _set_fields(model, set(values))
+            _set_extra(model, None)
+            _set_private(model, None if private is None else private.copy())
             return model
 
         return make
 
 
-_set = object.__setattr__  # a frozen model's own __setattr__ refuses
+# BaseModel's slots, set through their descriptors: a frozen model's own __setattr__ refuses,
+# and object.__setattr__ would look each of them up in the class's MRO again, every time.
+_set_dict = vars(BaseModel)["__dict__"].__set__
+_set_fields = vars(BaseModel)["__pydantic_fields_set__"].__set__
+_set_extra = vars(BaseModel)["__pydantic_extra__"].__set__
+_set_private = vars(BaseModel)["__pydantic_private__"].__set__
 
 
 def _layout(model: type[AsnModel]) -> tuple[dict[str, object], dict[str, object] | None]:

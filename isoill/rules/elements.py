@@ -10,8 +10,7 @@ ISO-Date, every ENUMERATED) follow the ASN.1 types instead of restating them.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from isoill.codec.models import IllApdu
@@ -48,14 +47,20 @@ def text_at(model: object, path: str) -> str | None:
     return text.strip() or None
 
 
-@dataclass(frozen=True)
 class Element:
-    path: str
-    node: Node
-    value: Any  # not ``object``: mypyc's dataclasses look annotations up in the module
+    """An element a walk found: its path, its node in the plan and its value. A plain class,
+    not a frozen dataclass: compiled, a dataclass's ``__init__`` stays the Python one that
+    dataclasses writes, several times the cost of the walk's step that makes it."""
+
+    __slots__ = ("node", "path", "value")
+
+    def __init__(self, path: str, node: Node, value: Any) -> None:
+        self.path = path
+        self.node = node
+        self.value = value
 
 
-def walk(apdu: IllApdu, wanted: Callable[[Node], bool]) -> Iterator[Element]:
+def walk(apdu: IllApdu, wanted: Callable[[Node], bool]) -> list[Element]:
     """Every present element of ``apdu`` whose node is ``wanted``, depth first. Only subtrees
     whose types can hold such an element are entered, so a rule about ISO-Dates reads no
     more of an APDU than where dates can be. Elements of a SEQUENCE OF share their list's
@@ -63,7 +68,9 @@ def walk(apdu: IllApdu, wanted: Callable[[Node], bool]) -> Iterator[Element]:
     holds = _HOLDS.get(wanted)
     if holds is None:
         holds = _HOLDS[wanted] = _Holds(wanted)
-    yield from _walk(APDUS[apdu.apdu_type], apdu, "", holds)
+    found: list[Element] = []
+    _walk(APDUS[apdu.apdu_type], apdu, "", holds, found)
+    return found
 
 
 class _Holds:
@@ -97,19 +104,21 @@ class _Holds:
 _HOLDS: dict[Callable[[Node], bool], _Holds] = {}
 
 
-def _walk(node: Node, value: object, path: str, holds: _Holds) -> Iterator[Element]:
+def _walk(node: Node, value: object, path: str, holds: _Holds, found: list[Element]) -> None:
+    """Add the wanted elements at and below ``node`` to ``found`` (a list, not a generator:
+    a generator's frame for each node entered cost more than the walk itself)."""
     if holds.wanted(node):
-        yield Element(path, node, value)
+        found.append(Element(path, node, value))
     kind = node.kind
     if kind is Kind.SEQUENCE or kind is Kind.CHOICE:
         for field in holds.entered(node):
             child = getattr(value, field.attr, None)
             if child is not None:
                 name = f"{path}.{field.name}" if path else field.name
-                yield from _walk(field.node, child, name, holds)
+                _walk(field.node, child, name, holds, found)
     elif kind is Kind.SEQUENCE_OF and node.element is not None and holds(node.element):
         for item in value:  # type: ignore[attr-defined]
-            yield from _walk(node.element, item, path, holds)
+            _walk(node.element, item, path, holds, found)
 
 
 def required(*paths: str, why: str) -> Check:

@@ -198,8 +198,10 @@ class IntakeService:
             return Outcome(encode(report), done=done, sender=origin.address)
         routing = decision.routing
         sender = routing.sender or origin.address
-        return replace(
-            outcome,
+        return Outcome(  # every field but the answer's own three set here: no replace()
+            outcome.reply,
+            close=outcome.close,
+            done=outcome.done,
             capture=self.recorded(routing.sender, origin),
             sender=sender,
             summary=f"{sender} -> {routing.target or '?'} {apdu.apdu_type}",

@@ -18,6 +18,9 @@ async def send(writer: asyncio.StreamWriter, data: bytes, timeout: float) -> Non
     nothing for ``timeout`` seconds, and :class:`ConnectionError` when it is gone.
     """
     writer.write(data)
+    if not writer.transport.get_write_buffer_size():  # all of it went out: drain waits for
+        await writer.drain()  # nothing (it still raises if the peer is gone), no timer needed
+        return
     try:
         async with asyncio.timeout(timeout):
             await writer.drain()
