@@ -52,12 +52,13 @@ def free_port() -> int:
         return port
 
 
-async def until(condition: Callable[[], bool], what: str) -> None:
-    """Return once ``condition()`` holds; AssertionError naming ``what`` after :data:`WAIT`."""
+async def until(condition: Callable[[], bool], what: str, poll: float = POLL) -> None:
+    """Return once ``condition()`` holds, asked every ``poll`` seconds; AssertionError naming
+    ``what`` after :data:`WAIT`."""
     try:
         async with asyncio.timeout(WAIT):
             while not condition():
-                await asyncio.sleep(POLL)
+                await asyncio.sleep(poll)
     except TimeoutError:
         raise AssertionError(f"not within {WAIT:g} s: {what}") from None
 
@@ -176,10 +177,12 @@ class Supplier:
         return self
 
     def entries(self) -> list[dict[str, Any]]:
-        """Every exchange it recorded, as the record has it."""
+        """Every exchange it recorded, as the record has it (a line still being written
+        left for the next look)."""
         if not self.record.exists():
             return []
-        return [json.loads(line) for line in self.record.read_text().splitlines()]
+        *whole, _ = self.record.read_bytes().split(b"\n")
+        return [json.loads(line) for line in whole]
 
     def posted(self) -> list[dict[str, Any]]:
         """What came to it: each POST it took."""
@@ -215,15 +218,14 @@ class Peer10161:
 
     def __init__(self, directory: Path, symbol: str, script: str, port: int = 0) -> None:
         self.symbol = symbol
-        self.port = port
         self.script = directory / f"script-{symbol}.toml"
         self.script.write_text(script)
         self.record = directory / f"peer-{symbol}.ber"
         self.process: Process | None = None
-        self.address = ""
+        self.address = f"127.0.0.1:{port}"  # the port bound, once started
 
     async def start(self) -> Peer10161:
-        argv = ["peer", "--listen", f"127.0.0.1:{self.port}", "--symbol", self.symbol]
+        argv = ["peer", "--listen", self.address, "--symbol", self.symbol]
         argv += ["--script", str(self.script), "--record", str(self.record)]
         self.process, self.address = await _peer_process(argv)
         return self
@@ -344,10 +346,12 @@ def gateway_config(
     endpoint: bool = False,
     endpoint_port: int = 0,
     retry_every: float = 0.2,
+    extra: str = "",
 ) -> Path:
     """A gateway config in ``directory`` with ``routes``, its ISO 10161 listener (and, with
     ``endpoint``, its ISO 18626 endpoint, on ``endpoint_port``) on 127.0.0.1, port 0 (any),
-    ``attempts`` deliveries at most, ``retry_every`` seconds apart."""
+    ``attempts`` deliveries at most, ``retry_every`` seconds apart, and ``extra`` (TOML) at
+    the end."""
     (directory / "routes.toml").write_text(routes)
     listener = f'[iso18626]\nhost = "127.0.0.1"\nport = {endpoint_port}\n\n' if endpoint else ""
     path = directory / "isoill.toml"
@@ -370,7 +374,7 @@ reply_timeout = 5
 [log]
 format = "json"
 level = "info"
-"""
+{extra}"""
     )
     return path
 

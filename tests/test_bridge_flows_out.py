@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,7 +45,7 @@ from gateway_harness import exchange
 
 from isoill.bridge import forms
 from isoill.bridge import messages as b
-from isoill.bridge.codes import LOAN_CONDITIONS, UNFILLED_REASONS
+from isoill.bridge.codes import LOAN_CONDITIONS, STATE_FOR_STATUS, UNFILLED_REASONS
 from isoill.bridge.times import date_10161, zone
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
@@ -79,14 +80,15 @@ BERLIN = zone("Europe/Berlin")
 REQUEST_ID = "G1/T1"  # the bridge's encoding of REQLIB's transaction-id G1/T1
 
 
-def loan_request(qualifier: str = "T1") -> tuple[str, ...]:
-    """yaz-illclient's ``-D`` for a loan, transaction REQLIB/G1/``qualifier``, Received and
-    Returned among what the requester may send."""
+def loan_request(qualifier: str = "T1", service: int = 1) -> tuple[str, ...]:
+    """yaz-illclient's ``-D`` for a loan (``service`` 1; 2 is a copy-non-returnable),
+    transaction REQLIB/G1/``qualifier``, Received and Returned among what the requester may
+    send."""
     return (
         "ill,transaction-id,initial-requester-id,person-or-institution-symbol,institution=REQLIB",
         "ill,transaction-id,transaction-group-qualifier=G1",
         f"ill,transaction-id,transaction-qualifier={qualifier}",
-        "ill,ill-service-type=1",
+        f"ill,ill-service-type={service}",
         "ill,requester-optional-messages,can-send-RECEIVED=1",
         "ill,requester-optional-messages,can-send-RETURNED=1",
     )
@@ -105,10 +107,11 @@ class Loan:
     requester: Peer10161
     directory: Path
 
-    async def request(self, yaz_illclient: str, note: str, qualifier: str = "T1") -> None:
-        printed = await yaz_request(
-            yaz_illclient, self.gateway.port, self.directory, note, loan_request(qualifier)
-        )
+    async def request(
+        self, yaz_illclient: str, note: str, qualifier: str = "T1", service: int = 1
+    ) -> None:
+        defines = loan_request(qualifier, service)
+        printed = await yaz_request(yaz_illclient, self.gateway.port, self.directory, note, defines)
         assert printed == "Ok"
 
     async def send(self, apdu_type: str, about: IllApdu) -> None:
@@ -120,41 +123,51 @@ class Loan:
         report = decode(answer)
         assert isinstance(report, StatusOrErrorReport) and report.error_report is None, report
 
-    async def settled(self, sams: int, messages: int) -> None:
-        """Once the supplier has had ``sams`` SAMs confirmed and the gateway has delivered
-        ``messages`` messages, every one of them."""
+    async def settled(self, sams: int, messages: int, refused: int = 0) -> None:
+        """Once the supplier has had ``sams`` SAMs answered and the gateway has stored
+        ``messages`` messages, all delivered but ``refused`` it refused."""
+        wanted = Counter({"delivered": messages - refused, "refused": refused})
 
         def done() -> bool:
-            confirmed = [e for e in self.supplier.exchanged() if e.direction == "out"]
-            stored = queue(self.gateway.config)
-            return (
-                len(confirmed) >= sams
-                and len(stored) >= messages
-                and all(m["state"] == "delivered" for m in stored)
-            )
+            answered = [e for e in self.supplier.exchanged() if e.direction == "out"]
+            states = Counter(m["state"] for m in queue(self.gateway.config))
+            return len(answered) >= sams and states == wanted
 
-        await until(done, f"{sams} SAMs confirmed, {messages} messages delivered")
+        # each look reads the store and parses every message: not too often
+        try:
+            await until(done, f"{sams} SAMs answered, messages {dict(wanted)}", poll=0.25)
+        except AssertionError as error:
+            stored = [(m["apdu_type"], m["state"]) for m in queue(self.gateway.config)]
+            raise AssertionError(f"{error}; stored {stored}") from None
 
 
 @contextlib.asynccontextmanager
-async def running(tmp_path: Path, script: str, version: Version) -> AsyncIterator[Loan]:
-    """REQLIB answering by ``script``, the gateway with its endpoint, RSLEND in ``version``."""
-    requester = await Peer10161(tmp_path, "REQLIB", script).start()
-    try:
-        port = free_port()
-        supplier_url = f"http://127.0.0.1:{port}/iso18626"
-        config = gateway_config(
-            tmp_path, routes(requester.address, supplier_url, version), attempts=4, endpoint=True
-        )
-        async with serving(config, endpoint=True) as gateway:
-            supplier = Supplier(tmp_path, port, peer_url=gateway.endpoint, version=version)
-            await supplier.start()
-            try:
-                yield Loan(gateway, supplier, requester, tmp_path)
-            finally:
-                await supplier.stop()
-    finally:
-        await requester.stop()
+async def running(
+    tmp_path: Path, script: str, version: Version, extra: str = ""
+) -> AsyncIterator[Loan]:
+    """REQLIB answering by ``script``, the gateway with its endpoint (and ``extra`` in its
+    config), RSLEND in ``version``; on ports chosen beforehand, so that the three start at
+    once."""
+    requester_port, supplier_port, endpoint_port = free_port(), free_port(), free_port()
+    requester = Peer10161(tmp_path, "REQLIB", script, requester_port)
+    endpoint = f"http://127.0.0.1:{endpoint_port}/iso18626"
+    supplier = Supplier(tmp_path, supplier_port, peer_url=endpoint, version=version)
+    config = gateway_config(
+        tmp_path,
+        routes(requester.address, supplier.url, version),
+        attempts=4,
+        endpoint=True,
+        endpoint_port=endpoint_port,
+        extra=extra,
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(requester.stop)
+        stack.push_async_callback(supplier.stop)
+        peers = asyncio.gather(requester.start(), supplier.start())
+        gateway = await stack.enter_async_context(serving(config, endpoint=True))
+        await peers
+        assert gateway.endpoint == endpoint
+        yield Loan(gateway, supplier, requester, tmp_path)
 
 
 def script(answers: dict[str, str]) -> str:
@@ -409,6 +422,68 @@ async def test_a_loan_renewed_once_received_is_checked_in(
     bridge(transaction, version, status="LoanCompleted", answered=True, question=None)
 
 
+async def test_a_recalled_loan_is_returned_and_checked_in(
+    tmp_path: Path, yaz_illclient: str
+) -> None:
+    """LOANED_RECALLED: the supplier recalls the item once it is received; REQLIB returns it."""
+    version = Version.V1_2
+    answers = script({"Shipped": "Received", "Recall": "Returned"})
+    async with running(tmp_path, answers, version) as loan:
+        await loan.request(yaz_illclient, "MOCK:LOANED_RECALLED")
+        await loan.requester.wait_for("Checked-In")
+        await loan.settled(sams=3, messages=6)
+        came_to_requester(loan, ["Shipped", ACK, "Recall", ACK, "Checked-In"])
+        sent = sams(loan)
+        transaction = stored(
+            loan,
+            version,
+            ["ILL-Request", "Shipped", "Received", "Recall", "Returned", "Checked-In"],
+        )
+    assert reasons(sent) == [
+        ("RequestResponse", "Loaned", None),
+        ("StatusChange", "Recalled", None),
+        ("StatusChange", "LoanCompleted", None),
+    ]
+    assert [what(entry) for entry in posted(loan)] == [
+        ("Request New", REQUEST_ID, None),
+        ("Received", REQUEST_ID, "S-1"),
+        ("ShippedReturn", REQUEST_ID, "S-1"),
+    ]
+    assert (transaction["requester_state"], transaction["responder_state"]) == (
+        "CHECKED-IN",
+        "CHECKED-IN",
+    )
+    bridge(transaction, version, status="LoanCompleted", answered=True, question=None)
+
+
+async def test_a_copy_completed_is_shipped_non_returnable(
+    tmp_path: Path, yaz_illclient: str
+) -> None:
+    """A copy: CopyCompleted becomes a Shipped copy-non-returnable, which REQLIB receives;
+    nothing follows it on either side."""
+    version = Version.V2021
+    async with running(tmp_path, script({"Shipped": "Received"}), version) as loan:
+        await loan.request(yaz_illclient, "MOCK:COMPLETED", service=2)
+        await loan.requester.wait_for(ACK)
+        await loan.settled(sams=1, messages=3)
+        await loan.supplier.wait_for(2)
+        [shipped] = came_to_requester(loan, ["Shipped", ACK])
+        sent = sams(loan)
+        transaction = stored(loan, version, ["ILL-Request", "Shipped", "Received"])
+    assert reasons(sent) == [("RequestResponse", "CopyCompleted", None)]
+    [request, received] = posted(loan)
+    assert isinstance(request.message, Request) and request.message.service_type == "Copy"
+    assert what(received) == ("Received", REQUEST_ID, "S-1")
+    assert isinstance(shipped, Shipped)
+    assert shipped.shipped_service_type is ShippedServiceType.COPY_NON_RETURNABLE
+    assert shipped.supply_details.date_due is None
+    assert (transaction["requester_state"], transaction["responder_state"]) == (
+        "RECEIVED (non-returnable)",
+        "SHIPPED (non-returnable)",
+    )
+    bridge(transaction, version, status="CopyCompleted", answered=True, service_type="Copy")
+
+
 @pytest.mark.parametrize("agreed", [True, False], ids=["cancel-yes", "cancel-no"])
 async def test_a_cancel_before_the_loan_is_answered(
     tmp_path: Path, yaz_illclient: str, agreed: bool
@@ -439,6 +514,40 @@ async def test_a_cancel_before_the_loan_is_answered(
     assert (transaction["requester_state"], transaction["responder_state"]) == states
     status = "Cancelled" if agreed else "WillSupply"
     bridge(transaction, version, status=status, answered=True, question=None)
+
+
+async def test_a_status_query_is_answered_with_the_suppliers_status(
+    tmp_path: Path, yaz_illclient: str
+) -> None:
+    """REQLIB's Status-Query goes as a StatusRequest; the StatusRequestResponse comes back to
+    REQLIB (not to the supplier: a status report is an APDU either party sends) as its
+    Status-Or-Error-Report with the state the status maps to."""
+    version = Version.V1_2
+    async with running(tmp_path, script({"ILL-Answer": "Status-Query"}), version) as loan:
+        await loan.request(yaz_illclient, "MOCK:WILLSUPPLY")
+        await until(lambda: len(loan.requester.received()) >= 3, "the status report")
+        await loan.settled(sams=2, messages=4)
+        will_supply, ack, report = loan.requester.received()
+        sent = sams(loan)
+        transaction = stored(
+            loan,
+            version,
+            ["ILL-Request", "ILL-Answer", "Status-Query", "Status-Or-Error-Report"],
+        )
+    assert reasons(sent) == [
+        ("RequestResponse", "WillSupply", None),
+        ("StatusRequestResponse", "WillSupply", None),
+    ]
+    assert [what(entry) for entry in posted(loan)] == [
+        ("Request New", REQUEST_ID, None),
+        ("StatusRequest", REQUEST_ID, "S-1"),
+    ]
+    assert isinstance(will_supply, ILLAnswer)
+    assert isinstance(ack, StatusOrErrorReport) and ack.error_report is None
+    assert isinstance(report, StatusOrErrorReport) and report.status_report is not None
+    state = report.status_report.provider_status_report
+    assert state == STATE_FOR_STATUS.to_10161("WillSupply")
+    bridge(transaction, version, status="WillSupply", question=None)
 
 
 async def test_unfilled_reaches_the_requester_as_its_ill_answer(
@@ -538,6 +647,92 @@ async def test_a_condition_agreed_to_is_a_retry_that_is_loaned(
         question=None,
         retries=1,
     )
+
+
+async def test_a_condition_refused_ends_the_request(tmp_path: Path, yaz_illclient: str) -> None:
+    """REQLIB says no to the condition: the ISO 18626 request ended with RetryPossible
+    already, so the supplier is told in a Notification, and nothing is retried."""
+    version = Version.V2021
+    answers = script({"ILL-Answer": "Conditional-Reply no"})
+    async with running(tmp_path, answers, version) as loan:
+        await loan.request(yaz_illclient, "MOCK:RETRY:COND")
+        await loan.requester.wait_for(ACK)
+        await loan.settled(sams=1, messages=3)
+        await loan.supplier.wait_for(2)
+        [conditional] = came_to_requester(loan, ["ILL-Answer", ACK])
+        sent = sams(loan)
+        transaction = stored(loan, version, ["ILL-Request", "ILL-Answer", "Conditional-Reply"])
+    assert reasons(sent) == [("RequestResponse", "RetryPossible", None)]
+    assert [what(entry) for entry in posted(loan)] == [
+        ("Request New", REQUEST_ID, None),
+        ("Notification", REQUEST_ID, "S-1"),
+    ]
+    assert isinstance(conditional, ILLAnswer)
+    assert conditional.transaction_results is TransactionResults.CONDITIONAL
+    assert (transaction["requester_state"], transaction["responder_state"]) == (
+        "NOT-SUPPLIED",
+        "NOT-SUPPLIED",
+    )
+    bridge(transaction, version, status="RetryPossible", retries=0, question=None)
+
+
+@pytest.mark.parametrize("enforcing", ["REQLIB", "RSLEND"])
+async def test_what_the_iso10161_tables_forbid_is_refused_on_either_side(
+    tmp_path: Path, yaz_illclient: str, enforcing: str
+) -> None:
+    """REQLIB sends a Renew before anything is shipped. Where REQLIB's state_machine is
+    enforce, the gateway refuses it (state-transition-prohibited) and the supplier never
+    hears of it; where only RSLEND's is, the Renew goes on (warn), and the supplier's
+    RenewResponse, whose Renew-Answer the responder's machine forbids, gets an ERROR
+    Confirmation, REQLIB nothing."""
+    version = Version.V1_2
+    extra = f'\n[peers.{enforcing}]\nstate_machine = "enforce"\n'
+    answers = script({"ILL-Answer": "Renew"})
+    async with running(tmp_path, answers, version, extra) as loan:
+        await loan.request(yaz_illclient, "MOCK:WILLSUPPLY")
+        await loan.requester.wait_for(ACK)
+        by_requester = enforcing == "REQLIB"
+        await loan.settled(
+            sams=1 if by_requester else 2, messages=3 if by_requester else 4, refused=1
+        )
+        [will_supply, answer] = loan.requester.received()
+        exchanged = loan.supplier.exchanged()
+        shown = tx_shown(loan.gateway.config)
+    assert isinstance(will_supply, ILLAnswer) and isinstance(answer, StatusOrErrorReport)
+    transaction = shown["transaction"]
+    assert (transaction["requester_state"], transaction["responder_state"]) == (
+        "PENDING",
+        "IN-PROCESS",
+    )
+    messages = [(m["apdu_type"], m["state"]) for m in shown["messages"]]
+    if by_requester:
+        assert answer.error_report is not None
+        problem = answer.error_report.provider_error_report
+        assert problem is not None and problem.state_transition_prohibited is not None
+        assert [entry.message.header.request_id for entry in exchanged] == [REQUEST_ID] * 2
+        assert [what(entry) for entry in posted(loan)] == [("Request New", REQUEST_ID, None)]
+        assert messages == [
+            ("ILL-Request", "delivered"),
+            ("ILL-Answer", "delivered"),
+            ("Renew", "refused"),
+        ]
+        bridge(transaction, version, status="WillSupply", question=None)
+        return
+    assert answer.error_report is None  # warned of, and forwarded
+    [_, refused] = [entry for entry in exchanged if entry.direction == "out"]
+    assert isinstance(refused.message, SupplyingAgencyMessage)
+    assert (refused.message.reason, refused.message.answer) == ("RenewResponse", "N")
+    assert refused.answer.startswith(
+        "supplyingAgencyMessageConfirmation ERROR UnsupportedReasonForMessageType:"
+    )
+    assert "Renew-Answer is not allowed while the responder is IN-PROCESS" in refused.answer
+    assert messages == [
+        ("ILL-Request", "delivered"),
+        ("ILL-Answer", "delivered"),
+        ("Renew", "delivered"),
+        ("Renew-Answer", "refused"),
+    ]
+    bridge(transaction, version, status="WillSupply", question="Renew")  # still unanswered
 
 
 async def test_loans_at_once_each_keep_to_their_own_transaction(

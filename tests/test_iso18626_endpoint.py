@@ -226,3 +226,37 @@ async def test_a_suppliers_message_on_a_transaction_begun_on_iso10161_reaches_it
     finally:
         await server.stop()
         await requester.stop()
+
+
+@pytest.mark.parametrize(
+    ("reason", "apdu_type"),
+    [("Notification", "Message"), ("StatusRequestResponse", "Status-Or-Error-Report")],
+)
+async def test_a_suppliers_message_either_party_sends_reaches_the_requester_not_the_supplier(
+    tmp_path: Path, peer: RecordingPeer, reason: str, apdu_type: str
+) -> None:
+    """A SAM whose APDU either party may send (a Message, a status report) says nothing of
+    its sender in the APDU: the SAM does (its supplying agency), so it goes to the
+    requester."""
+    requester = await RecordingPeer().start()
+    server = await endpoint_gateway(
+        tmp_path, {"SUP1": [peer.address], "REQLIB": [requester.address]}
+    )
+    try:
+        ber = ill_request(1, requester="REQLIB", responder="SUP1")
+        (answer,) = await exchange(server.ports[0], [ber])
+        assert acknowledged(answer)
+        (asked,) = await peer.wait_for(1)
+        apdu = decode(asked)
+        request_id = request_id_for(apdu.transaction_id, "REQLIB")
+        header = Header(SUP, agency("REQLIB"), request_id, now())
+        sam = SupplyingAgencyMessage(header, reason, "WillSupply", now(), note="on its way")
+        confirmation = (await post(url(server), sam)).confirmation()
+        assert confirmation.ok, confirmation
+        (told,) = (decode(each) for each in await requester.wait_for(1))
+        assert told.apdu_type == apdu_type
+        assert told.transaction_id == apdu.transaction_id
+        assert len(peer.received) == 1  # the supplier got its ILL-Request, nothing back
+    finally:
+        await server.stop()
+        await requester.stop()

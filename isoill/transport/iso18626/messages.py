@@ -129,7 +129,8 @@ class Messages:
                 raise found
         except Refusal as refusal:
             return self._refused(refusal, version or Version.V1_2, sender)
-        origin = self._origin(sender, parsed.kind, header.authentication)
+        speaker = symbol_for(agency, settings.agencies)
+        origin = self._origin(sender, speaker, parsed.kind, header.authentication)
         outcome = await self.intake.receive(encode(found.apdu), origin, found.via, xml=parsed.kept)
         report = _report(outcome.reply)
         if report is not None and confirmations.temporary(report):
@@ -154,13 +155,20 @@ class Messages:
         return self.settings_of(sole)
 
     def _origin(
-        self, sender: Sender, kind: MessageKind, authentication: Authentication | None
+        self,
+        sender: Sender,
+        speaker: str,
+        kind: MessageKind,
+        authentication: Authentication | None,
     ) -> Origin:
-        """Intake's origin of one message: in registered mode with the peers it may speak for
-        and the login it carries (HTTP Basic auth first, else a Request's or requesting
-        agency message's ``requestingAgencyAuthentication``)."""
+        """Intake's origin of one message: in open mode the agency that sends it
+        (``speaker``) as the symbol seen, as an ISO 10161 connection's sender is (an APDU
+        either party sends names none, and would be routed back to its sender); in
+        registered mode the peers it may speak for and the login it carries (HTTP Basic auth
+        first, else a Request's or requesting agency message's
+        ``requestingAgencyAuthentication``)."""
         if sender.peers is None:
-            return Origin(sender.address, self.default_target)
+            return Origin(sender.address, self.default_target, {speaker})
         peers = set(sender.peers)
         login = sender.login
         if login is None and kind is not MessageKind.SUPPLYING_AGENCY_MESSAGE:
