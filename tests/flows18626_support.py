@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway_harness import run_cli, spawn_daemon
+from gateway_harness import run_cli, spawn_daemon, write_config
 
 from isoill.codec.decoder import decode
 from isoill.codec.framing import Framer
@@ -352,31 +352,10 @@ def gateway_config(
     ``endpoint``, its ISO 18626 endpoint, on ``endpoint_port``) on 127.0.0.1, port 0 (any),
     ``attempts`` deliveries at most, ``retry_every`` seconds apart, and ``extra`` (TOML) at
     the end."""
-    (directory / "routes.toml").write_text(routes)
     listener = f'[iso18626]\nhost = "127.0.0.1"\nport = {endpoint_port}\n\n' if endpoint else ""
-    path = directory / "isoill.toml"
-    path.write_text(
-        f"""store = "store.sqlite3"
-routes = "routes.toml"
-
-[[listeners]]
-host = "127.0.0.1"
-port = 0
-
-{listener}[delivery]
-max_attempts = {attempts}
-window = 60
-first_delay = {retry_every}
-backoff_factor = 1
-connect_timeout = 2
-reply_timeout = 5
-
-[log]
-format = "json"
-level = "info"
-{extra}"""
+    return write_config(
+        directory, routes, extra=listener + extra, attempts=attempts, retry_every=retry_every
     )
-    return path
 
 
 def printed(argv: list[str]) -> Any:

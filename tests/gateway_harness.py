@@ -140,9 +140,16 @@ class AnsweringTarget:
 
 
 def write_config(
-    directory: Path, routes: str, *, extra: str = "", default_target: str | None = None
+    directory: Path,
+    routes: str,
+    *,
+    extra: str = "",
+    default_target: str | None = None,
+    attempts: int = 50,
+    retry_every: float = 0.1,
 ) -> Path:
-    """A gateway config on 127.0.0.1:0 with fast retries, and its routes file."""
+    """A gateway config on 127.0.0.1:0 with fast retries (``attempts`` at most,
+    ``retry_every`` seconds apart), and its routes file; ``extra`` (TOML tables) at the end."""
     (directory / "routes.toml").write_text(routes)
     default = f'default_target = "{default_target}"\n' if default_target else ""
     path = directory / "isoill.toml"
@@ -155,9 +162,9 @@ host = "127.0.0.1"
 port = 0
 {default}
 [delivery]
-max_attempts = 50
+max_attempts = {attempts}
 window = 60
-first_delay = 0.1
+first_delay = {retry_every}
 backoff_factor = 1
 connect_timeout = 2
 reply_timeout = 5
