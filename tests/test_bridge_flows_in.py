@@ -427,6 +427,7 @@ async def test_what_the_iso10161_machines_forbid_is_refused_with_an_error_confir
     assert cancel is not None and not cancel.ok
     assert (cancel.error_type, cancel.action) == ("UnsupportedActionType", "Cancel")
     assert cancel.error_value is not None
+    assert cancel.error_value.startswith("action Cancel not allowed in state SHIPPED: ")
     assert "Cancel is not allowed while the requester is SHIPPED" in cancel.error_value
 
     for answer, error_type, said_ in (

@@ -275,7 +275,8 @@ def _error_of(report: StatusOrErrorReport, via: Via) -> b.Error | None:
         )
     if alternative == "state-transition-prohibited":
         said = f"reasonForMessage {via.reason}" if sam else f"action {via.action or 'Request'}"
-        state = getattr(getattr(detail, "current_state", None), "asn1_name", "uNKNOWN")
+        # as the protocol machine and the docs spell it (IN-PROCESS), not ASN.1's iN-PROCESS
+        state = getattr(getattr(detail, "current_state", None), "asn1_name", "unknown").upper()
         assert kind is not None  # the message's own, set above
         return b.Error(kind, bounded(f"{said} not allowed in state {state}: {note}"))
     if isinstance(detail, TransactionIdProblem):

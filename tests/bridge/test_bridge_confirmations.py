@@ -137,7 +137,7 @@ def test_a_prohibited_transition_is_an_unsupported_action_or_reason(version: Ver
         reports.state_transition_prohibited(renew.apdu, CurrentState.PENDING, "not lent yet", THEN),
     )
     assert error.type is ErrorType.UNSUPPORTED_ACTION_TYPE
-    assert error.value == "action Renew not allowed in state pENDING: not lent yet"
+    assert error.value == "action Renew not allowed in state PENDING: not lent yet"
     error = errors_of(
         answer,
         reports.state_transition_prohibited(
