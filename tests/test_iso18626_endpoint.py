@@ -17,6 +17,7 @@ from peer18626_support import ram
 from prometheus_client import REGISTRY
 from test_gateway_e2e import acknowledged
 
+from isoill.app import App
 from isoill.bridge.ids import request_id_for
 from isoill.codec.decoder import decode
 from isoill.codec.models import Cancel, ILLRequest, Shipped
@@ -195,6 +196,18 @@ async def test_a_requesting_agency_message_is_delivered_as_its_apdu_in_the_same_
         await server.stop()
 
 
+async def requested_of_sup1(server: App, peer: RecordingPeer) -> tuple[ILLRequest, str]:
+    """REQLIB's ILL-Request to SUP1 over ISO 10161, acknowledged and delivered: the request
+    as SUP1 got it, and the ISO 18626 request id of its transaction."""
+    ber = ill_request(1, requester="REQLIB", responder="SUP1")
+    (answer,) = await exchange(server.ports[0], [ber])
+    assert acknowledged(answer)
+    (asked,) = await peer.wait_for(1)
+    apdu = decode(asked)
+    assert isinstance(apdu, ILLRequest)
+    return apdu, request_id_for(apdu.transaction_id, "REQLIB")
+
+
 async def test_a_suppliers_message_on_a_transaction_begun_on_iso10161_reaches_its_requester(
     tmp_path: Path, peer: RecordingPeer
 ) -> None:
@@ -203,13 +216,7 @@ async def test_a_suppliers_message_on_a_transaction_begun_on_iso10161_reaches_it
         tmp_path, {"SUP1": [peer.address], "REQLIB": [requester.address]}
     )
     try:
-        ber = ill_request(1, requester="REQLIB", responder="SUP1")
-        (answer,) = await exchange(server.ports[0], [ber])
-        assert acknowledged(answer)
-        (asked,) = await peer.wait_for(1)
-        apdu = decode(asked)
-        assert isinstance(apdu, ILLRequest)
-        request_id = request_id_for(apdu.transaction_id, "REQLIB")
+        apdu, request_id = await requested_of_sup1(server, peer)
         loaned = SupplyingAgencyMessage(
             Header(SUP, agency("REQLIB"), request_id, now()),
             reason="RequestResponse",
@@ -243,12 +250,7 @@ async def test_a_suppliers_message_either_party_sends_reaches_the_requester_not_
         tmp_path, {"SUP1": [peer.address], "REQLIB": [requester.address]}
     )
     try:
-        ber = ill_request(1, requester="REQLIB", responder="SUP1")
-        (answer,) = await exchange(server.ports[0], [ber])
-        assert acknowledged(answer)
-        (asked,) = await peer.wait_for(1)
-        apdu = decode(asked)
-        request_id = request_id_for(apdu.transaction_id, "REQLIB")
+        apdu, request_id = await requested_of_sup1(server, peer)
         header = Header(SUP, agency("REQLIB"), request_id, now())
         sam = SupplyingAgencyMessage(header, reason, "WillSupply", now(), note="on its way")
         confirmation = (await post(url(server), sam)).confirmation()
