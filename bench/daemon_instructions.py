@@ -10,7 +10,9 @@ What the kernel does (system calls, fsync) is not counted. The group commits' ba
 on timing, so counts move by a per cent or two from run to run. Under callgrind a daemon
 runs some fifty times slower: 500 APDUs take three minutes a build on a quiet machine.
 
-Run with ``.venv/bin/python bench/daemon_instructions.py --baseline 9d5537b --build compiled``.
+Run with ``.venv/bin/python bench/daemon_instructions.py --baseline 9d5537b --build compiled``;
+``--rate 5 --apdus 200`` counts an open loop instead, where each APDU goes alone (its own
+commit, its own wake-ups): the per-APDU cost at a low rate.
 """
 
 from __future__ import annotations
@@ -31,10 +33,14 @@ from builds import Build
 
 #: Seconds a daemon under callgrind may take to start (it imports some fifty times slower).
 START = 600.0
+#: The counted load, unless ``--rate`` asks for an open loop.
+PERSISTENT = e2e.Phase("persistent", True, 16, 0)
 
 
-def count(build: Build, apdus: int, work: Path) -> tuple[float, float]:
-    """Instructions per APDU delivered, and the daemon's CPU µs per APDU under callgrind."""
+def count(build: Build, apdus: int, work: Path, rate: float = 0.0) -> tuple[float, float]:
+    """Instructions per APDU delivered, and the daemon's CPU µs per APDU under callgrind;
+    ``rate``: APDUs/s of an open-loop load (each APDU alone: nothing batched), else the
+    persistent closed loop."""
     out = work / "callgrind.out"
     wrapper = work / "isoill"
     python = build.command.with_name("python")
@@ -47,7 +53,8 @@ def count(build: Build, apdus: int, work: Path) -> tuple[float, float]:
     with e2e.Peers() as peers, e2e.Daemon(work, peers, build=counted) as daemon:
         e2e.measure(e2e.Phase("warm-up", True, 4, 100), peers, daemon, serials)
         _control("--zero", daemon.pid)
-        result = e2e.measure(e2e.Phase("persistent", True, 16, apdus), peers, daemon, serials)
+        phase = e2e.Phase(f"fixed {rate:g}/s", True, 16, apdus, rate) if rate else PERSISTENT
+        result = e2e.measure(dataclasses.replace(phase, apdus=apdus), peers, daemon, serials)
         _control("--dump", daemon.pid)
         time.sleep(2)  # callgrind writes the dump when the daemon's next system call returns
     if result.refused or result.errors or result.delivered < result.sent:
@@ -67,6 +74,12 @@ def _control(action: str, pid: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--apdus", type=int, default=500, help="APDUs counted per build")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="count an open loop at this many APDUs/s instead (a few: callgrind is slow)",
+    )
     parser.add_argument("--baseline", metavar="REV", help="also count this commit's build")
     parser.add_argument("--build", choices=("pure", "compiled"), default="compiled")
     parser.add_argument("--cache", type=Path, default=builds.CACHE, help="where builds are kept")
@@ -79,7 +92,7 @@ def main() -> None:
     rows = []
     for build in chosen:
         with tempfile.TemporaryDirectory(prefix="isoill-callgrind-") as work:
-            instructions, cpu = count(build, args.apdus, Path(work))
+            instructions, cpu = count(build, args.apdus, Path(work), args.rate)
         rows.append([build.label, f"{instructions:,.0f}", f"{cpu:,.0f}"])
         print(" | ".join(rows[-1]), flush=True)
     if len(rows) == 2:
@@ -92,7 +105,8 @@ def main() -> None:
         body = "\n\n".join(
             [
                 report.heading(),
-                f"The whole daemon under callgrind, {args.apdus} APDUs of the persistent load"
+                f"The whole daemon under callgrind, {args.apdus} APDUs of"
+                f" {f'an open loop at {args.rate:g}/s' if args.rate else 'the persistent load'}"
                 " after an uncounted warm-up; kernel time not counted.",
                 table,
             ]
