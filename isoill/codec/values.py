@@ -21,6 +21,8 @@ from typing import Any, ClassVar, Self
 from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
 from pydantic_core import core_schema
 
+from isoill.codec.making import Maker
+
 
 class Text:
     """The bytes of a GeneralString (or ILL-String), kept exactly as received.
@@ -202,26 +204,7 @@ class AsnModel(BaseModel):
         decoder's are (its plan and these models come from the same ASN.1 types, and it has
         checked that a SEQUENCE has its mandatory components and a CHOICE one alternative):
         without validating them again, which costs as much as the decoder's walk."""
-        defaults, private = _layout(cls)
-        new = cls.__new__
-
-        def make(values: dict[str, Any]) -> Any:  # Self, which mypy takes only on methods
-            model = new(cls)
-            _set_dict(model, {**defaults, **values})
-            _set_fields(model, set(values))
-            _set_extra(model, None)
-            _set_private(model, None if private is None else private.copy())
-            return model
-
-        return make
-
-
-# BaseModel's slots, set through their descriptors: a frozen model's own __setattr__ refuses,
-# and object.__setattr__ would look each of them up in the class's MRO again, every time.
-_set_dict = vars(BaseModel)["__dict__"].__set__
-_set_fields = vars(BaseModel)["__pydantic_fields_set__"].__set__
-_set_extra = vars(BaseModel)["__pydantic_extra__"].__set__
-_set_private = vars(BaseModel)["__pydantic_private__"].__set__
+        return Maker(cls, *_layout(cls))
 
 
 def _layout(model: type[AsnModel]) -> tuple[dict[str, object], dict[str, object] | None]:
