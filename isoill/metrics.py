@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+from typing import TypeVar
+
 from prometheus_client import Counter, Gauge, Histogram
+
+_M = TypeVar("_M", Counter, Gauge)
 
 APDUS_IN = Counter("isoill_apdus_in_total", "APDUs received from peers", ["type", "peer"])
 APDUS_OUT = Counter("isoill_apdus_out_total", "APDUs delivered to peers", ["type", "peer"])
@@ -50,3 +55,11 @@ WORKER_RESTARTS = Counter(
     "isoill_worker_restarts_total",
     "Times the supervisor started this worker again after it died (isoill serve --workers)",
 )
+
+
+@functools.cache
+def labelled(metric: _M, *values: str) -> _M:
+    """``metric.labels(*values)``, looked up once: the per-APDU counters' label values come
+    from a bounded set (see ``IntakeService.metric_peer``), and prometheus-client's own lookup
+    validates and joins them on every call. Not for a metric whose children are removed."""
+    return metric.labels(*values)

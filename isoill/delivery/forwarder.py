@@ -347,7 +347,7 @@ class Forwarder:
         now = self.clock.now()
         outcomes.append(self.writer.queue(Delivered(delivery.id, now, scrubbed), lazy=True))
         label = self.intake.metric_peer(delivery.target_symbol)
-        metrics.APDUS_OUT.labels(delivery.apdu_type, label).inc()
+        metrics.labelled(metrics.APDUS_OUT, delivery.apdu_type, label).inc()
         metrics.DELIVERY_LATENCY.observe((now - delivery.received_at).total_seconds())
         log.info("delivered", attempts=delivery.attempts + 1)
         if reply is not None:

@@ -182,7 +182,8 @@ class IntakeService:
         )
         if read.sender is not None and origin.identity is None:
             origin.symbols.add(read.sender)
-        metrics.APDUS_IN.labels(apdu.apdu_type, self.metric_peer(read.sender, origin.symbols)).inc()
+        label = self.metric_peer(read.sender, origin.symbols)
+        metrics.labelled(metrics.APDUS_IN, apdu.apdu_type, label).inc()
         incoming = Incoming(read, origin.connection(), now, authentication, via, xml)
         log = origin.log.bind(apdu=apdu.apdu_type, transaction=read.key)
         try:
