@@ -33,7 +33,7 @@ def _will_supply(apdu: IllApdu, context: Context) -> Iterable[Violation]:
         yield Violation(Problem.UNRECOGNIZED, "transaction-results", message, data="will-supply")
 
 
-NO_WILL_SUPPLY = Rule(
+NO_WILL_SUPPLY: Rule = Rule(
     "oclc-no-will-supply",
     ANSWER,
     _will_supply,
@@ -89,7 +89,7 @@ def _conditional_citation(apdu: IllApdu, context: Context) -> Iterable[Violation
         yield Violation(Problem.INCONSISTENT, "transaction-results", message, data="conditional")
 
 
-NO_CONDITIONAL_CITATION = Rule(
+NO_CONDITIONAL_CITATION: Rule = Rule(
     "oclc-no-conditional-citation",
     ANSWER,
     _conditional_citation,
@@ -97,7 +97,7 @@ NO_CONDITIONAL_CITATION = Rule(
     advice="answer unfilled with reason not-found-as-cited",
 )
 
-SERVICE_LEVEL = Rule(
+SERVICE_LEVEL: Rule = Rule(
     "oclc-service-level",
     REQUEST,
     one_of(
@@ -109,14 +109,14 @@ SERVICE_LEVEL = Rule(
     "search-type carries a level-of-service, a need-before-date or an expiry-date",
 )
 
-TITLE = Rule(
+TITLE: Rule = Rule(
     "oclc-title",
     REQUEST,
     required("item-id.title", why="OCLC requires a title"),
     "item-id has a title",
 )
 
-VERIFIED = Rule(
+VERIFIED: Rule = Rule(
     "oclc-verified",
     REQUEST,
     required(
@@ -142,14 +142,14 @@ def _ship_to(apdu: IllApdu, context: Context) -> Iterable[Violation]:
         yield Violation(Problem.MISSING, postal, message)
 
 
-SHIP_TO = Rule(
+SHIP_TO: Rule = Rule(
     "oclc-ship-to",
     REQUEST,
     _ship_to,
     "delivery-address has a postal address (street, box, city or postal code)",
 )
 
-BORROWER = Rule(
+BORROWER: Rule = Rule(
     "oclc-borrower",
     REQUEST,
     required("requester-id.person-or-institution-symbol", why="OCLC needs the borrower's symbol"),
@@ -168,7 +168,7 @@ def _service_type(apdu: IllApdu, context: Context) -> Iterable[Violation]:
             yield Violation(Problem.UNRECOGNIZED, "iLL-service-type", message, data=name)
 
 
-SERVICE_TYPE = Rule(
+SERVICE_TYPE: Rule = Rule(
     "oclc-service-type",
     REQUEST,
     _service_type,
@@ -191,7 +191,7 @@ def _need_before(apdu: IllApdu, context: Context) -> Iterable[Violation]:
         yield Violation(Problem.INCONSISTENT, "search-type.need-before-date", message, data=text)
 
 
-NEED_BEFORE = Rule(
+NEED_BEFORE: Rule = Rule(
     "oclc-need-before",
     REQUEST,
     _need_before,
@@ -212,7 +212,7 @@ def _copyright(apdu: IllApdu, context: Context) -> Iterable[Violation]:
         yield from _COPYRIGHT_VALUE(apdu, context)
 
 
-COPYRIGHT = Rule(
+COPYRIGHT: Rule = Rule(
     "oclc-copyright",
     REQUEST,
     _copyright,
@@ -246,7 +246,7 @@ def _ifm(apdu: IllApdu, context: Context) -> Iterable[Violation]:
         yield Violation(Problem.INCONSISTENT, where, message, data=currency)
 
 
-IFM_PAYMENT = Rule(
+IFM_PAYMENT: Rule = Rule(
     "oclc-ifm",
     REQUEST,
     _ifm,

@@ -29,7 +29,7 @@ def _protocol_version(apdu: IllApdu, context: Context) -> Iterable[Violation]:
         yield Violation(Problem.UNRECOGNIZED, "protocol-version-num", message, data=str(version))
 
 
-PROTOCOL_VERSION = Rule(
+PROTOCOL_VERSION: Rule = Rule(
     "protocol-version",
     ALL_APDUS,
     _protocol_version,
@@ -38,7 +38,7 @@ PROTOCOL_VERSION = Rule(
     provider_problem=GeneralProblem.PROTOCOL_VERSION_NOT_SUPPORTED,
 )
 
-PARTIES_NAMED = Rule(
+PARTIES_NAMED: Rule = Rule(
     "parties-named",
     ALL_APDUS,
     required(
@@ -49,7 +49,7 @@ PARTIES_NAMED = Rule(
     "requester-id and responder-id carry library symbols",
 )
 
-INITIAL_REQUESTER = Rule(
+INITIAL_REQUESTER: Rule = Rule(
     "initial-requester",
     ALL_APDUS,
     required(
@@ -97,7 +97,7 @@ def _results_explanation(apdu: IllApdu, context: Context) -> Iterable[Violation]
         yield Violation(Problem.INCONSISTENT, "results-explanation", message, data=chosen)
 
 
-RESULTS_EXPLANATION = Rule(
+RESULTS_EXPLANATION: Rule = Rule(
     "results-explanation",
     frozenset({"ILL-Answer"}),
     _results_explanation,
@@ -141,7 +141,7 @@ def _dates_and_times(apdu: IllApdu, context: Context) -> Iterable[Violation]:
             yield Violation(Problem.UNRECOGNIZED, element.path, message, data=element.value)
 
 
-VALID_DATES = Rule(
+VALID_DATES: Rule = Rule(
     "valid-dates",
     ALL_APDUS,
     _dates_and_times,
@@ -161,7 +161,7 @@ def _listed_values(apdu: IllApdu, context: Context) -> Iterable[Violation]:
             yield Violation(Problem.UNRECOGNIZED, element.path, message, data=str(int(value)))
 
 
-LISTED_VALUES = Rule(
+LISTED_VALUES: Rule = Rule(
     "listed-values",
     ALL_APDUS,
     _listed_values,
