@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import functools
-from typing import TypeVar
 
 from prometheus_client import Counter, Gauge, Histogram
-
-_M = TypeVar("_M", Counter, Gauge)
 
 APDUS_IN = Counter("isoill_apdus_in_total", "APDUs received from peers", ["type", "peer"])
 APDUS_OUT = Counter("isoill_apdus_out_total", "APDUs delivered to peers", ["type", "peer"])
@@ -58,7 +55,7 @@ WORKER_RESTARTS = Counter(
 
 
 @functools.cache
-def labelled(metric: _M, *values: str) -> _M:
+def labelled(metric: Counter, *values: str) -> Counter:
     """``metric.labels(*values)``, looked up once: the per-APDU counters' label values come
     from a bounded set (see ``IntakeService.metric_peer``), and prometheus-client's own lookup
     validates and joins them on every call. Not for a metric whose children are removed."""
