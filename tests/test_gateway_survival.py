@@ -124,8 +124,8 @@ async def test_a_delivery_task_that_raises_starts_again(
 
 def raising_once(forwarder: Forwarder) -> list[str]:
     """Give ``forwarder`` a bug: the first ISO 10161 link it makes raises instead (through
-    its links, the seam it is built with: its methods may be compiled, and cannot be
-    replaced). Returns the addresses the bug struck."""
+    its links, the seam it is built with, rather than by replacing one of its methods).
+    Returns the addresses the bug struck."""
     links = dict(forwarder.links)
     make = links[Protocol.ISO10161]
     bugs: list[str] = []
