@@ -16,7 +16,7 @@ from isoill.codec.values import Text
 from isoill.ill.apdus import APDU_FLOW, ApduType, Flow, Role
 from isoill.ill.enumerated import ILL_APDU_TYPE, MOST_RECENT_SERVICE
 from isoill.ill.symbols import system_id
-from isoill.ill.transaction_id import KeyParts, key_parts, shown, transaction_key
+from isoill.ill.transaction_id import KeyParts, json_array, key_parts, shown, transaction_key
 from isoill.ill.versions import PROTOCOL_VERSION, SUPPORTED_VERSIONS, reply_version
 
 FROM_REQUESTER = [
@@ -166,3 +166,19 @@ def test_a_module_imports_nothing_but_the_codec_and_no_io(module: str) -> None:
     assert [name for name in loaded if not name.startswith(("isoill.ill", "isoill.codec"))] == []
     if module != "enumerated":  # the others serve commands that must not build the models
         assert "isoill.codec.models" not in loaded
+
+
+@pytest.mark.parametrize("ascii_only", [False, True])
+@pytest.mark.parametrize(
+    "parts",
+    [
+        [],
+        [None],
+        ["ALIB", "grp", "42", None],
+        ['quote " and \\ backslash', "tab\tnewline\n", "\x00\x1f\x7f", "straße İ €", "😀 \ud800"],
+    ],
+)
+def test_json_array_writes_what_json_dumps_writes(
+    parts: list[str | None], ascii_only: bool
+) -> None:
+    assert json_array(parts, ascii_only) == json.dumps(parts, ensure_ascii=ascii_only)

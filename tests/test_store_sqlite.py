@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,9 @@ from isoill.core.views import Forward, TransactionRecord
 from isoill.store.errors import StoreError, StoreFault
 from isoill.store.open import open_store
 from isoill.store.records import Stored
+from isoill.store.sqlite import queries
 from isoill.store.sqlite.backend import SqliteBackend, fault
+from isoill.store.sqlite.queries import micros
 from isoill.store.sqlite.schema import SCHEMA_VERSION
 from isoill.store.writes import Accept, Delivered, Refuse
 
@@ -456,3 +458,18 @@ def test_version_5_database_is_upgraded_keeping_its_rows(db_path: Path) -> None:
         assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     finally:
         raw.close()
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        T0,
+        T0 + timedelta(microseconds=1),
+        T0 - timedelta(days=30_000, microseconds=999_999),  # before the epoch
+        T0.replace(year=9999, month=12, day=31, hour=23, minute=59, second=59),
+    ],
+)
+def test_micros_counts_every_microsecond_since_the_epoch(moment: datetime) -> None:
+    since = moment - datetime(1970, 1, 1, tzinfo=UTC)
+    assert micros(moment) == since // timedelta(microseconds=1)
+    assert queries.moment(micros(moment)) == moment

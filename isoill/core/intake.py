@@ -107,7 +107,9 @@ def named_in(apdu: IllApdu) -> Named:
     return Named(
         requester=symbol_of(apdu.requester_id),
         responder=symbol_of(apdu.responder_id),
-        intermediary=symbol_of(getattr(apdu, "intermediary_id", None)),  # Forward-Notification
+        # Forward-Notification's alone; read from the fields, as a missing attribute of a pydantic
+        # model raises (and catching that costs more than the rest of this function)
+        intermediary=symbol_of(apdu.__dict__.get("intermediary_id")),
         initial=symbol_of(apdu.transaction_id.initial_requester_id),
     )
 

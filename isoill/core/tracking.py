@@ -5,12 +5,12 @@ party sent an APDU. (The per-transaction locks are the service's: :mod:`isoill.s
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 
 from isoill.codec.models import IllApdu
 from isoill.core.views import TransactionRecord
 from isoill.ill.apdus import APDU_FLOW, Flow, Role
+from isoill.ill.transaction_id import json_array
 from isoill.transactions.machine import State, States, event_of
 
 #: The states of a transaction the gateway has not seen yet.
@@ -48,7 +48,7 @@ def dedup_key(
         parts.append(answer)
     if sent_at is not None:
         parts.append(sent_at.astimezone(UTC).isoformat())
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+    return hashlib.sha256(json_array(parts, ascii_only=True).encode()).hexdigest()
 
 
 def sender_role(

@@ -10,6 +10,8 @@ change.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import TYPE_CHECKING, NamedTuple
 
 from isoill.ill.symbols import symbol_of
@@ -29,8 +31,12 @@ class KeyParts(NamedTuple):
     sub_qualifier: str | None
 
 
-# json.dumps builds an encoder at each call when given an option; one, made once, writes the same.
-_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+def json_array(parts: Sequence[str | None], ascii_only: bool = False) -> str:
+    """``json.dumps(parts, ensure_ascii=ascii_only)`` of a list of strings and ``None``s, the
+    same text written directly by the json module's string encoders: keys are made for every
+    APDU, and json.dumps's own path (an encoder object a call) costs several times as much."""
+    encode = encode_basestring_ascii if ascii_only else encode_basestring
+    return "[" + ", ".join("null" if part is None else encode(part) for part in parts) + "]"
 
 
 def transaction_key(transaction_id: TransactionId) -> str:
@@ -42,7 +48,7 @@ def transaction_key(transaction_id: TransactionId) -> str:
         transaction_id.transaction_qualifier.text,
         sub.text if sub is not None else None,
     ]
-    return _ENCODE(parts)
+    return json_array(parts)
 
 
 def key_parts(key: str) -> KeyParts | None:

@@ -112,7 +112,8 @@ def micros(moment: datetime) -> int:
     """A time as the store keeps it: integer microseconds since the Unix epoch."""
     if moment.utcoffset() is None:
         raise ValueError(f"naive datetime {moment!r}: pass an aware UTC time")
-    return (moment - _EPOCH) // timedelta(microseconds=1)
+    since = moment - _EPOCH  # in int arithmetic: dividing timedeltas goes through Python ints
+    return (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
 
 
 def moment(stored: int) -> datetime:
