@@ -382,8 +382,13 @@ class Route(_Frozen):
     @property
     def settings18626(self) -> PeerSettings18626 | None:
         """An ISO 18626 peer's settings (``None`` for an ISO 10161 peer), without the
-        ``requestingAgencyAuthentication``, which the credentials file holds."""
-        return self._settings
+        ``requestingAgencyAuthentication``, which the credentials file holds. (Read from
+        pydantic's private values directly: its ``__getattr__``, which finds a private
+        attribute, is Python code, and this is read for every APDU routed.)"""
+        private = self.__pydantic_private__
+        assert private is not None
+        settings: PeerSettings18626 | None = private["_settings"]
+        return settings
 
     def phase(self, now: datetime) -> Phase:
         if self.move is None:
