@@ -15,7 +15,7 @@ from typing import Any
 
 from isoill.codec.models import IllApdu
 from isoill.codec.plan import APDUS
-from isoill.codec.schema import Field, Kind, Node, python_name
+from isoill.codec.schema import Kind, Node, python_name
 from isoill.codec.values import ChoiceModel, Text
 from isoill.rules.engine import Check, Context, Problem, Violation
 
@@ -75,12 +75,12 @@ def walk(apdu: IllApdu, wanted: Callable[[Node], bool]) -> list[Element]:
 
 class _Holds:
     """Whether a node's type, or any type inside it, is ``wanted``; worked out once a node,
-    with the fields worth entering."""
+    with what a walk does there (its :class:`_Step`)."""
 
     def __init__(self, wanted: Callable[[Node], bool]) -> None:
         self.wanted = wanted
         self._known: dict[int, bool] = {}
-        self._entered: dict[int, tuple[Field, ...]] = {}
+        self._steps: dict[int, _Step] = {}
 
     def __call__(self, node: Node) -> bool:
         known = self._known.get(id(node))
@@ -93,12 +93,32 @@ class _Holds:
             self._known[id(node)] = known
         return known
 
-    def entered(self, node: Node) -> tuple[Field, ...]:
-        """The components (alternatives) of a SEQUENCE (CHOICE) whose types can hold one."""
-        fields = self._entered.get(id(node))
-        if fields is None:
-            fields = self._entered[id(node)] = tuple(f for f in node.fields if self(f.node))
-        return fields
+    def step(self, node: Node) -> _Step:
+        step = self._steps.get(id(node))
+        if step is None:
+            step = self._steps[id(node)] = _Step(node, self)
+        return step
+
+
+class _Step:
+    """What a walk does at a node: keep its element (``found``), enter these components or
+    alternatives (attribute, name, node: those whose types can hold one), or the items of a
+    SEQUENCE OF (``items``: their node, if they can hold one)."""
+
+    __slots__ = ("enter", "found", "items")
+
+    def __init__(self, node: Node, holds: _Holds) -> None:
+        self.found = holds.wanted(node)
+        kind = node.kind
+        entered = kind is Kind.SEQUENCE or kind is Kind.CHOICE
+        self.enter = tuple(
+            (field.attr, field.name, field.node)
+            for field in (node.fields if entered else ())
+            if holds(field.node)
+        )
+        element = node.element
+        items = kind is Kind.SEQUENCE_OF and element is not None and holds(element)
+        self.items = element if items else None
 
 
 _HOLDS: dict[Callable[[Node], bool], _Holds] = {}
@@ -107,18 +127,16 @@ _HOLDS: dict[Callable[[Node], bool], _Holds] = {}
 def _walk(node: Node, value: object, path: str, holds: _Holds, found: list[Element]) -> None:
     """Add the wanted elements at and below ``node`` to ``found`` (a list, not a generator:
     a generator's frame for each node entered cost more than the walk itself)."""
-    if holds.wanted(node):
+    step = holds.step(node)
+    if step.found:
         found.append(Element(path, node, value))
-    kind = node.kind
-    if kind is Kind.SEQUENCE or kind is Kind.CHOICE:
-        for field in holds.entered(node):
-            child = getattr(value, field.attr, None)
-            if child is not None:
-                name = f"{path}.{field.name}" if path else field.name
-                _walk(field.node, child, name, holds, found)
-    elif kind is Kind.SEQUENCE_OF and node.element is not None and holds(node.element):
+    for attr, name, inner in step.enter:
+        child = getattr(value, attr, None)
+        if child is not None:
+            _walk(inner, child, f"{path}.{name}" if path else name, holds, found)
+    if step.items is not None:
         for item in value:  # type: ignore[attr-defined]
-            _walk(node.element, item, path, holds, found)
+            _walk(step.items, item, path, holds, found)
 
 
 def required(*paths: str, why: str) -> Check:
