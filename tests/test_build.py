@@ -4,11 +4,16 @@ compiled, so that a compiled run never passes on Python modules it picked up by 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.machinery
+import inspect
 import os
 import tomllib
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,3 +33,46 @@ def test_the_modules_listed_for_mypyc_exist_and_are_the_build_asked_for() -> Non
         origin = importlib.import_module(name).__file__
         assert origin is not None, name
         assert origin.endswith(suffixes) is compiled, (name, origin)
+
+
+def written_out() -> list[type[Any]]:
+    """The dataclasses of the compiled modules that write their ``__init__`` out
+    (``init=False``): compiled, the one dataclasses generates would stay Python."""
+    found = []
+    for name in listed():
+        module = importlib.import_module(name)
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and dataclasses.is_dataclass(value)
+                and value.__module__ == name
+                and not value.__dataclass_params__.init  # type: ignore[attr-defined]
+            ):
+                found.append(value)
+    return found
+
+
+def _default(field: dataclasses.Field[Any]) -> object:
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return inspect.Parameter.empty if field.default is dataclasses.MISSING else field.default
+
+
+@pytest.mark.parametrize("cls", written_out(), ids=lambda cls: cls.__qualname__)
+def test_a_written_out_init_takes_the_fields_with_their_defaults(cls: type[Any]) -> None:
+    parameters = inspect.signature(cls).parameters.values()
+    assert [(p.name, p.default) for p in parameters] == [
+        (field.name, _default(field)) for field in dataclasses.fields(cls)
+    ]
+
+
+@pytest.mark.skipif(
+    os.environ.get("ISOILL_BUILD", "pure") == "compiled",
+    reason="a compiled __init__ checks its arguments' types; the pure build runs the same code",
+)
+@pytest.mark.parametrize("cls", written_out(), ids=lambda cls: cls.__qualname__)
+def test_a_written_out_init_sets_every_field(cls: type[Any]) -> None:
+    given = {field.name: object() for field in dataclasses.fields(cls)}
+    made = cls(**given)
+    assert {name: getattr(made, name) for name in given} == given
+    assert written_out(), "no dataclass writes its __init__ out"

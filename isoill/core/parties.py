@@ -27,7 +27,10 @@ from dataclasses import dataclass
 from isoill.ill.apdus import APDU_FLOW, Flow
 
 
-@dataclass(frozen=True)
+# A dataclass made on every APDU writes its __init__ out (init=False): compiled by mypyc, the
+# one dataclasses generates stays Python, some fourteen times the cost (docs/performance.md).
+# tests/test_build.py holds each to its fields.
+@dataclass(frozen=True, init=False)
 class Named:
     """The symbols an APDU names (normalised, ``None`` where absent)."""
 
@@ -35,6 +38,18 @@ class Named:
     responder: str | None = None  # responder-id
     intermediary: str | None = None  # intermediary-id (Forward-Notification)
     initial: str | None = None  # transaction-id's initial-requester-id
+
+    def __init__(
+        self,
+        requester: str | None = None,
+        responder: str | None = None,
+        intermediary: str | None = None,
+        initial: str | None = None,
+    ) -> None:
+        object.__setattr__(self, "requester", requester)
+        object.__setattr__(self, "responder", responder)
+        object.__setattr__(self, "intermediary", intermediary)
+        object.__setattr__(self, "initial", initial)
 
 
 @dataclass(frozen=True)

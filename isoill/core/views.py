@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
-@dataclass(frozen=True)
+# A dataclass made on every APDU writes its __init__ out (init=False): compiled by mypyc, the
+# one dataclasses generates stays Python, some fourteen times the cost (docs/performance.md).
+# tests/test_build.py holds each to its fields.
+@dataclass(frozen=True, init=False)
 class TransactionRecord:
     """One transaction, keyed by its whole transaction-id (``key``); ``id`` is for operators.
 
@@ -35,6 +38,32 @@ class TransactionRecord:
     intermediaries: tuple[str, ...] = ()
     version: int = 0
     bridge: str | None = None
+
+    def __init__(
+        self,
+        id: int,
+        key: str,
+        requester_symbol: str | None,
+        responder_symbol: str | None,
+        requester_state: str | None,
+        responder_state: str | None,
+        created_at: datetime,
+        updated_at: datetime,
+        intermediaries: tuple[str, ...] = (),
+        version: int = 0,
+        bridge: str | None = None,
+    ) -> None:
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "requester_symbol", requester_symbol)
+        object.__setattr__(self, "responder_symbol", responder_symbol)
+        object.__setattr__(self, "requester_state", requester_state)
+        object.__setattr__(self, "responder_state", responder_state)
+        object.__setattr__(self, "created_at", created_at)
+        object.__setattr__(self, "updated_at", updated_at)
+        object.__setattr__(self, "intermediaries", intermediaries)
+        object.__setattr__(self, "version", version)
+        object.__setattr__(self, "bridge", bridge)
 
 
 @dataclass

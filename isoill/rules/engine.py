@@ -24,11 +24,17 @@ class Problem(enum.Enum):
     INCONSISTENT = "inconsistent-data"
 
 
-@dataclass(frozen=True)
+# A dataclass made on every APDU writes its __init__ out (init=False): compiled by mypyc, the
+# one dataclasses generates stays Python, some fourteen times the cost (docs/performance.md).
+# tests/test_build.py holds each to its fields.
+@dataclass(frozen=True, init=False)
 class Context:
     """What a check may know besides the APDU."""
 
     now: datetime
+
+    def __init__(self, now: datetime) -> None:
+        object.__setattr__(self, "now", now)
 
 
 @dataclass(frozen=True)
@@ -84,9 +90,12 @@ def element_identifier(path: str, apdu_type: str) -> str:
     return f"{apdu_type.upper()}.{path}" if path else apdu_type.upper()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Verdict:
     findings: tuple[Finding, ...] = ()
+
+    def __init__(self, findings: tuple[Finding, ...] = ()) -> None:
+        object.__setattr__(self, "findings", findings)
 
     @property
     def refusals(self) -> tuple[Finding, ...]:

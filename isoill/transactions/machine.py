@@ -90,7 +90,10 @@ _CURRENT_STATE: Final[Mapping[State, CurrentState]] = MappingProxyType(
 )
 
 
-@dataclass(frozen=True)
+# A dataclass made on every APDU writes its __init__ out (init=False): compiled by mypyc, the
+# one dataclasses generates stays Python, some fourteen times the cost (docs/performance.md).
+# tests/test_build.py holds each to its fields.
+@dataclass(frozen=True, init=False)
 class Event:
     """An APDU as the machines see it: its type and, for the types whose answer decides the
     next state, the answer: ILL-Answer's transaction-results (``"will-supply"``), ``"yes"`` or
@@ -99,6 +102,10 @@ class Event:
 
     apdu_type: str
     answer: str | None = None
+
+    def __init__(self, apdu_type: str, answer: str | None = None) -> None:
+        object.__setattr__(self, "apdu_type", apdu_type)
+        object.__setattr__(self, "answer", answer)
 
     def __str__(self) -> str:
         return self.apdu_type if self.answer is None else f"{self.apdu_type} {self.answer}"
@@ -117,12 +124,16 @@ class Transition:
     source: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class States:
     """Both machines of one transaction; ``States()`` is a transaction not yet started."""
 
     requester: State = State.IDLE
     responder: State = State.IDLE
+
+    def __init__(self, requester: State = State.IDLE, responder: State = State.IDLE) -> None:
+        object.__setattr__(self, "requester", requester)
+        object.__setattr__(self, "responder", responder)
 
     def of(self, role: Role) -> State:
         return self.requester if role is Role.REQUESTER else self.responder
