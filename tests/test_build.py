@@ -60,7 +60,12 @@ def _default(field: dataclasses.Field[Any]) -> object:
 
 @pytest.mark.parametrize("cls", written_out(), ids=lambda cls: cls.__qualname__)
 def test_a_written_out_init_takes_the_fields_with_their_defaults(cls: type[Any]) -> None:
-    parameters = inspect.signature(cls).parameters.values()
+    try:
+        parameters = inspect.signature(cls).parameters.values()
+    except ValueError:  # mypyc writes none for a default that is no literal (State.IDLE, say)
+        if os.environ.get("ISOILL_BUILD", "pure") != "compiled":
+            raise
+        pytest.skip("the compiled class has no signature to read; the pure build checks it")
     assert [(p.name, p.default) for p in parameters] == [
         (field.name, _default(field)) for field in dataclasses.fields(cls)
     ]
