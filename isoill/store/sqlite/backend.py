@@ -36,7 +36,7 @@ from isoill.store.records import (
     Stored,
 )
 from isoill.store.sqlite import queries, schema
-from isoill.store.sqlite.queries import TRANSACTION_COLUMNS, micros
+from isoill.store.sqlite.queries import micros
 from isoill.store.writes import (
     Accept,
     Delivered,
@@ -520,10 +520,12 @@ def _insert_deliveries(
 def _record_transaction(db: sqlite3.Connection, write: Accept) -> TransactionRecord:
     """Create or update the write's transaction: a party known stays (a ``None`` leaves it
     unknown), but for the responder a ``forward`` moves; a ``None`` state leaves the known
-    one. Returns the transaction as it now is."""
+    one. Returns the transaction as it now is, read by its key (one index seek) rather than
+    with RETURNING, which buffers its row in a temporary table: a B-tree opened, a page
+    zeroed and the B-tree closed again, per APDU, dearer than the seek."""
     requester_state, responder_state = (None, None) if write.states is None else write.states
     forward = write.forward
-    rows = db.execute(
+    db.execute(
         "INSERT INTO transactions (transaction_key, requester_symbol, responder_symbol,"
         " requester_state, responder_state, created_at, updated_at, intermediaries, bridge)"
         " VALUES (:key, :requester, coalesce(:moved_to, :responder), :requester_state,"
@@ -537,7 +539,7 @@ def _record_transaction(db: sqlite3.Connection, write: Accept) -> TransactionRec
         " intermediaries = CASE WHEN :intermediary IS NULL THEN intermediaries"
         " ELSE json_insert(coalesce(intermediaries, '[]'), '$[#]', :intermediary) END,"
         " bridge = coalesce(excluded.bridge, bridge),"
-        f" updated_at = excluded.updated_at RETURNING {TRANSACTION_COLUMNS}",
+        " updated_at = excluded.updated_at",
         {
             "key": write.transaction_key,
             "requester": write.requester_symbol,
@@ -549,8 +551,10 @@ def _record_transaction(db: sqlite3.Connection, write: Accept) -> TransactionRec
             "intermediary": None if forward is None else forward.intermediary,
             "bridge": write.bridge,
         },
-    ).fetchall()  # all of it: a statement left unfinished would hold up the commit
-    return queries.transaction_record(rows[0])
+    )
+    record = queries.transaction(db, write.transaction_key)
+    assert record is not None
+    return record
 
 
 def _update_pending(
