@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -458,13 +459,17 @@ def test_version_5_database_is_upgraded_keeping_its_rows(db_path: Path) -> None:
         raw.close()
 
 
-# Version 6's tables, as that version created them (its indexes are today's): the states
-# checked with IN lists.
+# Version 6's tables, as that version created them, the states checked with IN lists, and
+# its index of every message by state (its other indexes are today's).
 V6_SCHEMA = (
     V5_SCHEMA.replace("reason TEXT, dedup_key TEXT\n", "reason TEXT, dedup_key TEXT, xml BLOB\n")
     .replace("intermediaries TEXT\n", "intermediaries TEXT, bridge TEXT\n")
-    .replace("user_version = 5", "user_version = 6")
+    .replace(
+        "PRAGMA user_version = 5;",
+        "CREATE INDEX messages_state ON messages (state);\nPRAGMA user_version = 6;",
+    )
 )
+INDEXES = "SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name"
 
 
 def test_version_6_database_is_upgraded_keeping_its_rows(db_path: Path) -> None:
@@ -505,12 +510,14 @@ def test_version_6_database_is_upgraded_keeping_its_rows(db_path: Path) -> None:
             )
     finally:
         store.close()
+    SqliteBackend(fresh := db_path.with_name("fresh.sqlite3")).close()
     raw = sqlite3.connect(db_path)
     try:
         assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
         tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_schema")}
-        assert {"deliveries_queue", "deliveries_message", "messages_dedup"} <= tables
         assert not {"messages_v7", "deliveries_v7"} & tables
+        with closing(sqlite3.connect(fresh)) as new:  # today's, messages_state's among them
+            assert raw.execute(INDEXES).fetchall() == new.execute(INDEXES).fetchall()
         [foreign_key] = raw.execute("PRAGMA foreign_key_list(deliveries)").fetchall()
         assert foreign_key[2:4] == ("messages", "message_id")
     finally:
