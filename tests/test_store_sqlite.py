@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +24,7 @@ from isoill.store.sqlite import queries
 from isoill.store.sqlite.backend import SqliteBackend, fault
 from isoill.store.sqlite.queries import micros
 from isoill.store.sqlite.schema import SCHEMA_VERSION
-from isoill.store.writes import Accept, Delivered, Refuse
+from isoill.store.writes import Accept, Delivered, Fail, Refuse, RetryLater
 
 
 @pytest.fixture
@@ -473,3 +474,86 @@ def test_micros_counts_every_microsecond_since_the_epoch(moment: datetime) -> No
     since = moment - datetime(1970, 1, 1, tzinfo=UTC)
     assert micros(moment) == since // timedelta(microseconds=1)
     assert queries.moment(micros(moment)) == moment
+
+
+# Version 6's tables, as that version created them, the states checked with IN lists, and
+# its index of every message by state (its other indexes are today's).
+V6_SCHEMA = (
+    V5_SCHEMA.replace("reason TEXT, dedup_key TEXT\n", "reason TEXT, dedup_key TEXT, xml BLOB\n")
+    .replace("intermediaries TEXT\n", "intermediaries TEXT, bridge TEXT\n")
+    .replace(
+        "PRAGMA user_version = 5;",
+        "CREATE INDEX messages_state ON messages (state);\nPRAGMA user_version = 6;",
+    )
+)
+INDEXES = "SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name"
+
+
+def test_version_6_database_is_upgraded_keeping_its_rows(db_path: Path) -> None:
+    raw = sqlite3.connect(db_path)
+    raw.executescript(
+        V6_SCHEMA
+        + f"""
+        INSERT INTO messages VALUES
+            (3, {T0_MICROS}, 'BRW', 'ILL-Request', 'tx-1', 'LND', x'{BER.hex()}', 'accepted',
+             NULL, 'd-1', x'3c782f3e'),
+            (5, {T0_MICROS}, 'NEW', 'ILL-Request', 'tx-2', 'LND', x'{BER.hex()}', 'held',
+             'who?', 'd-2', NULL);
+        INSERT INTO deliveries VALUES
+            (4, 3, '{OLD}', 'pending', 2, {T0_MICROS}, {T0_MICROS}, 'timeout', NULL),
+            (6, 3, '{NEW}', 'delivered', 1, NULL, {T0_MICROS}, NULL, {T0_MICROS});
+        INSERT INTO transactions VALUES
+            (7, 'tx-1', 'BRW', 'LND', 'PENDING', 'IN-PROCESS', {T0_MICROS}, {T0_MICROS}, NULL,
+             '{{"status": "Loaned"}}');
+        """
+    )
+    raw.close()
+    store = SqliteBackend(db_path)
+    try:
+        [delivery] = store.due(T0)
+        assert (delivery.id, delivery.message_id, delivery.attempts) == (4, 3, 2)
+        assert (delivery.ber, delivery.xml) == (BER, b"<x/>")
+        assert states(store) == {5: "held", 3: "pending"}
+        assert store.find_duplicate("d-2") == 5
+        assert store.transaction("tx-1") == TransactionRecord(
+            7, "tx-1", "BRW", "LND", "PENDING", "IN-PROCESS", T0, T0, bridge='{"status": "Loaned"}'
+        )
+        assert accept(store, "tx-3") == 6 and store.due(T0, per_address=2)[-1].id == 7
+        with pytest.raises(sqlite3.IntegrityError):  # the states are checked still
+            store._db.execute("UPDATE deliveries SET state = 'lost' WHERE id = 4")
+        with pytest.raises(sqlite3.IntegrityError):  # and foreign keys enforced
+            store._db.execute(
+                "INSERT INTO deliveries (message_id, address, state) VALUES (99, 'a:1', 'pending')"
+            )
+    finally:
+        store.close()
+    SqliteBackend(fresh := db_path.with_name("fresh.sqlite3")).close()
+    raw = sqlite3.connect(db_path)
+    try:
+        assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_schema")}
+        assert not {"messages_v7", "deliveries_v7"} & tables
+        with closing(sqlite3.connect(fresh)) as new:  # today's, messages_state's among them
+            assert raw.execute(INDEXES).fetchall() == new.execute(INDEXES).fetchall()
+        [foreign_key] = raw.execute("PRAGMA foreign_key_list(deliveries)").fetchall()
+        assert foreign_key[2:4] == ("messages", "message_id")
+    finally:
+        raw.close()
+
+
+def test_the_writes_per_apdu_build_no_temporary_b_tree(store: SqliteBackend) -> None:
+    """SQLite opens, fills and closes a temporary B-tree for a RETURNING clause, and for an
+    IN list of three values or more in a CHECK, on every row: none of the statements an APDU
+    and its delivery's outcome cost does."""
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    stored = store.commit(accepting("tx-1", [OLD, NEW], dedup_key="d", states=("A", "B")))
+    assert isinstance(stored, Stored)
+    first, second = (queued.delivery.id for queued in stored.deliveries)
+    store.commit_all([Delivered(first, T0), RetryLater(second, "timeout", T0)])
+    store.commit(Fail(second, "refused", T0))
+    store._db.set_trace_callback(None)
+    store._db.text_factory = lambda value: value.decode(errors="replace")  # P4 may be a blob
+    for statement in statements:
+        opcodes = {row[1] for row in store._db.execute(f"EXPLAIN {statement}")}
+        assert "OpenEphemeral" not in opcodes, statement

@@ -181,6 +181,20 @@ def test_a_write_returns_its_transaction_as_stored(backend: Backend) -> None:
     )
 
 
+def test_a_write_that_learns_or_moves_a_party_returns_its_transaction_as_stored(
+    backend: Backend,
+) -> None:
+    forward = Forward(responder="NEXT", intermediary="LND")
+    for write in (
+        accepting(requester=None, responder=None),
+        accepting(requester="BRW", responder=None),
+        accepting(requester=None, responder="LND", states=("PENDING", "IN-PROCESS")),
+        replace(accepting(responder="NEXT"), forward=forward),
+    ):
+        assert stored(backend, write).transaction == backend.transaction("tx-1")
+    assert parties(backend, "tx-1") == ("BRW", "NEXT")
+
+
 def test_parties_are_learned_and_stay(backend: Backend) -> None:
     assert parties(backend, "tx-1") == (None, None)
     accept(backend, requester="BRW", responder=None)

@@ -15,6 +15,7 @@ import functools
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, cast
@@ -36,7 +37,7 @@ from isoill.store.records import (
     Stored,
 )
 from isoill.store.sqlite import queries, schema
-from isoill.store.sqlite.queries import TRANSACTION_COLUMNS, micros
+from isoill.store.sqlite.queries import micros
 from isoill.store.writes import (
     Accept,
     Delivered,
@@ -520,24 +521,30 @@ def _insert_deliveries(
 def _record_transaction(db: sqlite3.Connection, write: Accept) -> TransactionRecord:
     """Create or update the write's transaction: a party known stays (a ``None`` leaves it
     unknown), but for the responder a ``forward`` moves; a ``None`` state leaves the known
-    one. Returns the transaction as it now is."""
+    one. Returns the transaction as it now is, read by its key (one index seek) rather than
+    with RETURNING, which buffers its row in a temporary table: a B-tree opened, a page
+    zeroed and the B-tree closed again, per APDU, dearer than the seek.
+
+    The upsert leaves a known transaction's parties alone, and they are set after it only
+    if they change (a party first known, a forward): SQLite rewrites the entry of every
+    index on a column an UPDATE sets, whatever its value, and each party's is a NOCASE
+    B-tree, while most APDUs of a transaction move its states alone."""
     requester_state, responder_state = (None, None) if write.states is None else write.states
     forward = write.forward
-    rows = db.execute(
+    moved_to = None if forward is None else forward.responder
+    db.execute(
         "INSERT INTO transactions (transaction_key, requester_symbol, responder_symbol,"
         " requester_state, responder_state, created_at, updated_at, intermediaries, bridge)"
         " VALUES (:key, :requester, coalesce(:moved_to, :responder), :requester_state,"
         " :responder_state, :now, :now, CASE WHEN :intermediary IS NOT NULL"
         " THEN json_array(:intermediary) END, :bridge)"
         " ON CONFLICT (transaction_key) DO UPDATE SET"
-        " requester_symbol = coalesce(requester_symbol, excluded.requester_symbol),"
-        " responder_symbol = coalesce(:moved_to, responder_symbol, excluded.responder_symbol),"
         " requester_state = coalesce(excluded.requester_state, requester_state),"
         " responder_state = coalesce(excluded.responder_state, responder_state),"
         " intermediaries = CASE WHEN :intermediary IS NULL THEN intermediaries"
         " ELSE json_insert(coalesce(intermediaries, '[]'), '$[#]', :intermediary) END,"
         " bridge = coalesce(excluded.bridge, bridge),"
-        f" updated_at = excluded.updated_at RETURNING {TRANSACTION_COLUMNS}",
+        " updated_at = excluded.updated_at",
         {
             "key": write.transaction_key,
             "requester": write.requester_symbol,
@@ -545,12 +552,39 @@ def _record_transaction(db: sqlite3.Connection, write: Accept) -> TransactionRec
             "requester_state": requester_state,
             "responder_state": responder_state,
             "now": micros(write.now),
-            "moved_to": None if forward is None else forward.responder,
+            "moved_to": moved_to,
             "intermediary": None if forward is None else forward.intermediary,
             "bridge": write.bridge,
         },
-    ).fetchall()  # all of it: a statement left unfinished would hold up the commit
-    return queries.transaction_record(rows[0])
+    )
+    record = queries.transaction(db, write.transaction_key)
+    assert record is not None
+    return _learn_parties(db, record, write.requester_symbol, moved_to, write.responder_symbol)
+
+
+def _learn_parties(
+    db: sqlite3.Connection,
+    record: TransactionRecord,
+    requester: str | None,
+    moved_to: str | None,
+    responder: str | None,
+) -> TransactionRecord:
+    """The transaction with its parties as the write leaves them, set in the store only if
+    they changed: a party known stays, a ``None`` leaves it unknown, a forward moves the
+    responder (SQL's coalesce(known, new) and coalesce(moved_to, known, new))."""
+    if record.requester_symbol is not None:
+        requester = record.requester_symbol
+    if moved_to is not None:
+        responder = moved_to
+    elif record.responder_symbol is not None:
+        responder = record.responder_symbol
+    if (requester, responder) == (record.requester_symbol, record.responder_symbol):
+        return record
+    db.execute(
+        "UPDATE transactions SET requester_symbol = ?, responder_symbol = ? WHERE id = ?",
+        (requester, responder, record.id),
+    )
+    return replace(record, requester_symbol=requester, responder_symbol=responder)
 
 
 def _update_pending(

@@ -11,7 +11,7 @@ import sqlite3
 
 from isoill.store.errors import StoreError
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 #: The transaction-id's qualifier, the key's third part (keys of another form have none), as
 #: indexed: a query must name it exactly so for SQLite to use the index.
@@ -37,6 +37,10 @@ _TRANSACTIONS = """CREATE TABLE IF NOT EXISTS transactions (
         bridge TEXT
     )"""
 
+# Each state CHECK is a chain of ORs, not an IN list: SQLite builds an IN list of three values
+# or more into a temporary B-tree, and in a CHECK it builds it anew for every row written (a
+# B-tree opened, a page zeroed, the B-tree closed), on every APDU's message, its deliveries
+# and each delivery's outcome.
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS messages (
         id INTEGER PRIMARY KEY,
@@ -46,7 +50,9 @@ SCHEMA = (
         transaction_key TEXT,
         target_symbol TEXT,
         ber BLOB NOT NULL,
-        state TEXT NOT NULL CHECK (state IN ('accepted', 'unroutable', 'held', 'refused')),
+        state TEXT NOT NULL CHECK (
+            state = 'accepted' OR state = 'unroutable' OR state = 'held' OR state = 'refused'
+        ),
         reason TEXT,
         dedup_key TEXT,
         xml BLOB
@@ -55,7 +61,7 @@ SCHEMA = (
         id INTEGER PRIMARY KEY,
         message_id INTEGER NOT NULL REFERENCES messages (id),
         address TEXT NOT NULL,
-        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+        state TEXT NOT NULL CHECK (state = 'pending' OR state = 'delivered' OR state = 'failed'),
         attempts INTEGER NOT NULL DEFAULT 0,
         next_attempt_at INTEGER,
         last_attempt_at INTEGER,
@@ -65,7 +71,11 @@ SCHEMA = (
     _TRANSACTIONS,
     "CREATE INDEX IF NOT EXISTS deliveries_queue ON deliveries (state, address, id)",
     "CREATE INDEX IF NOT EXISTS deliveries_message ON deliveries (message_id, state)",
-    "CREATE INDEX IF NOT EXISTS messages_state ON messages (state)",
+    # The messages in the states looked for by state: an accepted message, nearly every one,
+    # costs this index nothing. A query's "state = 'held'" implies one term of the OR, so
+    # SQLite uses the index for it as it is.
+    "CREATE INDEX IF NOT EXISTS messages_state ON messages (state)"
+    " WHERE state = 'unroutable' OR state = 'held' OR state = 'refused'",
     _MESSAGES_BY_TRANSACTION,
     # The safety net under find_duplicate: one APDU is stored once. A refused message steps
     # aside, so that the same APDU sent again after its refusal is judged anew.
@@ -144,12 +154,56 @@ _UPGRADE_FROM_5 = (
     "ALTER TABLE messages ADD COLUMN xml BLOB",
     "ALTER TABLE transactions ADD COLUMN bridge TEXT",
 )
+# Version 7 wrote the state CHECKs as chains of ORs (the same states: SQLite runs an IN list
+# in a CHECK as a temporary B-tree for each row), and left accepted messages out of the
+# messages_state index. SQLite cannot alter a CHECK: both tables are rebuilt, keeping their
+# rows and ids, and renamed into place as for version 2; SCHEMA then creates their indexes
+# again, as they now are.
+_UPGRADE_FROM_6 = (
+    """CREATE TABLE messages_v7 (
+        id INTEGER PRIMARY KEY,
+        received_at INTEGER NOT NULL,
+        peer TEXT NOT NULL,
+        apdu_type TEXT NOT NULL,
+        transaction_key TEXT,
+        target_symbol TEXT,
+        ber BLOB NOT NULL,
+        state TEXT NOT NULL CHECK (
+            state = 'accepted' OR state = 'unroutable' OR state = 'held' OR state = 'refused'
+        ),
+        reason TEXT,
+        dedup_key TEXT,
+        xml BLOB
+    )""",
+    "INSERT INTO messages_v7 (id, received_at, peer, apdu_type, transaction_key, target_symbol,"
+    " ber, state, reason, dedup_key, xml) SELECT id, received_at, peer, apdu_type,"
+    " transaction_key, target_symbol, ber, state, reason, dedup_key, xml FROM messages",
+    "DROP TABLE messages",
+    "ALTER TABLE messages_v7 RENAME TO messages",
+    """CREATE TABLE deliveries_v7 (
+        id INTEGER PRIMARY KEY,
+        message_id INTEGER NOT NULL REFERENCES messages (id),
+        address TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state = 'pending' OR state = 'delivered' OR state = 'failed'),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER,
+        last_attempt_at INTEGER,
+        last_error TEXT,
+        delivered_at INTEGER
+    )""",
+    "INSERT INTO deliveries_v7 (id, message_id, address, state, attempts, next_attempt_at,"
+    " last_attempt_at, last_error, delivered_at) SELECT id, message_id, address, state,"
+    " attempts, next_attempt_at, last_attempt_at, last_error, delivered_at FROM deliveries",
+    "DROP TABLE deliveries",
+    "ALTER TABLE deliveries_v7 RENAME TO deliveries",
+)
 _UPGRADES = {
     1: _UPGRADE_FROM_1,
     2: _UPGRADE_FROM_2,
     3: _UPGRADE_FROM_3,
     4: _UPGRADE_FROM_4,
     5: _UPGRADE_FROM_5,
+    6: _UPGRADE_FROM_6,
 }
 
 
