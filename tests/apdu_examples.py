@@ -12,7 +12,8 @@ from typing import Any
 from isoill.codec import plan
 from isoill.codec.models import IllApdu
 from isoill.codec.schema import Kind, Node
-from isoill.codec.values import NULL, Text
+from isoill.codec.text import Text
+from isoill.codec.values import NULL
 
 models = plan.bound()
 

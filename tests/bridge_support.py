@@ -20,7 +20,7 @@ from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.models import IllApdu, TransactionId
 from isoill.codec.plan import APDUS
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 from isoill.ill.apdus import APDU_FLOW, Flow, Role
 from isoill.ill.symbols import system_id
 from isoill.iso18626 import wire

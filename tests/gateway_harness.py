@@ -24,7 +24,7 @@ from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.framing import Framer
 from isoill.codec.models import ILLRequest, SystemId
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 from isoill.config import load as load_config
 from isoill.core.acknowledgement import acknowledgement
 

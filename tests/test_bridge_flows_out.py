@@ -63,7 +63,7 @@ from isoill.codec.models import (
     StatusOrErrorReport,
     TransactionResults,
 )
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 from isoill.iso18626 import wire
 from isoill.iso18626.messages import Version
 from isoill.tools.peer import Answer

@@ -24,7 +24,7 @@ from flows18626_support import (
 )
 from test_bridge_flows_out import ACK, Mine, everything, loan_request, of, script, what
 
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 from isoill.tools.peer18626.messages import SupplyingAgencyMessage
 
 pytestmark = pytest.mark.asyncio

@@ -26,7 +26,7 @@ from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.framing import Framer
 from isoill.codec.models import ILLRequest
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 from isoill.core.acknowledgement import acknowledgement
 
 A = (CAPTURES / "yaz-illclient-2.ber").read_bytes()  # 293 bytes, indefinite lengths

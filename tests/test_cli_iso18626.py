@@ -20,7 +20,7 @@ from paths import ISO18626_2021, ISO18626_SAMPLES
 
 from isoill.codec.decoder import decode
 from isoill.codec.models import ILLRequest
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 from isoill.store.open import open_store
 from isoill.store.writes import Accept
 from isoill.tools.peer18626.messages import Agency

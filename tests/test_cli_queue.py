@@ -18,7 +18,7 @@ from store_support import accept, queue_in_every_state, states, stored
 from isoill.cli import main
 from isoill.codec.decoder import decode
 from isoill.codec.models import ILLRequest, StatusOrErrorReport
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 from isoill.config import load
 from isoill.store.backend import Backend
 from isoill.store.open import open_store

@@ -28,7 +28,7 @@ from isoill.codec.models import (
     SystemId,
     TransactionType,
 )
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 
 NUMBERED_FILES = [CAPTURES / f"yaz-illclient-{n}.ber" for n in (1, 2, 3)]
 ALL_FILES = sorted(CAPTURES.glob("*.ber"))

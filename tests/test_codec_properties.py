@@ -24,7 +24,7 @@ from isoill.codec.errors import CodecError, FramingError
 from isoill.codec.framing import Framer
 from isoill.codec.jsonform import from_json, to_json
 from isoill.codec.models import IllApdu
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 
 CAPTURE_BYTES = [(CAPTURES / f"yaz-illclient-{n}.ber").read_bytes() for n in (1, 2, 3)]
 

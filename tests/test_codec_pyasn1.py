@@ -19,7 +19,7 @@ from isoill.codec import plan
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.models import IllApdu, ILLRequest
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 
 CAPTURE_FILES = sorted(CAPTURES.glob("*.ber"))
 

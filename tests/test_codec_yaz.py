@@ -30,7 +30,7 @@ from isoill.codec.models import (
     RequesterSHIPPED,
     SystemId,
 )
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 
 VARIANTS = range(4)
 

@@ -17,7 +17,7 @@ from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError, DecodeError, UnrecognizedApdu
 from isoill.codec.jsonform import from_json, to_json
 from isoill.codec.models import ILLAnswer, ILLRequest
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 
 models = plan.bound()
 

@@ -27,7 +27,7 @@ from isoill.app import App
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.models import ILLRequest, StatusOrErrorReport, SystemId
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 from isoill.config import load as load_config
 
 pytestmark = pytest.mark.asyncio

@@ -21,7 +21,7 @@ from isoill.app import App
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.models import ILLRequest, StatusOrErrorReport, SystemId
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 from isoill.store.open import open_store
 from isoill.store.records import Duplicate, Failed, Stored
 from isoill.store.writes import Accept, Delivered, Write, WriteResult

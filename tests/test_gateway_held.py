@@ -27,7 +27,7 @@ from structlog.testing import capture_logs
 
 from isoill.codec.decoder import decode
 from isoill.codec.models import ILLRequest, StatusOrErrorReport
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 from isoill.service.handoff import IDLE_POLL
 
 pytestmark = pytest.mark.asyncio

@@ -16,7 +16,7 @@ from test_splice import assert_cut
 from isoill.codec.decoder import decode
 from isoill.codec.models import ILLRequest
 from isoill.codec.splice import without_field
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 
 pytestmark = pytest.mark.asyncio
 

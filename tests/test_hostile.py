@@ -33,7 +33,7 @@ from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.framing import Framer
 from isoill.codec.models import ILLRequest, StatusOrErrorReport
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 
 pytestmark = pytest.mark.asyncio
 T = TypeVar("T")

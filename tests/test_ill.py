@@ -12,7 +12,7 @@ import pytest
 
 from isoill.codec.models import APDU, ILLAPDUType, MostRecentService, SystemId, TransactionId
 from isoill.codec.plan import APDUS
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 from isoill.ill.apdus import APDU_FLOW, ApduType, Flow, Role
 from isoill.ill.enumerated import ILL_APDU_TYPE, MOST_RECENT_SERVICE
 from isoill.ill.symbols import system_id

@@ -22,7 +22,7 @@ from isoill.codec.models import (
     PromptResponse,
 )
 from isoill.codec.splice import components, members, with_extension, without_extensions
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 from isoill.ill.prompt import extensions_of, login_extension, login_of
 
 SEQUENCE = tag_key(UNIVERSAL, 16)

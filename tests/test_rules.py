@@ -37,7 +37,7 @@ from isoill.codec.models import (
     UnableToPerform,
     UserErrorReport,
 )
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 from isoill.core import reports
 from isoill.rules.engine import (
     Context,

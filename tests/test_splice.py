@@ -17,7 +17,7 @@ from isoill.codec.encoder import encode
 from isoill.codec.errors import CodecError, DecodeError, UnrecognizedApdu
 from isoill.codec.models import ClientId, ILLRequest
 from isoill.codec.splice import present_fields, without_field
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 from isoill.core import reports
 from isoill.core.acknowledgement import acknowledgement
 

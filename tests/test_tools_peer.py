@@ -37,7 +37,7 @@ from isoill.codec.models import (
     StatusOrErrorReport,
     TransactionResults,
 )
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 from isoill.rules.engine import Context
 from isoill.rules.profiles import BUILT_IN
 from isoill.rules.standard import EXPLANATION_FOR

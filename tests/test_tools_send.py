@@ -22,7 +22,7 @@ from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.framing import Framer
 from isoill.codec.models import ILLRequest
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 from isoill.core.acknowledgement import acknowledgement
 from isoill.tools.peer import Script, SimulatedPeer
 from isoill.tools.send import Status, worst

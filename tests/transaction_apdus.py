@@ -18,7 +18,7 @@ from isoill.codec.models import (
     TransactionId,
     TransactionResults,
 )
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 
 REQUESTER = "REQLIB"
 RESPONDER = "RESPLIB"

@@ -37,7 +37,7 @@ from isoill.codec.models import (
     UnableToPerform,
     UserErrorReport,
 )
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 from isoill.ill.versions import reply_version
 from isoill.iso18626.errors import ErrorType, Refusal, bounded
 from isoill.iso18626.messages import MessageKind, Version

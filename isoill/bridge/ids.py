@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from isoill.codec.models import SystemId, TransactionId
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 from isoill.ill.symbols import symbol_key, system_id
 
 __all__ = [

@@ -74,7 +74,7 @@ from isoill.codec.models import (
     StatusOrErrorReport,
     TransactionResults,
 )
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 from isoill.ill.apdus import APDU_FLOW, ApduType, Flow, Role
 from isoill.ill.symbols import symbol_of
 from isoill.iso18626.messages import MessageKind, Version

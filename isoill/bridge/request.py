@@ -36,7 +36,7 @@ from isoill.codec.models import (
 )
 from isoill.codec.models import ClientId as CodecClientId
 from isoill.codec.models import System as RecordSystem
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 from isoill.ill.symbols import symbol_of, system_id
 
 __all__ = [

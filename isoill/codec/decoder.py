@@ -25,7 +25,8 @@ from isoill.codec.ber import INDEFINITE, NeedMore, read_header, tag_name
 from isoill.codec.errors import CodecError, DecodeError, UnrecognizedApdu
 from isoill.codec.models import IllApdu
 from isoill.codec.schema import Kind, Node
-from isoill.codec.values import NULL, Text
+from isoill.codec.text import Text
+from isoill.codec.values import NULL
 
 models = plan.bound()
 

@@ -13,7 +13,8 @@ from isoill.codec.ber import encode_header
 from isoill.codec.errors import EncodeError
 from isoill.codec.models import Extension, IllApdu
 from isoill.codec.schema import Kind, Node
-from isoill.codec.values import AsnModel, ExternalModel, Text
+from isoill.codec.text import Text
+from isoill.codec.values import AsnModel, ExternalModel
 
 plan.bound()
 

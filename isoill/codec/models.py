@@ -11,16 +11,8 @@ from typing import ClassVar, TypeAlias
 
 from pydantic import Field
 
-from isoill.codec.values import (
-    NULL,
-    ApduModel,
-    AsnEnum,
-    AsnModel,
-    ChoiceModel,
-    ExternalModel,
-    Null,
-    Text,
-)
+from isoill.codec.text import Text
+from isoill.codec.values import NULL, ApduModel, AsnEnum, AsnModel, ChoiceModel, ExternalModel, Null
 
 __all__ = ["NULL", "Null", "Text"]
 

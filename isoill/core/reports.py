@@ -43,7 +43,7 @@ from isoill.codec.models import (
     UnrecognizedData,
     UserErrorReport,
 )
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 from isoill.ill.enumerated import ILL_APDU_TYPE, MOST_RECENT_SERVICE
 from isoill.ill.versions import PROTOCOL_VERSION, reply_version
 from isoill.rules.engine import Finding, Problem

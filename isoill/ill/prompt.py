@@ -21,7 +21,7 @@ from isoill.codec.models import (
     PromptResponse,
     ResponseItem,
 )
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 
 USER_ID = 1  # PromptId enummeratedPrompt type userId(1)
 PASSWORD = 2  # and password(2)

@@ -16,7 +16,8 @@ from typing import Any
 from isoill.codec.models import IllApdu
 from isoill.codec.plan import APDUS
 from isoill.codec.schema import Kind, Node, python_name
-from isoill.codec.values import ChoiceModel, Text
+from isoill.codec.text import Text
+from isoill.codec.values import ChoiceModel
 from isoill.rules.engine import Check, Context, Problem, Violation
 
 

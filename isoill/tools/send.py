@@ -25,7 +25,8 @@ from isoill.codec.decoder import decode
 from isoill.codec.errors import CodecError, FramingError
 from isoill.codec.framing import Framer
 from isoill.codec.models import StatusOrErrorReport
-from isoill.codec.values import AsnEnum, Text
+from isoill.codec.text import Text
+from isoill.codec.values import AsnEnum
 
 READ_CHUNK = 65536
 

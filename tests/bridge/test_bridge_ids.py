@@ -24,7 +24,7 @@ from isoill.bridge.ids import (
     xml_text,
 )
 from isoill.codec.models import SystemId, TransactionId
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 from isoill.ill.symbols import symbol_key, system_id
 from isoill.ill.transaction_id import transaction_key
 from isoill.iso18626 import v1_2, wire

@@ -11,7 +11,7 @@ from transaction_apdus import REQUESTER, RESPONDER, apdu
 from isoill.codec.decoder import decode
 from isoill.codec.encoder import encode
 from isoill.codec.models import RenewAnswer, ServiceDateTime
-from isoill.codec.values import Text
+from isoill.codec.text import Text
 from isoill.core.tracking import dedup_key, sender_role
 from isoill.ill.apdus import Role
 from isoill.service.locks import TransactionLocks
