@@ -137,10 +137,11 @@ class Forwarder:
         while True:
             try:
                 await self._poll()
-            except Exception:
+                continue
+            except Exception:  # no await in an except block (see the listener's _accept)
                 metrics.INTERNAL_ERRORS.labels("delivery").inc()
                 self.log.exception("internal error in the delivery poll", pause=STORE_PAUSE)
-                await asyncio.sleep(STORE_PAUSE)
+            await asyncio.sleep(STORE_PAUSE)
 
     async def _poll(self) -> None:
         """One round: start a run for each address with due deliveries, count the queue for
@@ -156,6 +157,10 @@ class Forwarder:
             due, next_due = await self.reader.query(_poll, now, busy)
         except Exception as error:  # the store cannot be read now: neither can we send
             self.log.error("store not readable; delivery paused", error=repr(error))
+            readable = False
+        else:
+            readable = True
+        if not readable:  # no await in an except block (see the listener's _accept)
             await asyncio.sleep(STORE_PAUSE)
             return
         addresses = [a for a in dict.fromkeys(d.address for d in due) if not handoff.had_run(a)]
@@ -260,51 +265,63 @@ class Forwarder:
 
     async def _send_all(self, run: Run) -> None:
         outcomes: list[asyncio.Future[Any]] = []
-        clean = False  # every delivery the run took was sent
+        # Cut short too (a run stopped, a bug), the run ends as below, then the error goes on;
+        # no await in a finally or except block (see the listener's _accept).
+        cut: BaseException | None = None
         try:
-            while True:
-                delivery = run.next()
-                if delivery is None:
-                    # Open until the run's outcomes are in: what is stored meanwhile for this
-                    # address comes here rather than to a poll that would wait for them.
-                    if run.settled:
-                        clean = True
-                        break
-                    if not run.taking:  # nothing more can come: no reason to wait for a commit
-                        self.writer.hurry()
-                    await run.stirred()
-                    continue
-                if not self._may_send():  # the claim may be gone: _watch stops the run
-                    break
-                if not await self._attempt(delivery, outcomes):
-                    break  # keep order: later ones wait for this one
-                run.awaiting(outcomes[-1])
+            clean = await self._take(run, outcomes)
+        except BaseException as error:
+            clean, cut = False, error
+        await self._end(run, outcomes, clean)
+        if cut is not None:
+            raise cut
+
+    async def _take(self, run: Run, outcomes: list[asyncio.Future[Any]]) -> bool:
+        """Send what the run takes, in order; ``True``: every delivery it took was sent."""
+        while True:
+            delivery = run.next()
+            if delivery is None:
+                # Open until the run's outcomes are in: what is stored meanwhile for this
+                # address comes here rather than to a poll that would wait for them.
+                if run.settled:
+                    return True
+                if not run.taking:  # nothing more can come: no reason to wait for a commit
+                    self.writer.hurry()
+                await run.stirred()
+                continue
+            if not self._may_send():  # the claim may be gone: _watch stops the run
+                return False
+            if not await self._attempt(delivery, outcomes):
+                return False  # keep order: later ones wait for this one
+            run.awaiting(outcomes[-1])
+
+    async def _end(self, run: Run, outcomes: list[asyncio.Future[Any]], clean: bool) -> None:
+        """The run's end: once its outcomes are committed, its address may be polled."""
+        run.close()
+        if not clean:  # what it has sent waits for no more: its outcomes go at once
+            self.writer.hurry()
+        failed: list[BaseException] = []
+        try:
+            # The address stays busy until the run's outcomes are committed: a poll before
+            # would find these deliveries still due. An outcome the store could not take
+            # leaves its delivery due as it was: the address pauses before it goes again.
+            results = await asyncio.gather(*outcomes, return_exceptions=True)
+            failed = [result for result in results if isinstance(result, Exception)]
+            if failed:
+                self.log.error(
+                    "delivery outcomes not stored; address paused",
+                    address=run.address,
+                    error=repr(failed[0]),
+                    count=len(failed),
+                    pause=STORE_PAUSE,
+                )
+                await asyncio.sleep(STORE_PAUSE)
+            if self.coordination.shared:  # the next holder finds these outcomes in
+                await self._release(run.address)
         finally:
-            run.close()
-            if not clean:  # what it has sent waits for no more: its outcomes go at once
-                self.writer.hurry()
-            failed: list[BaseException] = []
-            try:  # cut short too (a run stopped while it ends), the run ends below
-                # The address stays busy until the run's outcomes are committed: a poll before
-                # would find these deliveries still due. An outcome the store could not take
-                # leaves its delivery due as it was: the address pauses before it goes again.
-                results = await asyncio.gather(*outcomes, return_exceptions=True)
-                failed = [result for result in results if isinstance(result, Exception)]
-                if failed:
-                    self.log.error(
-                        "delivery outcomes not stored; address paused",
-                        address=run.address,
-                        error=repr(failed[0]),
-                        count=len(failed),
-                        pause=STORE_PAUSE,
-                    )
-                    await asyncio.sleep(STORE_PAUSE)
-                if self.coordination.shared:  # the next holder finds these outcomes in
-                    await self._release(run.address)
-            finally:
-                self.handoff.end(run)
-                if run.missed or failed or not clean:  # look again: more may be due
-                    self.handoff.wanted.set()
+            self.handoff.end(run)
+            if run.missed or failed or not clean:  # look again: more may be due
+                self.handoff.wanted.set()
 
     async def _attempt(self, delivery: Delivery, outcomes: list[asyncio.Future[Any]]) -> bool:
         """One attempt; its outcome's write is added to ``outcomes``. ``False``: failed."""

@@ -64,13 +64,13 @@ class Iso10161Link:
             return await self._once(
                 wire, recorded, expects_reply, reply_timeout, capture, target, apdu_type
             )
-        except OSError:
+        except OSError:  # the await goes after the except block (see the listener's _accept)
             if not reused:
                 raise
-            self.close()
-            return await self._once(
-                wire, recorded, expects_reply, reply_timeout, capture, target, apdu_type
-            )
+        self.close()  # the reused connection was gone: once more, on a new one
+        return await self._once(
+            wire, recorded, expects_reply, reply_timeout, capture, target, apdu_type
+        )
 
     async def send_back(self, reply: bytes, timeout: float, comment: str | None) -> None:
         """Write the gateway's answer to the target's own APDU on this connection (recorded

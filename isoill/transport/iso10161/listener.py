@@ -55,6 +55,7 @@ class Listeners:
         self.recorder = recorder
         self.clock = clock
         self._servers: list[list[asyncio.Server]] = []  # by listener
+        self._ports: list[int] = []
         self._connections: set[asyncio.Task[None]] = set()
         self._busy: set[asyncio.Task[None]] = set()  # handling an APDU: let it finish on stop
         self._writers: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
@@ -77,11 +78,12 @@ class Listeners:
                 servers.append(await asyncio.start_server(accept, sock=sock, backlog=BACKLOG))
                 self.log.info("listening", address=address, event_loop=loop)
             self._servers.append(servers)
+            self._ports.append(own[0].getsockname()[1])  # bound already: port 0 is chosen
 
     @property
     def ports(self) -> list[int]:
         """Bound ports, in config order (port 0 binds a free one)."""
-        return [servers[0].sockets[0].getsockname()[1] for servers in self._servers]
+        return self._ports
 
     async def stop(self) -> None:
         """Stop listening and let each connection finish the APDU in hand."""
@@ -128,6 +130,35 @@ class Listeners:
         metrics.CONNECTIONS.inc()
         local = socket_address(writer.get_extra_info("sockname"))
         tap = Tap(self.recorder, address, local)
+        # No await in a finally or except block: compiled by mypyc, a coroutine resumed
+        # there re-raised another task's exception (docs/performance.md).
+        try:
+            await self._session(reader, writer, listener, tls, address, host, tap)
+            # the connection keeps its slot until its last answer has gone out
+            await streams.close(writer, self.config.limits.idle_timeout)
+        except BaseException:  # cancelled (the listener stopping): nothing more goes out
+            writer.transport.abort()
+            raise
+        finally:
+            self._connections.discard(task)
+            self._writers.pop(task, None)
+            self._per_address[host] -= 1
+            if not self._per_address[host]:
+                del self._per_address[host]
+            metrics.CONNECTIONS.dec()
+            tap.close(time.time())
+
+    async def _session(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        listener: Listener,
+        tls: ssl.SSLContext | None,
+        address: str,
+        host: str,
+        tap: Tap,
+    ) -> None:
+        """The connection from its TLS handshake to its end; what ends it is logged here."""
         try:
             origin = await self._origin(writer, listener, tls, address, host)
             if origin is not None:
@@ -137,17 +168,6 @@ class Listeners:
         except Exception:  # a bug outside the intake service's own catch-all: this one ends
             metrics.INTERNAL_ERRORS.labels("connection").inc()
             self.log.exception("internal error; connection closed", peer=address)
-        finally:
-            try:  # the connection keeps its slot until its last answer has gone out
-                await streams.close(writer, self.config.limits.idle_timeout)
-            finally:
-                self._connections.discard(task)
-                self._writers.pop(task, None)
-                self._per_address[host] -= 1
-                if not self._per_address[host]:
-                    del self._per_address[host]
-                metrics.CONNECTIONS.dec()
-                tap.close(time.time())
 
     def _over_limit(self, host: str) -> str | None:
         """Why a new connection from ``host`` is refused, or ``None`` (:func:`over_limit`)."""
@@ -222,11 +242,14 @@ class Listeners:
                 return
             framer.feed(data)
             while True:
+                framing: FramingError | None = None
                 try:
                     ber = framer.next_apdu()
                 except FramingError as error:
                     log.warning("framing error; closing", error=str(error))
-                    await self._framing_error(error, origin, writer, tap)
+                    framing = error
+                if framing is not None:  # awaited out of the except block (see _accept)
+                    await self._framing_error(framing, origin, writer, tap)
                     return
                 if ber is None:
                     break
