@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic_core import core_schema
 
+from isoill.codec.plain import plain_schema
+
 
 class Text:
     """The bytes of a GeneralString (or ILL-String), kept exactly as received.
@@ -72,9 +74,4 @@ class Text:
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(
-            cls.from_value,
-            serialization=core_schema.plain_serializer_function_ser_schema(
-                lambda v: v.to_json(), when_used="json"
-            ),
-        )
+        return plain_schema(cls.from_value, lambda v: v.to_json())

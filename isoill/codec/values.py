@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
 from pydantic_core import core_schema
 
 from isoill.codec.making import Maker
+from isoill.codec.plain import plain_schema
 
 
 class Null:
@@ -46,12 +47,7 @@ class Null:
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(
-            cls.from_value,
-            serialization=core_schema.plain_serializer_function_ser_schema(
-                lambda v: "NULL", when_used="json"
-            ),
-        )
+        return plain_schema(cls.from_value, lambda v: "NULL")
 
 
 NULL = Null()
@@ -106,12 +102,7 @@ class AsnEnum(enum.IntEnum):
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(
-            cls.from_value,
-            serialization=core_schema.plain_serializer_function_ser_schema(
-                lambda v: v.asn1_name, when_used="json"
-            ),
-        )
+        return plain_schema(cls.from_value, lambda v: v.asn1_name)
 
 
 class AsnModel(BaseModel):
