@@ -24,6 +24,7 @@ from isoill.codec.framing import Framer
 from isoill.codec.splice import present_fields, without_extensions
 from isoill.service.links import Refused
 from isoill.transport import streams
+from isoill.transport.deadline import Deadline
 
 READ_CHUNK = 65536
 
@@ -45,6 +46,7 @@ class Iso10161Link:
         self._max_apdu_size = max_apdu_size
         self._stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         self._tap: Tap | None = None
+        self._watch: Deadline | None = None
 
     async def exchange(
         self,
@@ -85,6 +87,9 @@ class Iso10161Link:
         if self._stream is not None:
             self._stream[1].close()
             self._stream = None
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
         if self._tap is not None:
             self._tap.close(time.time())
             self._tap = None
@@ -99,7 +104,7 @@ class Iso10161Link:
         target: str,
         apdu_type: str,
     ) -> bytes | None:
-        reader, writer, tap = await self._connect()
+        reader, writer, tap, watch = await self._connect()
         if capture:
             tap.apdu(True, recorded, time.time(), f"isoill -> {target} {apdu_type}")
         writer.write(wire)
@@ -107,15 +112,17 @@ class Iso10161Link:
         if not expects_reply:
             return None
         framer = Framer(max_apdu_size=self._max_apdu_size)
+        watch.at(asyncio.get_running_loop().time() + reply_timeout)
         try:
-            async with asyncio.timeout(reply_timeout):
-                while (answer := framer.next_apdu()) is None:
-                    data = await reader.read(READ_CHUNK)
-                    if not data:
-                        raise ConnectionResetError("connection closed before an answer")
-                    framer.feed(data)
-        except TimeoutError:  # said, for the delivery's log line and its last error
-            raise TimeoutError(f"no answer within {reply_timeout:g} s") from None
+            while (answer := framer.next_apdu()) is None:
+                data = await reader.read(READ_CHUNK)
+                if watch.expired:  # said, for the delivery's log line and its last error
+                    raise TimeoutError(f"no answer within {reply_timeout:g} s")
+                if not data:
+                    raise ConnectionResetError("connection closed before an answer")
+                framer.feed(data)
+        finally:
+            watch.at(None)
         try:
             kind, fields = present_fields(answer)
         except CodecError as error:
@@ -130,10 +137,12 @@ class Iso10161Link:
             return None
         return answer
 
-    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, Tap]:
-        if self._stream is not None and self._tap is not None:
+    async def _connect(
+        self,
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, Tap, Deadline]:
+        if self._stream is not None and self._tap is not None and self._watch is not None:
             if not self._stream[1].is_closing():
-                return (*self._stream, self._tap)
+                return (*self._stream, self._tap, self._watch)
             self.close()
         host, _, port = self.address.rpartition(":")
         try:
@@ -145,7 +154,10 @@ class Iso10161Link:
         local = socket_address(writer.get_extra_info("sockname"))
         remote = socket_address(writer.get_extra_info("peername"))
         self._tap = Tap(self._recorder, local, remote)
-        return reader, writer, self._tap
+        # A reply not read within its time aborts the connection: a late one would be taken
+        # for the next APDU's.
+        self._watch = Deadline(asyncio.get_running_loop(), writer.transport.abort)
+        return reader, writer, self._tap, self._watch
 
 
 def _kept(answer: bytes, fields: frozenset[str]) -> bytes:

@@ -33,6 +33,7 @@ from isoill.service.clock import Clock
 from isoill.service.intake import IntakeService
 from isoill.service.origin import Origin, Outcome
 from isoill.transport import streams
+from isoill.transport.deadline import SLACK, Deadline
 from isoill.transport.limits import over_limit
 from isoill.transport.tls import client_certificate, server_context
 
@@ -219,19 +220,39 @@ class Listeners:
     ) -> None:
         limits = self.config.limits
         framer = Framer(limits.max_apdu_size, limits.max_depth, limits.max_elements)
+        origin.log.debug("connected")
+        watch = Deadline(asyncio.get_running_loop(), writer.transport.abort)  # after TLS
+        try:
+            await self._read_apdus(reader, writer, origin, tap, framer, watch)
+        finally:
+            watch.cancel()
+
+    async def _read_apdus(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        origin: Origin,
+        tap: Tap,
+        framer: Framer,
+        watch: Deadline,
+    ) -> None:
+        """Read, answer and frame the connection's APDUs until it ends; ``watch`` bounds each
+        wait for the peer (``idle_timeout``, ``apdu_timeout`` once an APDU has begun)."""
+        limits = self.config.limits
         log = origin.log
-        log.debug("connected")
         loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
         deadline: float | None = None  # by when the APDU begun must be whole
         while True:
             if framer.buffered and deadline is None:
                 deadline = loop.time() + limits.apdu_timeout
             until = loop.time() + limits.idle_timeout
-            try:
-                async with asyncio.timeout_at(until if deadline is None else min(until, deadline)):
-                    data = await reader.read(READ_CHUNK)
-            except TimeoutError:
-                if deadline is not None and loop.time() >= deadline:
+            watch.at(until if deadline is None else min(until, deadline))
+            data = await reader.read(READ_CHUNK)
+            watch.at(None)
+            if watch.expired:
+                if deadline is not None and loop.time() + SLACK >= deadline:
                     metrics.REJECTIONS.labels("apdu-timeout").inc()
                     log.warning("APDU incomplete after apdu_timeout; closing")
                 else:
@@ -254,8 +275,6 @@ class Listeners:
                 if ber is None:
                     break
                 deadline = None
-                task = asyncio.current_task()
-                assert task is not None
                 self._busy.add(task)
                 try:
                     outcome = await self._answer(ber, origin, writer, tap)
